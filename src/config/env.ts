@@ -1,0 +1,168 @@
+// Configuration: every variable of DESIGN §7 (plus a few tuning knobs), parsed and validated once at start.
+// A bad value throws ConfigError naming the variable; the entry points turn that into a non-zero exit.
+export type SpokeRole = 'api' | 'worker' | 'all'
+export type ApiKeyRole = 'admin' | 'invoker' | 'viewer'
+export const API_KEY_ROLES: readonly ApiKeyRole[] = ['admin', 'invoker', 'viewer']
+
+export interface ApiKeySpec { role: ApiKeyRole, key: string }
+
+export interface Config {
+  port: number
+  host: string
+  redisUrl: string
+  role: SpokeRole
+  /** 32-byte key from SPOKE_MASTER_KEY; undefined until secrets.ts fills it from the data dir. */
+  masterKey?: Buffer
+  /** Plain keys as given in SPOKE_API_KEYS; secrets.ts hashes them and drops the plain text. */
+  apiKeys?: ApiKeySpec[]
+  publicUrl: string
+  callbackSecret?: string
+  atlassianAuthUrl: string
+  atlassianApiUrl: string
+  allowedHosts: string[]
+  actionsDir: string
+  connectionsDir: string
+  dataDir: string
+  workerConcurrency: number
+  logLevel: string
+  /** Prefix of every Redis key and BullMQ queue; tests give each file its own. */
+  keyPrefix: string
+  /** Longest Retry-After (seconds) a sync call waits out before answering 429 itself. */
+  syncRetryAfterMaxSeconds: number
+  /** Check every action output against its schema (always on in tests). */
+  validateOutput: boolean
+  /** How long shutdown waits for in-flight requests and active jobs. */
+  shutdownTimeoutMs: number
+  /** Upstream HTTP timeout per request. */
+  upstreamTimeoutMs: number
+}
+
+export class ConfigError extends Error {
+  constructor (readonly variable: string, reason: string) {
+    super(`Invalid configuration: ${variable} ${reason}`)
+    this.name = 'ConfigError'
+  }
+}
+
+type Env = Record<string, string | undefined>
+
+const ATLASSIAN_HOSTS = ['auth.atlassian.com', 'api.atlassian.com', '*.atlassian.net']
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']
+
+export function loadConfig (env: Env = process.env): Config {
+  const atlassianAuthUrl = url(env, 'ATLASSIAN_AUTH_URL', 'https://auth.atlassian.com')
+  const atlassianApiUrl = url(env, 'ATLASSIAN_API_URL', 'https://api.atlassian.com')
+  return {
+    port: int(env, 'PORT', 3000, 0, 65535),
+    host: str(env, 'HOST', '127.0.0.1'),
+    redisUrl: redisUrl(env),
+    role: oneOf(env, 'SPOKE_ROLE', ['api', 'worker', 'all'] as const, 'all'),
+    masterKey: masterKey(env),
+    apiKeys: apiKeys(env),
+    publicUrl: url(env, 'SPOKE_PUBLIC_URL', 'http://localhost:3000'),
+    callbackSecret: optional(env, 'SPOKE_CALLBACK_SECRET'),
+    atlassianAuthUrl,
+    atlassianApiUrl,
+    allowedHosts: allowedHosts(env, [atlassianAuthUrl, atlassianApiUrl]),
+    actionsDir: str(env, 'SPOKE_ACTIONS_DIR', 'actions'),
+    connectionsDir: str(env, 'SPOKE_CONNECTIONS_DIR', 'connections'),
+    dataDir: str(env, 'SPOKE_DATA_DIR', '.data'),
+    workerConcurrency: int(env, 'SPOKE_WORKER_CONCURRENCY', 8, 1, 1000),
+    logLevel: oneOf(env, 'LOG_LEVEL', LOG_LEVELS, 'info'),
+    keyPrefix: pattern(env, 'SPOKE_KEY_PREFIX', /^[A-Za-z0-9:_{}-]{1,64}$/, 'spoke'),
+    syncRetryAfterMaxSeconds: int(env, 'SPOKE_SYNC_RETRY_AFTER_MAX_SECONDS', 5, 0, 60),
+    validateOutput: bool(env, 'SPOKE_VALIDATE_OUTPUT', env.NODE_ENV === 'test'),
+    shutdownTimeoutMs: int(env, 'SPOKE_SHUTDOWN_TIMEOUT_MS', 10_000, 0, 600_000),
+    upstreamTimeoutMs: int(env, 'SPOKE_UPSTREAM_TIMEOUT_MS', 30_000, 100, 600_000)
+  }
+}
+
+function optional (env: Env, name: string): string | undefined {
+  const v = env[name]
+  return v === undefined || v.trim() === '' ? undefined : v.trim()
+}
+
+function str (env: Env, name: string, dflt: string): string {
+  return optional(env, name) ?? dflt
+}
+
+function int (env: Env, name: string, dflt: number, min: number, max: number): number {
+  const raw = optional(env, name)
+  if (raw === undefined) return dflt
+  if (!/^\d+$/.test(raw)) throw new ConfigError(name, `must be an integer, got "${raw}"`)
+  const n = Number(raw)
+  if (n < min || n > max) throw new ConfigError(name, `must be between ${min} and ${max}, got ${n}`)
+  return n
+}
+
+function bool (env: Env, name: string, dflt: boolean): boolean {
+  const raw = optional(env, name)
+  if (raw === undefined) return dflt
+  if (/^(true|1|yes)$/i.test(raw)) return true
+  if (/^(false|0|no)$/i.test(raw)) return false
+  throw new ConfigError(name, `must be true or false, got "${raw}"`)
+}
+
+function oneOf<T extends string> (env: Env, name: string, allowed: readonly T[], dflt: T): T {
+  const raw = optional(env, name)
+  if (raw === undefined) return dflt
+  if (!(allowed as readonly string[]).includes(raw)) throw new ConfigError(name, `must be one of ${allowed.join(', ')}, got "${raw}"`)
+  return raw as T
+}
+
+function pattern (env: Env, name: string, re: RegExp, dflt: string): string {
+  const raw = str(env, name, dflt)
+  if (!re.test(raw)) throw new ConfigError(name, `must match ${re}, got "${raw}"`)
+  return raw
+}
+
+function url (env: Env, name: string, dflt: string): string {
+  const raw = str(env, name, dflt)
+  let parsed: URL
+  try { parsed = new URL(raw) } catch { throw new ConfigError(name, `must be an absolute URL, got "${raw}"`) }
+  if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') throw new ConfigError(name, 'must be an http(s) URL')
+  return raw.replace(/\/+$/, '')
+}
+
+function redisUrl (env: Env): string {
+  const raw = str(env, 'REDIS_URL', 'redis://127.0.0.1:6379')
+  let parsed: URL
+  try { parsed = new URL(raw) } catch { throw new ConfigError('REDIS_URL', 'must be a redis:// or rediss:// URL') }
+  if (parsed.protocol !== 'redis:' && parsed.protocol !== 'rediss:') throw new ConfigError('REDIS_URL', 'must be a redis:// or rediss:// URL')
+  return raw
+}
+
+function masterKey (env: Env): Buffer | undefined {
+  const raw = optional(env, 'SPOKE_MASTER_KEY')
+  if (raw === undefined) return undefined
+  if (!/^[A-Za-z0-9+/]+={0,2}$/.test(raw)) throw new ConfigError('SPOKE_MASTER_KEY', 'must be base64')
+  const key = Buffer.from(raw, 'base64')
+  if (key.length !== 32) throw new ConfigError('SPOKE_MASTER_KEY', `must decode to 32 bytes, got ${key.length}`)
+  return key
+}
+
+function apiKeys (env: Env): ApiKeySpec[] | undefined {
+  const raw = optional(env, 'SPOKE_API_KEYS')
+  if (raw === undefined) return undefined
+  return raw.split(',').map(s => s.trim()).filter(Boolean).map((pair, i) => {
+    const sep = pair.indexOf(':')
+    const role = pair.slice(0, sep)
+    const key = pair.slice(sep + 1)
+    if (sep < 0 || !(API_KEY_ROLES as readonly string[]).includes(role)) {
+      throw new ConfigError('SPOKE_API_KEYS', `entry ${i + 1} must be role:key with role one of ${API_KEY_ROLES.join(', ')}`)
+    }
+    if (key.length < 16) throw new ConfigError('SPOKE_API_KEYS', `entry ${i + 1} (${role}) key must be at least 16 characters`)
+    return { role: role as ApiKeyRole, key }
+  })
+}
+
+function allowedHosts (env: Env, urls: string[]): string[] {
+  const raw = optional(env, 'SPOKE_ALLOWED_HOSTS')
+  const hosts = raw === undefined ? [...ATLASSIAN_HOSTS] : raw.split(',').map(h => h.trim().toLowerCase()).filter(Boolean)
+  for (const h of hosts) {
+    if (!/^(\*\.)?[a-z0-9.-]+(:\d+)?$/.test(h)) throw new ConfigError('SPOKE_ALLOWED_HOSTS', `has an invalid host "${h}"`)
+  }
+  // The configured Atlassian endpoints are always allowed (the sandbox points them at the simulator).
+  for (const u of urls) { const host = new URL(u).host.toLowerCase(); if (!hosts.includes(host)) hosts.push(host) }
+  return hosts
+}

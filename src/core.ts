@@ -1,0 +1,67 @@
+// The dependency graph shared by the api and the worker: Redis clients, metrics, and (as features land)
+// the alias store, token provider, action registry, engine and queues. Route modules and workers receive
+// the core; nothing reaches for globals.
+import type { Logger } from 'pino'
+import type { Redis } from 'ioredis'
+import type { Config } from './config/env'
+import { createRedis } from './lib/redis'
+import { createMetrics, type Metrics } from './lib/metrics'
+
+export type ReadinessCheck = () => Promise<boolean>
+
+export interface Core {
+  config: Config
+  log: Logger
+  metrics: Metrics
+  redis: {
+    /** Aliases, sealed secrets, locks, idempotency records: fails fast while Redis is away. */
+    store: Redis
+    /** BullMQ producers on the HTTP path: fails fast too. */
+    producer: Redis
+  }
+  /** Named readiness checks, each answering within its timeout. */
+  addReadinessCheck: (name: string, check: ReadinessCheck) => void
+  readiness: () => Promise<Record<string, 'ok' | 'failed'>>
+  /** Closers run in reverse registration order: workers before queues before Redis. */
+  onClose: (fn: () => Promise<void>) => void
+  close: () => Promise<void>
+}
+
+const READINESS_TIMEOUT_MS = 1_000
+
+export async function createCore (config: Config, log: Logger): Promise<Core> {
+  const store = createRedis(config.redisUrl, 'store')
+  const producer = createRedis(config.redisUrl, 'producer')
+  const closers: Array<() => Promise<void>> = []
+  const checks = new Map<string, ReadinessCheck>()
+
+  const core: Core = {
+    config,
+    log,
+    metrics: createMetrics(),
+    redis: { store, producer },
+    addReadinessCheck: (name, check) => { checks.set(name, check) },
+    readiness: async () => {
+      const entries = await Promise.all([...checks].map(async ([name, check]) =>
+        [name, await withTimeout(check(), READINESS_TIMEOUT_MS).catch(() => false) ? 'ok' : 'failed'] as const))
+      return Object.fromEntries(entries)
+    },
+    onClose: (fn) => { closers.push(fn) },
+    close: async () => {
+      for (const fn of closers.reverse()) {
+        try { await fn() } catch (err) { log.warn({ err }, 'close step failed') }
+      }
+      await Promise.allSettled([store.quit(), producer.quit()])
+      store.disconnect(); producer.disconnect()
+    }
+  }
+  core.addReadinessCheck('redis', async () => (await store.ping()) === 'PONG')
+  return core
+}
+
+function withTimeout<T> (p: Promise<T>, ms: number): Promise<T> {
+  return new Promise((resolve, reject) => {
+    const t = setTimeout(() => reject(new Error('timeout')), ms)
+    p.then(v => { clearTimeout(t); resolve(v) }, e => { clearTimeout(t); reject(e) })
+  })
+}

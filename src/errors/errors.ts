@@ -1,0 +1,40 @@
+import { AppError, type AppErrorOptions } from './app-error'
+
+// One class per public code (DESIGN §3.5). Codes and statuses are part of the API contract.
+function define (code: string, statusCode: number, title: string, retryableByDefault = false) {
+  const cls = class extends AppError {
+    readonly code = code
+    readonly statusCode = statusCode
+    static readonly code = code
+    static readonly title = title
+    constructor (message: string = title, opts: AppErrorOptions = {}) {
+      super(message, { retryable: retryableByDefault, ...opts })
+    }
+  }
+  Object.defineProperty(cls, 'name', { value: code.toLowerCase().replace(/(^|_)(\w)/g, (_, __, c: string) => c.toUpperCase()) + 'Error' })
+  return cls
+}
+
+export const RequestInvalidError = define('REQUEST_INVALID', 400, 'Request invalid')
+export const InputInvalidError = define('INPUT_INVALID', 400, 'Input invalid')
+export const UnauthenticatedError = define('UNAUTHENTICATED', 401, 'Authentication required')
+export const ForbiddenError = define('FORBIDDEN', 403, 'Forbidden')
+export const GroupNotManagedError = define('GROUP_NOT_MANAGED', 403, 'Group not managed')
+export const NotFoundError = define('NOT_FOUND', 404, 'Not found')
+export const ActionNotFoundError = define('ACTION_NOT_FOUND', 404, 'Action not found')
+export const ConnectionNotFoundError = define('CONNECTION_NOT_FOUND', 404, 'Connection not found')
+export const JobNotFoundError = define('JOB_NOT_FOUND', 404, 'Job not found')
+export const ConnectionNotAuthorizedError = define('CONNECTION_NOT_AUTHORIZED', 409, 'Connection not authorized')
+export const IdempotencyConflictError = define('IDEMPOTENCY_CONFLICT', 409, 'Idempotency key reused with a different request')
+export const JobStateConflictError = define('JOB_STATE_CONFLICT', 409, 'Job is not in a state that allows this')
+export const PayloadTooLargeError = define('PAYLOAD_TOO_LARGE', 413, 'Payload too large')
+export const UnsupportedMediaTypeError = define('UNSUPPORTED_MEDIA_TYPE', 415, 'Unsupported media type')
+export const UpstreamNotFoundError = define('UPSTREAM_NOT_FOUND', 404, 'Not found in Confluence')
+export const UpstreamForbiddenError = define('UPSTREAM_FORBIDDEN', 403, 'Confluence refused the request')
+export const UpstreamScopeMissingError = define('UPSTREAM_SCOPE_MISSING', 403, 'The token lacks a scope this operation needs')
+export const UpstreamInvalidError = define('UPSTREAM_INVALID', 422, 'Confluence rejected the request')
+export const UpstreamRateLimitedError = define('UPSTREAM_RATE_LIMITED', 429, 'Confluence rate limit reached', true)
+export const UpstreamUnavailableError = define('UPSTREAM_UNAVAILABLE', 502, 'Confluence unavailable', true)
+export const UpstreamTimeoutError = define('UPSTREAM_TIMEOUT', 504, 'Confluence did not answer in time', true)
+export const QueueUnavailableError = define('QUEUE_UNAVAILABLE', 503, 'Queue unavailable', true)
+export const InternalError = define('INTERNAL', 500, 'Internal error')

@@ -1,0 +1,26 @@
+// API keys are held only as SHA-256 digests and compared in constant time.
+import { createHash, timingSafeEqual } from 'node:crypto'
+import type { ApiKeyRole } from '../config/env'
+
+export interface HashedApiKey { role: ApiKeyRole, sha256: string }
+
+export function hashApiKey (key: string): string {
+  return createHash('sha256').update(key, 'utf8').digest('hex')
+}
+
+export class ApiKeyRing {
+  private readonly digests: Array<{ role: ApiKeyRole, digest: Buffer }>
+  constructor (keys: HashedApiKey[]) {
+    this.digests = keys.map(k => ({ role: k.role, digest: Buffer.from(k.sha256, 'hex') }))
+  }
+
+  /** The role of a presented key, or undefined. Every stored digest is compared, so timing says nothing. */
+  roleOf (presented: string): ApiKeyRole | undefined {
+    const digest = createHash('sha256').update(presented, 'utf8').digest()
+    let found: ApiKeyRole | undefined
+    for (const k of this.digests) {
+      if (timingSafeEqual(k.digest, digest) && found === undefined) found = k.role
+    }
+    return found
+  }
+}

@@ -1,0 +1,51 @@
+// RFC 9457 problem details with the spoke's stable code (DESIGN §3).
+import { AppError } from '../errors/app-error'
+
+export interface Problem {
+  type: string
+  title: string
+  status: number
+  detail: string
+  code: string
+  retryable: boolean
+  requestId: string
+  errors?: unknown[]
+}
+
+export const PROBLEM_CONTENT_TYPE = 'application/problem+json; charset=utf-8'
+
+export function problemType (code: string): string {
+  return `https://github.com/confluence-cloud-spoke/spoke/blob/main/docs/errors.md#${code.toLowerCase().replace(/_/g, '-')}`
+}
+
+export function toProblem (err: AppError, requestId: string): Problem {
+  const ctor = err.constructor as { title?: string }
+  const body: Problem = {
+    type: problemType(err.code),
+    title: ctor.title ?? err.code,
+    status: err.statusCode,
+    detail: err.message,
+    code: err.code,
+    retryable: err.retryable,
+    requestId
+  }
+  if (err.errors && err.errors.length > 0) body.errors = err.errors
+  return body
+}
+
+/** JSON Schema of a problem body, for route response schemas and /openapi.json. */
+export const problemSchema = {
+  $id: 'Problem',
+  type: 'object',
+  required: ['type', 'title', 'status', 'detail', 'code', 'retryable', 'requestId'],
+  properties: {
+    type: { type: 'string' },
+    title: { type: 'string' },
+    status: { type: 'integer' },
+    detail: { type: 'string' },
+    code: { type: 'string' },
+    retryable: { type: 'boolean' },
+    requestId: { type: 'string' },
+    errors: { type: 'array', items: {} }
+  }
+} as const

@@ -1,0 +1,47 @@
+// Process entry: load and validate configuration, build the core, then serve HTTP (role api/all) and/or
+// run workers (role worker/all). SIGTERM/SIGINT: stop accepting, finish in-flight work, close Redis.
+import closeWithGrace from 'close-with-grace'
+import { loadConfig, ConfigError, type Config } from './config/env'
+import { createLogger } from './lib/logger'
+import { resolveSecrets } from './lib/secrets'
+import { createCore } from './core'
+import { buildApp } from './app'
+import { startWorkers } from './worker'
+
+export async function main (env: NodeJS.ProcessEnv = process.env): Promise<void> {
+  let config: Config
+  try {
+    config = loadConfig(env)
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`${err.message}\n`)
+      process.exit(78) // EX_CONFIG
+    }
+    throw err
+  }
+  const log = createLogger(config.logLevel)
+  const secrets = resolveSecrets(config, log)
+  const core = await createCore(config, log)
+
+  const app = config.role === 'worker' ? undefined : await buildApp({ core, apiKeys: secrets.apiKeys, logger: log })
+  if (config.role !== 'api') await startWorkers(core)
+
+  closeWithGrace({ delay: config.shutdownTimeoutMs, logger: log }, async ({ signal, err }) => {
+    if (err) log.error({ err }, 'shutting down after an error')
+    else log.info({ signal }, 'shutting down')
+    if (app) await app.close()
+    await core.close()
+  })
+
+  if (app) {
+    await app.listen({ port: config.port, host: config.host })
+  }
+  log.info({ role: config.role, port: app ? config.port : undefined }, 'spoke started')
+}
+
+if (require.main === module) {
+  main().catch((err) => {
+    process.stderr.write(`Failed to start: ${err instanceof Error ? err.stack ?? err.message : String(err)}\n`)
+    process.exit(1)
+  })
+}
