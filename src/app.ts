@@ -9,6 +9,8 @@ import auth from './plugins/auth'
 import metricsPlugin from './plugins/metrics'
 import openapi from './plugins/openapi'
 import healthRoutes from './routes/health'
+import connectionRoutes from './routes/connections'
+import oauthRoutes from './routes/oauth'
 
 export interface BuildAppOptions {
   core: Core
@@ -47,5 +49,7 @@ export async function buildApp (opts: BuildAppOptions): Promise<FastifyInstance>
   })
   await app.register(openapi)
   await app.register(healthRoutes, { core: opts.core })
+  await app.register(connectionRoutes, { core: opts.core })
+  await app.register(oauthRoutes, { core: opts.core })
   return app
 }

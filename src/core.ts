@@ -6,6 +6,9 @@ import type { Redis } from 'ioredis'
 import type { Config } from './config/env'
 import { createRedis } from './lib/redis'
 import { createMetrics, type Metrics } from './lib/metrics'
+import { createConnectionLayer } from './connections'
+import type { ConnectionService } from './connections/service'
+import type { SpokeConfluenceClient } from './confluence/client'
 
 export type ReadinessCheck = () => Promise<boolean>
 
@@ -19,6 +22,10 @@ export interface Core {
     /** BullMQ producers on the HTTP path: fails fast too. */
     producer: Redis
   }
+  /** Aliases, tokens, OAuth consent; also the ConnectionResolver (`resolve`) of confluence/types. */
+  connections: ConnectionService
+  /** The ConfluenceClient of confluence/types (`call`, `site`), with `hooks` for a per-site rate budget. */
+  confluence: SpokeConfluenceClient
   /** Named readiness checks, each answering within its timeout. */
   addReadinessCheck: (name: string, check: ReadinessCheck) => void
   readiness: () => Promise<Record<string, 'ok' | 'failed'>>
@@ -35,11 +42,21 @@ export async function createCore (config: Config, log: Logger): Promise<Core> {
   const closers: Array<() => Promise<void>> = []
   const checks = new Map<string, ReadinessCheck>()
 
+  let layer: Awaited<ReturnType<typeof createConnectionLayer>>
+  try {
+    layer = await createConnectionLayer(config, store, log)
+  } catch (err) {
+    store.disconnect(); producer.disconnect()
+    throw err
+  }
+
   const core: Core = {
     config,
     log,
     metrics: createMetrics(),
     redis: { store, producer },
+    connections: layer.connections,
+    confluence: layer.confluence,
     addReadinessCheck: (name, check) => { checks.set(name, check) },
     readiness: async () => {
       const entries = await Promise.all([...checks].map(async ([name, check]) =>
@@ -55,6 +72,7 @@ export async function createCore (config: Config, log: Logger): Promise<Core> {
       store.disconnect(); producer.disconnect()
     }
   }
+  core.onClose(layer.close)
   core.addReadinessCheck('redis', async () => (await store.ping()) === 'PONG')
   return core
 }

@@ -1,0 +1,177 @@
+// The ConfluenceClient of ./types: alias → session (token + site, from memory when fresh) → gateway URL →
+// undici (keep-alive pool per origin, timeouts) → AppError mapping. One refresh-and-retry on a 401, and on
+// a 403/404 that arrives after the stored expiry. Hot path: no Redis, no allocation beyond the request.
+import type { Agent } from 'undici'
+import {
+  ConnectionNotAuthorizedError, UpstreamForbiddenError, UpstreamInvalidError, UpstreamNotFoundError,
+  UpstreamRateLimitedError, UpstreamScopeMissingError, UpstreamUnavailableError
+} from '../errors/errors'
+import type { AppError } from '../errors/app-error'
+import type { ConnectionService, Session } from '../connections/service'
+import { parseRetryAfter } from '../connections/grants'
+import { send, type RawResponse } from './http'
+import type { CallOptions, ConfluenceClient, ConfluenceRequest, ConfluenceResponse, ConfluenceSite, QueryValue } from './types'
+
+/** What a shared per-site rate budget keys on. */
+export interface SiteKey { alias: string, cloudId: string, origin: string }
+
+/**
+ * The plug point of a later shared per-site rate budget: `beforeRequest` may wait (or throw
+ * UPSTREAM_RATE_LIMITED) before each upstream request; `afterResponse` sees every answer's status and
+ * headers (X-RateLimit-*, Retry-After). Both optional; keep them cheap.
+ */
+export interface ClientHooks {
+  beforeRequest?: (site: SiteKey) => void | Promise<void>
+  afterResponse?: (site: SiteKey, status: number, headers: Record<string, string>) => void
+}
+
+export interface ClientOptions {
+  connections: ConnectionService
+  agent: Agent
+  timeoutMs: number
+  hooks?: ClientHooks
+  userAgent?: string
+}
+
+const MAX_DETAIL = 500
+
+export class SpokeConfluenceClient implements ConfluenceClient {
+  hooks: ClientHooks
+  private readonly conns: ConnectionService
+  private readonly agent: Agent
+  private readonly timeoutMs: number
+  private readonly userAgent: string
+
+  constructor (opts: ClientOptions) {
+    this.conns = opts.connections
+    this.agent = opts.agent
+    this.timeoutMs = opts.timeoutMs
+    this.hooks = opts.hooks ?? {}
+    this.userAgent = opts.userAgent ?? 'confluence-cloud-spoke'
+  }
+
+  async site (alias: string): Promise<ConfluenceSite> {
+    const s = this.conns.cachedSession(alias) ?? await this.conns.session(alias)
+    return { cloudId: s.site.cloudId, url: s.site.url }
+  }
+
+  async call (alias: string, req: ConfluenceRequest, opts?: CallOptions): Promise<ConfluenceResponse> {
+    let s = this.conns.cachedSession(alias) ?? await this.conns.session(alias)
+    let res = await this.once(s, req)
+    if (this.worthARefresh(res, s)) {
+      s = await this.conns.renew(alias, s.accessToken)
+      res = await this.once(s, req)
+    }
+    if ((res.status >= 200 && res.status < 300) || opts?.okStatuses?.includes(res.status) === true) return res
+    throw upstreamError(res, req.method, s.accessToken)
+  }
+
+  /** A 401 (not a scope problem), or a 403/404 after the token's stored expiry. */
+  private worthARefresh (res: ConfluenceResponse, s: Session): boolean {
+    if (res.status === 401) return !scopeMismatch(res)
+    return (res.status === 403 || res.status === 404) && Date.now() >= s.expiresAt
+  }
+
+  private async once (s: Session, req: ConfluenceRequest): Promise<ConfluenceResponse> {
+    const url = buildUrl(s, req)
+    const headers: Record<string, string> = { accept: 'application/json', 'user-agent': this.userAgent }
+    if (req.headers) for (const k in req.headers) headers[k.toLowerCase()] = req.headers[k]
+    let body: string | undefined
+    if (req.body !== undefined && req.body !== null) {
+      if (typeof req.body === 'string' && headers['content-type'] !== undefined) body = req.body
+      else { body = JSON.stringify(req.body); headers['content-type'] = 'application/json' }
+    }
+    headers.authorization = `Bearer ${s.accessToken}`
+    const key = this.hooks.beforeRequest || this.hooks.afterResponse ? siteKey(s) : undefined
+    if (this.hooks.beforeRequest) await this.hooks.beforeRequest(key as SiteKey)
+    const raw: RawResponse = await send(this.agent, { method: req.method, url, headers, body, timeoutMs: req.timeoutMs ?? this.timeoutMs, signal: req.signal })
+    if (this.hooks.afterResponse) this.hooks.afterResponse(key as SiteKey, raw.status, raw.headers)
+    return { status: raw.status, headers: raw.headers, body: raw.body, url }
+  }
+}
+
+function siteKey (s: Session): SiteKey {
+  return { alias: s.alias, cloudId: s.site.cloudId, origin: new URL(s.connectionUrl).origin }
+}
+
+/** `{connectionUrl}ex/confluence/{cloudId}{path}` or `{connectionUrl}{path}`; absolute URLs only on the same origin. */
+export function buildUrl (s: Pick<Session, 'connectionUrl' | 'confluenceBase'>, req: Pick<ConfluenceRequest, 'path' | 'query' | 'base'>): string {
+  let url: string
+  const path = req.path
+  if (/^https?:\/\//i.test(path)) {
+    let target: URL
+    try { target = new URL(path) } catch { throw new UpstreamInvalidError(`Refusing to call a malformed URL: ${path.slice(0, 200)}`) }
+    if (target.origin !== new URL(s.connectionUrl).origin) {
+      throw new UpstreamInvalidError(`Refusing to call ${target.origin}: only ${new URL(s.connectionUrl).origin} is allowed for this alias`)
+    }
+    url = target.toString()
+  } else {
+    const rel = path.startsWith('/') ? path : `/${path}`
+    url = req.base === 'api' ? s.connectionUrl + rel.slice(1) : s.confluenceBase + rel
+  }
+  const q = req.query ? queryString(req.query) : ''
+  if (q !== '') url += (url.includes('?') ? '&' : '?') + q
+  return url
+}
+
+/** Arrays become repeated parameters (`?id=1&id=2`); undefined values are left out. */
+export function queryString (query: Record<string, QueryValue | undefined>): string {
+  const parts: string[] = []
+  for (const k in query) {
+    const v = query[k]
+    if (v === undefined) continue
+    const name = encodeURIComponent(k)
+    if (Array.isArray(v)) for (const item of v) parts.push(`${name}=${encodeURIComponent(String(item))}`)
+    else parts.push(`${name}=${encodeURIComponent(String(v))}`)
+  }
+  return parts.join('&')
+}
+
+function scopeMismatch (res: Pick<ConfluenceResponse, 'headers' | 'body'>): boolean {
+  if ((res.headers['x-failure-category'] ?? '').includes('SCOPE')) return true
+  return /scope does not match/i.test(upstreamMessage(res.body))
+}
+
+/** The message Confluence gave: v1 `message`, v2 `errors[].title/detail`, gateway `message`, or text. */
+export function upstreamMessage (body: unknown): string {
+  if (typeof body === 'string') return body
+  if (body === null || typeof body !== 'object') return ''
+  const b = body as Record<string, unknown>
+  if (Array.isArray(b.errors) && b.errors.length > 0) {
+    return b.errors.map((e: Record<string, unknown>) => [e?.title, e?.detail].filter(x => typeof x === 'string' && x !== '').join(': ')).filter(Boolean).join('; ')
+  }
+  if (typeof b.message === 'string') return b.message
+  if (typeof b.error_description === 'string') return b.error_description
+  if (typeof b.error === 'string') return b.error
+  return ''
+}
+
+/** No token in error text, ever (an upstream may echo headers), and a bounded length. */
+export function sanitize (text: string, token?: string): string {
+  let t = text
+  if (token && token.length >= 8) t = t.split(token).join('[redacted]')
+  t = t.replace(/Bearer\s+[A-Za-z0-9._~+/=-]+/gi, 'Bearer [redacted]')
+  return t.length > MAX_DETAIL ? `${t.slice(0, MAX_DETAIL)}…` : t
+}
+
+export function upstreamError (res: ConfluenceResponse, method: string, token?: string): AppError {
+  const u = new URL(res.url)
+  const msg = sanitize(upstreamMessage(res.body), token)
+  const detail = `Confluence answered ${res.status} to ${method} ${u.pathname}${msg ? `: ${msg}` : ''}`
+  const s = res.status
+  if (s === 401) {
+    if (scopeMismatch(res)) return new UpstreamScopeMissingError(`${detail}. The alias's token lacks a scope this operation needs: add it to credential.scopes and run the consent again.`)
+    return new ConnectionNotAuthorizedError(`${detail}. The token was refused even after a refresh: an admin must run the consent again (GET /v1/connections/{alias}/authorize).`)
+  }
+  if (s === 403) return new UpstreamForbiddenError(detail)
+  if (s === 404 || s === 410) return new UpstreamNotFoundError(detail)
+  if (s === 429) {
+    const retryAfter = parseRetryAfter(res.headers['retry-after'], res.headers['x-ratelimit-reset']) ?? 1
+    return new UpstreamRateLimitedError(detail, { retryAfter })
+  }
+  if (s >= 500) {
+    const retryAfter = parseRetryAfter(res.headers['retry-after'], undefined)
+    return new UpstreamUnavailableError(detail, retryAfter !== undefined ? { retryAfter } : {})
+  }
+  return new UpstreamInvalidError(detail)
+}

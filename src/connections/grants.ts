@@ -1,0 +1,125 @@
+// The OAuth token endpoint and accessible-resources, on the shared undici agent. Atlassian documents JSON
+// bodies for its token endpoint (confluence-api.md §6.2, §6.3, §7). Errors never carry a token or secret:
+// only the status and the OAuth `error` / `error_description` strings.
+import type { Agent } from 'undici'
+import { send, type RawResponse } from '../confluence/http'
+import { UpstreamUnavailableError } from '../errors/errors'
+import type { SiteChoice } from './types'
+
+export interface TokenResponse {
+  accessToken: string
+  refreshToken?: string
+  expiresInSeconds: number
+  scopes?: string[]
+}
+
+export type TokenErrorKind = 'invalid_grant' | 'client_rejected' | 'bad_response'
+
+/** The token endpoint said no (as opposed to being unreachable, which is an UpstreamUnavailableError). */
+export class TokenEndpointError extends Error {
+  constructor (readonly kind: TokenErrorKind, readonly status: number, readonly oauthError: string | undefined, readonly description: string | undefined) {
+    super(`token endpoint answered ${status}${oauthError ? ` ${oauthError}` : ''}${description ? `: ${description}` : ''}`)
+    this.name = 'TokenEndpointError'
+  }
+}
+
+export interface GrantContext { agent: Agent, tokenUrl: string, clientId: string, clientSecret: string, timeoutMs: number }
+
+export function exchangeCode (ctx: GrantContext, code: string, redirectUri: string): Promise<TokenResponse> {
+  return tokenRequest(ctx, { grant_type: 'authorization_code', client_id: ctx.clientId, client_secret: ctx.clientSecret, code, redirect_uri: redirectUri })
+}
+
+export function refreshGrant (ctx: GrantContext, refreshToken: string): Promise<TokenResponse> {
+  return tokenRequest(ctx, { grant_type: 'refresh_token', client_id: ctx.clientId, client_secret: ctx.clientSecret, refresh_token: refreshToken })
+}
+
+export function clientCredentialsGrant (ctx: GrantContext): Promise<TokenResponse> {
+  return tokenRequest(ctx, { grant_type: 'client_credentials', client_id: ctx.clientId, client_secret: ctx.clientSecret, audience: 'api.atlassian.com' })
+}
+
+async function tokenRequest (ctx: GrantContext, body: Record<string, string>): Promise<TokenResponse> {
+  const res = await send(ctx.agent, {
+    method: 'POST',
+    url: ctx.tokenUrl,
+    headers: { 'content-type': 'application/json', accept: 'application/json' },
+    body: JSON.stringify(body),
+    timeoutMs: ctx.timeoutMs
+  })
+  if (res.status >= 500 || res.status === 429) {
+    throw new UpstreamUnavailableError(`The token endpoint answered ${res.status}`, { retryAfter: retryAfterOf(res) })
+  }
+  const b = (res.body !== null && typeof res.body === 'object' ? res.body : {}) as Record<string, unknown>
+  if (res.status !== 200) {
+    const error = typeof b.error === 'string' ? b.error : undefined
+    const description = typeof b.error_description === 'string' ? b.error_description.slice(0, 300) : undefined
+    // Atlassian answers a rotated-out or expired refresh token with invalid_grant, or (observed)
+    // unauthorized_client "refresh_token is invalid"; a wrong client secret with 401 access_denied.
+    const refreshGone = error === 'invalid_grant' || (error === 'unauthorized_client' && /refresh/i.test(description ?? ''))
+    throw new TokenEndpointError(refreshGone ? 'invalid_grant' : 'client_rejected', res.status, error, description)
+  }
+  if (typeof b.access_token !== 'string' || b.access_token === '') {
+    throw new TokenEndpointError('bad_response', res.status, undefined, 'the answer carries no access_token')
+  }
+  const expiresIn = Number(b.expires_in)
+  return {
+    accessToken: b.access_token,
+    refreshToken: typeof b.refresh_token === 'string' && b.refresh_token !== '' ? b.refresh_token : undefined,
+    expiresInSeconds: Number.isFinite(expiresIn) && expiresIn > 0 ? expiresIn : 3600,
+    scopes: typeof b.scope === 'string' ? b.scope.split(/\s+/).filter(Boolean) : undefined
+  }
+}
+
+export function retryAfterOf (res: RawResponse): number | undefined {
+  return parseRetryAfter(res.headers['retry-after'], res.headers['x-ratelimit-reset'])
+}
+
+/** Seconds to wait, from `Retry-After` (seconds or HTTP date) or `X-RateLimit-Reset` (ISO time or epoch seconds). */
+export function parseRetryAfter (retryAfter: string | undefined, reset: string | undefined, now = Date.now()): number | undefined {
+  if (retryAfter !== undefined && retryAfter.trim() !== '') {
+    const s = retryAfter.trim()
+    if (/^\d+(\.\d+)?$/.test(s)) return Math.ceil(Number(s))
+    const t = Date.parse(s)
+    if (!Number.isNaN(t)) return Math.max(0, Math.ceil((t - now) / 1000))
+  }
+  if (reset !== undefined && reset.trim() !== '') {
+    const s = reset.trim()
+    if (/^\d+$/.test(s)) {
+      const n = Number(s)
+      // epoch seconds (or ms) in the future, else a number of seconds
+      if (n > 1e12) return Math.max(0, Math.ceil((n - now) / 1000))
+      if (n > 1e9) return Math.max(0, Math.ceil(n - now / 1000))
+      return n
+    }
+    const t = Date.parse(s)
+    if (!Number.isNaN(t)) return Math.max(0, Math.ceil((t - now) / 1000))
+  }
+  return undefined
+}
+
+/** The Confluence sites a token reaches (`id` is the cloudId), one entry per site. */
+export async function accessibleResources (agent: Agent, apiUrl: string, accessToken: string, timeoutMs: number): Promise<SiteChoice[]> {
+  const url = `${apiUrl.replace(/\/+$/, '')}/oauth/token/accessible-resources`
+  const res = await send(agent, { method: 'GET', url, headers: { authorization: `Bearer ${accessToken}`, accept: 'application/json' }, timeoutMs })
+  if (res.status !== 200 || !Array.isArray(res.body)) {
+    throw new UpstreamUnavailableError(`accessible-resources answered ${res.status}`, { retryable: res.status >= 500 })
+  }
+  const seen = new Map<string, SiteChoice>()
+  for (const r of res.body as Array<Record<string, unknown>>) {
+    if (typeof r?.id !== 'string' || typeof r.url !== 'string') continue
+    const scopes = Array.isArray(r.scopes) ? r.scopes.map(String) : []
+    // The same cloudId may appear once per product; keep entries that are (or may be) Confluence.
+    const confluence = scopes.length === 0 || scopes.some(s => /confluence/i.test(s))
+    if (!confluence || seen.has(r.id)) continue
+    seen.set(r.id, { cloudId: r.id, url: r.url.replace(/\/+$/, ''), ...(typeof r.name === 'string' ? { name: r.name } : {}) })
+  }
+  return [...seen.values()]
+}
+
+export function sameSite (given: string, choice: SiteChoice): boolean {
+  const g = given.trim().toLowerCase().replace(/\/+$/, '')
+  if (g === choice.cloudId.toLowerCase()) return true
+  try {
+    const u = new URL(/^https?:\/\//.test(g) ? g : `https://${g}`)
+    return u.host === new URL(choice.url).host.toLowerCase()
+  } catch { return false }
+}

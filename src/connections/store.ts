@@ -1,0 +1,151 @@
+// Redis persistence of the connection layer. Every key starts with `{keyPrefix}:conn:`.
+//   ids            SET of alias ids
+//   alias:{id}     STRING  JSON AliasRecord (secrets sealed inside)
+//   tok:{id}       HASH    set (sealed TokenSet) · meta (TokenMeta, clear) · site (BoundSite) · choices (SiteChoice[])
+//   lock:{id}      STRING  refresh lock (SET NX PX, released by compare-and-delete)
+//   state:{state}  STRING  JSON OAuthState, 10-minute life, taken once with GETDEL
+//   changed        pub/sub channel: an alias id whose record or tokens changed (cache invalidation)
+// The access and refresh token live in one sealed value written by one HSET, so a rotated refresh token
+// is never stored apart from the access token it came with.
+import { randomBytes } from 'node:crypto'
+import type { Redis } from 'ioredis'
+import type { Keyring } from '../lib/crypto'
+import type { AliasRecord, BoundSite, SiteChoice, TokenMeta, TokenSet } from './types'
+
+export interface TokenState { set?: TokenSet, meta: TokenMeta, site?: BoundSite, choices?: SiteChoice[] }
+
+export interface OAuthState { alias: string, site?: string, redirectUri: string, createdAt: number }
+
+export const STATE_TTL_MS = 10 * 60 * 1000
+
+const RELEASE = `if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) else return 0 end`
+
+export class ConnectionStore {
+  readonly base: string
+  readonly channel: string
+
+  constructor (private readonly redis: Redis, keyPrefix: string, private readonly keyring: Keyring) {
+    this.base = `${keyPrefix}:conn:`
+    this.channel = `${this.base}changed`
+  }
+
+  private aliasKey (id: string): string { return `${this.base}alias:${id}` }
+  private tokKey (id: string): string { return `${this.base}tok:${id}` }
+  private lockKey (id: string): string { return `${this.base}lock:${id}` }
+  private stateKey (state: string): string { return `${this.base}state:${state}` }
+
+  // ---- secrets ------------------------------------------------------------------------------------
+  seal (id: string, name: string, plain: string): string { return this.keyring.seal(plain, `conn:${id}:${name}`) }
+  open (id: string, name: string, sealed: string): string { return this.keyring.open(sealed, `conn:${id}:${name}`) }
+
+  // ---- alias records ------------------------------------------------------------------------------
+  async getRecord (id: string): Promise<AliasRecord | undefined> {
+    const raw = await this.redis.get(this.aliasKey(id))
+    return raw === null ? undefined : JSON.parse(raw) as AliasRecord
+  }
+
+  async listIds (): Promise<string[]> {
+    return (await this.redis.smembers(`${this.base}ids`)).sort()
+  }
+
+  async listRecords (): Promise<AliasRecord[]> {
+    const ids = await this.listIds()
+    if (ids.length === 0) return []
+    const raws = await this.redis.mget(ids.map(id => this.aliasKey(id)))
+    return raws.flatMap(r => (r === null ? [] : [JSON.parse(r) as AliasRecord]))
+  }
+
+  /** Create or replace; `dropTokens` forgets tokens, site and choices (the credential changed). */
+  async putRecord (rec: AliasRecord, opts: { dropTokens?: boolean } = {}): Promise<void> {
+    const m = this.redis.multi()
+      .set(this.aliasKey(rec.id), JSON.stringify(rec))
+      .sadd(`${this.base}ids`, rec.id)
+    if (opts.dropTokens) m.del(this.tokKey(rec.id))
+    await m.exec()
+    await this.changed(rec.id)
+  }
+
+  async deleteAlias (id: string): Promise<boolean> {
+    const res = await this.redis.multi()
+      .del(this.aliasKey(id))
+      .srem(`${this.base}ids`, id)
+      .del(this.tokKey(id))
+      .del(this.lockKey(id))
+      .exec()
+    await this.changed(id)
+    return Number(res?.[0]?.[1] ?? 0) > 0
+  }
+
+  // ---- tokens -------------------------------------------------------------------------------------
+  async readTokens (id: string): Promise<TokenState> {
+    const h = await this.redis.hgetall(this.tokKey(id))
+    return this.parseTokens(id, h)
+  }
+
+  private parseTokens (id: string, h: Record<string, string>): TokenState {
+    const out: TokenState = { meta: h.meta ? JSON.parse(h.meta) as TokenMeta : {} }
+    if (h.set) out.set = this.keyring.openJson<TokenSet>(h.set, `conn:${id}:tokens`)
+    if (h.site) out.site = JSON.parse(h.site) as BoundSite
+    if (h.choices) out.choices = JSON.parse(h.choices) as SiteChoice[]
+    return out
+  }
+
+  /** The token set and its status in one HSET: never a refresh token without its access token. */
+  async writeTokens (id: string, set: TokenSet, meta: TokenMeta, extra: { site?: BoundSite | null, choices?: SiteChoice[] | null } = {}): Promise<void> {
+    const fields: Record<string, string> = {
+      set: this.keyring.sealJson(set, `conn:${id}:tokens`),
+      meta: JSON.stringify(meta)
+    }
+    if (extra.site) fields.site = JSON.stringify(extra.site)
+    if (extra.choices) fields.choices = JSON.stringify(extra.choices)
+    const m = this.redis.multi().hset(this.tokKey(id), fields)
+    const drop: string[] = []
+    if (extra.site === null) drop.push('site')
+    if (extra.choices === null) drop.push('choices')
+    if (drop.length > 0) m.hdel(this.tokKey(id), ...drop)
+    await m.exec()
+    await this.changed(id)
+  }
+
+  async writeMeta (id: string, meta: TokenMeta): Promise<void> {
+    await this.redis.hset(this.tokKey(id), 'meta', JSON.stringify(meta))
+    await this.changed(id)
+  }
+
+  async bindSite (id: string, site: BoundSite): Promise<void> {
+    await this.redis.multi().hset(this.tokKey(id), 'site', JSON.stringify(site)).hdel(this.tokKey(id), 'choices').exec()
+    await this.changed(id)
+  }
+
+  async clearSite (id: string): Promise<void> {
+    await this.redis.hdel(this.tokKey(id), 'site', 'choices')
+    await this.changed(id)
+  }
+
+  // ---- refresh lock -------------------------------------------------------------------------------
+  async tryLock (id: string, ttlMs: number): Promise<string | undefined> {
+    const token = randomBytes(12).toString('hex')
+    const ok = await this.redis.set(this.lockKey(id), token, 'PX', ttlMs, 'NX')
+    return ok === 'OK' ? token : undefined
+  }
+
+  async unlock (id: string, token: string): Promise<void> {
+    await this.redis.eval(RELEASE, 1, this.lockKey(id), token)
+  }
+
+  // ---- OAuth state --------------------------------------------------------------------------------
+  async putState (state: string, value: OAuthState): Promise<void> {
+    await this.redis.set(this.stateKey(state), JSON.stringify(value), 'PX', STATE_TTL_MS)
+  }
+
+  /** Single use: the first caller gets it, every later one gets undefined. */
+  async takeState (state: string): Promise<OAuthState | undefined> {
+    const raw = await this.redis.getdel(this.stateKey(state))
+    return raw === null ? undefined : JSON.parse(raw) as OAuthState
+  }
+
+  // ---- change notification ------------------------------------------------------------------------
+  private async changed (id: string): Promise<void> {
+    try { await this.redis.publish(this.channel, id) } catch { /* caches also expire on their own */ }
+  }
+}
