@@ -527,7 +527,7 @@ export class ConnectionService implements ConnectionResolver {
     if (!want && tokens.choices && tokens.choices.length > 1) throw needsSite(e.id, tokens.choices)
     let choices: SiteChoice[]
     try {
-      choices = await accessibleResources(this.agent, this.config.atlassianApiUrl, token, this.tokenTimeout())
+      choices = await accessibleResources(this.agent, a.connectionUrl, token, this.tokenTimeout())
     } catch (err) {
       if (a.site?.cloudId) {
         const site: BoundSite = { cloudId: a.site.cloudId, url: a.site.url ? a.site.url.replace(/\/+$/, '') : '' }
@@ -731,7 +731,7 @@ export class ConnectionService implements ConnectionResolver {
     let choices: SiteChoice[] = []
     let listed = true
     try {
-      choices = await accessibleResources(this.agent, this.config.atlassianApiUrl, resp.accessToken, this.tokenTimeout())
+      choices = await accessibleResources(this.agent, a.connectionUrl, resp.accessToken, this.tokenTimeout())
     } catch (err) {
       listed = false
       this.log.warn({ alias: id, reason: (err as Error).message }, 'accessible-resources failed after consent')
