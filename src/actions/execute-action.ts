@@ -1,0 +1,244 @@
+// The action engine: validate the input → resolve the alias → render → call (with the retry rules) → map →
+// check the output. The HTTP route and the job worker both call `execute`; nothing here knows about Fastify.
+import type { Logger } from 'pino'
+import { AppError } from '../errors/app-error'
+import {
+  InputInvalidError, InternalError, UpstreamScopeMissingError, UpstreamUnavailableError
+} from '../errors/errors'
+import type {
+  CallOptions, ConfluenceClient, ConfluenceRequest, ConfluenceResponse, ConfluenceSite, ConnectionResolver, ResolvedConnection
+} from '../confluence/types'
+import type { ActionRegistry } from './action-registry'
+import { toSchemaErrors } from './ajv'
+import type { ProgressUpdate } from './handlers/types'
+import type { CompiledAction, CompiledRequest } from './load-actions'
+import {
+  BadCursorError, BadNextLinkError, decodeCursor, encodeCursor, nextPage, pageKey, type PageRequest, type Query
+} from './paginate'
+import { abortableSleep, callWithRetry, type RetryDeps, type RetryOptions } from './retry'
+import { TemplateValueError, type TemplateScope } from './template'
+
+export interface ExecuteParams {
+  actionId: string
+  /** Alias as requested; defaults to `confluence_cloud`. */
+  connection?: string
+  input: unknown
+  requestId: string
+  signal?: AbortSignal
+  onProgress?: (update: ProgressUpdate) => void
+  /** Longest Retry-After to wait out in this run (default: config.syncRetryAfterMaxSeconds; a worker may pass its own). */
+  maxRetryAfterSeconds?: number
+}
+
+export interface ExecuteMeta {
+  action: string
+  actionVersion: string
+  connection: { requested: string, resolved: string }
+  /** Attempts the most-retried upstream call needed (1 = no call was retried). */
+  attempts: number
+  durationMs: number
+  requestId: string
+}
+
+export interface ExecuteResult { output: unknown, meta: ExecuteMeta }
+
+export interface ActionEngine {
+  execute: (params: ExecuteParams) => Promise<ExecuteResult>
+  /** Validate without running (e.g. before queuing a job): the input with schema defaults applied, or INPUT_INVALID. */
+  validateInput: (actionId: string, input: unknown) => Record<string, unknown>
+}
+
+export interface EngineDeps {
+  registry: ActionRegistry
+  client: ConfluenceClient
+  connections: ConnectionResolver
+  config: { syncRetryAfterMaxSeconds: number, validateOutput: boolean }
+  log?: Logger
+  /** Backoff tuning (tests shorten it). */
+  retry?: { baseDelayMs?: number, maxDelayMs?: number, maxAttempts?: number }
+  sleep?: RetryDeps['sleep']
+  random?: () => number
+}
+
+export const DEFAULT_CONNECTION = 'confluence_cloud'
+/** Hard stop for `all: true`, whatever maxResults says: a run of mostly empty pages must end. */
+const MAX_PAGES_PER_RUN = 500
+const DEFAULT_MAX_ATTEMPTS = 3
+
+export function createActionEngine (deps: EngineDeps): ActionEngine {
+  const retryDeps: RetryDeps = { sleep: deps.sleep ?? abortableSleep, random: deps.random ?? Math.random }
+  const baseDelayMs = deps.retry?.baseDelayMs ?? 250
+  const maxDelayMs = deps.retry?.maxDelayMs ?? 4_000
+
+  function validateInput (actionId: string, input: unknown): Record<string, unknown> {
+    return checkInput(deps.registry.get(actionId), input)
+  }
+
+  async function execute (params: ExecuteParams): Promise<ExecuteResult> {
+    const started = performance.now()
+    const action = deps.registry.get(params.actionId)
+    const input = checkInput(action, params.input)
+    const connection = await deps.connections.resolve(params.connection ?? DEFAULT_CONNECTION)
+    assertScopes(action, connection)
+
+    let attempts = 1
+    const retry: RetryOptions = {
+      maxAttempts: Math.max(1, Math.min(connection.retryPolicy?.maxAttempts ?? DEFAULT_MAX_ATTEMPTS, deps.retry?.maxAttempts ?? 4)),
+      maxRetryAfterSeconds: params.maxRetryAfterSeconds ?? deps.config.syncRetryAfterMaxSeconds,
+      retryTransient: action.definition.annotations.idempotent,
+      baseDelayMs,
+      maxDelayMs,
+      signal: params.signal
+    }
+    const call = (req: ConfluenceRequest, opts?: CallOptions): Promise<ConfluenceResponse> =>
+      callWithRetry(deps.client, connection.resolved, req, opts,
+        req.method === 'GET' ? { ...retry, retryTransient: true } : retry,
+        retryDeps, (n) => { if (n > attempts) attempts = n })
+    let site: ConfluenceSite | undefined
+    const getSite = async (): Promise<ConfluenceSite> => (site ??= await deps.client.site(connection.resolved))
+
+    let output: unknown
+    try {
+      if (action.handler !== undefined) {
+        output = await action.handler.run({
+          action: action.definition, input, params: action.handler.params, connection, call, site: getSite, signal: params.signal, onProgress: params.onProgress
+        })
+      } else {
+        const scope: TemplateScope = { input, connection: { alias: connection.resolved } }
+        if (action.needsSite) scope.connection.site = await getSite()
+        output = action.pagination === undefined
+          ? await runSingle(action, scope, call)
+          : await runPaginated(action, scope, input, call, params.onProgress)
+      }
+    } catch (err) {
+      throw translate(err)
+    }
+
+    if (deps.config.validateOutput && !action.validateOutput(output)) {
+      deps.log?.error({ action: action.id, errors: action.validateOutput.errors }, 'action output does not match its schema')
+      throw new InternalError(`The output of ${action.id} does not match its schema`, { errors: toSchemaErrors(action.validateOutput.errors, '/output') })
+    }
+    return {
+      output,
+      meta: {
+        action: action.id,
+        actionVersion: action.definition.version,
+        connection: { requested: connection.requested, resolved: connection.resolved },
+        attempts,
+        durationMs: Math.round((performance.now() - started) * 100) / 100,
+        requestId: params.requestId
+      }
+    }
+  }
+
+  return { execute, validateInput }
+}
+
+function checkInput (action: CompiledAction, input: unknown): Record<string, unknown> {
+  if (!action.validateInput(input)) {
+    throw new InputInvalidError(`The input does not match the schema of ${action.id}`, { errors: toSchemaErrors(action.validateInput.errors) })
+  }
+  return input as Record<string, unknown>
+}
+
+/** When the granted scopes are known and no declared set is covered, say so before calling Confluence. */
+function assertScopes (action: CompiledAction, connection: ResolvedConnection): void {
+  const granted = connection.grantedScopes
+  if (granted === undefined) return
+  const sets = action.definition.scopes
+  if (sets.some(set => set.every(s => granted.includes(s)))) return
+  const missing = sets.map(set => set.filter(s => !granted.includes(s)).join(' ')).join(' | ')
+  throw new UpstreamScopeMissingError(`Connection "${connection.resolved}" lacks the scopes ${action.id} needs (any one set: ${missing})`)
+}
+
+type Call = (req: ConfluenceRequest, opts?: CallOptions) => Promise<ConfluenceResponse>
+
+function render (req: CompiledRequest, scope: TemplateScope): ConfluenceRequest & { query: Query } {
+  const path = req.path(scope)
+  if (typeof path !== 'string') throw new InternalError('The request path rendered to nothing')
+  const out: ConfluenceRequest & { query: Query } = { method: req.method, path, base: req.base, query: (req.query?.(scope) ?? {}) as Query }
+  if (req.headers !== undefined) out.headers = req.headers(scope) as Record<string, string>
+  if (req.body !== undefined) { const body = req.body(scope); if (body !== undefined) out.body = body }
+  return out
+}
+
+async function runSingle (action: CompiledAction, scope: TemplateScope, call: Call): Promise<unknown> {
+  const res = await call(render(action.request!, scope))
+  scope.response = { status: res.status, headers: res.headers, body: res.body }
+  const mapping = action.mapping!
+  if (mapping.kind === 'value') return mapping.value(scope)
+  return { results: mapItems(mapping, scope) }
+}
+
+function mapItems (mapping: { items: (s: TemplateScope) => unknown, item: (s: TemplateScope) => unknown }, scope: TemplateScope): unknown[] {
+  const items = mapping.items(scope)
+  if (!Array.isArray(items)) throw new TemplateValueError('the response has no result list')
+  const out = new Array<unknown>(items.length)
+  for (let i = 0; i < items.length; i++) { scope.item = items[i]; scope.index = i; out[i] = mapping.item(scope) }
+  scope.item = undefined; scope.index = undefined
+  return out
+}
+
+interface PagingInput { limit?: number, cursor?: string, all?: boolean, maxResults?: number }
+
+async function runPaginated (
+  action: CompiledAction, scope: TemplateScope, input: Record<string, unknown>, call: Call, onProgress?: (u: ProgressUpdate) => void
+): Promise<{ results: unknown[], nextCursor?: string }> {
+  const spec = action.pagination!
+  const mapping = action.mapping as { kind: 'list', items: (s: TemplateScope) => unknown, item: (s: TemplateScope) => unknown }
+  const { limit, cursor, all = false, maxResults = Number.POSITIVE_INFINITY } = input as PagingInput
+  const first = render(action.request!, scope)
+  let page: PageRequest
+  let skip = 0
+  if (cursor !== undefined) {
+    try {
+      ({ page, skip } = decodeCursor(cursor, first.path, spec))
+    } catch (err) {
+      if (!(err instanceof BadCursorError)) throw err
+      throw new InputInvalidError(`The cursor ${err.message}`, { errors: [{ path: '/cursor', message: err.message, keyword: 'cursor', params: {} }] })
+    }
+  } else {
+    // The page size is fixed here for the whole walk (and carried inside every cursor handed out).
+    const size = Math.min(spec.maxLimit, limit ?? (all ? spec.maxLimit : spec.defaultLimit))
+    page = { path: first.path, query: { ...first.query, [spec.limitParam]: size } }
+  }
+
+  const results: unknown[] = []
+  const seen = new Set<string>([pageKey(page)])
+  for (let pages = 1; ; pages++) {
+    const res = await call({ ...first, path: page.path, query: page.query })
+    scope.response = { status: res.status, headers: res.headers, body: res.body }
+    const mapped = mapItems(mapping, scope)
+    const fresh = skip > 0 ? mapped.slice(skip) : mapped
+    const next = nextPage(spec, page, res.body, res.headers)
+    if (next !== undefined && seen.has(pageKey(next))) throw new BadNextLinkError('Confluence returned a cursor it had already returned')
+
+    if (!all) return withCursor(fresh, next === undefined ? undefined : encodeCursor({ page: next, skip: 0 }))
+
+    const room = maxResults - results.length
+    if (fresh.length > room) {
+      results.push(...fresh.slice(0, room))
+      // Stopped inside a page: resume on the same page, past the items already returned.
+      return withCursor(results, encodeCursor({ page, skip: skip + room }))
+    }
+    results.push(...fresh)
+    onProgress?.({ done: results.length })
+    if (next === undefined) return withCursor(results, undefined)
+    if (results.length >= maxResults || pages >= MAX_PAGES_PER_RUN) return withCursor(results, encodeCursor({ page: next, skip: 0 }))
+    seen.add(pageKey(next))
+    page = next
+    skip = 0
+  }
+}
+
+function withCursor (results: unknown[], nextCursor: string | undefined): { results: unknown[], nextCursor?: string } {
+  return nextCursor === undefined ? { results } : { results, nextCursor }
+}
+
+/** Engine-level failures as AppErrors: an unusable upstream answer is a 502, never a crash. */
+function translate (err: unknown): unknown {
+  if (err instanceof AppError) return err
+  if (err instanceof BadNextLinkError) return new UpstreamUnavailableError(`Confluence returned an unusable page link: ${err.message}`, { retryable: false, cause: err })
+  if (err instanceof TemplateValueError) return new UpstreamUnavailableError(`Confluence returned an unexpected response: ${err.message}`, { retryable: false, cause: err })
+  return err
+}

@@ -1,0 +1,13 @@
+// The named built-in handlers an action file may use instead of a request template, each with the JSON
+// Schema of the `handler.params` it accepts (checked at load like everything else in the file).
+import { groupMembership } from './group-membership'
+import type { ActionHandler } from './types'
+
+export interface HandlerSpec { run: ActionHandler, params: Record<string, unknown> }
+
+export const HANDLERS: Readonly<Record<string, HandlerSpec>> = {
+  'group-membership': {
+    run: groupMembership,
+    params: { type: 'object', additionalProperties: false, required: ['op'], properties: { op: { enum: ['add', 'remove'] } } }
+  }
+}
