@@ -9,6 +9,7 @@ import auth from './plugins/auth'
 import metricsPlugin from './plugins/metrics'
 import openapi from './plugins/openapi'
 import healthRoutes from './routes/health'
+import actionRoutes from './routes/actions'
 import connectionRoutes from './routes/connections'
 import oauthRoutes from './routes/oauth'
 
@@ -49,6 +50,7 @@ export async function buildApp (opts: BuildAppOptions): Promise<FastifyInstance>
   })
   await app.register(openapi)
   await app.register(healthRoutes, { core: opts.core })
+  await app.register(actionRoutes, { core: opts.core })
   await app.register(connectionRoutes, { core: opts.core })
   await app.register(oauthRoutes, { core: opts.core })
   return app

@@ -9,6 +9,10 @@ import { createMetrics, type Metrics } from './lib/metrics'
 import { createConnectionLayer } from './connections'
 import type { ConnectionService } from './connections/service'
 import type { SpokeConfluenceClient } from './confluence/client'
+import { loadActions } from './actions/load-actions'
+import { createActionRegistry, type ActionRegistry } from './actions/action-registry'
+import { createActionEngine, type ActionEngine } from './actions/execute-action'
+import { createIdempotencyStore, type IdempotencyStore } from './actions/idempotency'
 
 export type ReadinessCheck = () => Promise<boolean>
 
@@ -26,6 +30,12 @@ export interface Core {
   connections: ConnectionService
   /** The ConfluenceClient of confluence/types (`call`, `site`), with `hooks` for a per-site rate budget. */
   confluence: SpokeConfluenceClient
+  /** The loaded action definitions (actions/*.json). */
+  actions: ActionRegistry
+  /** Runs actions: the HTTP route and the job worker both call `engine.execute`. */
+  engine: ActionEngine
+  /** Idempotency-Key records (sync results now, async job acceptances later). */
+  idempotency: IdempotencyStore
   /** Named readiness checks, each answering within its timeout. */
   addReadinessCheck: (name: string, check: ReadinessCheck) => void
   readiness: () => Promise<Record<string, 'ok' | 'failed'>>
@@ -37,6 +47,8 @@ export interface Core {
 const READINESS_TIMEOUT_MS = 1_000
 
 export async function createCore (config: Config, log: Logger): Promise<Core> {
+  // First, before any connection is opened: a bad action file stops the start, naming the file.
+  const actions = createActionRegistry(loadActions(config.actionsDir))
   const store = createRedis(config.redisUrl, 'store')
   const producer = createRedis(config.redisUrl, 'producer')
   const closers: Array<() => Promise<void>> = []
@@ -57,6 +69,9 @@ export async function createCore (config: Config, log: Logger): Promise<Core> {
     redis: { store, producer },
     connections: layer.connections,
     confluence: layer.confluence,
+    actions,
+    engine: createActionEngine({ registry: actions, client: layer.confluence, connections: layer.connections, config, log }),
+    idempotency: createIdempotencyStore(store, { keyPrefix: config.keyPrefix }),
     addReadinessCheck: (name, check) => { checks.set(name, check) },
     readiness: async () => {
       const entries = await Promise.all([...checks].map(async ([name, check]) =>
@@ -74,6 +89,7 @@ export async function createCore (config: Config, log: Logger): Promise<Core> {
   }
   core.onClose(layer.close)
   core.addReadinessCheck('redis', async () => (await store.ping()) === 'PONG')
+  core.addReadinessCheck('actions', async () => actions.size > 0)
   return core
 }
 

@@ -1,0 +1,179 @@
+// Actions API (DESIGN §3.1): list, describe, execute. Each loaded action also gets its own static execute
+// route carrying its input and output schemas, so /openapi.json has one typed operation per action; the
+// parametric route behind them answers unknown ids with 404 ACTION_NOT_FOUND.
+// Bodies are checked here with the actions' own ajv (no type coercion), not by Fastify's validator.
+import type { FastifyPluginAsync, FastifyReply, FastifyRequest, RouteShorthandOptions } from 'fastify'
+import type { Core } from '../core'
+import type { ApiKeyRole } from '../config/env'
+import { AppError } from '../errors/app-error'
+import { RequestInvalidError } from '../errors/errors'
+import { createInputAjv, toSchemaErrors } from '../actions/ajv'
+import { fingerprint, IDEMPOTENCY_KEY_PATTERN, type StoredResponse } from '../actions/idempotency'
+import { PROBLEM_CONTENT_TYPE, toProblem } from '../lib/problem'
+
+const READ: readonly ApiKeyRole[] = ['admin', 'invoker', 'viewer']
+const RUN: readonly ApiKeyRole[] = ['admin', 'invoker']
+const ALIAS = '^[a-z][a-z0-9_-]{0,62}$'
+
+export interface ExecuteBody {
+  connection?: string
+  input?: unknown
+  mode?: 'sync' | 'async'
+  callbackUrl?: string
+}
+
+/** Runs an execute request in async mode and returns the response to send (202 + job). */
+export type AsyncExecutor = (req: { actionId: string, body: ExecuteBody, requestId: string }) => Promise<StoredResponse>
+
+/** Until the jobs feature provides an AsyncExecutor: the single place that says async is not there yet. */
+const asyncNotAvailable: AsyncExecutor = async () => {
+  throw new RequestInvalidError('mode "async" is not available yet in this version of the spoke: send mode "sync" (or leave mode out)')
+}
+
+export interface ActionRoutesOptions { core: Core, executeAsync?: AsyncExecutor }
+
+const envelopeSchema = (input: unknown = {}): Record<string, unknown> => ({
+  type: 'object',
+  additionalProperties: false,
+  properties: {
+    connection: { type: 'string', pattern: ALIAS, description: 'Alias to run as (default confluence_cloud; a parent resolves to its active child).' },
+    input,
+    mode: { enum: ['sync', 'async'], description: "Default: the action's own mode." },
+    callbackUrl: { type: 'string', format: 'uri', pattern: '^https?://', description: 'Async only: POSTed the job when it ends.' }
+  }
+})
+
+const metaSchema = {
+  type: 'object',
+  required: ['action', 'actionVersion', 'connection', 'attempts', 'durationMs', 'requestId'],
+  properties: {
+    action: { type: 'string' },
+    actionVersion: { type: 'string' },
+    connection: { type: 'object', required: ['requested', 'resolved'], properties: { requested: { type: 'string' }, resolved: { type: 'string' } } },
+    attempts: { type: 'integer' },
+    durationMs: { type: 'number' },
+    requestId: { type: 'string' }
+  }
+}
+
+const summarySchema = {
+  type: 'object',
+  required: ['id', 'version', 'title', 'description', 'mode', 'scopes', 'input', 'output'],
+  properties: {
+    id: { type: 'string' },
+    version: { type: 'string' },
+    title: { type: 'string' },
+    description: { type: 'string' },
+    mode: { type: 'string', enum: ['sync', 'async'] },
+    scopes: { type: 'array', items: { type: 'array', items: { type: 'string' } } },
+    annotations: { type: 'object', additionalProperties: { type: 'boolean' } },
+    input: { type: 'object', additionalProperties: true },
+    output: { type: 'object', additionalProperties: true }
+  }
+}
+
+const problems = { 400: { $ref: 'Problem#' }, 401: { $ref: 'Problem#' }, 403: { $ref: 'Problem#' }, 404: { $ref: 'Problem#' }, 409: { $ref: 'Problem#' }, 422: { $ref: 'Problem#' }, 429: { $ref: 'Problem#' }, 502: { $ref: 'Problem#' }, 504: { $ref: 'Problem#' } }
+
+/** "confluence.page.get" → "confluencePageGet" (an operationId code generators accept). */
+export function operationId (actionId: string): string {
+  return actionId.replace(/[._-]+([a-zA-Z0-9])/g, (_, c: string) => c.toUpperCase())
+}
+
+function withoutMeta (schema: Record<string, unknown>): Record<string, unknown> {
+  const { $schema, $id, ...rest } = schema
+  return rest
+}
+
+const actionRoutes: FastifyPluginAsync<ActionRoutesOptions> = async (app, { core, executeAsync = asyncNotAvailable }) => {
+  const checkEnvelope = createInputAjv().compile(envelopeSchema())
+  // Bodies are validated in the handler (so unknown ids answer 404 first, and nothing is coerced).
+  const noFastifyValidation = (): ((data: unknown) => boolean) => () => true
+
+  app.get('/v1/actions', {
+    config: { access: READ },
+    schema: { tags: ['actions'], summary: 'List the actions', response: { 200: { type: 'object', required: ['actions'], properties: { actions: { type: 'array', items: summarySchema } } } } }
+  }, async () => ({ actions: core.actions.list() }))
+
+  app.get<{ Params: { id: string } }>('/v1/actions/:id', {
+    config: { access: READ },
+    schema: { tags: ['actions'], summary: 'Describe one action', params: { type: 'object', properties: { id: { type: 'string' } } }, response: { 200: summarySchema, 404: { $ref: 'Problem#' } } }
+  }, async (req) => core.actions.get(req.params.id).summary)
+
+  async function execute (actionId: string, req: FastifyRequest, reply: FastifyReply): Promise<unknown> {
+    const action = core.actions.get(actionId)
+    const body = (req.body ?? {}) as ExecuteBody
+    if (!checkEnvelope(body)) {
+      throw new RequestInvalidError('The request body is not a valid execute request', { errors: toSchemaErrors(checkEnvelope.errors).map(e => ({ in: 'body', ...e })) })
+    }
+    const mode = body.mode ?? action.definition.mode
+    if (mode === 'sync' && body.callbackUrl !== undefined) throw new RequestInvalidError('callbackUrl is only used with mode "async"')
+    const key = req.headers['idempotency-key']
+    const run = (): Promise<StoredResponse> => mode === 'async'
+      ? executeAsync({ actionId, body, requestId: req.id })
+      : runSync(actionId, body, req.id)
+
+    if (key === undefined) {
+      // The hot path: no Redis, no wrapping.
+      if (mode === 'sync') return await core.engine.execute({ actionId, connection: body.connection, input: body.input ?? {}, requestId: req.id })
+      return send(reply, await run())
+    }
+    if (typeof key !== 'string' || !IDEMPOTENCY_KEY_PATTERN.test(key)) {
+      throw new RequestInvalidError('Idempotency-Key must be 1 to 255 visible ASCII characters', { errors: [{ in: 'header', path: '/idempotency-key', message: 'invalid Idempotency-Key' }] })
+    }
+    const { response, replayed } = await core.idempotency.run({ scope: actionId, key, fingerprint: fingerprint(body) }, run)
+    if (replayed) reply.header('idempotent-replayed', 'true')
+    return send(reply, response)
+  }
+
+  /** A sync run as a storable response: final errors are kept (a repeat gets the same answer), retryable ones thrown. */
+  async function runSync (actionId: string, body: ExecuteBody, requestId: string): Promise<StoredResponse> {
+    try {
+      return { status: 200, body: await core.engine.execute({ actionId, connection: body.connection, input: body.input ?? {}, requestId }) }
+    } catch (err) {
+      if (err instanceof AppError && !err.retryable && err.statusCode < 500) return { status: err.statusCode, body: toProblem(err, requestId), headers: err.headers }
+      throw err
+    }
+  }
+
+  function send (reply: FastifyReply, response: StoredResponse): unknown {
+    for (const [k, v] of Object.entries(response.headers ?? {})) reply.header(k, v)
+    reply.code(response.status)
+    if (response.status >= 400) reply.type(PROBLEM_CONTENT_TYPE)
+    return response.body
+  }
+
+  for (const summary of core.actions.list()) {
+    const opts: RouteShorthandOptions = {
+      config: { access: RUN },
+      validatorCompiler: noFastifyValidation,
+      schema: {
+        tags: ['actions'],
+        operationId: operationId(summary.id),
+        summary: summary.title,
+        description: `${summary.description}\n\nScopes (any one set): ${summary.scopes.map(s => s.length === 0 ? '(none)' : s.join(' ')).join(' | ')}`,
+        headers: { type: 'object', properties: { 'idempotency-key': { type: 'string', description: 'Repeat-safe key, kept 24 h.' } } },
+        body: envelopeSchema(withoutMeta(summary.input)),
+        response: {
+          200: { type: 'object', required: ['output', 'meta'], properties: { output: withoutMeta(summary.output), meta: metaSchema } },
+          ...problems
+        }
+      }
+    }
+    app.post(`/v1/actions/${summary.id}/execute`, opts, (req, reply) => execute(summary.id, req, reply))
+  }
+
+  app.post<{ Params: { id: string } }>('/v1/actions/:id/execute', {
+    config: { access: RUN },
+    validatorCompiler: noFastifyValidation,
+    schema: {
+      tags: ['actions'],
+      summary: 'Run an action by id (the typed per-action operations above are the same route)',
+      params: { type: 'object', properties: { id: { type: 'string' } } },
+      headers: { type: 'object', properties: { 'idempotency-key': { type: 'string' } } },
+      body: envelopeSchema({ type: 'object' }),
+      response: { 200: { type: 'object', properties: { output: { type: 'object', additionalProperties: true }, meta: metaSchema } }, ...problems }
+    }
+  }, (req, reply) => execute(req.params.id, req, reply))
+}
+
+export default actionRoutes
