@@ -1,0 +1,42 @@
+// The control API under /__sim (never under an Atlassian path), for tests in other processes and for
+// benchmarks: faults, counters, violations, reset, forced expiry, tokens without consent, ground truth.
+import type { FastifyInstance } from 'fastify'
+import type { Fault, FaultConfig, FaultTarget } from './faults'
+import type { Simulator } from './index'
+import type { GatewayExpiryMode } from './state'
+
+export function registerControlApi (app: FastifyInstance, sim: Simulator): void {
+  app.get('/__sim/info', async () => sim.info())
+  app.get('/__sim/counters', async () => sim.counters())
+  app.get('/__sim/invalid-requests', async () => ({ invalidRequests: sim.invalidRequests() }))
+  app.get('/__sim/response-violations', async () => ({ responseViolations: sim.responseViolations() }))
+  app.post('/__sim/reset', async (_request, reply) => { sim.reset(); return reply.code(204).send() })
+
+  app.get('/__sim/faults', async () => sim.faults.get())
+  app.put('/__sim/faults', async (request, reply) => { sim.faults.set((request.body ?? {}) as FaultConfig); return reply.code(204).send() })
+  app.delete('/__sim/faults', async (_request, reply) => { sim.faults.clear(); return reply.code(204).send() })
+  app.post('/__sim/faults/next', async (request, reply) => {
+    const { fault, times, operations, targets } = request.body as { fault: Fault, times?: number, operations?: string[], targets?: FaultTarget[] }
+    sim.faults.next(fault, times, { operations, targets })
+    return reply.code(204).send()
+  })
+
+  app.post('/__sim/expire-tokens', async () => ({ expired: sim.expireAllTokens() }))
+  app.post('/__sim/revoke-refresh-tokens', async (_request, reply) => { sim.revokeRefreshTokens(); return reply.code(204).send() })
+  app.put('/__sim/gateway-expiry-mode', async (request, reply) => {
+    sim.setGatewayExpiryMode((request.body as { mode: GatewayExpiryMode }).mode)
+    return reply.code(204).send()
+  })
+  app.post('/__sim/tokens', async (request) => sim.issueToken((request.body ?? {}) as Parameters<Simulator['issueToken']>[0]))
+
+  app.get('/__sim/sites/:cloudId/content/:contentId/read-access', async (request, reply) => {
+    const { cloudId, contentId } = request.params as { cloudId: string, contentId: string }
+    const access = sim.state.sites.has(cloudId) ? sim.data.effectiveReadAccess(contentId, cloudId) : undefined
+    return access ?? reply.code(404).send({ message: 'unknown site or content' })
+  })
+  app.get('/__sim/sites/:cloudId/groups/:groupId/members', async (request, reply) => {
+    const { cloudId, groupId } = request.params as { cloudId: string, groupId: string }
+    const members = sim.state.sites.has(cloudId) ? sim.data.groupMembers(groupId, cloudId) : undefined
+    return members ? { accountIds: members } : reply.code(404).send({ message: 'unknown site or group' })
+  })
+}

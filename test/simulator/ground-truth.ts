@@ -1,0 +1,124 @@
+// Read access to the seeded data for tests: what exists, who can read what, who is in which group, plus
+// the few mutations tests need to set up a scenario (edit content, change memberships).
+import { effectiveReadAccess, Reader, type ReadAccess } from './permissions'
+import type { ContentKind, SiteData } from './seed'
+import { DEFAULT_CLOUD_ID, type SimState } from './state'
+
+export interface ContentSummary {
+  id: string
+  kind: ContentKind
+  spaceId: string
+  spaceKey: string
+  title: string
+  status: string
+  /** parent page (pages) or container (attachments) */
+  parentId: string | null
+  version: number
+  createdAt: string
+  modifiedAt: string
+}
+
+export class GroundTruth {
+  constructor (private readonly state: SimState) {}
+
+  site (cloudId = DEFAULT_CLOUD_ID): SiteData {
+    const site = this.state.sites.get(cloudId)
+    if (!site) throw new Error(`unknown cloudId ${cloudId}`)
+    return site
+  }
+
+  users (): Array<{ accountId: string, displayName: string, accountType: string, email: string | null, emailVisible: boolean, managed: boolean }> {
+    return this.state.users.map(({ accountId, displayName, accountType, email, emailVisible, managed }) => ({ accountId, displayName, accountType, email, emailVisible, managed }))
+  }
+
+  spaces (cloudId?: string): Array<{ id: string, key: string, name: string, status: string, homepageId: string | null }> {
+    const site = this.site(cloudId)
+    return site.spaces.map((s) => ({ id: s.id, key: s.key, name: s.name, status: s.status, homepageId: s.pageEnd > s.pageStart ? site.contentId(s.pageStart) : null }))
+  }
+
+  groups (cloudId?: string): Array<{ id: string, name: string, members: string[] }> {
+    const site = this.site(cloudId)
+    return site.groups.map((g) => ({ id: g.id, name: g.name, members: this.accountIds(site, g.members) }))
+  }
+
+  /** Every content item of a kind (all kinds by default), lazily, in id order. */
+  * content (kind?: ContentKind, cloudId?: string): Generator<ContentSummary> {
+    const site = this.site(cloudId)
+    for (let c = 0; c < site.total; c++) if (!kind || site.kind(c) === kind) yield this.summary(site, c)
+  }
+
+  contentById (contentId: string, cloudId?: string): ContentSummary | undefined {
+    const site = this.site(cloudId)
+    const c = site.contentIndex(contentId)
+    return c === -1 ? undefined : this.summary(site, c)
+  }
+
+  /** Ids of the content carrying its own read or update restriction. */
+  restrictedContentIds (cloudId?: string): string[] {
+    const site = this.site(cloudId)
+    return [...site.restrictions.keys()].sort((a, b) => a - b).map((c) => site.contentId(c))
+  }
+
+  /** The principals whose members can read the content: its restriction, the closest restricted ancestor's, or the space's. */
+  effectiveReadAccess (contentId: string, cloudId?: string): ReadAccess | undefined {
+    const site = this.site(cloudId)
+    const c = site.contentIndex(contentId)
+    return c === -1 ? undefined : effectiveReadAccess(site, c)
+  }
+
+  canRead (accountId: string, contentId: string, cloudId?: string): boolean {
+    const site = this.site(cloudId)
+    const user = this.state.userByAccountId(accountId)
+    const c = site.contentIndex(contentId)
+    return user !== undefined && c !== -1 && new Reader(site, user.index).canRead(c)
+  }
+
+  groupMembers (groupId: string, cloudId?: string): string[] | undefined {
+    const site = this.site(cloudId)
+    const group = site.groupById.get(groupId)
+    return group && this.accountIds(site, group.members)
+  }
+
+  userGroups (accountId: string, cloudId?: string): Array<{ id: string, name: string }> {
+    const user = this.state.userByAccountId(accountId)
+    return user ? this.site(cloudId).groups.filter((g) => g.members.has(user.index)).map((g) => ({ id: g.id, name: g.name })) : []
+  }
+
+  setGroupMembership (groupId: string, accountId: string, member: boolean, cloudId?: string): void {
+    const site = this.site(cloudId)
+    const group = site.groupById.get(groupId)
+    const user = this.state.userByAccountId(accountId)
+    if (!group || !user) throw new Error(`unknown group ${groupId} or account ${accountId}`)
+    if (member) group.members.add(user.index); else group.members.delete(user.index)
+    site.revision++
+  }
+
+  /** A new version of the content, modified now (for incremental-crawl tests). */
+  touchContent (contentId: string, cloudId?: string): ContentSummary {
+    const site = this.site(cloudId)
+    const c = site.contentIndex(contentId)
+    if (c === -1) throw new Error(`unknown content ${contentId}`)
+    site.touch(c)
+    return this.summary(site, c)
+  }
+
+  private summary (site: SiteData, c: number): ContentSummary {
+    const space = site.spaces[site.space[c]]
+    return {
+      id: site.contentId(c),
+      kind: site.kind(c),
+      spaceId: space.id,
+      spaceKey: space.key,
+      title: site.title(c),
+      status: site.statusOf(c),
+      parentId: site.parent[c] === -1 ? null : site.contentId(site.parent[c]),
+      version: site.version[c],
+      createdAt: new Date(site.created[c] * 1000).toISOString(),
+      modifiedAt: new Date(site.modified[c] * 1000).toISOString()
+    }
+  }
+
+  private accountIds (site: SiteData, members: Set<number>): string[] {
+    return [...members].sort((a, b) => a - b).map((i) => site.users[i].accountId)
+  }
+}

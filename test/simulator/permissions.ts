@@ -1,0 +1,66 @@
+// Who may read what. Confluence's rule: the space must grant read, and every read restriction on the
+// content or its ancestors must list the user (directly or through a group). Attachments follow their
+// container. The seed never nests read restrictions, so the closest restriction alone is the ground truth.
+import type { Principals, SiteData } from './seed'
+
+export interface ReadAccess {
+  /** where the access comes from: the content's own restriction, an ancestor's, or the space permissions */
+  source: 'content' | 'ancestor' | 'space'
+  /** content id of the restricting content, or the space id */
+  sourceId: string
+  users: string[]
+  groups: Array<{ groupId: string, name: string }>
+}
+
+/** Per-request reader: caches the caller's group memberships and per-space verdicts. */
+export class Reader {
+  private readonly groups = new Set<number>()
+  private readonly spaceVerdicts = new Map<number, boolean>()
+
+  constructor (private readonly site: SiteData, readonly userIndex: number) {
+    for (const g of site.groups) if (g.members.has(userIndex)) this.groups.add(g.index)
+  }
+
+  listed (p: Principals | undefined): boolean {
+    if (!p) return true
+    return p.users.includes(this.userIndex) || p.groups.some((g) => this.groups.has(g))
+  }
+
+  canReadSpace (s: number): boolean {
+    let verdict = this.spaceVerdicts.get(s)
+    if (verdict === undefined) {
+      verdict = this.listed(this.site.spaces[s].read)
+      this.spaceVerdicts.set(s, verdict)
+    }
+    return verdict
+  }
+
+  canRead (c: number): boolean {
+    const site = this.site
+    if (!this.canReadSpace(site.space[c])) return false
+    const own = site.kind(c) === 'attachment' ? site.parent[c] : c
+    for (let r = site.nearestReadRestricted[own]; r !== -1; r = parentRestricted(site, r)) {
+      if (!this.listed(site.restrictions.get(r)?.read)) return false
+    }
+    return true
+  }
+}
+
+function parentRestricted (site: SiteData, r: number): number {
+  const p = site.parent[r]
+  return site.kind(r) === 'page' && p !== -1 ? site.nearestReadRestricted[p] : -1
+}
+
+/** Ground truth for crawl tests: the principals whose members can read the content. */
+export function effectiveReadAccess (site: SiteData, c: number): ReadAccess {
+  const own = site.kind(c) === 'attachment' ? site.parent[c] : c
+  const restricted = site.nearestReadRestricted[own]
+  const space = site.spaces[site.space[c]]
+  const principals = restricted === -1 ? space.read : site.restrictions.get(restricted)?.read as Principals
+  return {
+    source: restricted === -1 ? 'space' : restricted === c ? 'content' : 'ancestor',
+    sourceId: restricted === -1 ? space.id : site.contentId(restricted),
+    users: principals.users.map((u) => site.users[u].accountId),
+    groups: principals.groups.map((g) => ({ groupId: site.groups[g].id, name: site.groups[g].name }))
+  }
+}

@@ -1,0 +1,43 @@
+// v2 attachments: get by id, list, attachments of a page or a blog post.
+import { v2Error } from '../errors'
+import { v2Attachment } from '../representations'
+import type { OpContext, OpHandler } from './context'
+import { cursorPage, list, range, sorted, statusFilter, type Candidates } from './content-lists'
+import { readableContent } from './pages'
+
+const getAttachmentById: OpHandler = (ctx) => {
+  const c = ctx.site.contentIndex(String(ctx.path.id), 'attachment')
+  if (c === -1 || !ctx.reader().canRead(c)) return v2Error(404)
+  return { status: 200, body: v2Attachment(ctx.site, c, true), objects: { core: 1 } }
+}
+
+const getAttachments: OpHandler = (ctx) =>
+  listAttachments(ctx, range(ctx.site.pageCount + ctx.site.blogCount, ctx.site.total))
+
+function attachmentsOf (kind: 'page' | 'blogpost'): OpHandler {
+  return (ctx) => {
+    const c = readableContent(ctx, ctx.path.id, kind)
+    if (c === -1) return v2Error(404)
+    return listAttachments(ctx, list(ctx.site.attachmentList.subarray(ctx.site.attachmentStart[c], ctx.site.attachmentStart[c + 1])))
+  }
+}
+
+function listAttachments (ctx: OpContext, candidates: Candidates): ReturnType<OpHandler> {
+  const site = ctx.site
+  const statuses = statusFilter(ctx.query.status, ['current', 'archived'])
+  const { mediaType, filename } = ctx.query as { mediaType?: string, filename?: string }
+  const reader = ctx.reader()
+  return cursorPage(ctx, sorted(site, candidates, ctx.query.sort),
+    (c) => statuses.has(site.status[c]) &&
+      (mediaType === undefined || site.attachmentInfo(c).mediaType === mediaType) &&
+      (filename === undefined || site.title(c) === filename) &&
+      reader.canRead(c),
+    (c) => v2Attachment(site, c), 50)
+}
+
+export const attachmentHandlers: Record<string, OpHandler> = {
+  getAttachmentById,
+  getAttachments,
+  getPageAttachments: attachmentsOf('page'),
+  getBlogpostAttachments: attachmentsOf('blogpost')
+}

@@ -1,0 +1,44 @@
+// v2 blog posts: get by id, list, blog posts of a space.
+import { v2Error } from '../errors'
+import { v2Page, type BodyFormat } from '../representations'
+import type { OpContext, OpHandler } from './context'
+import { cursorPage, list, range, sorted, statusFilter, type Candidates } from './content-lists'
+import { labelsOf, readableContent } from './pages'
+
+const getBlogPostById: OpHandler = (ctx) => {
+  const c = readableContent(ctx, ctx.path.id, 'blogpost', ctx.query.status)
+  if (c === -1) return v2Error(404)
+  const post = v2Page(ctx.site, c, ctx.query['body-format'] as BodyFormat | undefined, true)
+  if (ctx.query['include-labels'] === true) post.labels = labelsOf(ctx, c)
+  return { status: 200, body: post, objects: { core: 1 } }
+}
+
+const getBlogPosts: OpHandler = (ctx) => {
+  const site = ctx.site
+  const ids = ctx.query.id as number[] | undefined
+  const spaceIds = ctx.query['space-id'] as number[] | undefined
+  const candidates: Candidates = ids
+    ? list(ids.map((id) => site.contentIndex(id, 'blogpost')).filter((c) => c !== -1).sort((a, b) => a - b))
+    : range(site.pageCount, site.pageCount + site.blogCount)
+  const spaces = spaceIds ? new Set(spaceIds.map((id) => site.spaceById.get(String(id))?.index)) : undefined
+  return listBlogPosts(ctx, sorted(site, candidates, ctx.query.sort), (c) => !spaces || spaces.has(site.space[c]))
+}
+
+const getBlogPostsInSpace: OpHandler = (ctx) => {
+  const space = ctx.site.spaceById.get(String(ctx.path.id))
+  if (!space || !ctx.reader().canReadSpace(space.index)) return v2Error(404)
+  return listBlogPosts(ctx, sorted(ctx.site, range(space.blogStart, space.blogEnd), ctx.query.sort), () => true)
+}
+
+function listBlogPosts (ctx: OpContext, candidates: Candidates, extra: (c: number) => boolean): ReturnType<OpHandler> {
+  const site = ctx.site
+  const statuses = statusFilter(ctx.query.status, ['current'])
+  const title = ctx.query.title as string | undefined
+  const format = ctx.query['body-format'] as BodyFormat | undefined
+  const reader = ctx.reader()
+  return cursorPage(ctx, candidates,
+    (c) => statuses.has(site.status[c]) && extra(c) && (title === undefined || site.title(c) === title) && reader.canRead(c),
+    (c) => v2Page(site, c, format))
+}
+
+export const blogPostHandlers: Record<string, OpHandler> = { getBlogPostById, getBlogPosts, getBlogPostsInSpace }

@@ -1,0 +1,22 @@
+// Confluence operations the simulator implements, by operationId. Valid requests to any other operation of
+// the specs get 501.
+import { attachmentHandlers } from './attachments'
+import { blogPostHandlers } from './blogposts'
+import type { OpHandler } from './context'
+import { groupHandlers } from './groups'
+import { pageHandlers } from './pages'
+import { restrictionHandlers } from './restrictions'
+import { searchHandlers } from './search'
+import { spaceHandlers } from './spaces'
+import { userHandlers } from './users'
+
+export const handlers: Record<string, OpHandler> = {
+  ...searchHandlers,
+  ...pageHandlers,
+  ...blogPostHandlers,
+  ...attachmentHandlers,
+  ...spaceHandlers,
+  ...userHandlers,
+  ...groupHandlers,
+  ...restrictionHandlers
+}

@@ -1,0 +1,97 @@
+// v2 pages: get by id, list, pages of a space, ancestors, children.
+import { v2Error, type OpResult } from '../errors'
+import { v2Page, type BodyFormat } from '../representations'
+import { STATUSES } from '../seed'
+import type { OpContext, OpHandler } from './context'
+import { cursorPage, list, range, sorted, statusFilter, type Candidates } from './content-lists'
+
+/** Content index of a readable page or blog post, else -1. Single reads take any status unless one is asked for. */
+export function readableContent (ctx: OpContext, id: unknown, kind: 'page' | 'blogpost', statuses?: string[]): number {
+  const c = ctx.site.contentIndex(String(id), kind)
+  if (c === -1 || !ctx.reader().canRead(c)) return -1
+  if (statuses && !statuses.includes(ctx.site.statusOf(c))) return -1
+  return c
+}
+
+const getPageById: OpHandler = (ctx) => {
+  const c = readableContent(ctx, ctx.path.id, 'page', ctx.query.status)
+  if (c === -1) return v2Error(404)
+  const page = v2Page(ctx.site, c, ctx.query['body-format'] as BodyFormat | undefined, true)
+  if (ctx.query['include-labels'] === true) page.labels = labelsOf(ctx, c)
+  return { status: 200, body: page, objects: { core: 1 } }
+}
+
+const getPages: OpHandler = (ctx) => {
+  const site = ctx.site
+  const ids = ctx.query.id as number[] | undefined
+  const spaceIds = ctx.query['space-id'] as number[] | undefined
+  const candidates: Candidates = ids
+    ? list(ids.map((id) => site.contentIndex(id, 'page')).filter((c) => c !== -1).sort((a, b) => a - b))
+    : range(0, site.pageCount)
+  const spaces = spaceIds ? new Set(spaceIds.map((id) => site.spaceById.get(String(id))?.index)) : undefined
+  return listPages(ctx, sorted(site, candidates, ctx.query.sort), (c) => !spaces || spaces.has(site.space[c]))
+}
+
+const getPagesInSpace: OpHandler = (ctx) => {
+  const space = ctx.site.spaceById.get(String(ctx.path.id))
+  if (!space || !ctx.reader().canReadSpace(space.index)) return v2Error(404)
+  const rootsOnly = ctx.query.depth === 'root'
+  return listPages(ctx, sorted(ctx.site, range(space.pageStart, space.pageEnd), ctx.query.sort), (c) => !rootsOnly || ctx.site.parent[c] === -1)
+}
+
+function listPages (ctx: OpContext, candidates: Candidates, extra: (c: number) => boolean): OpResult {
+  const site = ctx.site
+  const statuses = statusFilter(ctx.query.status, ['current', 'archived'])
+  const title = ctx.query.title as string | undefined
+  const format = ctx.query['body-format'] as BodyFormat | undefined
+  const reader = ctx.reader()
+  return cursorPage(ctx, candidates,
+    (c) => statuses.has(site.status[c]) && extra(c) && (title === undefined || site.title(c) === title) && reader.canRead(c),
+    (c) => v2Page(site, c, format))
+}
+
+const getPageAncestors: OpHandler = (ctx) => {
+  const c = readableContent(ctx, ctx.path.id, 'page')
+  if (c === -1) return v2Error(404)
+  const limit = typeof ctx.query.limit === 'number' ? ctx.query.limit : 25
+  // the closest `limit` ancestors, highest first; callers continue from the first one returned
+  const closest = ctx.site.ancestors(c).slice(0, limit).reverse()
+  return { status: 200, body: { results: closest.map((a) => ({ id: ctx.site.contentId(a), type: 'page' })), _links: { base: ctx.site.base } }, objects: { core: closest.length } }
+}
+
+/** Direct children (v2 `direct-children` and the deprecated `children`), in child-position order. */
+function childrenOf (shape: 'direct' | 'child'): OpHandler {
+  return (ctx) => {
+    const site = ctx.site
+    const c = readableContent(ctx, ctx.path.id, 'page')
+    if (c === -1) return v2Error(404)
+    const children = site.childList.subarray(site.childStart[c], site.childStart[c + 1])
+    const reader = ctx.reader()
+    const current = STATUSES.indexOf('current')
+    const archived = STATUSES.indexOf('archived')
+    return cursorPage(ctx, sorted(site, list(children), ctx.query.sort),
+      (k) => (site.status[k] === current || site.status[k] === archived) && reader.canRead(k),
+      (k) => ({
+        id: site.contentId(k),
+        status: site.statusOf(k),
+        title: site.title(k),
+        ...(shape === 'direct' ? { type: 'page' } : {}),
+        spaceId: site.spaces[site.space[k]].id,
+        childPosition: children.indexOf(k)
+      }))
+  }
+}
+
+export function labelsOf (ctx: OpContext, c: number): Record<string, unknown> {
+  const labels = ctx.site.labels(c).map((name, i) => ({ id: String(ctx.site.idBase + c * 10 + i), name, prefix: 'global' }))
+  return { results: labels, meta: { hasMore: false, cursor: '' }, _links: { self: `${ctx.sitePath}/labels` } }
+}
+
+export const pageHandlers: Record<string, OpHandler> = {
+  getPageById,
+  getPages,
+  getPagesInSpace,
+  getPageAncestors,
+  getPageDirectChildren: childrenOf('direct'),
+  getChildPages: childrenOf('child')
+}

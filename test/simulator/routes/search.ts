@@ -1,0 +1,126 @@
+// v1 CQL search (`searchByCQL`, `searchContentByCQL`): results filtered by the caller's permissions,
+// cursor pagination with `_links.next` relative to `_links.base`.
+import { compileOrder, compileWhere, CqlError, parseCql } from '../cql'
+import { v1Error } from '../errors'
+import { decodeCursor, encodeCursor, nextUrl } from '../pagination'
+import { iso, v1Content, webui } from '../representations'
+import { STATUSES, type SiteData } from '../seed'
+import type { OpContext, OpHandler } from './context'
+
+/** Confluence caps search pages at an undocumented "fixed system limit"; the simulator uses 100. */
+export const SEARCH_MAX_LIMIT = 100
+const CACHE_ENTRIES = 16
+const cache = new WeakMap<SiteData, Map<string, Int32Array>>()
+
+/** All matches of a query for the caller, in result order; cached per site revision, user and query. */
+function matches (ctx: OpContext, cql: string): Int32Array {
+  const site = ctx.site
+  const key = `${site.revision}|${ctx.caller.index}|${cql}`
+  let entries = cache.get(site)
+  if (!entries) { entries = new Map(); cache.set(site, entries) }
+  const hit = entries.get(key)
+  if (hit) return hit
+  const query = parseCql(cql)
+  const where = compileWhere(site, query.where)
+  const reader = ctx.reader()
+  const current = STATUSES.indexOf('current')
+  const found: number[] = []
+  for (let c = 0; c < site.total; c++) if (site.status[c] === current && where(c) && reader.canRead(c)) found.push(c)
+  const order = compileOrder(site, query.orderBy)
+  if (order) found.sort(order)
+  const result = Int32Array.from(found)
+  if (entries.size >= CACHE_ENTRIES) entries.delete(entries.keys().next().value as string)
+  entries.set(key, result)
+  return result
+}
+
+function page (ctx: OpContext): { items: number[], position: number, limit: number, total: number, next?: string } | string {
+  const cql = String(ctx.query.cql)
+  let all: Int32Array
+  try {
+    all = matches(ctx, cql)
+  } catch (err) {
+    if (err instanceof CqlError) return `CQL query cannot be parsed: ${err.message}`
+    throw err
+  }
+  const fromCursor = decodeCursor(ctx.query.cursor)
+  if (fromCursor === undefined) return 'Invalid cursor'
+  const position = ctx.query.cursor !== undefined ? fromCursor : (ctx.query.start ?? 0)
+  const limit = Math.min(SEARCH_MAX_LIMIT, ctx.query.limit ?? 25)
+  const items = Array.from(all.subarray(position, position + limit))
+  const relativePath = ctx.sitePath.replace(/^\/wiki/, '')
+  const next = position + limit < all.length
+    ? nextUrl(relativePath, withoutStart(ctx.rawQuery), { next: 'true', cursor: encodeCursor(position + limit), limit: String(limit) })
+    : undefined
+  return { items, position, limit, total: all.length, next }
+}
+
+function withoutStart (query: URLSearchParams): URLSearchParams {
+  const q = new URLSearchParams(query)
+  q.delete('start')
+  q.delete('prev')
+  return q
+}
+
+function links (ctx: OpContext, next: string | undefined): Record<string, string> {
+  const relativePath = ctx.sitePath.replace(/^\/wiki/, '')
+  return { base: ctx.site.base, context: '/wiki', self: `${ctx.site.base}${relativePath}?${ctx.rawQuery.toString()}`, ...(next ? { next } : {}) }
+}
+
+function expansions (expand: unknown, prefix: string): Set<string> {
+  const list = Array.isArray(expand) ? expand as string[] : []
+  return new Set(list.filter((e) => e.startsWith(prefix)).map((e) => e.slice(prefix.length)))
+}
+
+const searchByCQL: OpHandler = (ctx) => {
+  const started = Date.now()
+  const result = page(ctx)
+  if (typeof result === 'string') return v1Error(400, result, false)
+  const site = ctx.site
+  const expand = expansions(ctx.query.expand, 'content.')
+  const excerpt = ctx.query.excerpt === 'none'
+  const results = result.items.map((c) => {
+    const space = site.spaces[site.space[c]]
+    return {
+      content: v1Content(site, c, expand),
+      title: site.title(c),
+      excerpt: excerpt ? '' : site.bodyWords(c).slice(0, 12).join(' '),
+      url: webui(site, c),
+      resultGlobalContainer: { title: space.name, displayUrl: `/spaces/${space.key}` },
+      breadcrumbs: [],
+      entityType: 'content',
+      iconCssClass: `aui-icon content-type-${site.kind(c)}`,
+      lastModified: iso(site.modified[c]),
+      friendlyLastModified: iso(site.modified[c]).slice(0, 10),
+      score: 1
+    }
+  })
+  return {
+    status: 200,
+    body: {
+      results,
+      start: result.position,
+      limit: result.limit,
+      size: results.length,
+      totalSize: result.total,
+      cqlQuery: String(ctx.query.cql),
+      searchDuration: Date.now() - started,
+      _links: links(ctx, result.next)
+    },
+    objects: { core: results.length }
+  }
+}
+
+const searchContentByCQL: OpHandler = (ctx) => {
+  const result = page(ctx)
+  if (typeof result === 'string') return v1Error(400, result, false)
+  const expand = expansions(ctx.query.expand, '')
+  const results = result.items.map((c) => v1Content(ctx.site, c, expand))
+  return {
+    status: 200,
+    body: { results, start: result.position, limit: result.limit, size: results.length, _links: links(ctx, result.next) },
+    objects: { core: results.length }
+  }
+}
+
+export const searchHandlers: Record<string, OpHandler> = { searchByCQL, searchContentByCQL }
