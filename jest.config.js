@@ -1,6 +1,17 @@
 // Two projects: `unit` (pure modules, no I/O) and `integration` (real Redis, real HTTP to the simulator).
-const transform = { '^.+\\.ts$': ['ts-jest', { isolatedModules: true, tsconfig: 'tsconfig.json' }] }
-const common = { testEnvironment: 'node', transform, moduleFileExtensions: ['ts', 'js', 'json'] }
+// A few of Fastify's test-time dependencies (cookie 2, set-cookie-parser 3) ship as ES modules only;
+// Jest cannot require ESM on Node 20, so those files are transpiled to CommonJS like our own.
+const esmOnly = ['cookie', 'set-cookie-parser']
+const transform = {
+  '^.+\\.ts$': ['ts-jest', { tsconfig: 'tsconfig.json' }],
+  [`node_modules/(${esmOnly.join('|')})/.+\\.js$`]: ['ts-jest', { tsconfig: { allowJs: true, module: 'commonjs', isolatedModules: true } }]
+}
+const common = {
+  testEnvironment: 'node',
+  transform,
+  transformIgnorePatterns: [`node_modules/(?!(${esmOnly.join('|')})/)`],
+  moduleFileExtensions: ['ts', 'js', 'json']
+}
 
 module.exports = {
   projects: [
@@ -11,7 +22,7 @@ module.exports = {
       testMatch: ['<rootDir>/test/integration/**/*.test.ts', '<rootDir>/test/simulator/**/*.test.ts'],
       globalSetup: '<rootDir>/test/global-setup.ts',
       globalTeardown: '<rootDir>/test/global-teardown.ts',
-      testTimeout: 60000
+      setupFilesAfterEnv: ['<rootDir>/test/integration-setup.ts']
     }
   ]
 }

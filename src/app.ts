@@ -5,7 +5,7 @@ import type { Logger } from 'pino'
 import type { Core } from './core'
 import { ApiKeyRing, type HashedApiKey } from './lib/api-keys'
 import errorHandler from './plugins/error-handler'
-import auth from './plugins/auth'
+import auth, { type RouteAccess } from './plugins/auth'
 import metricsPlugin from './plugins/metrics'
 import openapi from './plugins/openapi'
 import healthRoutes from './routes/health'
@@ -21,13 +21,19 @@ export interface BuildAppOptions {
   bodyLimit?: number
 }
 
+export interface RouteEntry { method: string, url: string, access?: RouteAccess }
+
+declare module 'fastify' {
+  interface FastifyInstance { routeTable: RouteEntry[] }
+}
+
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/
 
 export async function buildApp (opts: BuildAppOptions): Promise<FastifyInstance> {
   const app = Fastify({
     loggerInstance: opts.logger,
     bodyLimit: opts.bodyLimit ?? 2 * 1024 * 1024,
-    requestIdHeader: 'x-request-id',
+    requestIdHeader: false,
     // Accept a caller's request id only when it is well formed; otherwise make one.
     genReqId: (req) => {
       const given = req.headers['x-request-id']
@@ -39,6 +45,14 @@ export async function buildApp (opts: BuildAppOptions): Promise<FastifyInstance>
     return503OnClosing: true
   }) as unknown as FastifyInstance
   app.addHook('onRequest', async (req, reply) => { reply.header('x-request-id', req.id) })
+  // Every route and the access it declares, for the auth-matrix test and the admin page.
+  const routeTable: RouteEntry[] = []
+  app.decorate('routeTable', routeTable)
+  app.addHook('onRoute', (route) => {
+    const methods = Array.isArray(route.method) ? route.method : [route.method]
+    // Read access lazily: onRoute hooks of inner scopes (e.g. the docs scope) may still set it.
+    for (const method of methods) routeTable.push({ method, url: route.url, get access () { return route.config?.access } })
+  })
 
   await app.register(errorHandler)
   await app.register(metricsPlugin, { metrics: opts.core.metrics })

@@ -19,7 +19,12 @@ export interface TestSpoke {
   close: () => Promise<void>
 }
 
-export async function buildTestSpoke (env: Record<string, string> = {}): Promise<TestSpoke> {
+export interface TestSpokeOptions {
+  /** Extra routes or hooks, added before the app is ready (e.g. a route that throws for error tests). */
+  extend?: (app: FastifyInstance) => void
+}
+
+export async function buildTestSpoke (env: Record<string, string> = {}, opts: TestSpokeOptions = {}): Promise<TestSpoke> {
   const keys = { admin: `adm_${randomUUID()}`, invoker: `inv_${randomUUID()}`, viewer: `vwr_${randomUUID()}` }
   const config = loadConfig({
     NODE_ENV: 'test',
@@ -37,6 +42,7 @@ export async function buildTestSpoke (env: Record<string, string> = {}): Promise
   const secrets = resolveSecrets(config, log, () => {})
   const core = await createCore(config, log)
   const app = await buildApp({ core, apiKeys: secrets.apiKeys, logger: log })
+  opts.extend?.(app)
   await app.ready()
   return {
     app,

@@ -1,0 +1,44 @@
+// Readiness follows Redis down and back up without a restart. Redis is reached through a TCP proxy the
+// test cuts, so the Redis every other test file shares keeps running.
+import { buildTestSpoke, type TestSpoke } from '../helpers/spoke'
+import { startTcpProxy, redisTarget, type TcpProxy } from '../helpers/tcp-proxy'
+
+let proxy: TcpProxy
+let spoke: TestSpoke
+beforeAll(async () => {
+  proxy = await startTcpProxy(redisTarget())
+  spoke = await buildTestSpoke({ REDIS_URL: proxy.url })
+})
+afterAll(async () => {
+  await proxy.restore().catch(() => {})
+  await spoke.close()
+  await proxy.close()
+})
+
+async function readyz (): Promise<{ status: number, body: any, ms: number }> {
+  const t0 = Date.now()
+  const res = await spoke.app.inject({ method: 'GET', url: '/readyz' })
+  return { status: res.statusCode, body: res.json(), ms: Date.now() - t0 }
+}
+
+async function eventually (fn: () => Promise<boolean>, timeoutMs = 10_000): Promise<void> {
+  const until = Date.now() + timeoutMs
+  while (Date.now() < until) { if (await fn()) return; await new Promise(r => setTimeout(r, 100)) }
+  throw new Error('condition not reached')
+}
+
+it('answers 200, then 503 while Redis is unreachable, then 200 again', async () => {
+  await eventually(async () => (await readyz()).status === 200)
+  expect((await readyz()).body).toMatchObject({ status: 'ready', checks: { redis: 'ok' } })
+
+  await proxy.cut()
+  await eventually(async () => (await readyz()).status === 503)
+  const down = await readyz()
+  expect(down.body).toMatchObject({ status: 'unavailable', checks: { redis: 'failed' } })
+  expect(down.ms).toBeLessThan(2_000) // never hangs a load balancer
+  // Liveness is about the process, not its dependencies.
+  expect((await spoke.app.inject({ method: 'GET', url: '/healthz' })).statusCode).toBe(200)
+
+  await proxy.restore()
+  await eventually(async () => (await readyz()).status === 200)
+})

@@ -1,0 +1,56 @@
+import { randomBytes } from 'node:crypto'
+import { loadConfig, ConfigError } from '../../src/config/env'
+
+function expectConfigError (env: Record<string, string>, variable: string): void {
+  let caught: unknown
+  try { loadConfig(env) } catch (err) { caught = err }
+  expect(caught).toBeInstanceOf(ConfigError)
+  expect((caught as ConfigError).variable).toBe(variable)
+  expect((caught as Error).message).toContain(variable)
+}
+
+describe('loadConfig', () => {
+  it('applies the documented defaults', () => {
+    const c = loadConfig({})
+    expect(c).toMatchObject({
+      port: 3000, host: '127.0.0.1', redisUrl: 'redis://127.0.0.1:6379', role: 'all',
+      publicUrl: 'http://localhost:3000', atlassianAuthUrl: 'https://auth.atlassian.com',
+      atlassianApiUrl: 'https://api.atlassian.com', actionsDir: 'actions', connectionsDir: 'connections',
+      dataDir: '.data', workerConcurrency: 8, logLevel: 'info'
+    })
+    expect(c.masterKey).toBeUndefined()
+    expect(c.apiKeys).toBeUndefined()
+    expect(c.allowedHosts).toEqual(expect.arrayContaining(['auth.atlassian.com', 'api.atlassian.com', '*.atlassian.net']))
+  })
+
+  it.each([
+    [{ PORT: 'abc' }, 'PORT'],
+    [{ PORT: '70000' }, 'PORT'],
+    [{ SPOKE_ROLE: 'scheduler' }, 'SPOKE_ROLE'],
+    [{ SPOKE_MASTER_KEY: 'not base64!' }, 'SPOKE_MASTER_KEY'],
+    [{ SPOKE_MASTER_KEY: randomBytes(16).toString('base64') }, 'SPOKE_MASTER_KEY'],
+    [{ SPOKE_API_KEYS: 'root:abcdefghijklmnopq' }, 'SPOKE_API_KEYS'],
+    [{ SPOKE_API_KEYS: 'admin:short' }, 'SPOKE_API_KEYS'],
+    [{ REDIS_URL: 'http://localhost:6379' }, 'REDIS_URL'],
+    [{ SPOKE_PUBLIC_URL: 'not a url' }, 'SPOKE_PUBLIC_URL'],
+    [{ ATLASSIAN_AUTH_URL: 'ftp://auth.example' }, 'ATLASSIAN_AUTH_URL'],
+    [{ SPOKE_ALLOWED_HOSTS: 'good.example,bad host' }, 'SPOKE_ALLOWED_HOSTS'],
+    [{ SPOKE_WORKER_CONCURRENCY: '0' }, 'SPOKE_WORKER_CONCURRENCY'],
+    [{ LOG_LEVEL: 'loud' }, 'LOG_LEVEL'],
+    [{ SPOKE_VALIDATE_OUTPUT: 'maybe' }, 'SPOKE_VALIDATE_OUTPUT']
+  ])('rejects %j naming %s', (env, variable) => {
+    expectConfigError(env as Record<string, string>, variable)
+  })
+
+  it('accepts a 32-byte base64 master key and role:key pairs', () => {
+    const key = randomBytes(32)
+    const c = loadConfig({ SPOKE_MASTER_KEY: key.toString('base64'), SPOKE_API_KEYS: 'admin:aaaaaaaaaaaaaaaa, viewer:bbbbbbbbbbbbbbbb' })
+    expect(c.masterKey?.equals(key)).toBe(true)
+    expect(c.apiKeys).toEqual([{ role: 'admin', key: 'aaaaaaaaaaaaaaaa' }, { role: 'viewer', key: 'bbbbbbbbbbbbbbbb' }])
+  })
+
+  it('always allows the configured Atlassian hosts, even with an explicit list', () => {
+    const c = loadConfig({ SPOKE_ALLOWED_HOSTS: '*.atlassian.net', ATLASSIAN_AUTH_URL: 'http://127.0.0.1:4010', ATLASSIAN_API_URL: 'http://127.0.0.1:4010' })
+    expect(c.allowedHosts).toEqual(['*.atlassian.net', '127.0.0.1:4010'])
+  })
+})
