@@ -8,7 +8,14 @@ import { createCore } from './core'
 import { buildApp } from './app'
 import { startWorkers } from './worker'
 
-export async function main (env: NodeJS.ProcessEnv = process.env): Promise<void> {
+export interface MainOptions {
+  /** Runs after the spoke has closed on shutdown (the sandbox stops its simulator here). */
+  afterClose?: () => Promise<void>
+}
+
+export interface Started { config: Config, close: () => Promise<void> }
+
+export async function main (env: NodeJS.ProcessEnv = process.env, opts: MainOptions = {}): Promise<Started> {
   let config: Config
   try {
     config = loadConfig(env)
@@ -26,17 +33,22 @@ export async function main (env: NodeJS.ProcessEnv = process.env): Promise<void>
   const app = config.role === 'worker' ? undefined : await buildApp({ core, apiKeys: secrets.apiKeys, logger: log })
   if (config.role !== 'api') await startWorkers(core)
 
+  const close = async (): Promise<void> => {
+    if (app) await app.close()
+    await core.close()
+    await opts.afterClose?.()
+  }
   closeWithGrace({ delay: config.shutdownTimeoutMs, logger: log }, async ({ signal, err }) => {
     if (err) log.error({ err }, 'shutting down after an error')
     else log.info({ signal }, 'shutting down')
-    if (app) await app.close()
-    await core.close()
+    await close()
   })
 
   if (app) {
     await app.listen({ port: config.port, host: config.host })
   }
   log.info({ role: config.role, port: app ? config.port : undefined }, 'spoke started')
+  return { config, close }
 }
 
 if (require.main === module) {
