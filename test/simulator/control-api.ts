@@ -2,7 +2,9 @@
 // benchmarks: faults, counters, violations, reset, forced expiry, tokens without consent, ground truth.
 import type { FastifyInstance } from 'fastify'
 import type { Fault, FaultConfig, FaultTarget } from './faults'
+import type { ContentSummary } from './ground-truth'
 import type { Simulator } from './index'
+import type { ContentKind } from './seed'
 import type { GatewayExpiryMode } from './state'
 
 export function registerControlApi (app: FastifyInstance, sim: Simulator): void {
@@ -29,6 +31,20 @@ export function registerControlApi (app: FastifyInstance, sim: Simulator): void 
   })
   app.post('/__sim/tokens', async (request) => sim.issueToken((request.body ?? {}) as Parameters<Simulator['issueToken']>[0]))
 
+  app.get('/__sim/process', async () => ({ pid: process.pid, memory: process.memoryUsage() }))
+  app.get('/__sim/sites/:cloudId/content', async (request, reply) => {
+    const { cloudId } = request.params as { cloudId: string }
+    const { kind, offset = '0', limit = '100' } = request.query as { kind?: ContentKind, offset?: string, limit?: string }
+    if (!sim.state.sites.has(cloudId)) return reply.code(404).send({ message: 'unknown site' })
+    const results: ContentSummary[] = []
+    let skip = Number(offset)
+    for (const item of sim.data.content(kind, cloudId)) {
+      if (skip-- > 0) continue
+      if (results.length >= Number(limit)) break
+      results.push(item)
+    }
+    return { results }
+  })
   app.get('/__sim/sites/:cloudId/content/:contentId/read-access', async (request, reply) => {
     const { cloudId, contentId } = request.params as { cloudId: string, contentId: string }
     const access = sim.state.sites.has(cloudId) ? sim.data.effectiveReadAccess(contentId, cloudId) : undefined

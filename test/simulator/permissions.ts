@@ -12,18 +12,15 @@ export interface ReadAccess {
   groups: Array<{ groupId: string, name: string }>
 }
 
-/** Per-request reader: caches the caller's group memberships and per-space verdicts. */
+/** Per-request reader: caches per-space verdicts (memberships are read live, so writes show at once). */
 export class Reader {
-  private readonly groups = new Set<number>()
   private readonly spaceVerdicts = new Map<number, boolean>()
 
-  constructor (private readonly site: SiteData, readonly userIndex: number) {
-    for (const g of site.groups) if (g.members.has(userIndex)) this.groups.add(g.index)
-  }
+  constructor (private readonly site: SiteData, readonly userIndex: number) {}
 
   listed (p: Principals | undefined): boolean {
     if (!p) return true
-    return p.users.includes(this.userIndex) || p.groups.some((g) => this.groups.has(g))
+    return p.users.includes(this.userIndex) || p.groups.some((g) => this.site.groups[g].members.has(this.userIndex))
   }
 
   canReadSpace (s: number): boolean {
