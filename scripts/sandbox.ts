@@ -101,8 +101,10 @@ async function send (method: string, url: string, headers: Record<string, string
 function printExamples (base: string, invoker: string, admin: string, sim: Simulator): void {
   const space = sim.data.spaces()[0]
   const users = sim.data.users()
-  const member = users.find(u => u.accountType === 'atlassian') ?? users[0]
   const group = sim.data.groups()[0]
+  // Someone not yet in the group, so the add example shows changed: true on its real run.
+  const member = users.find(u => u.accountType === 'atlassian' && !group.members.includes(u.accountId)) ?? users[0]
+  const searchWord = space.name.split(/\s+/)[0]
   const run = (id: string, input: unknown): string =>
     `curl -s -X POST ${base}/v1/actions/${id}/execute -H "Authorization: Bearer ${invoker}" -H 'content-type: application/json' -d '${JSON.stringify({ input })}'`
   const lines = [
@@ -116,7 +118,7 @@ function printExamples (base: string, invoker: string, admin: string, sim: Simul
     '# List the actions',
     `curl -s ${base}/v1/actions -H "Authorization: Bearer ${invoker}"`,
     '# Search content',
-    run('confluence.content.search', { text: 'project', limit: 5 }),
+    run('confluence.content.search', { text: searchWord, limit: 5 }),
     '# Read a page',
     run('confluence.page.get', { pageId: space.homepageId ?? '1', bodyFormat: 'storage' }),
     '# Spaces, and the pages of one',
@@ -128,6 +130,7 @@ function printExamples (base: string, invoker: string, admin: string, sim: Simul
     run('confluence.group.list', { limit: 10 }),
     '# Add a member to a managed group (dry run first)',
     run('confluence.group.member.add', { groupId: group.id, accountId: member.accountId, dryRun: true }),
+    run('confluence.group.member.add', { groupId: group.id, accountId: member.accountId }),
     '# The alias, its token status, and a connection test',
     `curl -s ${base}/v1/connections/confluence_cloud -H "Authorization: Bearer ${admin}"`,
     `curl -s -X POST ${base}/v1/connections/confluence_cloud/test -H "Authorization: Bearer ${admin}"`,
