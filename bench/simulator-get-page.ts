@@ -19,7 +19,6 @@ type Autocannon = (options: {
   headers: Record<string, string>
   requests: Array<{ method: string, setupRequest: (req: Record<string, unknown>) => Record<string, unknown> }>
 }) => Promise<AutocannonResult>
-// eslint-disable-next-line @typescript-eslint/no-require-imports
 const autocannon = require('autocannon') as Autocannon
 
 export interface SimulatorGetPageOptions {

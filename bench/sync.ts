@@ -12,7 +12,6 @@ import { connectSimulatorAlias, listen, simulatorEnv } from '../test/helpers/con
 // autocannon ships no types; this is the part used here.
 interface CannonResult { requests: { average: number }, latency: { p50: number, p99: number }, non2xx: number, errors: number, timeouts: number }
 type Cannon = (opts: Record<string, unknown>) => Promise<CannonResult>
-// eslint-disable-next-line @typescript-eslint/no-require-imports
 const autocannon = require('autocannon') as Cannon
 
 const LATENCY_SAMPLES = 500
