@@ -1,0 +1,64 @@
+// `npm run bench`: every benchmark, each reporting its figures against a baseline measured in the same run
+// (never as pass/fail), written to bench/results/latest.json and printed as a table.
+import { mkdirSync, writeFileSync, existsSync } from 'node:fs'
+import { join } from 'node:path'
+import os from 'node:os'
+
+interface Bench { name: string, module: string, fn: string, summarize: (r: any) => Array<[string, string]> }
+
+const pct = (x: number): string => `${(x * 100).toFixed(1)}%`
+
+const BENCHES: Bench[] = [
+  {
+    name: 'simulator get-page (100k pages)',
+    module: './simulator-get-page',
+    fn: 'benchSimulatorGetPage',
+    summarize: (r) => [['requests/s', String(Math.round(r.requestsPerSecond))], ['p50 / p99 ms', `${r.p50Ms} / ${r.p99Ms}`], ['RSS MB', String(Math.round((r.rssAfterSeedMb ?? r.rssMb ?? 0)))]]
+  },
+  {
+    name: 'sync confluence.page.get vs pass-through proxy',
+    module: './sync',
+    fn: 'benchSync',
+    summarize: (r) => [['spoke rps', String(Math.round(r.spoke.rps))], ['pass-through rps', String(Math.round(r.passthrough.rps))],
+      ['throughput ratio (goal ≥ 75%)', pct(r.ratio)], ['added p50 / p99 ms (goal p50 ≤ 1)', `${r.addedP50Ms} / ${r.addedP99Ms}`]]
+  },
+  {
+    name: 'async jobs end to end vs raw BullMQ',
+    module: './async',
+    fn: 'benchAsync',
+    summarize: (r) => [['spoke jobs/s', r.spoke.jobsPerSecond.toFixed(0)], ['raw BullMQ jobs/s', r.rawBullmq.jobsPerSecond.toFixed(0)], ['ratio (goal ≥ 50%)', pct(r.ratio)]]
+  }
+]
+
+async function main (): Promise<void> {
+  const only = process.argv.slice(2)
+  const results: Record<string, unknown> = {}
+  const rows: Array<[string, string, string]> = []
+  for (const b of BENCHES) {
+    if (only.length > 0 && !only.some(o => b.module.includes(o))) continue
+    if (!existsSync(join(__dirname, `${b.module}.ts`)) && !existsSync(join(__dirname, `${b.module}.js`))) {
+      rows.push([b.name, 'skipped', 'not present in this build']); continue
+    }
+    process.stderr.write(`running: ${b.name}\n`)
+    const mod = await import(b.module)
+    const r = await mod[b.fn]({})
+    results[b.name] = r
+    for (const [k, v] of b.summarize(r)) rows.push([b.name, k, v])
+  }
+  const out = {
+    at: new Date().toISOString(),
+    machine: { cpus: os.cpus().length, model: os.cpus()[0]?.model, memGb: Math.round(os.totalmem() / 2 ** 30), node: process.version, loadavg: os.loadavg() },
+    results
+  }
+  mkdirSync(join(__dirname, 'results'), { recursive: true })
+  writeFileSync(join(__dirname, 'results', 'latest.json'), JSON.stringify(out, null, 2) + '\n')
+  const w = [0, 1, 2].map(i => Math.max(...rows.map(r => r[i].length), 10))
+  const line = (r: string[]): string => r.map((c, i) => c.padEnd(w[i])).join(' | ')
+  console.log(line(['benchmark', 'figure', 'value']))
+  console.log(w.map(n => '-'.repeat(n)).join('-|-'))
+  for (const r of rows) console.log(line(r))
+  console.log('\nwritten: bench/results/latest.json')
+  process.exit(0)
+}
+
+main().catch((err) => { console.error(err); process.exit(1) })
