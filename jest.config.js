@@ -14,6 +14,9 @@ const common = {
 }
 
 module.exports = {
+  // Always run test files in worker processes (with 2 cores Jest would otherwise run in band), so one
+  // file's leftovers can never keep the run alive or leak into another file.
+  maxWorkers: 2,
   projects: [
     { ...common, displayName: 'unit', testMatch: ['<rootDir>/test/unit/**/*.test.ts'] },
     {
