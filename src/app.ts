@@ -12,6 +12,8 @@ import healthRoutes from './routes/health'
 import actionRoutes from './routes/actions'
 import connectionRoutes from './routes/connections'
 import oauthRoutes from './routes/oauth'
+import jobRoutes from './routes/jobs'
+import queuesDashboard from './routes/queues-dashboard'
 
 export interface BuildAppOptions {
   core: Core
@@ -67,5 +69,7 @@ export async function buildApp (opts: BuildAppOptions): Promise<FastifyInstance>
   await app.register(actionRoutes, { core: opts.core })
   await app.register(connectionRoutes, { core: opts.core })
   await app.register(oauthRoutes, { core: opts.core })
+  await app.register(jobRoutes, { core: opts.core })
+  await app.register(queuesDashboard, { core: opts.core })
   return app
 }

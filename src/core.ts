@@ -13,6 +13,8 @@ import { loadActions } from './actions/load-actions'
 import { createActionRegistry, type ActionRegistry } from './actions/action-registry'
 import { createActionEngine, type ActionEngine } from './actions/execute-action'
 import { createIdempotencyStore, type IdempotencyStore } from './actions/idempotency'
+import { JobService } from './jobs/job-service'
+import { SiteBudget } from './jobs/site-budget'
 
 export type ReadinessCheck = () => Promise<boolean>
 
@@ -34,8 +36,10 @@ export interface Core {
   actions: ActionRegistry
   /** Runs actions: the HTTP route and the job worker both call `engine.execute`. */
   engine: ActionEngine
-  /** Idempotency-Key records (sync results now, async job acceptances later). */
+  /** Idempotency-Key records (sync results and async job acceptances). */
   idempotency: IdempotencyStore
+  /** The job queues as the api uses them: enqueue, read, retry, cancel (workers: src/worker.ts). */
+  jobs: JobService
   /** Named readiness checks, each answering within its timeout. */
   addReadinessCheck: (name: string, check: ReadinessCheck) => void
   readiness: () => Promise<Record<string, 'ok' | 'failed'>>
@@ -62,16 +66,23 @@ export async function createCore (config: Config, log: Logger): Promise<Core> {
     throw err
   }
 
+  const engine = createActionEngine({ registry: actions, client: layer.confluence, connections: layer.connections, config, log })
+  // Every Confluence call of this process shares its site's rate budget with every other process.
+  layer.confluence.hooks = new SiteBudget(store, {
+    keyPrefix: config.keyPrefix, ratePerSecond: config.siteRatePerSecond, burst: config.siteBurst, syncPatienceMs: config.syncRetryAfterMaxSeconds * 1000, log
+  }).hooks()
+  const metrics = createMetrics()
   const core: Core = {
     config,
     log,
-    metrics: createMetrics(),
+    metrics,
     redis: { store, producer },
     connections: layer.connections,
     confluence: layer.confluence,
     actions,
-    engine: createActionEngine({ registry: actions, client: layer.confluence, connections: layer.connections, config, log }),
+    engine,
     idempotency: createIdempotencyStore(store, { keyPrefix: config.keyPrefix }),
+    jobs: new JobService({ config, log, producer, actions, engine, connections: layer.connections, metrics }),
     addReadinessCheck: (name, check) => { checks.set(name, check) },
     readiness: async () => {
       const entries = await Promise.all([...checks].map(async ([name, check]) =>
@@ -88,6 +99,7 @@ export async function createCore (config: Config, log: Logger): Promise<Core> {
     }
   }
   core.onClose(layer.close)
+  core.onClose(() => core.jobs.close())
   core.addReadinessCheck('redis', async () => (await store.ping()) === 'PONG')
   core.addReadinessCheck('actions', async () => actions.size > 0)
   return core

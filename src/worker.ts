@@ -1,7 +1,50 @@
-// Worker role: BullMQ workers that run jobs on the shared core. Each feature that owns a queue registers
-// its worker here; closers registered on the core stop them (waiting for active jobs) before Redis closes.
+// Worker role: BullMQ workers that run jobs on the shared core. Their closer, registered on the core, stops
+// them (waiting for active jobs) before the queues and Redis close.
 import type { Core } from './core'
+import { createRedis } from './lib/redis'
+import { startRunActionWorker } from './jobs/run-action.worker'
+import { startCallbackWorker } from './jobs/callback.worker'
 
-export async function startWorkers (core: Core): Promise<void> {
-  core.log.info({ concurrency: core.config.workerConcurrency }, 'workers started')
+export interface WorkerOptions {
+  /** Jobs per process (default SPOKE_WORKER_CONCURRENCY). */
+  concurrency?: number
+  /** Deliveries of one callback (default 6) and the first backoff (default 2 s, doubling). */
+  callbackAttempts?: number
+  callbackBackoffMs?: number
+}
+
+/** Longest Retry-After a job waits out inline; a longer one ends the attempt and the job is delayed. */
+const JOB_INLINE_RETRY_AFTER_SECONDS = 30
+
+export async function startWorkers (core: Core, opts: WorkerOptions = {}): Promise<void> {
+  const { config, log } = core
+  // Workers wait for Redis forever (BullMQ needs maxRetriesPerRequest: null) and carry on when it returns.
+  const connection = createRedis(config.redisUrl, 'worker')
+  const subscriber = createRedis(config.redisUrl, 'worker')
+  const concurrency = opts.concurrency ?? config.workerConcurrency
+  const runAction = startRunActionWorker({
+    jobs: core.jobs,
+    engine: core.engine,
+    connections: core.connections,
+    redis: connection,
+    log,
+    maxRetryAfterSeconds: JOB_INLINE_RETRY_AFTER_SECONDS,
+    connection,
+    subscriber
+  }, {
+    keyPrefix: config.keyPrefix,
+    concurrency,
+    lockDurationMs: config.jobLockMs,
+    callback: { attempts: opts.callbackAttempts ?? 6, backoffMs: opts.callbackBackoffMs ?? 2_000 }
+  })
+  const callbacks = config.callbackSecret === undefined
+    ? undefined
+    : startCallbackWorker({ jobs: core.jobs, connection, log }, { keyPrefix: config.keyPrefix, secret: config.callbackSecret, allowLinkLocal: config.callbackAllowLinkLocal })
+  core.onClose(async () => {
+    await Promise.all([runAction.close(), callbacks?.close()])
+    subscriber.disconnect()
+    await connection.quit().catch(() => connection.disconnect())
+  })
+  await runAction.waitUntilReady()
+  log.info({ concurrency, callbacks: callbacks !== undefined }, 'workers started')
 }

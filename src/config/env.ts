@@ -35,6 +35,13 @@ export interface Config {
   shutdownTimeoutMs: number
   /** Upstream HTTP timeout per request. */
   upstreamTimeoutMs: number
+  /** Shared rate budget of one Confluence site (cloudId) across every process: steady rate and burst. */
+  siteRatePerSecond: number
+  siteBurst: number
+  /** Callback URLs may point at link-local / cloud metadata addresses (off: refused). */
+  callbackAllowLinkLocal: boolean
+  /** BullMQ lock of an active job; a dead worker's job runs again after about this long. */
+  jobLockMs: number
 }
 
 export class ConfigError extends Error {
@@ -73,7 +80,11 @@ export function loadConfig (env: Env = process.env): Config {
     syncRetryAfterMaxSeconds: int(env, 'SPOKE_SYNC_RETRY_AFTER_MAX_SECONDS', 5, 0, 60),
     validateOutput: bool(env, 'SPOKE_VALIDATE_OUTPUT', env.NODE_ENV === 'test'),
     shutdownTimeoutMs: int(env, 'SPOKE_SHUTDOWN_TIMEOUT_MS', 10_000, 0, 600_000),
-    upstreamTimeoutMs: int(env, 'SPOKE_UPSTREAM_TIMEOUT_MS', 30_000, 100, 600_000)
+    upstreamTimeoutMs: int(env, 'SPOKE_UPSTREAM_TIMEOUT_MS', 30_000, 100, 600_000),
+    siteRatePerSecond: int(env, 'SPOKE_SITE_RATE_PER_SECOND', 20, 1, 100_000),
+    siteBurst: int(env, 'SPOKE_SITE_BURST', 40, 1, 100_000),
+    callbackAllowLinkLocal: bool(env, 'SPOKE_CALLBACK_ALLOW_LINK_LOCAL', false),
+    jobLockMs: int(env, 'SPOKE_JOB_LOCK_MS', 30_000, 1_000, 600_000)
   }
 }
 

@@ -25,11 +25,7 @@ export interface ExecuteBody {
 /** Runs an execute request in async mode and returns the response to send (202 + job). */
 export type AsyncExecutor = (req: { actionId: string, body: ExecuteBody, requestId: string }) => Promise<StoredResponse>
 
-/** Until the jobs feature provides an AsyncExecutor: the single place that says async is not there yet. */
-const asyncNotAvailable: AsyncExecutor = async () => {
-  throw new RequestInvalidError('mode "async" is not available yet in this version of the spoke: send mode "sync" (or leave mode out)')
-}
-
+/** executeAsync defaults to queuing the run as a job (core.jobs). */
 export interface ActionRoutesOptions { core: Core, executeAsync?: AsyncExecutor }
 
 const envelopeSchema = (input: unknown = {}): Record<string, unknown> => ({
@@ -72,7 +68,14 @@ const summarySchema = {
   }
 }
 
-const problems = { 400: { $ref: 'Problem#' }, 401: { $ref: 'Problem#' }, 403: { $ref: 'Problem#' }, 404: { $ref: 'Problem#' }, 409: { $ref: 'Problem#' }, 422: { $ref: 'Problem#' }, 429: { $ref: 'Problem#' }, 502: { $ref: 'Problem#' }, 504: { $ref: 'Problem#' } }
+const acceptedSchema = {
+  type: 'object',
+  description: 'mode "async": the job was queued (also sent as the Location header).',
+  required: ['jobId', 'state', 'links'],
+  properties: { jobId: { type: 'string' }, state: { type: 'string' }, links: { type: 'object', required: ['self'], properties: { self: { type: 'string' } } } }
+}
+
+const problems = { 503: { $ref: 'Problem#' }, 400: { $ref: 'Problem#' }, 401: { $ref: 'Problem#' }, 403: { $ref: 'Problem#' }, 404: { $ref: 'Problem#' }, 409: { $ref: 'Problem#' }, 422: { $ref: 'Problem#' }, 429: { $ref: 'Problem#' }, 502: { $ref: 'Problem#' }, 504: { $ref: 'Problem#' } }
 
 /** "confluence.page.get" → "confluencePageGet" (an operationId code generators accept). */
 export function operationId (actionId: string): string {
@@ -84,7 +87,7 @@ function withoutMeta (schema: Record<string, unknown>): Record<string, unknown> 
   return rest
 }
 
-const actionRoutes: FastifyPluginAsync<ActionRoutesOptions> = async (app, { core, executeAsync = asyncNotAvailable }) => {
+const actionRoutes: FastifyPluginAsync<ActionRoutesOptions> = async (app, { core, executeAsync = async (req) => await core.jobs.enqueue(req) }) => {
   const checkEnvelope = createInputAjv().compile(envelopeSchema())
   // Bodies are validated in the handler (so unknown ids answer 404 first, and nothing is coerced).
   const noFastifyValidation = (): ((data: unknown) => boolean) => () => true
@@ -155,6 +158,7 @@ const actionRoutes: FastifyPluginAsync<ActionRoutesOptions> = async (app, { core
         body: envelopeSchema(withoutMeta(summary.input)),
         response: {
           200: { type: 'object', required: ['output', 'meta'], properties: { output: withoutMeta(summary.output), meta: metaSchema } },
+          202: acceptedSchema,
           ...problems
         }
       }
@@ -171,7 +175,7 @@ const actionRoutes: FastifyPluginAsync<ActionRoutesOptions> = async (app, { core
       params: { type: 'object', properties: { id: { type: 'string' } } },
       headers: { type: 'object', properties: { 'idempotency-key': { type: 'string' } } },
       body: envelopeSchema({ type: 'object' }),
-      response: { 200: { type: 'object', properties: { output: { type: 'object', additionalProperties: true }, meta: metaSchema } }, ...problems }
+      response: { 200: { type: 'object', properties: { output: { type: 'object', additionalProperties: true }, meta: metaSchema } }, 202: acceptedSchema, ...problems }
     }
   }, (req, reply) => execute(req.params.id, req, reply))
 }

@@ -8,6 +8,7 @@ import { createLogger } from '../../src/lib/logger'
 import { resolveSecrets } from '../../src/lib/secrets'
 import { createCore, type Core } from '../../src/core'
 import { buildApp } from '../../src/app'
+import { startWorkers, type WorkerOptions } from '../../src/worker'
 
 export interface TestSpoke {
   app: FastifyInstance
@@ -22,6 +23,8 @@ export interface TestSpoke {
 export interface TestSpokeOptions {
   /** Extra routes or hooks, added before the app is ready (e.g. a route that throws for error tests). */
   extend?: (app: FastifyInstance) => void
+  /** Run the BullMQ workers in this process too (role "all"), with optional worker options. */
+  workers?: boolean | WorkerOptions
 }
 
 export async function buildTestSpoke (env: Record<string, string> = {}, opts: TestSpokeOptions = {}): Promise<TestSpoke> {
@@ -44,6 +47,7 @@ export async function buildTestSpoke (env: Record<string, string> = {}, opts: Te
   const app = await buildApp({ core, apiKeys: secrets.apiKeys, logger: log })
   opts.extend?.(app)
   await app.ready()
+  if (opts.workers) await startWorkers(core, opts.workers === true ? {} : opts.workers)
   return {
     app,
     core,

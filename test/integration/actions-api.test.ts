@@ -1,5 +1,5 @@
 // The actions HTTP surface that needs no Confluence: listing and describing, roles, /openapi.json with one
-// typed operation per action, 404 for unknown ids, request and input validation, the async placeholder.
+// typed operation per action, 404 for unknown ids, request and input validation, async request checks.
 import { buildTestSpoke, type TestSpoke } from '../helpers/spoke'
 import { http } from '../helpers/connect'
 
@@ -61,11 +61,11 @@ it('answers a malformed envelope with 400 REQUEST_INVALID', async () => {
   expect(badKey.json().code).toBe('REQUEST_INVALID')
 })
 
-it('says clearly that async mode is not available yet', async () => {
+it('checks an async request before queuing it (callbacks need SPOKE_CALLBACK_SECRET; jobs tests: test/integration/jobs-*)', async () => {
   const res = await exec('confluence.page.get', { input: { pageId: '1' }, mode: 'async', callbackUrl: 'https://hooks.example.com/x' })
   expect(res.status).toBe(400)
   expect(res.json()).toMatchObject({ code: 'REQUEST_INVALID' })
-  expect(res.json().detail).toMatch(/async.*not available yet/)
+  expect(res.json().detail).toMatch(/SPOKE_CALLBACK_SECRET/)
 })
 
 it('reports CONNECTION_NOT_FOUND for an unknown alias', async () => {

@@ -39,7 +39,8 @@ const EXPECTED: Array<[string, string | RegExp, Expected]> = [
   ['GET', /^\/admin\/queues(\/.*)?$/, OBSERVE],
   ['POST', /^\/admin\/queues\/api\/.*$/, ADMIN],
   ['PUT', /^\/admin\/queues\/api\/.*$/, ADMIN],
-  ['DELETE', /^\/admin\/queues\/api\/.*$/, ADMIN]
+  ['DELETE', /^\/admin\/queues\/api\/.*$/, ADMIN],
+  ['PATCH', /^\/admin\/queues\/api\/.*$/, ADMIN] // Bull Board's "update job data"
 ]
 
 function expectedFor (route: RouteEntry): Expected | undefined {

@@ -1,6 +1,7 @@
 // The named built-in handlers an action file may use instead of a request template, each with the JSON
 // Schema of the `handler.params` it accepts (checked at load like everything else in the file).
 import { groupMembership } from './group-membership'
+import { groupMembersBulk } from './group-members-bulk'
 import type { ActionHandler } from './types'
 
 export interface HandlerSpec { run: ActionHandler, params: Record<string, unknown> }
@@ -9,5 +10,9 @@ export const HANDLERS: Readonly<Record<string, HandlerSpec>> = {
   'group-membership': {
     run: groupMembership,
     params: { type: 'object', additionalProperties: false, required: ['op'], properties: { op: { enum: ['add', 'remove'] } } }
+  },
+  'group-members-bulk': {
+    run: groupMembersBulk,
+    params: { type: 'object', additionalProperties: false }
   }
 }

@@ -1,0 +1,34 @@
+// Delivers job callbacks: the final job JSON, signed, POSTed to the callbackUrl; BullMQ retries a failed
+// delivery with exponential backoff, and the delivery state is written beside the job after each try.
+import { Worker, type Job } from 'bullmq'
+import type { Redis } from 'ioredis'
+import type { Logger } from 'pino'
+import { deliver } from './callbacks'
+import type { JobService } from './job-service'
+import { bullPrefix, CALLBACK_QUEUE, type CallbackJobData } from './queues'
+
+export interface CallbackWorkerOptions {
+  keyPrefix: string
+  secret: string
+  allowLinkLocal: boolean
+  timeoutMs?: number
+}
+
+export function startCallbackWorker (deps: { jobs: JobService, connection: Redis, log: Logger }, opts: CallbackWorkerOptions): Worker<CallbackJobData> {
+  const worker = new Worker<CallbackJobData>(CALLBACK_QUEUE, async (job: Job<CallbackJobData>) => {
+    const attempt = job.attemptsMade + 1
+    try {
+      const view = await deps.jobs.get(job.data.jobId)
+      await deliver(job.data.url, JSON.stringify(view), opts.secret, { allowLinkLocal: opts.allowLinkLocal, timeoutMs: opts.timeoutMs ?? 10_000 })
+      await deps.jobs.recordCallback(job.data.jobId, { state: 'delivered', attempts: attempt, deliveredAt: new Date().toISOString() })
+    } catch (err) {
+      const lastError = err instanceof Error ? err.message : String(err)
+      const final = attempt >= (job.opts.attempts ?? 1)
+      await deps.jobs.recordCallback(job.data.jobId, { state: final ? 'failed' : 'retrying', attempts: attempt, lastError }).catch(() => {})
+      deps.log.warn({ jobId: job.data.jobId, attempt, final, lastError }, 'job callback not delivered')
+      throw err
+    }
+  }, { connection: deps.connection, prefix: bullPrefix(opts.keyPrefix), concurrency: 4 })
+  worker.on('error', (err) => deps.log.error({ err }, 'callback worker error'))
+  return worker
+}

@@ -1,0 +1,37 @@
+// Queue metrics on /metrics: job counts per queue and state, read from Redis when Prometheus scrapes
+// (bounded so a Redis outage cannot hang the scrape), and counters of retries and failures by error code.
+import { Counter, Gauge, type Registry } from 'prom-client'
+import type { Queue } from 'bullmq'
+
+export interface JobMetrics {
+  retries: Counter<'action' | 'code'>
+  failures: Counter<'action' | 'code'>
+  completed: Counter<'action'>
+}
+
+const STATES = ['waiting', 'active', 'delayed', 'completed', 'failed'] as const
+const SCRAPE_TIMEOUT_MS = 500
+
+export function createJobMetrics (registry: Registry, queues: Queue[]): JobMetrics {
+  new Gauge({
+    name: 'spoke_queue_jobs',
+    help: 'Jobs per queue and BullMQ state (read at scrape time)',
+    labelNames: ['queue', 'state'] as const,
+    registers: [registry],
+    async collect () {
+      for (const q of queues) {
+        const counts = await Promise.race([
+          q.getJobCounts(...STATES).catch(() => undefined),
+          new Promise<undefined>(resolve => setTimeout(() => resolve(undefined), SCRAPE_TIMEOUT_MS).unref())
+        ])
+        if (counts === undefined) continue
+        for (const s of STATES) this.set({ queue: q.name, state: s }, counts[s] ?? 0)
+      }
+    }
+  })
+  return {
+    retries: new Counter({ name: 'spoke_job_retries_total', help: 'Job attempts that failed and were scheduled again, by action and error code', labelNames: ['action', 'code'] as const, registers: [registry] }),
+    failures: new Counter({ name: 'spoke_job_failures_total', help: 'Jobs that failed for good (or were cancelled), by action and error code', labelNames: ['action', 'code'] as const, registers: [registry] }),
+    completed: new Counter({ name: 'spoke_job_completed_total', help: 'Jobs completed, by action', labelNames: ['action'] as const, registers: [registry] })
+  }
+}

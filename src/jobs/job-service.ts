@@ -1,0 +1,224 @@
+// The jobs feature as the api sees it: enqueue an execute request (202), read one job or a page of them,
+// retry, cancel. Works on the producer connection, which fails fast: while Redis is away every operation
+// answers 503 QUEUE_UNAVAILABLE within a second instead of hanging.
+import { Job, type JobState, type Queue } from 'bullmq'
+import type { Redis } from 'ioredis'
+import type { Logger } from 'pino'
+import type { Config } from '../config/env'
+import type { ActionRegistry } from '../actions/action-registry'
+import type { ActionEngine } from '../actions/execute-action'
+import { DEFAULT_CONNECTION } from '../actions/execute-action'
+import type { StoredResponse } from '../actions/idempotency'
+import type { ConnectionResolver, ResolvedConnection } from '../confluence/types'
+import { AppError } from '../errors/app-error'
+import { JobNotFoundError, JobStateConflictError, QueueUnavailableError, RequestInvalidError } from '../errors/errors'
+import { checkBulkInput } from '../actions/handlers/group-members-bulk'
+import { assertCallbackUrl, type CallbackState } from './callbacks'
+import { createJobMetrics, type JobMetrics } from './job-metrics'
+import { parseExtra, publicState, toJobView, type JobError, type JobView, type PublicJobState } from './job-view'
+import {
+  createCallbackQueue, createRunActionQueue, EXTRA_TTL_SECONDS, JOB_ID_PATTERN, JOB_SCHEMA_VERSION, jobKeys, newJobId,
+  type CallbackJobData, type RunActionJobData, type RunActionResult
+} from './queues'
+import type { Metrics } from '../lib/metrics'
+
+export interface EnqueueRequest {
+  actionId: string
+  body: { connection?: string, input?: unknown, callbackUrl?: string }
+  requestId: string
+}
+
+export interface ListFilter { state?: PublicJobState, action?: string, connection?: string, limit?: number, cursor?: string }
+
+export interface JobServiceDeps {
+  config: Config
+  log: Logger
+  producer: Redis
+  actions: ActionRegistry
+  engine: ActionEngine
+  connections: ConnectionResolver
+  metrics: Metrics
+}
+
+/** Redis calls on the request path give up after this long (then 503 QUEUE_UNAVAILABLE). */
+const QUEUE_TIMEOUT_MS = 800
+const LIST_SCAN_MAX = 1_000
+
+/** Checks an action needs before it is queued (400/403 now rather than a failed job later), by handler name. */
+const ENQUEUE_CHECKS: Record<string, (input: Record<string, unknown>, connection: ResolvedConnection) => void> = {
+  'group-members-bulk': checkBulkInput
+}
+
+export class JobService {
+  readonly queue: Queue<RunActionJobData, RunActionResult>
+  readonly callbackQueue: Queue<CallbackJobData>
+  readonly keys: ReturnType<typeof jobKeys>
+  readonly metrics: JobMetrics
+
+  constructor (private readonly deps: JobServiceDeps) {
+    this.queue = createRunActionQueue(deps.producer, deps.config.keyPrefix)
+    this.callbackQueue = createCallbackQueue(deps.producer, deps.config.keyPrefix)
+    for (const q of [this.queue, this.callbackQueue]) q.on('error', (err) => deps.log.debug({ err }, 'queue connection error'))
+    this.keys = jobKeys(deps.config.keyPrefix)
+    this.metrics = createJobMetrics(deps.metrics.registry, [this.queue, this.callbackQueue])
+  }
+
+  private get redis (): Redis { return this.deps.producer }
+
+  /** Validate, check, enqueue; the 202 response (the route stores it for Idempotency-Key repeats). */
+  async enqueue (req: EnqueueRequest): Promise<StoredResponse> {
+    const action = this.deps.actions.get(req.actionId)
+    const input = this.deps.engine.validateInput(req.actionId, req.body.input ?? {})
+    if (req.body.callbackUrl !== undefined) {
+      if (this.deps.config.callbackSecret === undefined) throw new RequestInvalidError('callbackUrl needs SPOKE_CALLBACK_SECRET to be configured (callbacks are always signed)')
+      assertCallbackUrl(req.body.callbackUrl, this.deps.config.callbackAllowLinkLocal)
+    }
+    const requested = req.body.connection ?? DEFAULT_CONNECTION
+    const connection = await guard(this.deps.connections.resolve(requested))
+    ENQUEUE_CHECKS[action.definition.handler?.name ?? '']?.(input, connection)
+
+    const ann = action.definition.annotations
+    // A write that is not idempotent runs once: a retry could apply it twice.
+    const attempts = ann.idempotent || ann.readOnly ? connection.retryPolicy.maxAttempts : 1
+    const id = newJobId()
+    const data: RunActionJobData = {
+      schemaVersion: JOB_SCHEMA_VERSION,
+      actionId: action.id,
+      actionVersion: action.definition.version,
+      connection: requested,
+      input,
+      requestId: req.requestId
+    }
+    if (req.body.callbackUrl !== undefined) data.callbackUrl = req.body.callbackUrl
+    await guard(Promise.all([
+      this.queue.add(action.id, data, { jobId: id, attempts }),
+      this.redis.zadd(this.keys.index, 0, id)
+    ]))
+    this.deps.log.info({ jobId: id, action: action.id, connection: requested }, 'job queued')
+    const self = `/v1/jobs/${id}`
+    return { status: 202, body: { jobId: id, state: 'waiting', links: { self } }, headers: { location: self } }
+  }
+
+  async get (id: string): Promise<JobView> {
+    const view = await guard(this.load(id))
+    if (view === undefined) throw new JobNotFoundError(`No job "${id}"`)
+    return view.view
+  }
+
+  /** Newest first; filters apply to at most LIST_SCAN_MAX jobs per call (then nextCursor says where to go on). */
+  async list (filter: ListFilter): Promise<{ jobs: JobView[], nextCursor?: string }> {
+    const limit = filter.limit ?? 20
+    const jobs: JobView[] = []
+    let from = filter.cursor === undefined ? '+' : `(${filter.cursor}`
+    let scanned = 0
+    let last: string | undefined
+    for (;;) {
+      const batch = Math.min(100, Math.max(limit * 2, 20))
+      const ids = await guard(this.redis.zrange(this.keys.index, from, '-', 'BYLEX', 'REV', 'LIMIT', 0, batch))
+      if (ids.length === 0) return { jobs }
+      const views = await guard(Promise.all(ids.map(id => this.load(id))))
+      for (let i = 0; i < ids.length; i++) {
+        scanned++
+        last = ids[i]
+        const v = views[i]?.view
+        if (v === undefined) { this.redis.zrem(this.keys.index, ids[i]).catch(() => {}); continue }
+        if (filter.state !== undefined && v.state !== filter.state) continue
+        if (filter.action !== undefined && v.action !== filter.action) continue
+        if (filter.connection !== undefined && v.connection.requested !== filter.connection && v.connection.resolved !== filter.connection) continue
+        jobs.push(v)
+        if (jobs.length >= limit) return { jobs, nextCursor: last }
+      }
+      if (ids.length < batch) return { jobs }
+      if (scanned >= LIST_SCAN_MAX) return { jobs, nextCursor: last }
+      from = `(${last}`
+    }
+  }
+
+  /** Re-run a failed or cancelled job (attempts start again; a bulk job resumes from its checkpoint). */
+  async retry (id: string): Promise<JobView> {
+    const found = await guard(this.load(id))
+    if (found === undefined) throw new JobNotFoundError(`No job "${id}"`)
+    const { view, job, bullState } = found
+    if (view.state !== 'failed' && view.state !== 'cancelled') {
+      throw new JobStateConflictError(`Job ${id} is ${view.state}; only failed or cancelled jobs can be retried`)
+    }
+    await guard(this.redis.multi().del(this.keys.cancel(id)).hdel(this.keys.extra(id), 'error').exec())
+    if (bullState === 'failed') await guard(job.retry('failed', { resetAttemptsMade: true, resetAttemptsStarted: true }))
+    this.deps.log.info({ jobId: id }, 'job retried')
+    return await this.get(id)
+  }
+
+  /** Stop a waiting, delayed or active job. An active one stops at its next safe point (its AbortSignal). */
+  async cancel (id: string): Promise<JobView> {
+    const found = await guard(this.load(id))
+    if (found === undefined) throw new JobNotFoundError(`No job "${id}"`)
+    const { view, job } = found
+    if (view.state !== 'waiting' && view.state !== 'delayed' && view.state !== 'active') {
+      throw new JobStateConflictError(`Job ${id} is ${view.state}; only waiting, delayed or active jobs can be cancelled`)
+    }
+    // Marker first, then the broadcast: a worker that starts the job after this sees the marker, one
+    // that already runs it gets the message (see run-action.worker).
+    await guard(this.redis.set(this.keys.cancel(id), '1', 'EX', EXTRA_TTL_SECONDS))
+    await guard(this.redis.publish(this.keys.cancelChannel, id))
+    // A delayed job is handed to a worker now so it is discarded instead of waiting out its delay.
+    if (view.state === 'delayed') await job.promote().catch(() => {})
+    this.deps.log.info({ jobId: id, state: view.state }, 'job cancel requested')
+    return await this.get(id)
+  }
+
+  /** The job, its BullMQ state and its public view; undefined when there is no such job. */
+  async load (id: string): Promise<{ job: Job<RunActionJobData, RunActionResult>, bullState: JobState | 'unknown', view: JobView } | undefined> {
+    if (!JOB_ID_PATTERN.test(id)) return undefined
+    // State first: a job read after it may be newer than the state (harmless), never older (a
+    // "completed" job without its result).
+    const bullState = await this.queue.getJobState(id)
+    const [job, rawExtra, cancelled] = await Promise.all([
+      Job.fromId<RunActionJobData, RunActionResult>(this.queue, id),
+      this.redis.hgetall(this.keys.extra(id)),
+      this.redis.exists(this.keys.cancel(id))
+    ])
+    if (job === undefined) return undefined
+    const extra = parseExtra(rawExtra, cancelled === 1)
+    const state = publicState(bullState, extra)
+    if (state === undefined) return undefined
+    let nextAttemptAt: number | undefined
+    if (state === 'delayed') {
+      const score = await this.redis.zscore(this.queue.keys.delayed, id)
+      // BullMQ scores delayed jobs as timestamp * 0x1000 + a sequence number.
+      if (score !== null) nextAttemptAt = Math.floor(Number(score) / 0x1000)
+    }
+    return { job, bullState, view: toJobView(job, state, extra, nextAttemptAt) }
+  }
+
+  async recordError (id: string, error: JobError): Promise<void> {
+    await this.redis.multi().hset(this.keys.extra(id), 'error', JSON.stringify(error)).expire(this.keys.extra(id), EXTRA_TTL_SECONDS).exec()
+  }
+
+  async recordCallback (id: string, state: CallbackState): Promise<void> {
+    await this.redis.multi().hset(this.keys.extra(id), 'callback', JSON.stringify(state)).expire(this.keys.extra(id), EXTRA_TTL_SECONDS).exec()
+  }
+
+  async isCancelRequested (id: string): Promise<boolean> {
+    return (await this.redis.exists(this.keys.cancel(id))) === 1
+  }
+
+  async close (): Promise<void> {
+    await Promise.allSettled([this.queue.close(), this.callbackQueue.close()])
+  }
+}
+
+/** Redis trouble (an ioredis error, or no answer in time) is 503 QUEUE_UNAVAILABLE; AppErrors pass through. */
+export async function guard<T> (p: Promise<T>, ms = QUEUE_TIMEOUT_MS): Promise<T> {
+  let timer: NodeJS.Timeout | undefined
+  const timeout = new Promise<never>((_resolve, reject) => {
+    timer = setTimeout(() => reject(new QueueUnavailableError(`Redis did not answer within ${ms} ms`, { retryAfter: 5 })), ms)
+  })
+  try {
+    return await Promise.race([p, timeout])
+  } catch (err) {
+    if (err instanceof AppError) throw err
+    throw new QueueUnavailableError('The job queue is unavailable (Redis cannot be reached)', { cause: err, retryAfter: 5 })
+  } finally {
+    clearTimeout(timer)
+  }
+}

@@ -1,0 +1,112 @@
+// Runs one run-action job: the same engine as a sync call, inside a job context (checkpoints, the abort
+// signal, the site budget's patience). The only place that knows BullMQ's retry semantics: a
+// non-retryable error (or a cancel) becomes UnrecoverableError, a retryable one carries the delay the
+// alias's retryPolicy asks for (read by the worker's backoffStrategy).
+import { UnrecoverableError, type Job } from 'bullmq'
+import type { Redis } from 'ioredis'
+import type { Logger } from 'pino'
+import type { ActionEngine } from '../actions/execute-action'
+import type { ProgressUpdate } from '../actions/handlers/types'
+import type { ConnectionResolver } from '../confluence/types'
+import { AppError } from '../errors/app-error'
+import { DEFAULT_RETRY_POLICY } from '../connections/service'
+import { runInJob, type Checkpoint } from './job-context'
+import type { JobService } from './job-service'
+import { CANCELLED_CODE, type JobError } from './job-view'
+import { EXTRA_TTL_SECONDS, JOB_SCHEMA_VERSION, type RunActionJobData, type RunActionResult } from './queues'
+import { nextRetryDelay } from './retry-policy'
+
+export interface ProcessorDeps {
+  jobs: JobService
+  engine: ActionEngine
+  connections: ConnectionResolver
+  /** Checkpoints (the store connection). */
+  redis: Redis
+  log: Logger
+  /** Longest Retry-After a job waits out inline; longer ones end the attempt and delay the job. */
+  maxRetryAfterSeconds: number
+}
+
+/** An attempt that should run again after `retryDelayMs` (see run-action.worker's backoffStrategy). */
+export class RetryLaterError extends Error {
+  constructor (message: string, readonly retryDelayMs: number) { super(message); this.name = 'RetryLaterError' }
+}
+
+const PROGRESS_EVERY_MS = 250
+
+export function createRunActionProcessor (deps: ProcessorDeps) {
+  return async function processRunAction (job: Job<RunActionJobData, RunActionResult>, _token: string | undefined, signal: AbortSignal | undefined): Promise<RunActionResult> {
+    const id = String(job.id)
+    const data = job.data
+    const abort = signal ?? new AbortController().signal
+    if (data.schemaVersion !== JOB_SCHEMA_VERSION) {
+      throw await fail(job, { code: 'JOB_SCHEMA_UNSUPPORTED', message: `Job data version ${String(data.schemaVersion)} is not supported by this worker`, retryable: false })
+    }
+    if (await deps.jobs.isCancelRequested(id).catch(() => false)) throw await cancelled(job)
+
+    const checkpointKey = deps.jobs.keys.checkpoint(id)
+    let checkpointUsed = false
+    const checkpoint: Checkpoint = {
+      load: async () => {
+        checkpointUsed = true
+        await deps.redis.expire(checkpointKey, EXTRA_TTL_SECONDS)
+        return new Map(Object.entries(await deps.redis.hgetall(checkpointKey)))
+      },
+      save: async (field, value) => { await deps.redis.hset(checkpointKey, field, value) }
+    }
+    let lastProgressAt = 0
+    let pending: ProgressUpdate | undefined
+    const onProgress = (update: ProgressUpdate): void => {
+      pending = update
+      const now = Date.now()
+      if (now - lastProgressAt < PROGRESS_EVERY_MS) return
+      lastProgressAt = now
+      pending = undefined
+      job.updateProgress({ ...update }).catch(() => {})
+    }
+
+    try {
+      const result = await runInJob({ jobId: id, finalAttempt: job.attemptsMade + 1 >= (job.opts.attempts ?? 1), signal: abort, checkpoint }, () =>
+        deps.engine.execute({
+          actionId: data.actionId,
+          connection: data.connection,
+          input: data.input,
+          requestId: data.requestId,
+          signal: abort,
+          onProgress,
+          maxRetryAfterSeconds: deps.maxRetryAfterSeconds
+        }))
+      if (pending !== undefined) await job.updateProgress({ ...pending }).catch(() => {})
+      if (checkpointUsed) deps.redis.del(checkpointKey).catch(() => {})
+      return { output: result.output, resolved: result.meta.connection.resolved }
+    } catch (err) {
+      if (abort.aborted) throw await cancelled(job)
+      const appErr = err instanceof AppError ? err : undefined
+      // Anything that is not an AppError (a Redis blip, a bug) is worth another attempt, within the policy.
+      const error: JobError = appErr !== undefined
+        ? { code: appErr.code, message: appErr.message, retryable: appErr.retryable }
+        : { code: 'INTERNAL', message: err instanceof Error ? err.message : String(err), retryable: true }
+      if (!error.retryable) throw await fail(job, error)
+      const policy = (await deps.connections.resolve(data.connection).catch(() => undefined))?.retryPolicy ?? DEFAULT_RETRY_POLICY
+      const attempts = Math.min(policy.maxAttempts, job.opts.attempts ?? 1)
+      const delay = nextRetryDelay({ ...policy, maxAttempts: attempts }, { retryable: true, retryAfter: appErr?.retryAfter }, job.attemptsMade + 1, job.timestamp)
+      if (delay === undefined) throw await fail(job, error)
+      await deps.jobs.recordError(id, error).catch(() => {})
+      deps.jobs.metrics.retries.inc({ action: data.actionId, code: error.code })
+      deps.log.warn({ jobId: id, action: data.actionId, attempt: job.attemptsMade + 1, code: error.code, delayMs: delay }, 'job attempt failed; retrying later')
+      throw new RetryLaterError(`${error.code}: ${error.message}`, delay)
+    }
+  }
+
+  async function fail (job: Job<RunActionJobData, RunActionResult>, error: JobError): Promise<UnrecoverableError> {
+    await deps.jobs.recordError(String(job.id), error).catch(() => {})
+    deps.jobs.metrics.failures.inc({ action: job.data.actionId, code: error.code })
+    const level = error.code === CANCELLED_CODE ? 'info' : 'warn'
+    deps.log[level]({ jobId: job.id, action: job.data.actionId, attempt: job.attemptsMade + 1, code: error.code }, error.code === CANCELLED_CODE ? 'job cancelled' : 'job failed')
+    return new UnrecoverableError(`${error.code}: ${error.message}`)
+  }
+
+  async function cancelled (job: Job<RunActionJobData, RunActionResult>): Promise<UnrecoverableError> {
+    return await fail(job, { code: CANCELLED_CODE, message: 'The job was cancelled', retryable: false })
+  }
+}

@@ -1,0 +1,66 @@
+// Wiring of the run-action worker: the BullMQ Worker (concurrency, locks and stalled-job recovery), the
+// retry delay chosen by the processor, cross-process cancellation, and queuing the callback when a job ends.
+import { Worker, type Job } from 'bullmq'
+import type { Redis } from 'ioredis'
+import type { Logger } from 'pino'
+import type { JobService } from './job-service'
+import { createRunActionProcessor, type ProcessorDeps } from './run-action.processor'
+import { bullPrefix, RUN_ACTION_QUEUE, type RunActionJobData, type RunActionResult } from './queues'
+
+export interface RunActionWorkerOptions {
+  keyPrefix: string
+  concurrency: number
+  /** Lock of an active job; a worker that dies loses it and the job goes back to waiting after about this long. */
+  lockDurationMs: number
+  /** Deliveries of a job's callback. */
+  callback: { attempts: number, backoffMs: number }
+}
+
+export function startRunActionWorker (deps: ProcessorDeps & { connection: Redis, subscriber: Redis, log: Logger }, opts: RunActionWorkerOptions): Worker<RunActionJobData, RunActionResult> {
+  const worker = new Worker<RunActionJobData, RunActionResult>(RUN_ACTION_QUEUE, createRunActionProcessor(deps), {
+    connection: deps.connection,
+    prefix: bullPrefix(opts.keyPrefix),
+    concurrency: opts.concurrency,
+    lockDuration: opts.lockDurationMs,
+    stalledInterval: opts.lockDurationMs,
+    // A job whose worker died twice is still worth a third try (kills during deploys are not the job's fault).
+    maxStalledCount: 2,
+    settings: {
+      backoffStrategy: (_attemptsMade, _type, err) => (err as { retryDelayMs?: number } | undefined)?.retryDelayMs ?? 1_000
+    }
+  })
+  worker.on('error', (err) => deps.log.error({ err }, 'run-action worker error'))
+  worker.on('completed', (job) => {
+    deps.jobs.metrics.completed.inc({ action: job.data.actionId })
+    void queueCallback(deps.jobs, job, opts.callback, deps.log)
+  })
+  worker.on('failed', (job) => {
+    // finishedOn is set only when BullMQ gives up; a retry scheduled with a delay leaves it unset.
+    if (job !== undefined && job.finishedOn !== undefined) void queueCallback(deps.jobs, job, opts.callback, deps.log)
+  })
+  worker.on('stalled', (jobId) => deps.log.warn({ jobId }, 'job stalled (its worker stopped); it runs again'))
+
+  // Cancel requests come from any api process; the worker that holds the job aborts it.
+  deps.subscriber.on('message', (channel, jobId) => {
+    if (channel === deps.jobs.keys.cancelChannel && worker.cancelJob(jobId, 'cancelled')) deps.log.info({ jobId }, 'active job aborted')
+  })
+  deps.subscriber.subscribe(deps.jobs.keys.cancelChannel).catch((err: unknown) => deps.log.error({ err }, 'cancel subscription failed'))
+  return worker
+}
+
+async function queueCallback (jobs: JobService, job: Job<RunActionJobData, RunActionResult>, opts: { attempts: number, backoffMs: number }, log: Logger): Promise<void> {
+  const url = job.data.callbackUrl
+  if (url === undefined) return
+  const id = String(job.id)
+  try {
+    await jobs.recordCallback(id, { state: 'pending', attempts: 0 })
+    // One delivery per finish: a retried job that finishes again gets a new one.
+    await jobs.callbackQueue.add('deliver', { jobId: id, url }, {
+      jobId: `${id}-${job.finishedOn ?? Date.now()}`,
+      attempts: opts.attempts,
+      backoff: { type: 'exponential', delay: opts.backoffMs }
+    })
+  } catch (err) {
+    log.error({ err, jobId: id }, 'callback not queued')
+  }
+}

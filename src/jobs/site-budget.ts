@@ -1,0 +1,214 @@
+// A rate budget per Confluence site (cloudId), shared by every process through Redis, so many workers
+// together stay under the site's limit instead of each discovering 429s (research §9: "coordinate limiter
+// state across nodes").
+// - A token bucket (SPOKE_SITE_RATE_PER_SECOND, SPOKE_SITE_BURST) taken atomically in Lua on Redis's clock.
+//   Job runs take a token before each request, waiting up to their patience (reservations: one round trip,
+//   and waiters leave in the order they asked).
+// - Tightened by what Confluence answers: a 429 (or X-RateLimit-Remaining: 0) pauses the whole site until
+//   Retry-After / X-RateLimit-Reset and empties the bucket, so traffic resumes at the steady rate instead
+//   of all at once; X-RateLimit-NearLimit with a known remaining quota caps the rate to what is left
+//   spread over the time left.
+// - Sync calls (the HTTP path) take no tokens — no Redis round trip on the hot path — but wait out a
+//   site-wide pause (up to SPOKE_SYNC_RETRY_AFTER_MAX_SECONDS, else 429 at once), read from a per-process
+//   cache refreshed at most every 250 ms, and they report the headers they see like everyone else.
+// Redis trouble never blocks a call: the budget fails open.
+import type { Redis } from 'ioredis'
+import type { Logger } from 'pino'
+import type { ClientHooks, SiteKey } from '../confluence/client'
+import { parseRetryAfter } from '../connections/grants'
+import { UpstreamRateLimitedError } from '../errors/errors'
+import { abortableSleep } from '../actions/retry'
+import { currentJob } from './job-context'
+
+export interface SiteBudgetOptions {
+  keyPrefix: string
+  ratePerSecond: number
+  burst: number
+  /** How long a sync call may wait for a paused site before answering 429 itself. */
+  syncPatienceMs: number
+  /** How long a job's request may wait for a token before the attempt ends with UPSTREAM_RATE_LIMITED. */
+  jobPatienceMs?: number
+  log?: Logger
+}
+
+// Returns { granted (0/1), waitMs }. A grant may come with a wait: the token is reserved for that instant.
+const TAKE = `
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local b = redis.call('HMGET', KEYS[1], 'tokens', 'ts', 'pause', 'cap', 'capUntil')
+local pause = tonumber(b[3]) or 0
+if pause > now then return {0, pause - now} end
+local rate = tonumber(ARGV[1])
+if (tonumber(b[5]) or 0) > now then rate = math.min(rate, tonumber(b[4])) end
+local burst = tonumber(ARGV[2])
+local tokens = tonumber(b[1]) or burst
+local ts = tonumber(b[2]) or now
+if ts < now then tokens = math.min(burst, tokens + (now - ts) * rate / 1000) end
+local wait = 0
+if tokens < 1 then wait = math.ceil((1 - tokens) * 1000 / rate) end
+if wait > tonumber(ARGV[3]) then return {0, wait} end
+redis.call('HSET', KEYS[1], 'tokens', tostring(tokens - 1), 'ts', math.max(now, ts))
+redis.call('PEXPIRE', KEYS[1], ARGV[4])
+return {1, wait}
+`
+
+// Pause the site for ARGV[1] ms (never shortening a longer pause); the bucket restarts empty at the end.
+const PAUSE = `
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local untilTs = now + tonumber(ARGV[1])
+local cur = tonumber(redis.call('HGET', KEYS[1], 'pause')) or 0
+if untilTs > cur then
+  redis.call('HSET', KEYS[1], 'pause', untilTs, 'tokens', '0', 'ts', untilTs)
+  redis.call('PEXPIRE', KEYS[1], ARGV[2])
+end
+return math.max(untilTs, cur) - now
+`
+
+// Cap the rate at ARGV[1] tokens/s for ARGV[2] ms.
+const CAP = `
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+redis.call('HSET', KEYS[1], 'cap', ARGV[1], 'capUntil', now + tonumber(ARGV[2]))
+redis.call('PEXPIRE', KEYS[1], ARGV[3])
+return 1
+`
+
+// Milliseconds the site stays paused (0 when it is not).
+const PAUSE_LEFT = `
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local pause = tonumber(redis.call('HGET', KEYS[1], 'pause')) or 0
+return math.max(0, pause - now)
+`
+
+const KEY_TTL_MS = 2 * 3600_000
+const PAUSE_CACHE_MS = 250
+/** A 429 that names no wait still pauses the site briefly. */
+const DEFAULT_PAUSE_MS = 1_000
+/** Confluence has sent Retry-After: Long.MAX (research §9): never pause longer than the quota window. */
+const MAX_PAUSE_MS = 3600_000
+const MIN_CAP_PER_SECOND = 0.05
+
+type BudgetRedis = Redis & {
+  budgetTake: (key: string, rate: number, burst: number, maxWaitMs: number, ttlMs: number) => Promise<[number, number]>
+  budgetPause: (key: string, ms: number, ttlMs: number) => Promise<number>
+  budgetCap: (key: string, rate: number, ms: number, ttlMs: number) => Promise<number>
+  budgetPauseLeft: (key: string) => Promise<number>
+}
+
+export class SiteBudget {
+  private readonly redis: BudgetRedis
+  private readonly pauses = new Map<string, { until: number, checkedAt: number, pending?: Promise<number> }>()
+  private readonly jobPatienceMs: number
+
+  constructor (redis: Redis, private readonly opts: SiteBudgetOptions) {
+    const r = redis as BudgetRedis
+    if (typeof r.budgetTake !== 'function') {
+      r.defineCommand('budgetTake', { numberOfKeys: 1, lua: TAKE })
+      r.defineCommand('budgetPause', { numberOfKeys: 1, lua: PAUSE })
+      r.defineCommand('budgetCap', { numberOfKeys: 1, lua: CAP })
+      r.defineCommand('budgetPauseLeft', { numberOfKeys: 1, lua: PAUSE_LEFT })
+    }
+    this.redis = r
+    this.jobPatienceMs = opts.jobPatienceMs ?? 60_000
+  }
+
+  private key (cloudId: string): string { return `${this.opts.keyPrefix}:budget:{${cloudId}}` }
+
+  /** Wait for a token of the site's bucket; UPSTREAM_RATE_LIMITED when that would take longer than `patienceMs`. */
+  async take (cloudId: string, patienceMs: number, signal?: AbortSignal): Promise<void> {
+    const deadline = Date.now() + patienceMs
+    for (;;) {
+      let granted: number, waitMs: number
+      try {
+        [granted, waitMs] = await this.redis.budgetTake(this.key(cloudId), this.opts.ratePerSecond, this.opts.burst, Math.max(0, deadline - Date.now()), KEY_TTL_MS)
+      } catch (err) {
+        this.opts.log?.debug({ err }, 'site budget unavailable; calling without it')
+        return
+      }
+      if (granted === 1 && waitMs <= 0) return
+      if (granted !== 1 && Date.now() + waitMs > deadline) {
+        throw new UpstreamRateLimitedError(`The rate budget of site ${cloudId} has no room within ${Math.round(patienceMs / 1000)} s`, { retryAfter: Math.ceil(waitMs / 1000) })
+      }
+      await abortableSleep(waitMs, signal)
+      if (granted === 1) return
+      // It was a pause: ask again now that it is over.
+    }
+  }
+
+  /** Milliseconds the site stays paused, from a per-process cache at most 250 ms old. */
+  async pausedFor (cloudId: string): Promise<number> {
+    const now = Date.now()
+    let entry = this.pauses.get(cloudId)
+    if (entry === undefined) { entry = { until: 0, checkedAt: 0 }; this.pauses.set(cloudId, entry) }
+    if (now - entry.checkedAt > PAUSE_CACHE_MS) {
+      const e = entry
+      e.pending ??= this.redis.budgetPauseLeft(this.key(cloudId))
+        .then((left) => { e.until = Date.now() + Number(left); return e.until }, () => e.until)
+        .finally(() => { e.checkedAt = Date.now(); e.pending = undefined })
+      await e.pending
+    }
+    return Math.max(0, entry.until - Date.now())
+  }
+
+  /** Learn from a response's status and rate-limit headers (research §9). Never throws, never waits. */
+  record (cloudId: string, status: number, headers: Record<string, string>): void {
+    const remaining = headers['x-ratelimit-remaining']
+    if (status === 429 || remaining === '0') {
+      const seconds = parseRetryAfter(headers['retry-after'], headers['x-ratelimit-reset'])
+      const ms = seconds === undefined ? DEFAULT_PAUSE_MS : Math.min(MAX_PAUSE_MS, seconds * 1000)
+      this.pauseLocally(cloudId, ms)
+      this.redis.budgetPause(this.key(cloudId), ms, KEY_TTL_MS).catch((err: unknown) => this.opts.log?.debug({ err }, 'site budget pause not recorded'))
+      return
+    }
+    if (headers['x-ratelimit-nearlimit'] === 'true') {
+      const left = quotaLeft(headers)
+      if (left === undefined) return
+      const rate = Math.max(MIN_CAP_PER_SECOND, left.remaining / Math.max(1, left.seconds))
+      if (rate >= this.opts.ratePerSecond) return
+      this.redis.budgetCap(this.key(cloudId), rate, left.seconds * 1000, KEY_TTL_MS).catch((err: unknown) => this.opts.log?.debug({ err }, 'site budget cap not recorded'))
+    }
+  }
+
+  private pauseLocally (cloudId: string, ms: number): void {
+    const until = Date.now() + ms
+    const entry = this.pauses.get(cloudId)
+    if (entry === undefined) this.pauses.set(cloudId, { until, checkedAt: Date.now() })
+    else if (until > entry.until) entry.until = until
+  }
+
+  /** The Confluence client's hooks: jobs take tokens, sync calls respect pauses, everyone reports. */
+  hooks (): Required<ClientHooks> {
+    return {
+      beforeRequest: async (site: SiteKey) => {
+        const job = currentJob()
+        if (job !== undefined) return await this.take(site.cloudId, this.jobPatienceMs, job.signal)
+        const paused = await this.pausedFor(site.cloudId)
+        if (paused <= 0) return
+        if (paused > this.opts.syncPatienceMs) {
+          throw new UpstreamRateLimitedError(`Confluence site ${site.cloudId} is rate limited for another ${Math.ceil(paused / 1000)} s`, { retryAfter: Math.ceil(paused / 1000) })
+        }
+        await abortableSleep(paused)
+      },
+      afterResponse: (site: SiteKey, status: number, headers: Record<string, string>) => {
+        if (status === 429 || headers['x-ratelimit-remaining'] === '0' || headers['x-ratelimit-nearlimit'] === 'true') this.record(site.cloudId, status, headers)
+      }
+    }
+  }
+}
+
+/** Remaining quota and seconds to its reset, from `RateLimit` / `Beta-RateLimit` (`"policy";r=11000;t=600`). */
+export function quotaLeft (headers: Record<string, string>): { remaining: number, seconds: number } | undefined {
+  const raw = headers.ratelimit ?? headers['beta-ratelimit']
+  if (raw === undefined) return undefined
+  let best: { remaining: number, seconds: number } | undefined
+  for (const entry of raw.split(',')) {
+    const r = /;\s*r=(\d+)/.exec(entry)
+    const t = /;\s*t=(\d+)/.exec(entry)
+    if (r === null || t === null) continue
+    const cand = { remaining: Number(r[1]), seconds: Number(t[1]) }
+    if (best === undefined || cand.remaining / Math.max(1, cand.seconds) < best.remaining / Math.max(1, best.seconds)) best = cand
+  }
+  return best
+}

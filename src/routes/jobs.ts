@@ -1,0 +1,89 @@
+// Jobs API (DESIGN §3.2): read one job, list them newest first, retry a failed or cancelled one, cancel a
+// waiting, delayed or active one. Reading is for every role; retry and cancel are admin-only.
+import type { FastifyPluginAsync } from 'fastify'
+import type { ApiKeyRole } from '../config/env'
+import type { Core } from '../core'
+import { PUBLIC_JOB_STATES, type PublicJobState } from '../jobs/job-view'
+
+const READ: readonly ApiKeyRole[] = ['admin', 'invoker', 'viewer']
+const ADMIN: readonly ApiKeyRole[] = ['admin']
+
+const jobErrorSchema = {
+  type: 'object',
+  required: ['code', 'message', 'retryable'],
+  properties: { code: { type: 'string' }, message: { type: 'string' }, retryable: { type: 'boolean' } }
+}
+
+export const jobSchema = {
+  type: 'object',
+  required: ['id', 'action', 'connection', 'state', 'progress', 'attemptsMade', 'createdAt'],
+  properties: {
+    id: { type: 'string' },
+    action: { type: 'string' },
+    connection: { type: 'object', required: ['requested'], properties: { requested: { type: 'string' }, resolved: { type: 'string' } } },
+    state: { type: 'string', enum: [...PUBLIC_JOB_STATES] },
+    progress: { description: 'A number, or { done, total, message } for actions that report it.' },
+    attemptsMade: { type: 'integer' },
+    result: { description: "The action's output (completed jobs)." },
+    error: jobErrorSchema,
+    createdAt: { type: 'string', format: 'date-time' },
+    startedAt: { type: 'string', format: 'date-time' },
+    finishedAt: { type: 'string', format: 'date-time' },
+    nextAttemptAt: { type: 'string', format: 'date-time', description: 'When a delayed job runs again.' },
+    callback: {
+      type: 'object',
+      description: 'Delivery of the callbackUrl, when the request named one.',
+      properties: { state: { type: 'string', enum: ['pending', 'delivered', 'retrying', 'failed'] }, attempts: { type: 'integer' }, lastError: { type: 'string' }, deliveredAt: { type: 'string' } }
+    }
+  }
+}
+
+const idParams = { type: 'object', required: ['id'], properties: { id: { type: 'string', maxLength: 64 } } }
+const problems = { 401: { $ref: 'Problem#' }, 403: { $ref: 'Problem#' }, 404: { $ref: 'Problem#' }, 409: { $ref: 'Problem#' }, 503: { $ref: 'Problem#' } }
+
+interface ListQuery { state?: PublicJobState, action?: string, connection?: string, limit?: number, cursor?: string }
+
+const jobRoutes: FastifyPluginAsync<{ core: Core }> = async (app, { core }) => {
+  app.get<{ Querystring: ListQuery }>('/v1/jobs', {
+    config: { access: READ },
+    schema: {
+      tags: ['jobs'],
+      summary: 'List jobs, newest first',
+      querystring: {
+        type: 'object',
+        additionalProperties: false,
+        properties: {
+          state: { type: 'string', enum: [...PUBLIC_JOB_STATES] },
+          action: { type: 'string', maxLength: 128 },
+          connection: { type: 'string', maxLength: 64 },
+          limit: { type: 'integer', minimum: 1, maximum: 100, default: 20 },
+          cursor: { type: 'string', pattern: '^j[0-9a-z]{9}[0-9a-f]{16}$', description: 'nextCursor of the previous page' }
+        }
+      },
+      response: { 200: { type: 'object', required: ['jobs'], properties: { jobs: { type: 'array', items: jobSchema }, nextCursor: { type: 'string' } } }, ...problems }
+    }
+  }, async (req) => await core.jobs.list(req.query))
+
+  app.get<{ Params: { id: string } }>('/v1/jobs/:id', {
+    config: { access: READ },
+    schema: { tags: ['jobs'], summary: 'One job', params: idParams, response: { 200: jobSchema, ...problems } }
+  }, async (req) => await core.jobs.get(req.params.id))
+
+  app.post<{ Params: { id: string } }>('/v1/jobs/:id/retry', {
+    config: { access: ADMIN },
+    schema: { tags: ['jobs'], summary: 'Run a failed or cancelled job again', params: idParams, response: { 200: jobSchema, ...problems } }
+  }, async (req) => await core.jobs.retry(req.params.id))
+
+  app.post<{ Params: { id: string } }>('/v1/jobs/:id/cancel', {
+    config: { access: ADMIN },
+    schema: {
+      tags: ['jobs'],
+      summary: 'Cancel a waiting, delayed or active job',
+      description: 'An active job stops at its next safe point; until then it shows as active.',
+      params: idParams,
+      response: { 200: jobSchema, ...problems }
+    }
+  }, async (req) => await core.jobs.cancel(req.params.id))
+}
+
+export default jobRoutes
