@@ -1,27 +1,49 @@
-// One pino configuration for the api and the worker. Redaction covers the places secrets can appear
-// (headers, alias documents, token sets, job data); `censorSecrets` is a last line of defence for
-// values that reach a log line in a free-text message.
+// One pino configuration for the api and the worker. Secrets are censored by key name at any depth,
+// and only when a line is actually written: pino's path-based `redact` would need a path per depth and
+// runs on every per-request child logger, which costs more than the rest of a request's logging.
 import pino, { type Logger, type LoggerOptions, type DestinationStream } from 'pino'
 
-const SECRET_KEYS = [
-  'authorization', 'cookie', 'set-cookie', 'x-api-key',
-  'clientSecret', 'client_secret', 'accessToken', 'access_token', 'refreshToken', 'refresh_token',
-  'apiKey', 'api_key', 'password', 'token', 'masterKey', 'secret', 'idToken', 'id_token'
-]
+/** Keys whose values never reach a log line, compared lower-cased with `-` and `_` removed. */
+const SECRET_KEYS = new Set([
+  'authorization', 'proxyauthorization', 'cookie', 'setcookie', 'xapikey',
+  'clientsecret', 'accesstoken', 'refreshtoken', 'idtoken', 'token', 'apikey', 'password', 'secret',
+  'masterkey', 'callbacksecret', 'assertion'
+])
+const CENSOR = '[redacted]'
+const MAX_DEPTH = 8
 
-// pino's redact paths need explicit depth; cover the shapes our objects take (req headers, nested bodies).
-export const REDACT_PATHS = [
-  'req.headers.authorization', 'req.headers.cookie', 'req.headers["x-api-key"]', 'res.headers["set-cookie"]',
-  'headers.authorization', 'headers.Authorization',
-  ...SECRET_KEYS.flatMap(k => [`${q(k)}`, `*.${q(k)}`, `*.*.${q(k)}`, `*.*.*.${q(k)}`])
-]
+function isSecretKey (key: string): boolean {
+  return SECRET_KEYS.has(key.toLowerCase().replace(/[-_]/g, ''))
+}
 
-function q (k: string): string { return /^[A-Za-z_$][\w$]*$/.test(k) ? k : `["${k}"]` }
+/** A copy of `value` with every secret-named key censored; untouched values are shared, not copied. */
+export function censorSecrets (value: unknown, depth = 0): unknown {
+  if (value === null || typeof value !== 'object' || depth > MAX_DEPTH) return value
+  if (Array.isArray(value)) {
+    let out: unknown[] | undefined
+    for (let i = 0; i < value.length; i++) {
+      const v = censorSecrets(value[i], depth + 1)
+      if (v !== value[i]) { out ??= value.slice(); out[i] = v }
+    }
+    return out ?? value
+  }
+  if (Buffer.isBuffer(value) || value instanceof Date) return value
+  let out: Record<string, unknown> | undefined
+  for (const key of Object.keys(value)) {
+    const v = (value as Record<string, unknown>)[key]
+    const next = isSecretKey(key) && v !== undefined && v !== null && typeof v !== 'object' ? CENSOR : censorSecrets(v, depth + 1)
+    if (next !== v) { out ??= { ...(value as Record<string, unknown>) }; out[key] = next }
+  }
+  return out ?? value
+}
 
 export function loggerOptions (level: string): LoggerOptions {
   return {
     level,
-    redact: { paths: REDACT_PATHS, censor: '[redacted]' },
+    formatters: {
+      log: (obj) => censorSecrets(obj) as Record<string, unknown>,
+      bindings: (b) => censorSecrets(b) as Record<string, unknown>
+    },
     serializers: {
       err: pino.stdSerializers.err,
       req: (req: { method?: string, url?: string, id?: string }) => ({ method: req.method, url: redactUrl(req.url), id: req.id }),

@@ -1,5 +1,5 @@
 import { Writable } from 'node:stream'
-import { createLogger, redactUrl } from '../../src/lib/logger'
+import { createLogger, redactUrl, censorSecrets } from '../../src/lib/logger'
 
 function capture (): { log: ReturnType<typeof createLogger>, text: () => string } {
   const lines: string[] = []
@@ -25,5 +25,21 @@ describe('log redaction', () => {
   it('masks OAuth codes and states in logged URLs', () => {
     expect(redactUrl('/v1/oauth/callback?code=abc&state=def&site=x')).toBe('/v1/oauth/callback?code=%5Bredacted%5D&state=%5Bredacted%5D&site=x')
     expect(redactUrl('/healthz')).toBe('/healthz')
+  })
+})
+
+describe('censorSecrets', () => {
+  it('censors secret-named keys at any depth, in arrays too, whatever their case or separators', () => {
+    const input = { a: [{ Client_Secret: 's1' }, { deep: { deeper: { 'X-Api-Key': 's2', refreshToken: 's3' } } }], keep: 'visible', code: 'INPUT_INVALID' }
+    const out = censorSecrets(input) as any
+    expect(JSON.stringify(out)).not.toMatch(/s1|s2|s3/)
+    expect(out.keep).toBe('visible')
+    expect(out.code).toBe('INPUT_INVALID') // error codes are not secrets
+    expect(input.a[0].Client_Secret).toBe('s1') // the caller's object is not mutated
+  })
+
+  it('returns the same object when nothing needs censoring (no copy on the hot path)', () => {
+    const clean = { reqId: 'abc', nested: { n: 1 } }
+    expect(censorSecrets(clean)).toBe(clean)
   })
 })
