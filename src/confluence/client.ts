@@ -84,24 +84,24 @@ export class SpokeConfluenceClient implements ConfluenceClient {
     headers.authorization = `Bearer ${s.accessToken}`
     const key = this.hooks.beforeRequest || this.hooks.afterResponse ? siteKey(s) : undefined
     if (this.hooks.beforeRequest) await this.hooks.beforeRequest(key as SiteKey)
-    const raw: RawResponse = await send(this.agent, { method: req.method, url, headers, body, timeoutMs: req.timeoutMs ?? this.timeoutMs, signal: req.signal })
+    const raw: RawResponse = await send(this.agent, { method: req.method, url, origin: s.origin, headers, body, timeoutMs: req.timeoutMs ?? this.timeoutMs, signal: req.signal })
     if (this.hooks.afterResponse) this.hooks.afterResponse(key as SiteKey, raw.status, raw.headers)
     return { status: raw.status, headers: raw.headers, body: raw.body, url }
   }
 }
 
 function siteKey (s: Session): SiteKey {
-  return { alias: s.alias, cloudId: s.site.cloudId, origin: new URL(s.connectionUrl).origin }
+  return { alias: s.alias, cloudId: s.site.cloudId, origin: s.origin }
 }
 
 /** `{connectionUrl}ex/confluence/{cloudId}{path}` or `{connectionUrl}{path}`; absolute URLs only on the same origin. */
-export function buildUrl (s: Pick<Session, 'connectionUrl' | 'confluenceBase'>, req: Pick<ConfluenceRequest, 'path' | 'query' | 'base'>): string {
+export function buildUrl (s: Pick<Session, 'connectionUrl' | 'confluenceBase'> & { origin?: string }, req: Pick<ConfluenceRequest, 'path' | 'query' | 'base'>): string {
   let url: string
   const path = req.path
   if (/^https?:\/\//i.test(path)) {
     let target: URL
     try { target = new URL(path) } catch { throw new UpstreamInvalidError(`Refusing to call a malformed URL: ${path.slice(0, 200)}`) }
-    if (target.origin !== new URL(s.connectionUrl).origin) {
+    if (target.origin !== (s.origin ?? new URL(s.connectionUrl).origin)) {
       throw new UpstreamInvalidError(`Refusing to call ${target.origin}: only ${new URL(s.connectionUrl).origin} is allowed for this alias`)
     }
     url = target.toString()

@@ -44,6 +44,8 @@ export interface Session {
   connectionUrl: string
   /** `{connectionUrl}ex/confluence/{cloudId}` */
   confluenceBase: string
+  /** The origin of connectionUrl (the only origin calls may go to). */
+  origin: string
 }
 
 interface Entry {
@@ -440,7 +442,8 @@ export class ConnectionService implements ConnectionResolver {
       freshUntil: set.expiresAt - skewMs(set),
       site,
       connectionUrl: e.alias.connectionUrl,
-      confluenceBase: `${e.alias.connectionUrl}ex/confluence/${site.cloudId}`
+      confluenceBase: `${e.alias.connectionUrl}ex/confluence/${site.cloudId}`,
+      origin: new URL(e.alias.connectionUrl).origin
     }
   }
 

@@ -1,6 +1,7 @@
 // A second spoke process for the refresh-storm test (run with tsx): the same Redis prefix, master key and
-// simulator as the test process. Protocol on stdio: it warms up (one call) and prints READY; on a line
-// "GO" it fires CALLS concurrent client calls and prints one JSON line { ok, failed, codes }; then exits.
+// simulator as the test process. Protocol on stdio: once its core is up it prints UP; on "WARM" it makes
+// one call (the token is now in its memory) and prints READY; on "GO" it fires CALLS concurrent client
+// calls, prints one JSON line { ok, failed, codes } and exits.
 import { createInterface } from 'node:readline'
 import { loadConfig } from '../../src/config/env'
 import { createLogger } from '../../src/lib/logger'
@@ -23,10 +24,14 @@ async function main (): Promise<void> {
   const alias = env.STORM_ALIAS as string
   const calls = Number(env.STORM_CALLS ?? '100')
   const path = env.STORM_PATH ?? '/wiki/rest/api/user/current'
-  if (env.STORM_WARMUP !== 'false') await core.confluence.call(alias, { method: 'GET', path })
-  process.stdout.write('READY\n')
+  process.stdout.write('UP\n')
   const rl = createInterface({ input: process.stdin })
   for await (const line of rl) {
+    if (line.trim() === 'WARM') {
+      await core.confluence.call(alias, { method: 'GET', path })
+      process.stdout.write('READY\n')
+      continue
+    }
     if (line.trim() !== 'GO') continue
     const results = await Promise.allSettled(Array.from({ length: calls }, () => core.confluence.call(alias, { method: 'GET', path })))
     const codes: Record<string, number> = {}

@@ -15,7 +15,7 @@ let t: TestSpoke
 const children: ChildProcessWithoutNullStreams[] = []
 
 beforeAll(async () => {
-  sim = await startSimulator({ seed: 7, size: 5, accessTokenTtlSeconds: 2 })
+  sim = await startSimulator({ seed: 7, size: 5, accessTokenTtlSeconds: 3 })
   t = await buildTestSpoke(simulatorEnv(sim))
 })
 afterAll(async () => {
@@ -47,9 +47,15 @@ function startChild (alias: string, calls: number): Child {
   return {
     proc,
     next: async () => {
-      const r = await lines.next()
-      if (r.done) throw new Error(`child ended early: ${stderr}`)
-      return r.value
+      let timer: NodeJS.Timeout | undefined
+      const timeout = new Promise<never>((_resolve, reject) => { timer = setTimeout(() => reject(new Error(`child silent for 20 s: ${stderr}`)), 20_000) })
+      try {
+        const r = await Promise.race([lines.next(), timeout])
+        if (r.done) throw new Error(`child ended early: ${stderr}`)
+        return r.value
+      } finally {
+        clearTimeout(timer)
+      }
     }
   }
 }
@@ -62,14 +68,18 @@ async function storm (alias: string, child: Child, calls: number) {
 }
 
 it('200 calls over two processes on an expired access token make exactly one token request', async () => {
-  await connectSimulatorAlias(t, sim, { alias: 'storm', scopes: ['read:confluence-user', 'read:page:confluence', 'offline_access'] })
-  // the consent's token lives 2 s; the refreshed one an hour (so the storm itself cannot expire it again)
-  sim.state.options.accessTokenTtlSeconds = 3600
   const child = startChild('storm', 100)
+  expect(await child.next()).toBe('UP')
+  await connectSimulatorAlias(t, sim, { alias: 'storm', scopes: ['read:confluence-user', 'read:page:confluence', 'offline_access'] })
+  // the consent's token lives 3 s; the refreshed one an hour (so the storm itself cannot expire it again)
+  sim.state.options.accessTokenTtlSeconds = 3600
+  const consented = (await t.core.connections.store.readTokens('storm')).set!
+  child.proc.stdin.write('WARM\n')
   expect(await child.next()).toBe('READY') // the child has the (still fresh) token in memory
   await t.core.confluence.call('storm', { method: 'GET', path: PATH })
-  const stored = await t.core.connections.store.readTokens('storm')
-  await new Promise(resolve => setTimeout(resolve, Math.max(0, (stored.set as { expiresAt: number }).expiresAt - Date.now()) + 50))
+  const stored = (await t.core.connections.store.readTokens('storm')).set!
+  expect(stored.gen).toBe(consented.gen) // no refresh yet: both processes hold the consent's token
+  await new Promise(resolve => setTimeout(resolve, Math.min(5_000, Math.max(0, stored.expiresAt - Date.now()) + 50)))
 
   const before = sim.counters()
   const r = await storm('storm', child, 100)
@@ -88,6 +98,8 @@ it('200 calls over two processes that all get 401 (token revoked upstream) make 
   sim.state.options.accessTokenTtlSeconds = 3600
   await connectSimulatorAlias(t, sim, { alias: 'storm401', scopes: ['read:confluence-user', 'offline_access'] })
   const child = startChild('storm401', 100)
+  expect(await child.next()).toBe('UP')
+  child.proc.stdin.write('WARM\n')
   expect(await child.next()).toBe('READY')
   await t.core.confluence.call('storm401', { method: 'GET', path: PATH })
   sim.expireAllTokens() // both processes hold a token the gateway now refuses with 401
