@@ -136,11 +136,22 @@ export class ConnectionService implements ConnectionResolver {
   /** Validate the alias files (throws on a bad file), subscribe to changes, write the files to Redis. */
   async start (): Promise<void> {
     const files = loadAliasFiles(this.config.connectionsDir, this.config.allowedHosts)
-    await this.whenReady(10_000)
     this.subscriber = this.redis.duplicate({ enableOfflineQueue: true, maxRetriesPerRequest: null, connectionName: 'confluence-spoke:conn-events' })
     this.subscriber.on('error', () => {})
     this.subscriber.on('message', (_ch: string, id: string) => { this.invalidate(id) })
-    await this.subscriber.subscribe(this.store.channel).catch((err: unknown) => this.log.warn({ err: String(err) }, 'alias change subscription failed; caches revalidate every 5 s'))
+    const subscribed = this.subscriber.subscribe(this.store.channel).catch((err: unknown) => this.log.warn({ err: String(err) }, 'alias change subscription failed; caches revalidate every 5 s'))
+    await this.whenReady(10_000)
+    if (this.redis.status !== 'ready') {
+      // Redis is away: start anyway (readiness reports it) and apply the files once it answers.
+      this.log.warn({ files: files.length }, 'Redis not reachable yet: connection files will be applied when it is')
+      this.redis.once('ready', () => { this.applyFiles(files).catch((err: unknown) => this.log.error({ err: String(err) }, 'applying connection files failed')) })
+      return
+    }
+    await subscribed
+    await this.applyFiles(files)
+  }
+
+  private async applyFiles (files: LoadedAlias[]): Promise<void> {
     for (const f of files) await this.applyFile(f)
     if (files.length > 0) this.log.info({ aliases: files.map(f => f.id) }, 'connection files loaded')
   }
