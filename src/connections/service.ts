@@ -324,6 +324,7 @@ export class ConnectionService implements ConnectionResolver {
     const token = tokenView(alias, tokens)
     const problems = [...alias.problems]
     if (problems.length === 0) {
+      if (tokens.unreadable) problems.push('the stored tokens do not open with the current SPOKE_MASTER_KEY (set SPOKE_MASTER_KEY_PREVIOUS, or obtain new tokens)')
       if (token.status === 'needs_consent') problems.push(`consent needed: GET /v1/connections/${id}/authorize`)
       if (token.status === 'refresh_failed') problems.push(`the refresh token was refused (${tokens.meta.error ?? 'invalid_grant'}): run the consent again, GET /v1/connections/${id}/authorize`)
       if (tokens.choices && !tokens.site) problems.push(`several sites are reachable: choose one with PUT /v1/connections/${id} (site.cloudId) or GET /v1/connections/${id}/authorize?site=<url>`)

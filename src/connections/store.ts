@@ -12,7 +12,14 @@ import type { Redis } from 'ioredis'
 import type { Keyring } from '../lib/crypto'
 import type { AliasRecord, BoundSite, SiteChoice, TokenMeta, TokenSet } from './types'
 
-export interface TokenState { set?: TokenSet, meta: TokenMeta, site?: BoundSite, choices?: SiteChoice[] }
+export interface TokenState {
+  set?: TokenSet
+  meta: TokenMeta
+  site?: BoundSite
+  choices?: SiteChoice[]
+  /** A token set is stored but does not open (master key changed without SPOKE_MASTER_KEY_PREVIOUS). */
+  unreadable?: boolean
+}
 
 export interface OAuthState { alias: string, site?: string, redirectUri: string, createdAt: number }
 
@@ -84,7 +91,9 @@ export class ConnectionStore {
 
   private parseTokens (id: string, h: Record<string, string>): TokenState {
     const out: TokenState = { meta: h.meta ? JSON.parse(h.meta) as TokenMeta : {} }
-    if (h.set) out.set = this.keyring.openJson<TokenSet>(h.set, `conn:${id}:tokens`)
+    if (h.set) {
+      try { out.set = this.keyring.openJson<TokenSet>(h.set, `conn:${id}:tokens`) } catch { out.unreadable = true }
+    }
     if (h.site) out.site = JSON.parse(h.site) as BoundSite
     if (h.choices) out.choices = JSON.parse(h.choices) as SiteChoice[]
     return out

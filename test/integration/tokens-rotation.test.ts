@@ -10,10 +10,11 @@ import { connectSimulatorAlias, http, simulatorEnv } from '../helpers/connect'
 let sim: Simulator
 let a: TestSpoke
 let b: TestSpoke
+let shared: Record<string, string>
 
 beforeAll(async () => {
   sim = await startSimulator({ seed: 9, size: 5, refreshLeewaySeconds: 0 })
-  const shared = { ...simulatorEnv(sim), SPOKE_KEY_PREFIX: `t${randomBytes(5).toString('hex')}`, SPOKE_MASTER_KEY: randomBytes(32).toString('base64') }
+  shared = { ...simulatorEnv(sim), SPOKE_KEY_PREFIX: `t${randomBytes(5).toString('hex')}`, SPOKE_MASTER_KEY: randomBytes(32).toString('base64') }
   a = await buildTestSpoke(shared)
   b = await buildTestSpoke(shared)
 })
@@ -86,4 +87,29 @@ it('a 403/404 after the stored expiry triggers one refresh and retry; before it,
   expect(res.status).toBe(200)
   expect(sim.counters().tokenRequests).toBe(before + 1)
   sim.setGatewayExpiryMode('unauthorized')
+})
+
+it('master key rotation: a new key alone cannot open the secrets (409, no 500); with the old one as previous it can', async () => {
+  await connectSimulatorAlias(a, sim, { alias: 'keyrot', scopes: ['read:confluence-user', 'offline_access'] })
+  const newKey = randomBytes(32).toString('base64')
+  const lost = await buildTestSpoke({ ...shared, SPOKE_MASTER_KEY: newKey })
+  try {
+    const view = (await http(lost, 'GET', '/v1/connections/keyrot', { key: lost.keys.admin })).json()
+    expect(view.ready).toBe(false)
+    expect(view.problems.join(' ')).toContain('SPOKE_MASTER_KEY')
+    await expect(lost.core.confluence.call('keyrot', { method: 'GET', path: '/wiki/rest/api/user/current' })).rejects.toMatchObject({ code: 'CONNECTION_NOT_AUTHORIZED' })
+  } finally {
+    await lost.close()
+  }
+  process.env.SPOKE_MASTER_KEY_PREVIOUS = shared.SPOKE_MASTER_KEY
+  try {
+    const rotated = await buildTestSpoke({ ...shared, SPOKE_MASTER_KEY: newKey })
+    try {
+      expect((await rotated.core.confluence.call('keyrot', { method: 'GET', path: '/wiki/rest/api/user/current' })).status).toBe(200)
+    } finally {
+      await rotated.close()
+    }
+  } finally {
+    delete process.env.SPOKE_MASTER_KEY_PREVIOUS
+  }
 })
