@@ -1,5 +1,5 @@
 // buildApp: the Fastify app as a plain factory (no listen, no signals) so tests build the real thing.
-import Fastify, { type FastifyInstance } from 'fastify'
+import Fastify, { LogController, type FastifyInstance } from 'fastify'
 import { randomUUID } from 'node:crypto'
 import type { Logger } from 'pino'
 import type { Core } from './core'
@@ -44,8 +44,8 @@ export async function buildApp (opts: BuildAppOptions): Promise<FastifyInstance>
     ajv: { customOptions: { allErrors: true, removeAdditional: false, coerceTypes: 'array', useDefaults: true } },
     routerOptions: { ignoreTrailingSlash: true },
     forceCloseConnections: 'idle',
-    // One line per request (below) instead of Fastify's two.
-    disableRequestLogging: true,
+    // One line per request (the onResponse hook below) instead of Fastify's two.
+    logController: new LogController({ disableRequestLogging: true }),
     return503OnClosing: true
   }) as unknown as FastifyInstance
   app.addHook('onRequest', async (req, reply) => { reply.header('x-request-id', req.id) })
