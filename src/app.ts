@@ -4,7 +4,8 @@ import { randomUUID } from 'node:crypto'
 import type { Logger } from 'pino'
 import type { Core } from './core'
 import { ApiKeyRing, type HashedApiKey } from './lib/api-keys'
-import errorHandler from './plugins/error-handler'
+import errorHandler, { sendProblem } from './plugins/error-handler'
+import { RequestInvalidError } from './errors/errors'
 import auth, { type RouteAccess } from './plugins/auth'
 import metricsPlugin from './plugins/metrics'
 import openapi from './plugins/openapi'
@@ -42,7 +43,12 @@ export async function buildApp (opts: BuildAppOptions): Promise<FastifyInstance>
       return typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID()
     },
     ajv: { customOptions: { allErrors: true, removeAdditional: false, coerceTypes: 'array', useDefaults: true } },
-    routerOptions: { ignoreTrailingSlash: true },
+    routerOptions: { ignoreTrailingSlash: true, maxParamLength: 200 },
+    // Errors the router raises before any route or hook runs: answer them as problems too.
+    frameworkErrors: (err, _req, reply) => {
+      const detail = err.code === 'FST_ERR_MAX_PARAM_LENGTH' ? 'A path parameter is longer than 200 characters' : 'The URL is not valid'
+      void sendProblem(reply, new RequestInvalidError(detail))
+    },
     forceCloseConnections: 'idle',
     // One line per request (the onResponse hook below) instead of Fastify's two.
     logController: new LogController({ disableRequestLogging: true }),

@@ -9,6 +9,7 @@ import {
 import { PROBLEM_CONTENT_TYPE, toProblem } from '../lib/problem'
 
 export function sendProblem (reply: FastifyReply, err: AppError): FastifyReply {
+  reply.header('x-request-id', reply.request.id) // also for errors raised before any hook ran
   if (err.retryAfter !== undefined) reply.header('retry-after', String(Math.max(0, Math.ceil(err.retryAfter))))
   for (const [k, v] of Object.entries(err.headers ?? {})) reply.header(k, v)
   return reply.code(err.statusCode).type(PROBLEM_CONTENT_TYPE).send(toProblem(err, String(reply.request.id)))

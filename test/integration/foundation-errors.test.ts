@@ -68,6 +68,11 @@ describe('errors leave as problem+json', () => {
     expectProblem(await post('<xml/>', 'application/xml'), 415, 'UNSUPPORTED_MEDIA_TYPE')
   })
 
+  it('a malformed URL or an over-long path parameter → 400 REQUEST_INVALID, not the router\'s own JSON', async () => {
+    expectProblem(await spoke.app.inject({ method: 'GET', url: '/v1/actions/%zz', headers: bearer(spoke.keys.admin) }), 400, 'REQUEST_INVALID')
+    expectProblem(await spoke.app.inject({ method: 'GET', url: `/v1/actions/${'a'.repeat(300)}`, headers: bearer(spoke.keys.admin) }), 400, 'REQUEST_INVALID')
+  })
+
   it('an unexpected error → 500 INTERNAL without its message or stack', async () => {
     const res = await spoke.app.inject({ method: 'GET', url: '/v1/test-crash', headers: bearer(spoke.keys.admin) })
     const body = expectProblem(res, 500, 'INTERNAL')
