@@ -1,0 +1,73 @@
+// The per-site rate budget shared through Redis: two worker processes running bulk jobs on one site stay
+// under the simulator's burst limit, and a 429 seen by one process pauses the site for the others (sync
+// calls included).
+import { startSimulator, type Simulator } from '../simulator'
+import { buildTestSpoke, type TestSpoke } from '../helpers/spoke'
+import { connectSimulatorAlias, http, simulatorEnv } from '../helpers/connect'
+import { submitJob, waitForJob } from '../helpers/jobs'
+import { startWorkerProcess, type WorkerProcess } from '../helpers/worker-process'
+
+const BURST_LIMIT = 100
+// A bucket of 80/s with a burst of 10 admits at most 90 requests in any one second.
+const BUDGET = { SPOKE_SITE_RATE_PER_SECOND: '80', SPOKE_SITE_BURST: '10' }
+let sim: Simulator
+let t: TestSpoke
+const workers: WorkerProcess[] = []
+
+beforeAll(async () => {
+  sim = await startSimulator({ seed: 'jobs-budget', size: { pages: 20, users: 400, groups: 6 }, rateLimit: { burstPerSecond: BURST_LIMIT } })
+  t = await buildTestSpoke({ ...simulatorEnv(sim), LOG_LEVEL: 'warn', ...BUDGET })
+})
+afterAll(async () => {
+  for (const w of workers) await w.kill('SIGTERM')
+  await t?.close()
+  await sim?.close()
+})
+
+it('two worker processes sharing one site budget stay under the burst limit', async () => {
+  const groups = sim.data.groups().slice(2, 6)
+  await connectSimulatorAlias(t, sim, { grant: 'client_credentials', managedGroups: groups.map(g => ({ groupId: g.id })) })
+  workers.push(await startWorkerProcess(t, sim.url, { ...BUDGET, SPOKE_WORKER_CONCURRENCY: '4' }))
+  workers.push(await startWorkerProcess(t, sim.url, { ...BUDGET, SPOKE_WORKER_CONCURRENCY: '4' }))
+  sim.reset()
+
+  const users = sim.data.users().map(u => u.accountId).slice(2)
+  const ids: string[] = []
+  for (let i = 0; i < 8; i++) {
+    const group = groups[i % groups.length]
+    const add = users.filter(a => !group.members.includes(a)).slice(i * 45, i * 45 + 45)
+    ids.push(await submitJob(t, 'confluence.group.members.bulk', { input: { groupId: group.id, add } }))
+  }
+  const started = Date.now()
+  const jobs = await Promise.all(ids.map(id => waitForJob(t, id, undefined, 60_000)))
+  const seconds = (Date.now() - started) / 1000
+  expect(jobs.map(j => j.state)).toEqual(ids.map(() => 'completed'))
+  expect(jobs.every(j => j.result.summary.failed === 0)).toBe(true)
+
+  const c = sim.counters()
+  const served429 = c.byStatus['429'] ?? 0
+  process.stdout.write(`jobs-budget: two worker processes, ${c.requests} requests in ${seconds.toFixed(1)} s (${(c.requests / seconds).toFixed(0)}/s against a burst limit of ${BURST_LIMIT}/s), ${served429} 429s\n`)
+  expect(served429).toBe(0)
+  expect(c.requests).toBeGreaterThan(700)
+}, 120_000)
+
+it('a 429 seen by one process pauses the site for every process, sync calls included', async () => {
+  // A second api process (its own core) on the same Redis prefix.
+  const other = await buildTestSpoke({ ...simulatorEnv(sim), LOG_LEVEL: 'warn', ...BUDGET, SPOKE_KEY_PREFIX: t.config.keyPrefix, SPOKE_MASTER_KEY: (t.config.masterKey as Buffer).toString('base64') })
+  try {
+    sim.reset()
+    sim.faults.next({ kind: 'rateLimit', retryAfter: 2 }, 1, { operations: ['getCurrentUser'] })
+    const first = http(t, 'POST', '/v1/actions/confluence.user.current/execute', { key: t.keys.invoker, body: { input: {} } })
+    await new Promise(resolve => setTimeout(resolve, 300))
+    const started = Date.now()
+    const second = await http(other, 'POST', '/v1/actions/confluence.user.current/execute', { key: other.keys.invoker, body: { input: {} } })
+    expect(second.status).toBe(200)
+    expect(second.json().meta.attempts).toBe(1)
+    // It waited for the pause to end instead of calling into a rate-limited site.
+    expect(Date.now() - started).toBeGreaterThan(1_200)
+    expect((await first).status).toBe(200)
+    expect(sim.counters().byStatus['429']).toBe(1)
+  } finally {
+    await other.close()
+  }
+})
