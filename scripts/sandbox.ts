@@ -41,7 +41,7 @@ async function authorizeDefaultAlias (base: string, adminKey: string, sim: Simul
   const auth = { authorization: `Bearer ${adminKey}` }
   const actions = (await getJson(`${base}/v1/actions`, auth)).actions as Array<{ scopes: string[][] }>
   const scopes = [...new Set([...actions.flatMap(a => a.scopes[0] ?? []), 'offline_access'])]
-  const groups = sim.data.groups().slice(0, 2).map(g => ({ groupId: g.id, name: g.name }))
+  const groups = sim.data.groups().filter(g => g.name !== 'site-admins').slice(0, 2).map(g => ({ groupId: g.id, name: g.name }))
   const current = await getJson(`${base}/v1/connections/confluence_cloud`, auth)
   const doc = {
     name: 'Confluence Cloud (sandbox simulator)',
@@ -101,7 +101,7 @@ async function send (method: string, url: string, headers: Record<string, string
 function printExamples (base: string, invoker: string, admin: string, sim: Simulator): void {
   const space = sim.data.spaces()[0]
   const users = sim.data.users()
-  const group = sim.data.groups()[0]
+  const group = sim.data.groups().find(g => g.name !== 'site-admins') ?? sim.data.groups()[0]
   // Someone not yet in the group, so the add example shows changed: true on its real run.
   const member = users.find(u => u.accountType === 'atlassian' && !group.members.includes(u.accountId)) ?? users[0]
   const searchWord = space.name.split(/\s+/)[0]
