@@ -25,8 +25,14 @@ export function isLinkLocalOrMetadata (address: string): boolean {
   const a = address.toLowerCase().replace(/^\[|\]$/g, '')
   if (isIP(a) === 4) return a.startsWith('169.254.') || a === '100.100.100.200'
   if (isIP(a) === 6) {
+    // IPv4-mapped, dotted or (as URL normalizes it) hex: ::ffff:169.254.169.254 = ::ffff:a9fe:a9fe
     const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/.exec(a)
     if (mapped !== null) return isLinkLocalOrMetadata(mapped[1])
+    const hex = /^::ffff:([0-9a-f]{1,4}):([0-9a-f]{1,4})$/.exec(a)
+    if (hex !== null) {
+      const [hi, lo] = [parseInt(hex[1], 16), parseInt(hex[2], 16)]
+      return isLinkLocalOrMetadata(`${hi >> 8}.${hi & 255}.${lo >> 8}.${lo & 255}`)
+    }
     return /^fe[89ab][0-9a-f]:/.test(a) || a === 'fd00:ec2::254'
   }
   return false
