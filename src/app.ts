@@ -4,6 +4,8 @@ import { randomUUID } from 'node:crypto'
 import type { Logger } from 'pino'
 import type { Core } from './core'
 import { ApiKeyRing, type HashedApiKey } from './lib/api-keys'
+import { SessionStore } from './lib/sessions'
+import adminPages from './routes/admin-pages'
 import errorHandler, { sendProblem } from './plugins/error-handler'
 import { RequestInvalidError } from './errors/errors'
 import auth, { type RouteAccess } from './plugins/auth'
@@ -69,7 +71,9 @@ export async function buildApp (opts: BuildAppOptions): Promise<FastifyInstance>
 
   await app.register(errorHandler)
   await app.register(metricsPlugin, { metrics: opts.core.metrics })
-  await app.register(auth, { keys: new ApiKeyRing(opts.apiKeys) })
+  const keys = new ApiKeyRing(opts.apiKeys)
+  const sessions = new SessionStore(opts.core.redis.store, opts.core.config.keyPrefix)
+  await app.register(auth, { keys, sessions })
   app.addSchema({
     $id: 'Readiness',
     type: 'object',
@@ -82,5 +86,6 @@ export async function buildApp (opts: BuildAppOptions): Promise<FastifyInstance>
   await app.register(oauthRoutes, { core: opts.core })
   await app.register(jobRoutes, { core: opts.core })
   await app.register(queuesDashboard, { core: opts.core })
+  await app.register(adminPages, { core: opts.core, keys, sessions })
   return app
 }

@@ -1,15 +1,17 @@
 // Bearer API-key authentication with roles (DESIGN §3). Each route declares `config.access`:
 // 'public' or the list of roles allowed. A route that declares nothing is admin-only (fail closed).
+// Routes a person opens in a browser (`config.browser`) also accept a session cookie (lib/sessions).
 import fp from 'fastify-plugin'
 import type { FastifyRequest } from 'fastify'
 import type { ApiKeyRole } from '../config/env'
 import { ForbiddenError, UnauthenticatedError } from '../errors/errors'
 import type { ApiKeyRing } from '../lib/api-keys'
+import { SESSION_COOKIE, readCookie, type SessionStore } from '../lib/sessions'
 
 export type RouteAccess = 'public' | readonly ApiKeyRole[]
 
 declare module 'fastify' {
-  interface FastifyContextConfig { access?: RouteAccess }
+  interface FastifyContextConfig { access?: RouteAccess, browser?: boolean }
   interface FastifyRequest { principal?: { role: ApiKeyRole } }
 }
 
@@ -23,16 +25,44 @@ export function presentedKey (req: FastifyRequest): string | undefined {
   return m ? m[1] : undefined
 }
 
-export default fp<{ keys: ApiKeyRing }>(async (app, opts) => {
+/** A cookie-authenticated change must come from our own pages (SameSite=Strict already blocks most). */
+function sameOrigin (req: FastifyRequest): boolean {
+  const site = req.headers['sec-fetch-site']
+  if (site !== undefined && site !== 'same-origin' && site !== 'none') return false
+  const origin = req.headers.origin
+  if (origin === undefined) return true
+  try { return new URL(origin).host === req.headers.host } catch { return false }
+}
+
+async function sessionRole (req: FastifyRequest, sessions: SessionStore | undefined): Promise<ApiKeyRole | undefined> {
+  if (!sessions || !req.routeOptions.config.browser) return undefined
+  const id = readCookie(req.headers.cookie, SESSION_COOKIE)
+  if (id === undefined) return undefined
+  if (req.method !== 'GET' && req.method !== 'HEAD' && !sameOrigin(req)) return undefined
+  return sessions.roleOf(id)
+}
+
+export default fp<{ keys: ApiKeyRing, sessions?: SessionStore }>(async (app, opts) => {
   app.decorateRequest('principal', undefined)
-  app.addHook('onRequest', async (req) => {
+  app.addHook('onRequest', async (req, reply) => {
     if (req.is404) return // unknown routes answer 404 whoever asks
     const access = req.routeOptions.config.access ?? ADMIN_ONLY
     if (access === 'public') return
     const key = presentedKey(req)
-    if (key === undefined) throw new UnauthenticatedError('Send an API key as "Authorization: Bearer <key>"', { headers: { 'www-authenticate': 'Bearer' } })
-    const role = opts.keys.roleOf(key)
-    if (role === undefined) throw new UnauthenticatedError('The API key is not valid', { headers: { 'www-authenticate': 'Bearer error="invalid_token"' } })
+    let role: ApiKeyRole | undefined
+    if (key !== undefined) {
+      role = opts.keys.roleOf(key)
+      if (role === undefined) throw new UnauthenticatedError('The API key is not valid', { headers: { 'www-authenticate': 'Bearer error="invalid_token"' } })
+    } else {
+      role = await sessionRole(req, opts.sessions)
+      if (role === undefined) {
+        // A person opening a page is sent to the sign-in form; programs get the 401 problem.
+        if (req.routeOptions.config.browser && req.method === 'GET' && /text\/html/.test(req.headers.accept ?? '')) {
+          return reply.redirect(`/admin/login?next=${encodeURIComponent(req.url)}`, 303)
+        }
+        throw new UnauthenticatedError('Send an API key as "Authorization: Bearer <key>"', { headers: { 'www-authenticate': 'Bearer' } })
+      }
+    }
     req.principal = { role }
     if (!access.includes(role)) throw new ForbiddenError(`This route needs one of the roles: ${access.join(', ')} (your key is ${role})`)
   })

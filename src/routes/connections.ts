@@ -156,7 +156,7 @@ const connectionRoutes: FastifyPluginAsync<{ core: Core }> = async (app, { core 
   })
 
   app.get<{ Params: { alias: string }, Querystring: { site?: string, redirect?: boolean } }>('/v1/connections/:alias/authorize', {
-    config: { access: ADMIN },
+    config: { access: ADMIN, browser: true },
     schema: {
       tags: ['connections'],
       summary: 'Get OAuth Token (authorization code): redirect to Atlassian\'s consent page',

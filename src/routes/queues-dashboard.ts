@@ -24,7 +24,7 @@ const queuesDashboard: FastifyPluginAsync<{ core: Core }> = async (app, { core }
   app.addHook('onRoute', (route) => {
     const methods = Array.isArray(route.method) ? route.method : [route.method]
     const reads = methods.every(m => m === 'GET' || m === 'HEAD')
-    route.config = { ...(route.config ?? {}), access: reads ? OBSERVE : ADMIN }
+    route.config = { ...(route.config ?? {}), access: reads ? OBSERVE : ADMIN, browser: true }
     route.errorHandler = (err: FastifyError, _req, reply) => sendProblem(reply, toAppError(err))
   })
   await app.register(serverAdapter.registerPlugin(), { prefix: DASHBOARD_PATH })

@@ -1,0 +1,81 @@
+// The admin page and the queue dashboard in a browser: sign in with a key, an HttpOnly SameSite=Strict
+// session cookie, roles kept, the JSON API still bearer-only, no open redirect, sign-out ends the session.
+import { buildTestSpoke, type TestSpoke } from '../helpers/spoke'
+
+let spoke: TestSpoke
+beforeAll(async () => { spoke = await buildTestSpoke() })
+afterAll(async () => { await spoke.close() })
+
+const HTML = { accept: 'text/html,application/xhtml+xml' }
+
+async function signIn (apiKey: string, next = '/admin'): Promise<{ status: number, location?: string, cookie?: string }> {
+  const res = await spoke.app.inject({
+    method: 'POST', url: '/admin/login',
+    headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    payload: new URLSearchParams({ apiKey, next }).toString()
+  })
+  const setCookie = res.headers['set-cookie']
+  return { status: res.statusCode, location: res.headers.location as string | undefined, cookie: typeof setCookie === 'string' ? setCookie : undefined }
+}
+
+const cookieOf = (setCookie: string): string => setCookie.split(';')[0]
+
+it('sends a person without a session to the sign-in form, and programs get 401', async () => {
+  const page = await spoke.app.inject({ method: 'GET', url: '/admin', headers: HTML })
+  expect(page.statusCode).toBe(303)
+  expect(page.headers.location).toBe('/admin/login?next=%2Fadmin')
+  expect((await spoke.app.inject({ method: 'GET', url: '/admin' })).statusCode).toBe(401)
+  const form = await spoke.app.inject({ method: 'GET', url: '/admin/login?next=%2Fadmin' })
+  expect(form.statusCode).toBe(200)
+  expect(form.body).toContain('name="apiKey"')
+})
+
+it('refuses wrong and invoker keys, and never redirects off-site', async () => {
+  expect((await signIn('not-a-key-at-all')).location).toMatch(/^\/admin\/login\?failed=1/)
+  expect((await signIn(spoke.keys.invoker)).cookie).toBeUndefined()
+  const offsite = await signIn(spoke.keys.viewer, '//evil.example/phish')
+  expect(offsite.location).toBe('/admin')
+})
+
+it('a viewer session sees the page and the dashboard but cannot change anything or use the JSON API', async () => {
+  const { status, location, cookie } = await signIn(spoke.keys.viewer)
+  expect(status).toBe(303)
+  expect(location).toBe('/admin')
+  expect(cookie).toMatch(/HttpOnly/)
+  expect(cookie).toMatch(/SameSite=Strict/)
+  const jar = { cookie: cookieOf(cookie!) }
+
+  const page = await spoke.app.inject({ method: 'GET', url: '/admin', headers: { ...HTML, ...jar } })
+  expect(page.statusCode).toBe(200)
+  expect(page.body).toContain('confluence_cloud')
+  expect(page.body).not.toContain('Get OAuth Token') // consent is an admin's act
+  expect(page.headers['content-security-policy']).toContain("default-src 'none'")
+
+  expect((await spoke.app.inject({ method: 'GET', url: '/admin/queues', headers: { ...HTML, ...jar } })).statusCode).toBe(200)
+  const mutating = spoke.app.routeTable.find(r => r.url.startsWith('/admin/queues/api') && ['PUT', 'POST', 'PATCH', 'DELETE'].includes(r.method))!
+  const change = await spoke.app.inject({ method: mutating.method as 'PUT', url: mutating.url.replace(/:[A-Za-z]+/g, 'x'), headers: jar })
+  expect(change.statusCode).toBe(403)
+  expect((await spoke.app.inject({ method: 'GET', url: '/v1/connections', headers: jar })).statusCode).toBe(401)
+})
+
+it('an admin session may use the dashboard from our own pages only, and sign-out ends it', async () => {
+  const { cookie } = await signIn(spoke.keys.admin)
+  const jar = { cookie: cookieOf(cookie!) }
+  const page = await spoke.app.inject({ method: 'GET', url: '/admin', headers: { ...HTML, ...jar } })
+  expect(page.body).toContain('Get OAuth Token')
+  const mutating = spoke.app.routeTable.find(r => r.url.startsWith('/admin/queues/api') && ['PUT', 'POST', 'PATCH', 'DELETE'].includes(r.method))!
+  const url = mutating.url.replace(/:[A-Za-z]+/g, 'x')
+  const crossSite = await spoke.app.inject({ method: mutating.method as 'PUT', url, headers: { ...jar, 'sec-fetch-site': 'cross-site' } })
+  expect(crossSite.statusCode).toBe(401)
+  const sameSite = await spoke.app.inject({ method: mutating.method as 'PUT', url, headers: { ...jar, 'sec-fetch-site': 'same-origin' } })
+  expect([401, 403]).not.toContain(sameSite.statusCode)
+
+  // Only a digest of the session id is stored.
+  const keys = await spoke.core.redis.store.keys(`${spoke.config.keyPrefix}:session:*`)
+  expect(keys.length).toBeGreaterThan(0)
+  expect(keys.join(' ')).not.toContain(jar.cookie.split('=')[1])
+
+  const out = await spoke.app.inject({ method: 'POST', url: '/admin/logout', headers: jar })
+  expect(out.statusCode).toBe(303)
+  expect((await spoke.app.inject({ method: 'GET', url: '/admin', headers: jar })).statusCode).toBe(401)
+})
