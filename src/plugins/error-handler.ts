@@ -4,7 +4,7 @@ import fp from 'fastify-plugin'
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify'
 import { AppError } from '../errors/app-error'
 import {
-  InternalError, NotFoundError, PayloadTooLargeError, RequestInvalidError, UnsupportedMediaTypeError
+  InternalError, NotFoundError, PayloadTooLargeError, QueueUnavailableError, RequestInvalidError, UnsupportedMediaTypeError
 } from '../errors/errors'
 import { PROBLEM_CONTENT_TYPE, toProblem } from '../lib/problem'
 
@@ -15,9 +15,19 @@ export function sendProblem (reply: FastifyReply, err: AppError): FastifyReply {
   return reply.code(err.statusCode).type(PROBLEM_CONTENT_TYPE).send(toProblem(err, String(reply.request.id)))
 }
 
+const REDIS_DOWN = /Stream isn't writeable|Connection is closed|enableOfflineQueue|Reached the max retries per request/
+const NETWORK_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'EHOSTUNREACH'])
+
+/** ioredis failures while Redis is away: a retryable 503, never a 500. */
+function isRedisUnavailable (err: Error): boolean {
+  return err.name === 'MaxRetriesPerRequestError' || REDIS_DOWN.test(err.message) ||
+    NETWORK_CODES.has((err as NodeJS.ErrnoException).code ?? '')
+}
+
 /** Translate Fastify's own and unknown errors into AppErrors; AppErrors pass through. */
 export function toAppError (err: FastifyError | Error): AppError {
   if (err instanceof AppError) return err
+  if (isRedisUnavailable(err)) return new QueueUnavailableError('Redis (the spoke\'s store and queue) is unreachable; try again shortly', { cause: err })
   const fe = err as FastifyError
   if (fe.validation) {
     const where = fe.validationContext ?? 'request'

@@ -36,6 +36,17 @@ it('answers 200, then 503 while Redis is unreachable, then 200 again', async () 
   const down = await readyz()
   expect(down.body).toMatchObject({ status: 'unavailable', checks: { redis: 'failed' } })
   expect(down.ms).toBeLessThan(2_000) // never hangs a load balancer
+  // Routes that need Redis answer a retryable 503, never a 500 or a hang.
+  for (const [method, url, payload] of [
+    ['GET', '/v1/connections', undefined],
+    ['POST', '/v1/actions/confluence.user.current/execute', { input: {} }]
+  ] as const) {
+    const t0 = Date.now()
+    const res = await spoke.app.inject({ method, url, payload, headers: { authorization: `Bearer ${spoke.keys.admin}`, 'idempotency-key': 'while-redis-is-down' } })
+    expect({ url, status: res.statusCode }).toEqual({ url, status: 503 })
+    expect(res.json()).toMatchObject({ code: 'QUEUE_UNAVAILABLE', retryable: true })
+    expect(Date.now() - t0).toBeLessThan(2_000)
+  }
   // Liveness is about the process, not its dependencies.
   expect((await spoke.app.inject({ method: 'GET', url: '/healthz' })).statusCode).toBe(200)
 
