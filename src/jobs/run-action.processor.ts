@@ -2,6 +2,7 @@
 // signal, the site budget's patience). The only place that knows BullMQ's retry semantics: a
 // non-retryable error (or a cancel) becomes UnrecoverableError, a retryable one carries the delay the
 // alias's retryPolicy asks for (read by the worker's backoffStrategy).
+import { setMaxListeners } from 'node:events'
 import { UnrecoverableError, type Job } from 'bullmq'
 import type { Redis } from 'ioredis'
 import type { Logger } from 'pino'
@@ -39,6 +40,8 @@ export function createRunActionProcessor (deps: ProcessorDeps) {
     const id = String(job.id)
     const data = job.data
     const abort = signal ?? new AbortController().signal
+    // A bulk run has many upstream requests in flight on this one signal, each listening for the abort.
+    setMaxListeners(64, abort)
     if (data.schemaVersion !== JOB_SCHEMA_VERSION) {
       throw await fail(job, { code: 'JOB_SCHEMA_UNSUPPORTED', message: `Job data version ${String(data.schemaVersion)} is not supported by this worker`, retryable: false })
     }

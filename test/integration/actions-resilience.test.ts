@@ -44,6 +44,16 @@ describe('429 from Confluence', () => {
     expect(res.headers['retry-after']).toBe('30')
     expect(res.json()).toMatchObject({ code: 'UPSTREAM_RATE_LIMITED', retryable: true })
     expect(gets() - before).toBe(1)
+
+    // The whole site is now paused for every process: the next call answers 429 without reaching Confluence.
+    const paused = await exec({ input: { pageId } })
+    expect(paused.status).toBe(429)
+    expect(gets() - before).toBe(1)
+
+    // End the pause so the rest of this file talks to Confluence again (the per-process cache lives 250 ms).
+    const budgetKeys = await t.core.redis.store.keys(`${t.config.keyPrefix}:budget:*`)
+    if (budgetKeys.length > 0) await t.core.redis.store.del(...budgetKeys)
+    await new Promise(resolve => setTimeout(resolve, 300))
   })
 })
 
