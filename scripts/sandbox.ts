@@ -32,6 +32,11 @@ async function sandbox (): Promise<void> {
   printExamples(base, invoker, admin, sim)
 }
 
+/** The two smallest ordinary groups: room to add people in the examples, and never site-admins. */
+function exampleGroups (sim: Simulator): Array<{ id: string, name: string, members: string[] }> {
+  return sim.data.groups().filter(g => g.name !== 'site-admins').sort((a, b) => a.members.length - b.members.length).slice(0, 2)
+}
+
 function firstKey (spec: string | undefined, role: string): string | undefined {
   return spec?.split(',').map(s => s.trim()).find(s => s.startsWith(`${role}:`))?.slice(role.length + 1)
 }
@@ -41,7 +46,7 @@ async function authorizeDefaultAlias (base: string, adminKey: string, sim: Simul
   const auth = { authorization: `Bearer ${adminKey}` }
   const actions = (await getJson(`${base}/v1/actions`, auth)).actions as Array<{ scopes: string[][] }>
   const scopes = [...new Set([...actions.flatMap(a => a.scopes[0] ?? []), 'offline_access'])]
-  const groups = sim.data.groups().filter(g => g.name !== 'site-admins').slice(0, 2).map(g => ({ groupId: g.id, name: g.name }))
+  const groups = exampleGroups(sim).map(g => ({ groupId: g.id, name: g.name }))
   const current = await getJson(`${base}/v1/connections/confluence_cloud`, auth)
   const doc = {
     name: 'Confluence Cloud (sandbox simulator)',
@@ -101,16 +106,17 @@ async function send (method: string, url: string, headers: Record<string, string
 function printExamples (base: string, invoker: string, admin: string, sim: Simulator): void {
   const space = sim.data.spaces()[0]
   const users = sim.data.users()
-  const group = sim.data.groups().find(g => g.name !== 'site-admins') ?? sim.data.groups()[0]
+  const group = exampleGroups(sim)[0]
   // Someone not yet in the group, so the add example shows changed: true on its real run.
   const member = users.find(u => u.accountType === 'atlassian' && !group.members.includes(u.accountId)) ?? users[0]
   const searchWord = space.name.split(/\s+/)[0]
-  const run = (id: string, input: unknown): string =>
-    `curl -s -X POST ${base}/v1/actions/${id}/execute -H "Authorization: Bearer ${invoker}" -H 'content-type: application/json' -d '${JSON.stringify({ input })}'`
+  const run = (id: string, input: unknown, mode?: 'async'): string =>
+    `curl -s -X POST ${base}/v1/actions/${id}/execute -H "Authorization: Bearer ${invoker}" -H 'content-type: application/json' -d '${JSON.stringify(mode ? { mode, input } : { input })}'`
+  const others = users.filter(u => u.accountType === 'atlassian' && u.accountId !== member.accountId && !group.members.includes(u.accountId)).slice(0, 3).map(u => u.accountId)
   const lines = [
     '',
     'Sandbox ready: the spoke and a simulated Confluence Cloud site, default alias authorized.',
-    `  spoke      ${base}   (docs: ${base}/docs)`,
+    `  spoke      ${base}   (docs: ${base}/docs, admin page: ${base}/admin, queues: ${base}/admin/queues)`,
     `  simulator  ${sim.url}   (cloudId ${sim.defaultCloudId})`,
     `  admin key  ${admin}`,
     `  invoker key ${invoker}`,
@@ -131,6 +137,11 @@ function printExamples (base: string, invoker: string, admin: string, sim: Simul
     '# Add a member to a managed group (dry run first)',
     run('confluence.group.member.add', { groupId: group.id, accountId: member.accountId, dryRun: true }),
     run('confluence.group.member.add', { groupId: group.id, accountId: member.accountId }),
+    '# A bulk membership change as a job (202 + job id), then the jobs API',
+    run('confluence.group.members.bulk', { groupId: group.id, add: others }),
+    `curl -s "${base}/v1/jobs?limit=5" -H "Authorization: Bearer ${invoker}"`,
+    '# Any action can run as a job',
+    run('confluence.space.list', { limit: 5 }, 'async'),
     '# The alias, its token status, and a connection test',
     `curl -s ${base}/v1/connections/confluence_cloud -H "Authorization: Bearer ${admin}"`,
     `curl -s -X POST ${base}/v1/connections/confluence_cloud/test -H "Authorization: Bearer ${admin}"`,
