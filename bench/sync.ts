@@ -15,7 +15,7 @@ type Cannon = (opts: Record<string, unknown>) => Promise<CannonResult>
 const autocannon = require('autocannon') as Cannon
 
 const LATENCY_SAMPLES = 500
-const ROUNDS = 3
+const ROUNDS = 5
 
 function median (figures: Figures[]): Figures {
   const mid = (xs: number[]): number => xs.sort((a, b) => a - b)[Math.floor(xs.length / 2)]
