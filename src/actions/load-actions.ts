@@ -20,17 +20,7 @@ export class ActionLoadError extends Error {
 }
 
 /** The public description of an action (GET /v1/actions). */
-export interface ActionSummary {
-  id: string
-  version: string
-  title: string
-  description: string
-  mode: 'sync' | 'async'
-  scopes: string[][]
-  annotations: ActionDefinition['annotations']
-  input: JsonSchema
-  output: JsonSchema
-}
+export type ActionSummary = Pick<ActionDefinition, 'id' | 'version' | 'title' | 'description' | 'mode' | 'scopes' | 'annotations' | 'input' | 'output'>
 
 export interface CompiledRequest {
   method: HttpMethod
