@@ -3,15 +3,9 @@ import { v2Error } from '../errors'
 import { v2Page, type BodyFormat } from '../representations'
 import type { OpContext, OpHandler } from './context'
 import { cursorPage, list, range, sorted, statusFilter, type Candidates } from './content-lists'
-import { labelsOf, readableContent } from './pages'
+import { getContentById } from './pages'
 
-const getBlogPostById: OpHandler = (ctx) => {
-  const c = readableContent(ctx, ctx.path.id, 'blogpost', ctx.query.status)
-  if (c === -1) return v2Error(404)
-  const post = v2Page(ctx.site, c, ctx.query['body-format'] as BodyFormat | undefined, true)
-  if (ctx.query['include-labels'] === true) post.labels = labelsOf(ctx, c)
-  return { status: 200, body: post, objects: { core: 1 } }
-}
+const getBlogPostById = getContentById('blogpost')
 
 const getBlogPosts: OpHandler = (ctx) => {
   const site = ctx.site

@@ -13,13 +13,18 @@ export function readableContent (ctx: OpContext, id: unknown, kind: 'page' | 'bl
   return c
 }
 
-const getPageById: OpHandler = (ctx) => {
-  const c = readableContent(ctx, ctx.path.id, 'page', ctx.query.status)
-  if (c === -1) return v2Error(404)
-  const page = v2Page(ctx.site, c, ctx.query['body-format'] as BodyFormat | undefined, true)
-  if (ctx.query['include-labels'] === true) page.labels = labelsOf(ctx, c)
-  return { status: 200, body: page, objects: { core: 1 } }
+/** GET /pages/{id} and /blogposts/{id}: the same representation, told apart by kind. */
+export function getContentById (kind: 'page' | 'blogpost'): OpHandler {
+  return (ctx) => {
+    const c = readableContent(ctx, ctx.path.id, kind, ctx.query.status)
+    if (c === -1) return v2Error(404)
+    const item = v2Page(ctx.site, c, ctx.query['body-format'] as BodyFormat | undefined, true)
+    if (ctx.query['include-labels'] === true) item.labels = labelsOf(ctx, c)
+    return { status: 200, body: item, objects: { core: 1 } }
+  }
 }
+
+const getPageById = getContentById('page')
 
 const getPages: OpHandler = (ctx) => {
   const site = ctx.site
