@@ -2,20 +2,14 @@
 import { v2Error } from '../errors'
 import { v2Page, type BodyFormat } from '../representations'
 import type { OpContext, OpHandler } from './context'
-import { cursorPage, list, range, sorted, statusFilter, type Candidates } from './content-lists'
+import { contentOfKind, cursorPage, range, sorted, statusFilter, type Candidates } from './content-lists'
 import { getContentById } from './pages'
 
 const getBlogPostById = getContentById('blogpost')
 
 const getBlogPosts: OpHandler = (ctx) => {
-  const site = ctx.site
-  const ids = ctx.query.id as number[] | undefined
-  const spaceIds = ctx.query['space-id'] as number[] | undefined
-  const candidates: Candidates = ids
-    ? list(ids.map((id) => site.contentIndex(id, 'blogpost')).filter((c) => c !== -1).sort((a, b) => a - b))
-    : range(site.pageCount, site.pageCount + site.blogCount)
-  const spaces = spaceIds ? new Set(spaceIds.map((id) => site.spaceById.get(String(id))?.index)) : undefined
-  return listBlogPosts(ctx, sorted(site, candidates, ctx.query.sort), (c) => !spaces || spaces.has(site.space[c]))
+  const { candidates, inSpaces } = contentOfKind(ctx, 'blogpost')
+  return listBlogPosts(ctx, candidates, inSpaces)
 }
 
 const getBlogPostsInSpace: OpHandler = (ctx) => {

@@ -41,3 +41,17 @@ export function cursorPage (ctx: OpContext, candidates: Candidates, accept: (c: 
   const { body, headers } = v2List(ctx.site.base, page.items.map(render), next)
   return { status: 200, body, headers, objects: { [kind]: page.items.length } }
 }
+
+/**
+ * GET /pages and /blogposts: the candidates (by `id` when given, else every item of the kind, sorted as asked)
+ * and a filter for the `space-id` query parameter.
+ */
+export function contentOfKind (ctx: OpContext, kind: 'page' | 'blogpost'): { candidates: Candidates, inSpaces: (c: number) => boolean } {
+  const site = ctx.site
+  const ids = ctx.query.id as number[] | undefined
+  const spaceIds = ctx.query['space-id'] as number[] | undefined
+  const all = kind === 'page' ? range(0, site.pageCount) : range(site.pageCount, site.pageCount + site.blogCount)
+  const chosen = ids ? list(ids.map((id) => site.contentIndex(id, kind)).filter((c) => c !== -1).sort((a, b) => a - b)) : all
+  const spaces = spaceIds ? new Set(spaceIds.map((id) => site.spaceById.get(String(id))?.index)) : undefined
+  return { candidates: sorted(site, chosen, ctx.query.sort), inSpaces: (c) => !spaces || spaces.has(site.space[c]) }
+}

@@ -3,7 +3,7 @@ import { v2Error, type OpResult } from '../errors'
 import { v2Page, type BodyFormat } from '../representations'
 import { STATUSES } from '../seed'
 import type { OpContext, OpHandler } from './context'
-import { cursorPage, list, range, sorted, statusFilter, type Candidates } from './content-lists'
+import { contentOfKind, cursorPage, list, range, sorted, statusFilter, type Candidates } from './content-lists'
 
 /** Content index of a readable page or blog post, else -1. Single reads take any status unless one is asked for. */
 export function readableContent (ctx: OpContext, id: unknown, kind: 'page' | 'blogpost', statuses?: string[]): number {
@@ -27,14 +27,8 @@ export function getContentById (kind: 'page' | 'blogpost'): OpHandler {
 const getPageById = getContentById('page')
 
 const getPages: OpHandler = (ctx) => {
-  const site = ctx.site
-  const ids = ctx.query.id as number[] | undefined
-  const spaceIds = ctx.query['space-id'] as number[] | undefined
-  const candidates: Candidates = ids
-    ? list(ids.map((id) => site.contentIndex(id, 'page')).filter((c) => c !== -1).sort((a, b) => a - b))
-    : range(0, site.pageCount)
-  const spaces = spaceIds ? new Set(spaceIds.map((id) => site.spaceById.get(String(id))?.index)) : undefined
-  return listPages(ctx, sorted(site, candidates, ctx.query.sort), (c) => !spaces || spaces.has(site.space[c]))
+  const { candidates, inSpaces } = contentOfKind(ctx, 'page')
+  return listPages(ctx, candidates, inSpaces)
 }
 
 const getPagesInSpace: OpHandler = (ctx) => {
