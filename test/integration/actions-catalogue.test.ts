@@ -4,7 +4,7 @@
 import fc from 'fast-check'
 import { startSimulator, type Simulator } from '../simulator'
 import { buildTestSpoke, type TestSpoke } from '../helpers/spoke'
-import { connectSimulatorAlias, http, simulatorEnv } from '../helpers/connect'
+import { connectSimulatorAlias, http, simulatorEnv, closeCheckingContract } from '../helpers/connect'
 
 let sim: Simulator
 let t: TestSpoke
@@ -21,12 +21,7 @@ beforeAll(async () => {
   await connectSimulatorAlias(t, sim, { managedGroups: [{ groupId: managed.id, name: managed.name }] })
   siteUrl = sim.sites()[0].url
 })
-afterAll(async () => {
-  const invalid = sim.invalidRequests()
-  await t.close()
-  await sim.close()
-  expect(invalid).toEqual([])
-})
+afterAll(() => closeCheckingContract(sim, t))
 afterEach(() => { sim.faults.clear() })
 
 async function exec (id: string, input: unknown, extra: Record<string, unknown> = {}) {

@@ -1,7 +1,7 @@
 // Rate limits, timeouts and Idempotency-Key over HTTP against the simulator, on a real Redis.
 import { startSimulator, type Simulator } from '../simulator'
 import { buildTestSpoke, type TestSpoke } from '../helpers/spoke'
-import { connectSimulatorAlias, http, simulatorEnv } from '../helpers/connect'
+import { connectSimulatorAlias, http, simulatorEnv, closeCheckingContract } from '../helpers/connect'
 
 let sim: Simulator
 let t: TestSpoke
@@ -14,12 +14,7 @@ beforeAll(async () => {
   await connectSimulatorAlias(t, sim, { grant: 'client_credentials', doc: { retryPolicy: { strategy: 'retry_after', maxAttempts: 2, maxElapsedSeconds: 60 } } })
   pageId = sim.data.spaces().find(s => s.homepageId !== null)!.homepageId!
 })
-afterAll(async () => {
-  const invalid = sim.invalidRequests()
-  await t.close()
-  await sim.close()
-  expect(invalid).toEqual([])
-})
+afterAll(() => closeCheckingContract(sim, t))
 afterEach(() => { sim.faults.clear() })
 
 const exec = (body: unknown, headers: Record<string, string> = {}) =>

@@ -3,7 +3,7 @@
 // their code, nextAttemptAt while delayed, and nothing secret in job data.
 import { startSimulator, type Simulator } from '../simulator'
 import { buildTestSpoke, type TestSpoke } from '../helpers/spoke'
-import { connectSimulatorAlias, http, simulatorEnv } from '../helpers/connect'
+import { connectSimulatorAlias, http, simulatorEnv, closeCheckingContract } from '../helpers/connect'
 import { getJob, submit, submitJob, waitForJob } from '../helpers/jobs'
 
 let sim: Simulator
@@ -26,13 +26,7 @@ beforeAll(async () => {
   await connectSimulatorAlias(t, sim, { alias: 'patient', grant: 'client_credentials', doc: { retryPolicy: { strategy: 'fixed', delaySeconds: 30, maxAttempts: 3, maxElapsedSeconds: 600 } } })
   await connectSimulatorAlias(idle, sim, { grant: 'client_credentials', managedGroups: [{ groupId: group.id }] })
 })
-afterAll(async () => {
-  const invalid = sim.invalidRequests()
-  await t?.close()
-  await idle?.close()
-  await sim?.close()
-  expect(invalid).toEqual([])
-})
+afterAll(() => closeCheckingContract(sim, t, idle))
 afterEach(() => { sim.faults.clear() })
 
 it('queues an async run (202 + Location) and the worker completes it with the sync output', async () => {

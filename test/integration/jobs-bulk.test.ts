@@ -5,7 +5,7 @@
 // one-second pauses would make this a ten-minute test (jobs-budget covers pauses and real burst limits).
 import { startSimulator, type Simulator } from '../simulator'
 import { buildTestSpoke, type TestSpoke } from '../helpers/spoke'
-import { connectSimulatorAlias, simulatorEnv } from '../helpers/connect'
+import { connectSimulatorAlias, simulatorEnv, closeCheckingContract } from '../helpers/connect'
 import { submitJob, waitForJob } from '../helpers/jobs'
 
 let sim: Simulator
@@ -15,12 +15,7 @@ beforeAll(async () => {
   sim = await startSimulator({ seed: 'jobs-bulk', size: { pages: 20, users: 5_200, groups: 8 }, rateLimit: { burstPerSecond: 5_000 } })
   t = await buildTestSpoke({ ...simulatorEnv(sim), LOG_LEVEL: 'warn', SPOKE_SITE_RATE_PER_SECOND: '4000', SPOKE_SITE_BURST: '200' }, { workers: true })
 })
-afterAll(async () => {
-  const invalid = sim.invalidRequests()
-  await t?.close()
-  await sim?.close()
-  expect(invalid).toEqual([])
-})
+afterAll(() => closeCheckingContract(sim, t))
 
 it('applies 5,000 membership changes exactly once through 5% 5xx and 5% 429', async () => {
   const group = sim.data.groups()[3]
