@@ -49,3 +49,8 @@ export const problemSchema = {
     errors: { type: 'array', items: {} }
   }
 } as const
+
+/** Route response schemas for the error statuses a route can answer, each a problem body. */
+export function problemResponses (...statuses: number[]): Record<number, { $ref: 'Problem#' }> {
+  return Object.fromEntries(statuses.map(s => [s, { $ref: 'Problem#' as const }]))
+}

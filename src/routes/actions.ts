@@ -9,7 +9,7 @@ import { AppError } from '../errors/app-error'
 import { RequestInvalidError } from '../errors/errors'
 import { createInputAjv, toSchemaErrors } from '../actions/ajv'
 import { fingerprint, IDEMPOTENCY_KEY_PATTERN, type StoredResponse } from '../actions/idempotency'
-import { PROBLEM_CONTENT_TYPE, toProblem } from '../lib/problem'
+import { PROBLEM_CONTENT_TYPE, problemResponses, toProblem } from '../lib/problem'
 
 const READ: readonly ApiKeyRole[] = ['admin', 'invoker', 'viewer']
 const RUN: readonly ApiKeyRole[] = ['admin', 'invoker']
@@ -75,7 +75,7 @@ const acceptedSchema = {
   properties: { jobId: { type: 'string' }, state: { type: 'string' }, links: { type: 'object', required: ['self'], properties: { self: { type: 'string' } } } }
 }
 
-const problems = { 503: { $ref: 'Problem#' }, 400: { $ref: 'Problem#' }, 401: { $ref: 'Problem#' }, 403: { $ref: 'Problem#' }, 404: { $ref: 'Problem#' }, 409: { $ref: 'Problem#' }, 422: { $ref: 'Problem#' }, 429: { $ref: 'Problem#' }, 502: { $ref: 'Problem#' }, 504: { $ref: 'Problem#' } }
+const problems = problemResponses(400, 401, 403, 404, 409, 422, 429, 502, 503, 504)
 
 /** "confluence.page.get" → "confluencePageGet" (an operationId code generators accept). */
 export function operationId (actionId: string): string {

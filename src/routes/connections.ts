@@ -1,5 +1,6 @@
 // Connection admin API (DESIGN §3.3). Admin-only, except the two reads viewers may see too. Response
 // schemas list every field a view may carry, so the serializer drops anything else (secrets included).
+import { problemResponses } from '../lib/problem'
 import Ajv from 'ajv'
 import type { FastifyPluginAsync, FastifySchemaCompiler } from 'fastify'
 import type { Core } from '../core'
@@ -20,7 +21,7 @@ const aliasParams = {
 } as const
 
 const problem = { $ref: 'Problem#' } as const
-const errors = { 400: problem, 401: problem, 403: problem, 404: problem, 409: problem } as const
+const errors = problemResponses(400, 401, 403, 404, 409)
 
 const nullableString = { type: ['string', 'null'] } as const
 const groupSchema = { type: 'object', required: ['groupId'], properties: { groupId: { type: 'string' }, name: { type: 'string' } } } as const

@@ -1,5 +1,6 @@
 // Jobs API (DESIGN §3.2): read one job, list them newest first, retry a failed or cancelled one, cancel a
 // waiting, delayed or active one. Reading is for every role; retry and cancel are admin-only.
+import { problemResponses } from '../lib/problem'
 import type { FastifyPluginAsync } from 'fastify'
 import type { ApiKeyRole } from '../config/env'
 import type { Core } from '../core'
@@ -39,7 +40,7 @@ export const jobSchema = {
 }
 
 const idParams = { type: 'object', required: ['id'], properties: { id: { type: 'string', maxLength: 64 } } }
-const problems = { 401: { $ref: 'Problem#' }, 403: { $ref: 'Problem#' }, 404: { $ref: 'Problem#' }, 409: { $ref: 'Problem#' }, 503: { $ref: 'Problem#' } }
+const problems = problemResponses(401, 403, 404, 409, 503)
 
 interface ListQuery { state?: PublicJobState, action?: string, connection?: string, limit?: number, cursor?: string }
 
