@@ -1,8 +1,7 @@
 // v2 blog posts: get by id, list, blog posts of a space.
 import { v2Error } from '../errors'
-import { v2Page, type BodyFormat } from '../representations'
 import type { OpContext, OpHandler } from './context'
-import { contentOfKind, cursorPage, range, sorted, statusFilter, type Candidates } from './content-lists'
+import { contentOfKind, listContent, range, sorted, type Candidates } from './content-lists'
 import { getContentById } from './pages'
 
 const getBlogPostById = getContentById('blogpost')
@@ -19,14 +18,7 @@ const getBlogPostsInSpace: OpHandler = (ctx) => {
 }
 
 function listBlogPosts (ctx: OpContext, candidates: Candidates, extra: (c: number) => boolean): ReturnType<OpHandler> {
-  const site = ctx.site
-  const statuses = statusFilter(ctx.query.status, ['current'])
-  const title = ctx.query.title as string | undefined
-  const format = ctx.query['body-format'] as BodyFormat | undefined
-  const reader = ctx.reader()
-  return cursorPage(ctx, candidates,
-    (c) => statuses.has(site.status[c]) && extra(c) && (title === undefined || site.title(c) === title) && reader.canRead(c),
-    (c) => v2Page(site, c, format))
+  return listContent(ctx, candidates, extra, ['current'])
 }
 
 export const blogPostHandlers: Record<string, OpHandler> = { getBlogPostById, getBlogPosts, getBlogPostsInSpace }

@@ -3,6 +3,7 @@ import { v2Error, type OpResult } from '../errors'
 import { collect, decodeCursor, encodeCursor, nextUrl, v2List } from '../pagination'
 import { STATUSES, type ContentStatus, type SiteData } from '../seed'
 import { limitOf, type OpContext } from './context'
+import { v2Page, type BodyFormat } from '../representations'
 
 export interface Candidates { count: number, at: (position: number) => number }
 
@@ -54,4 +55,16 @@ export function contentOfKind (ctx: OpContext, kind: 'page' | 'blogpost'): { can
   const chosen = ids ? list(ids.map((id) => site.contentIndex(id, kind)).filter((c) => c !== -1).sort((a, b) => a - b)) : all
   const spaces = spaceIds ? new Set(spaceIds.map((id) => site.spaceById.get(String(id))?.index)) : undefined
   return { candidates: sorted(site, chosen, ctx.query.sort), inSpaces: (c) => !spaces || spaces.has(site.space[c]) }
+}
+
+/** A cursor page of v2 pages or blog posts: status (default `defaults`), `title`, `extra`, and read access. */
+export function listContent (ctx: OpContext, candidates: Candidates, extra: (c: number) => boolean, defaults: ContentStatus[]): OpResult {
+  const site = ctx.site
+  const statuses = statusFilter(ctx.query.status, defaults)
+  const title = ctx.query.title as string | undefined
+  const format = ctx.query['body-format'] as BodyFormat | undefined
+  const reader = ctx.reader()
+  return cursorPage(ctx, candidates,
+    (c) => statuses.has(site.status[c]) && extra(c) && (title === undefined || site.title(c) === title) && reader.canRead(c),
+    (c) => v2Page(site, c, format))
 }

@@ -3,7 +3,7 @@ import { v2Error, type OpResult } from '../errors'
 import { v2Page, type BodyFormat } from '../representations'
 import { STATUSES } from '../seed'
 import type { OpContext, OpHandler } from './context'
-import { contentOfKind, cursorPage, list, range, sorted, statusFilter, type Candidates } from './content-lists'
+import { contentOfKind, cursorPage, list, listContent, range, sorted, type Candidates } from './content-lists'
 
 /** Content index of a readable page or blog post, else -1. Single reads take any status unless one is asked for. */
 export function readableContent (ctx: OpContext, id: unknown, kind: 'page' | 'blogpost', statuses?: string[]): number {
@@ -39,14 +39,7 @@ const getPagesInSpace: OpHandler = (ctx) => {
 }
 
 function listPages (ctx: OpContext, candidates: Candidates, extra: (c: number) => boolean): OpResult {
-  const site = ctx.site
-  const statuses = statusFilter(ctx.query.status, ['current', 'archived'])
-  const title = ctx.query.title as string | undefined
-  const format = ctx.query['body-format'] as BodyFormat | undefined
-  const reader = ctx.reader()
-  return cursorPage(ctx, candidates,
-    (c) => statuses.has(site.status[c]) && extra(c) && (title === undefined || site.title(c) === title) && reader.canRead(c),
-    (c) => v2Page(site, c, format))
+  return listContent(ctx, candidates, extra, ['current', 'archived'])
 }
 
 const getPageAncestors: OpHandler = (ctx) => {
