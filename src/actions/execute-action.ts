@@ -10,7 +10,7 @@ import type {
 } from '../confluence/types'
 import type { ActionRegistry } from './action-registry'
 import { toSchemaErrors } from './ajv'
-import type { ProgressUpdate } from './handlers/types'
+import type { JobRun, ProgressUpdate } from './handlers/types'
 import type { CompiledAction, CompiledRequest } from './load-actions'
 import {
   BadCursorError, BadNextLinkError, decodeCursor, encodeCursor, nextPage, pageKey, type PageRequest, type Query
@@ -28,6 +28,8 @@ export interface ExecuteParams {
   onProgress?: (update: ProgressUpdate) => void
   /** Longest Retry-After to wait out in this run (default: config.syncRetryAfterMaxSeconds; a worker may pass its own). */
   maxRetryAfterSeconds?: number
+  /** Set when a job runs the action: its requests are paced by the site's shared budget, and handlers may checkpoint. */
+  job?: JobRun
 }
 
 export interface ExecuteMeta {
@@ -88,7 +90,8 @@ export function createActionEngine (deps: EngineDeps): ActionEngine {
       retryTransient: action.definition.annotations.idempotent,
       baseDelayMs,
       maxDelayMs,
-      signal: params.signal
+      signal: params.signal,
+      paced: params.job !== undefined
     }
     const call = (req: ConfluenceRequest, opts?: CallOptions): Promise<ConfluenceResponse> =>
       callWithRetry(deps.client, connection.resolved, req, opts,
@@ -101,7 +104,7 @@ export function createActionEngine (deps: EngineDeps): ActionEngine {
     try {
       if (action.handler !== undefined) {
         output = await action.handler.run({
-          action: action.definition, input, params: action.handler.params, connection, call, site: getSite, signal: params.signal, onProgress: params.onProgress
+          action: action.definition, input, params: action.handler.params, connection, call, site: getSite, signal: params.signal, onProgress: params.onProgress, job: params.job
         })
       } else {
         const scope: TemplateScope = { input, connection: { alias: connection.resolved } }

@@ -16,6 +16,8 @@ export interface RetryOptions {
   baseDelayMs: number
   maxDelayMs: number
   signal?: AbortSignal
+  /** A job's calls: each request waits for a token of the site's shared budget (see ConfluenceRequest.paced). */
+  paced?: boolean
 }
 
 export interface RetryDeps {
@@ -30,10 +32,11 @@ export async function callWithRetry (
   client: ConfluenceClient, alias: string, req: ConfluenceRequest, callOpts: CallOptions | undefined,
   opts: RetryOptions, deps: RetryDeps, onAttempt: (attempt: number) => void
 ): Promise<ConfluenceResponse> {
+  const sent = opts.signal === undefined && opts.paced !== true ? req : { ...req, signal: opts.signal, paced: opts.paced }
   for (let attempt = 1; ; attempt++) {
     onAttempt(attempt)
     try {
-      return await client.call(alias, opts.signal === undefined ? req : { ...req, signal: opts.signal }, callOpts)
+      return await client.call(alias, sent, callOpts)
     } catch (err) {
       const delay = retryDelay(err, attempt, opts, deps.random)
       if (delay === undefined || opts.signal?.aborted === true) throw err

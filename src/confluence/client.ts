@@ -21,7 +21,7 @@ export interface SiteKey { alias: string, cloudId: string, origin: string }
  * headers (X-RateLimit-*, Retry-After). Both optional; keep them cheap.
  */
 export interface ClientHooks {
-  beforeRequest?: (site: SiteKey) => void | Promise<void>
+  beforeRequest?: (site: SiteKey, req: Pick<ConfluenceRequest, 'paced' | 'signal'>) => void | Promise<void>
   afterResponse?: (site: SiteKey, status: number, headers: Record<string, string>) => void
 }
 
@@ -83,7 +83,7 @@ export class SpokeConfluenceClient implements ConfluenceClient {
     }
     headers.authorization = `Bearer ${s.accessToken}`
     const key = this.hooks.beforeRequest || this.hooks.afterResponse ? siteKey(s) : undefined
-    if (this.hooks.beforeRequest) await this.hooks.beforeRequest(key as SiteKey)
+    if (this.hooks.beforeRequest) await this.hooks.beforeRequest(key as SiteKey, req)
     const raw: RawResponse = await send(this.agent, { method: req.method, url, origin: s.origin, headers, body, timeoutMs: req.timeoutMs ?? this.timeoutMs, signal: req.signal })
     if (this.hooks.afterResponse) this.hooks.afterResponse(key as SiteKey, raw.status, raw.headers)
     return { status: raw.status, headers: raw.headers, body: raw.body, url }

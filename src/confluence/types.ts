@@ -23,6 +23,8 @@ export interface ConfluenceRequest {
   base?: 'confluence' | 'api'
   signal?: AbortSignal
   timeoutMs?: number
+  /** A background (job) request: it waits for a token of the site's shared rate budget; others only respect a site-wide pause. */
+  paced?: boolean
 }
 
 export interface ConfluenceResponse {

@@ -143,6 +143,12 @@ export class JobService {
       throw new JobStateConflictError(`Job ${id} is ${view.state}; only failed or cancelled jobs can be retried`)
     }
     await guard(this.redis.multi().del(this.keys.cancel(id)).hdel(this.keys.extra(id), 'error').exec())
+    if (job.data.cancelRequested === true) {
+      const { cancelRequested: _dropped, ...data } = job.data
+      await guard(job.updateData(data))
+      // Workers forget the cancel they may still hold for this id (see run-action.worker).
+      await guard(this.redis.publish(this.keys.cancelChannel, `${UNCANCEL}${id}`))
+    }
     if (bullState === 'failed') await guard(job.retry('failed', { resetAttemptsMade: true, resetAttemptsStarted: true }))
     this.deps.log.info({ jobId: id }, 'job retried')
     return await this.get(id)
@@ -156,9 +162,11 @@ export class JobService {
     if (view.state !== 'waiting' && view.state !== 'delayed' && view.state !== 'active') {
       throw new JobStateConflictError(`Job ${id} is ${view.state}; only waiting, delayed or active jobs can be cancelled`)
     }
-    // Marker first, then the broadcast: a worker that starts the job after this sees the marker, one
-    // that already runs it gets the message (see run-action.worker).
+    // The marker (for this view), then a flag in the job's data, then the broadcast: a worker that takes the
+    // job after the flag was written discards it without a Redis call of its own; one that already runs it,
+    // or took it a moment before, gets the message (see run-action.worker).
     await guard(this.redis.set(this.keys.cancel(id), '1', 'EX', EXTRA_TTL_SECONDS))
+    await guard(job.updateData({ ...job.data, cancelRequested: true }).catch(ignoreMissingJob))
     await guard(this.redis.publish(this.keys.cancelChannel, id))
     // A delayed job is handed to a worker now so it is discarded instead of waiting out its delay.
     if (view.state === 'delayed') await job.promote().catch(() => {})
@@ -198,13 +206,17 @@ export class JobService {
     await this.redis.multi().hset(this.keys.extra(id), 'callback', JSON.stringify(state)).expire(this.keys.extra(id), EXTRA_TTL_SECONDS).exec()
   }
 
-  async isCancelRequested (id: string): Promise<boolean> {
-    return (await this.redis.exists(this.keys.cancel(id))) === 1
-  }
-
   async close (): Promise<void> {
     await Promise.allSettled([this.queue.close(), this.callbackQueue.close()])
   }
+}
+
+/** A cancel message that withdraws an earlier one (the job was retried): `uncancel:<jobId>`. */
+export const UNCANCEL = 'uncancel:'
+
+/** A job that finished and was removed meanwhile has nothing left to flag. */
+function ignoreMissingJob (err: unknown): void {
+  if (!(err instanceof Error && /Missing key/i.test(err.message))) throw err
 }
 
 /** Redis trouble (an ioredis error, or no answer in time) is 503 QUEUE_UNAVAILABLE; AppErrors pass through. */

@@ -1,5 +1,6 @@
-// Runs one run-action job: the same engine as a sync call, inside a job context (checkpoints, the abort
-// signal, the site budget's patience). The only place that knows BullMQ's retry semantics: a
+// Runs one run-action job: the same engine as a sync call, told it runs as a job (checkpoints, the abort
+// signal, requests paced by the site's shared budget). The context is passed explicitly rather than through
+// AsyncLocalStorage, whose promise hooks would tax every await in the process. The only place that knows BullMQ's retry semantics: a
 // non-retryable error (or a cancel) becomes UnrecoverableError, a retryable one carries the delay the
 // alias's retryPolicy asks for (read by the worker's backoffStrategy).
 import { setMaxListeners } from 'node:events'
@@ -7,11 +8,10 @@ import { UnrecoverableError, type Job } from 'bullmq'
 import type { Redis } from 'ioredis'
 import type { Logger } from 'pino'
 import type { ActionEngine } from '../actions/execute-action'
-import type { ProgressUpdate } from '../actions/handlers/types'
+import type { Checkpoint, ProgressUpdate } from '../actions/handlers/types'
 import type { ConnectionResolver } from '../confluence/types'
 import { AppError } from '../errors/app-error'
 import { DEFAULT_RETRY_POLICY } from '../connections/service'
-import { runInJob, type Checkpoint } from './job-context'
 import type { JobService } from './job-service'
 import { CANCELLED_CODE, type JobError } from './job-view'
 import { EXTRA_TTL_SECONDS, JOB_SCHEMA_VERSION, type RunActionJobData, type RunActionResult } from './queues'
@@ -26,6 +26,8 @@ export interface ProcessorDeps {
   log: Logger
   /** Longest Retry-After a job waits out inline; longer ones end the attempt and delay the job. */
   maxRetryAfterSeconds: number
+  /** A cancel message for this job came a moment ago, while this worker did not run it yet. */
+  cancelledLately: (jobId: string) => boolean
 }
 
 /** An attempt that should run again after `retryDelayMs` (see run-action.worker's backoffStrategy). */
@@ -45,7 +47,9 @@ export function createRunActionProcessor (deps: ProcessorDeps) {
     if (data.schemaVersion !== JOB_SCHEMA_VERSION) {
       throw await fail(job, { code: 'JOB_SCHEMA_UNSUPPORTED', message: `Job data version ${String(data.schemaVersion)} is not supported by this worker`, retryable: false })
     }
-    if (await deps.jobs.isCancelRequested(id).catch(() => false)) throw await cancelled(job)
+    // A cancel before this worker took the job is in its data; one a moment after, in cancelledLately. Later
+    // ones abort the signal. No Redis round trip on the way in.
+    if (data.cancelRequested === true || deps.cancelledLately(id)) throw await cancelled(job)
 
     const checkpointKey = deps.jobs.keys.checkpoint(id)
     let checkpointUsed = false
@@ -69,16 +73,16 @@ export function createRunActionProcessor (deps: ProcessorDeps) {
     }
 
     try {
-      const result = await runInJob({ jobId: id, finalAttempt: job.attemptsMade + 1 >= (job.opts.attempts ?? 1), signal: abort, checkpoint }, () =>
-        deps.engine.execute({
-          actionId: data.actionId,
-          connection: data.connection,
-          input: data.input,
-          requestId: data.requestId,
-          signal: abort,
-          onProgress,
-          maxRetryAfterSeconds: deps.maxRetryAfterSeconds
-        }))
+      const result = await deps.engine.execute({
+        actionId: data.actionId,
+        connection: data.connection,
+        input: data.input,
+        requestId: data.requestId,
+        signal: abort,
+        onProgress,
+        maxRetryAfterSeconds: deps.maxRetryAfterSeconds,
+        job: { jobId: id, finalAttempt: job.attemptsMade + 1 >= (job.opts.attempts ?? 1), checkpoint }
+      })
       if (pending !== undefined) await job.updateProgress({ ...pending }).catch(() => {})
       if (checkpointUsed) deps.redis.del(checkpointKey).catch(() => {})
       return { output: result.output, resolved: result.meta.connection.resolved }

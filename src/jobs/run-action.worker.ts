@@ -3,7 +3,7 @@
 import { Worker, type Job } from 'bullmq'
 import type { Redis } from 'ioredis'
 import type { Logger } from 'pino'
-import type { JobService } from './job-service'
+import { UNCANCEL, type JobService } from './job-service'
 import { createRunActionProcessor, type ProcessorDeps } from './run-action.processor'
 import { bullPrefix, RUN_ACTION_QUEUE, type RunActionJobData, type RunActionResult } from './queues'
 
@@ -16,8 +16,9 @@ export interface RunActionWorkerOptions {
   callback: { attempts: number, backoffMs: number }
 }
 
-export function startRunActionWorker (deps: ProcessorDeps & { connection: Redis, subscriber: Redis, log: Logger }, opts: RunActionWorkerOptions): Worker<RunActionJobData, RunActionResult> {
-  const worker = new Worker<RunActionJobData, RunActionResult>(RUN_ACTION_QUEUE, createRunActionProcessor(deps), {
+export function startRunActionWorker (deps: Omit<ProcessorDeps, 'cancelledLately'> & { connection: Redis, subscriber: Redis, log: Logger }, opts: RunActionWorkerOptions): Worker<RunActionJobData, RunActionResult> {
+  const recentCancels = new RecentCancels()
+  const worker = new Worker<RunActionJobData, RunActionResult>(RUN_ACTION_QUEUE, createRunActionProcessor({ ...deps, cancelledLately: (id) => recentCancels.has(id) }), {
     connection: deps.connection,
     prefix: bullPrefix(opts.keyPrefix),
     concurrency: opts.concurrency,
@@ -40,12 +41,35 @@ export function startRunActionWorker (deps: ProcessorDeps & { connection: Redis,
   })
   worker.on('stalled', (jobId) => deps.log.warn({ jobId }, 'job stalled (its worker stopped); it runs again'))
 
-  // Cancel requests come from any api process; the worker that holds the job aborts it.
-  deps.subscriber.on('message', (channel, jobId) => {
-    if (channel === deps.jobs.keys.cancelChannel && worker.cancelJob(jobId, 'cancelled')) deps.log.info({ jobId }, 'active job aborted')
+  // Cancel requests come from any api process; the worker that holds the job aborts it. Every other
+  // worker keeps the id briefly: it may have just taken the job, before the flag was set, and not started it.
+  deps.subscriber.on('message', (channel, message) => {
+    if (channel !== deps.jobs.keys.cancelChannel) return
+    if (message.startsWith(UNCANCEL)) { recentCancels.delete(message.slice(UNCANCEL.length)); return }
+    if (worker.cancelJob(message, 'cancelled')) deps.log.info({ jobId: message }, 'active job aborted')
+    else recentCancels.add(message)
   })
   deps.subscriber.subscribe(deps.jobs.keys.cancelChannel).catch((err: unknown) => deps.log.error({ err }, 'cancel subscription failed'))
   return worker
+}
+
+/** Cancel messages of the last second, for jobs that were not running here when they came. */
+class RecentCancels {
+  private static readonly KEEP_MS = 1_000
+  private readonly seen = new Map<string, number>()
+
+  add (id: string): void {
+    const now = Date.now()
+    for (const [old, at] of this.seen) { if (now - at <= RecentCancels.KEEP_MS) break; this.seen.delete(old) }
+    this.seen.set(id, now)
+  }
+
+  delete (id: string): void { this.seen.delete(id) }
+
+  has (id: string): boolean {
+    const at = this.seen.get(id)
+    return at !== undefined && Date.now() - at <= RecentCancels.KEEP_MS
+  }
 }
 
 async function queueCallback (jobs: JobService, job: Job<RunActionJobData, RunActionResult>, opts: { attempts: number, backoffMs: number }, log: Logger): Promise<void> {

@@ -3,7 +3,9 @@
 // state across nodes").
 // - A token bucket (SPOKE_SITE_RATE_PER_SECOND, SPOKE_SITE_BURST) taken atomically in Lua on Redis's clock.
 //   Job runs take a token before each request, waiting up to their patience (reservations: one round trip,
-//   and waiters leave in the order they asked).
+//   and waiters leave in the order they asked). A busy process takes a few tokens per round trip (a lease
+//   sized by its own recent demand, spent within 250 ms or dropped): the bucket still bounds the total,
+//   and Redis sees one call per lease instead of one per request.
 // - Tightened by what Confluence answers: a 429 (or X-RateLimit-Remaining: 0) pauses the whole site until
 //   Retry-After / X-RateLimit-Reset and empties the bucket, so traffic resumes at the steady rate instead
 //   of all at once; X-RateLimit-NearLimit with a known remaining quota caps the rate to what is left
@@ -18,7 +20,6 @@ import type { ClientHooks, SiteKey } from '../confluence/client'
 import { parseRetryAfter } from '../connections/grants'
 import { UpstreamRateLimitedError } from '../errors/errors'
 import { abortableSleep } from '../actions/retry'
-import { currentJob } from './job-context'
 
 export interface SiteBudgetOptions {
   keyPrefix: string
@@ -31,7 +32,8 @@ export interface SiteBudgetOptions {
   log?: Logger
 }
 
-// Returns { granted (0/1), waitMs }. A grant may come with a wait: the token is reserved for that instant.
+// Up to ARGV[5] tokens at once. Returns { granted, waitMs }: tokens available now (waitMs 0), or one token
+// reserved for an instant waitMs away, or { 0, waitMs } when the site is paused or the wait is too long.
 const TAKE = `
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
@@ -44,12 +46,16 @@ local burst = tonumber(ARGV[2])
 local tokens = tonumber(b[1]) or burst
 local ts = tonumber(b[2]) or now
 if ts < now then tokens = math.min(burst, tokens + (now - ts) * rate / 1000) end
-local wait = 0
-if tokens < 1 then wait = math.ceil((1 - tokens) * 1000 / rate) end
-if wait > tonumber(ARGV[3]) then return {0, wait} end
-redis.call('HSET', KEYS[1], 'tokens', tostring(tokens - 1), 'ts', math.max(now, ts))
+local granted, wait = 1, 0
+if tokens >= 1 then
+  granted = math.min(tonumber(ARGV[5]), math.floor(tokens))
+else
+  wait = math.ceil((1 - tokens) * 1000 / rate)
+  if wait > tonumber(ARGV[3]) then return {0, wait} end
+end
+redis.call('HSET', KEYS[1], 'tokens', tostring(tokens - granted), 'ts', math.max(now, ts))
 redis.call('PEXPIRE', KEYS[1], ARGV[4])
-return {1, wait}
+return {granted, wait}
 `
 
 // Pause the site for ARGV[1] ms (never shortening a longer pause); the bucket restarts empty at the end.
@@ -89,9 +95,15 @@ const DEFAULT_PAUSE_MS = 1_000
 /** Confluence has sent Retry-After: Long.MAX (research §9): never pause longer than the quota window. */
 const MAX_PAUSE_MS = 3600_000
 const MIN_CAP_PER_SECOND = 0.05
+/** Leased tokens not spent within this long are dropped (so a lease never delays another process by much). */
+const LEASE_MS = 250
+const MAX_LEASE = 16
+
+/** This process's tokens of one site, and its demand (takes per LEASE_MS window) to size the next lease. */
+interface Lease { tokens: number, expiresAt: number, fetching?: Promise<unknown>, windowStart: number, takes: number, lastTakes: number }
 
 type BudgetRedis = Redis & {
-  budgetTake: (key: string, rate: number, burst: number, maxWaitMs: number, ttlMs: number) => Promise<[number, number]>
+  budgetTake: (key: string, rate: number, burst: number, maxWaitMs: number, ttlMs: number, want: number) => Promise<[number, number]>
   budgetPause: (key: string, ms: number, ttlMs: number) => Promise<number>
   budgetCap: (key: string, rate: number, ms: number, ttlMs: number) => Promise<number>
   budgetPauseLeft: (key: string) => Promise<number>
@@ -100,7 +112,9 @@ type BudgetRedis = Redis & {
 export class SiteBudget {
   private readonly redis: BudgetRedis
   private readonly pauses = new Map<string, { until: number, checkedAt: number, pending?: Promise<number> }>()
+  private readonly leases = new Map<string, Lease>()
   private readonly jobPatienceMs: number
+  private readonly maxLease: number
 
   constructor (redis: Redis, private readonly opts: SiteBudgetOptions) {
     const r = redis as BudgetRedis
@@ -112,6 +126,8 @@ export class SiteBudget {
     }
     this.redis = r
     this.jobPatienceMs = opts.jobPatienceMs ?? 60_000
+    // A lease is a small share of the burst and of what the rate refills in one lease period.
+    this.maxLease = Math.max(1, Math.min(MAX_LEASE, Math.floor(opts.burst / 4), Math.floor(opts.ratePerSecond * LEASE_MS / 1000)))
   }
 
   private key (cloudId: string): string { return `${this.opts.keyPrefix}:budget:{${cloudId}}` }
@@ -119,15 +135,26 @@ export class SiteBudget {
   /** Wait for a token of the site's bucket; UPSTREAM_RATE_LIMITED when that would take longer than `patienceMs`. */
   async take (cloudId: string, patienceMs: number, signal?: AbortSignal): Promise<void> {
     const deadline = Date.now() + patienceMs
+    const lease = this.leaseOf(cloudId)
     for (;;) {
+      if (lease.tokens > 0 && Date.now() < lease.expiresAt) { lease.tokens--; return }
+      // One round trip at a time per site: whoever waits for it may find a token of the lease it brings.
+      if (lease.fetching !== undefined) { await lease.fetching; continue }
+      const want = Math.max(1, Math.min(this.maxLease, Math.max(lease.takes, lease.lastTakes)))
+      const asked = this.redis.budgetTake(this.key(cloudId), this.opts.ratePerSecond, this.opts.burst, Math.max(0, deadline - Date.now()), KEY_TTL_MS, want)
+      lease.fetching = asked.catch(() => {}).finally(() => { lease.fetching = undefined })
       let granted: number, waitMs: number
       try {
-        [granted, waitMs] = await this.redis.budgetTake(this.key(cloudId), this.opts.ratePerSecond, this.opts.burst, Math.max(0, deadline - Date.now()), KEY_TTL_MS)
+        [granted, waitMs] = await asked
       } catch (err) {
         this.opts.log?.debug({ err }, 'site budget unavailable; calling without it')
         return
       }
-      if (granted === 1 && waitMs <= 0) return
+      if (granted >= 1 && waitMs <= 0) {
+        lease.tokens = granted - 1
+        lease.expiresAt = Date.now() + LEASE_MS
+        return
+      }
       if (granted !== 1 && Date.now() + waitMs > deadline) {
         throw new UpstreamRateLimitedError(`The rate budget of site ${cloudId} has no room within ${Math.round(patienceMs / 1000)} s`, { retryAfter: Math.ceil(waitMs / 1000) })
       }
@@ -135,6 +162,20 @@ export class SiteBudget {
       if (granted === 1) return
       // It was a pause: ask again now that it is over.
     }
+  }
+
+  /** The site's lease, with this take counted in its demand window. */
+  private leaseOf (cloudId: string): Lease {
+    const now = Date.now()
+    let lease = this.leases.get(cloudId)
+    if (lease === undefined) { lease = { tokens: 0, expiresAt: 0, windowStart: now, takes: 0, lastTakes: 0 }; this.leases.set(cloudId, lease) }
+    if (now - lease.windowStart >= LEASE_MS) {
+      lease.lastTakes = now - lease.windowStart < 2 * LEASE_MS ? lease.takes : 0
+      lease.takes = 0
+      lease.windowStart = now
+    }
+    lease.takes++
+    return lease
   }
 
   /** Milliseconds the site stays paused, from a per-process cache at most 250 ms old. */
@@ -172,6 +213,8 @@ export class SiteBudget {
   }
 
   private pauseLocally (cloudId: string, ms: number): void {
+    const lease = this.leases.get(cloudId)
+    if (lease !== undefined) lease.tokens = 0
     const until = Date.now() + ms
     const entry = this.pauses.get(cloudId)
     if (entry === undefined) this.pauses.set(cloudId, { until, checkedAt: Date.now() })
@@ -181,9 +224,8 @@ export class SiteBudget {
   /** The Confluence client's hooks: jobs take tokens, sync calls respect pauses, everyone reports. */
   hooks (): Required<ClientHooks> {
     return {
-      beforeRequest: async (site: SiteKey) => {
-        const job = currentJob()
-        if (job !== undefined) return await this.take(site.cloudId, this.jobPatienceMs, job.signal)
+      beforeRequest: async (site: SiteKey, req) => {
+        if (req.paced === true) return await this.take(site.cloudId, this.jobPatienceMs, req.signal)
         const paused = await this.pausedFor(site.cloudId)
         if (paused <= 0) return
         if (paused > this.opts.syncPatienceMs) {

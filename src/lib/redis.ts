@@ -5,7 +5,7 @@ import { Redis, type RedisOptions } from 'ioredis'
 export type RedisRole = 'producer' | 'worker' | 'store'
 
 const optionsFor: Record<RedisRole, RedisOptions> = {
-  producer: { enableOfflineQueue: false, maxRetriesPerRequest: 1 },
+  producer: { enableOfflineQueue: false, maxRetriesPerRequest: 1, enableAutoPipelining: true },
   worker: { maxRetriesPerRequest: null, enableOfflineQueue: true },
   store: { enableOfflineQueue: false, maxRetriesPerRequest: 1 }
 }

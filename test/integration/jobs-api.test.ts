@@ -5,6 +5,7 @@ import { startSimulator, type Simulator } from '../simulator'
 import { buildTestSpoke, type TestSpoke } from '../helpers/spoke'
 import { connectSimulatorAlias, http, simulatorEnv, closeCheckingContract } from '../helpers/connect'
 import { getJob, submit, submitJob, waitForJob } from '../helpers/jobs'
+import { startWorkers } from '../../src/worker'
 
 let sim: Simulator
 let t: TestSpoke
@@ -201,4 +202,20 @@ it('keeps job data to ids and input: no token or secret in Redis job hashes', as
     const values = type === 'hash' ? Object.values(await idle.core.redis.store.hgetall(key)) : type === 'string' ? [await idle.core.redis.store.get(key)] : []
     for (const v of values) for (const s of secrets) expect(v).not.toContain(s)
   }
+})
+
+it('a worker that takes a cancelled waiting job later discards it without calling Confluence; a retried one runs', async () => {
+  await idle.core.jobs.queue.drain(true) // earlier tests' waiting jobs would reach the simulator too
+  const cancelledId = await submitJob(idle, 'confluence.user.current', { input: {} })
+  const retriedId = await submitJob(idle, 'confluence.user.current', { input: {} })
+  for (const id of [cancelledId, retriedId]) expect((await http(idle, 'POST', `/v1/jobs/${id}/cancel`, { key: idle.keys.admin })).status).toBe(200)
+  expect((await http(idle, 'POST', `/v1/jobs/${retriedId}/retry`, { key: idle.keys.admin })).json().state).toBe('waiting')
+  const before = sim.counters().byOperation.getCurrentUser ?? 0
+
+  await startWorkers(idle.core, { concurrency: 2 })
+  const cancelled = await waitForJob(idle, cancelledId, j => j.state === 'cancelled' && j.finishedAt !== undefined)
+  expect(cancelled.error).toMatchObject({ code: 'JOB_CANCELLED' })
+  expect((await waitForJob(idle, retriedId)).state).toBe('completed')
+  // Only the retried job reached the simulator.
+  expect((sim.counters().byOperation.getCurrentUser ?? 0) - before).toBe(1)
 })

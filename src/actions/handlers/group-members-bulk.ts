@@ -4,7 +4,6 @@
 // a retryable failure leaves its account for the job's next attempt unless this is the last one.
 import { AppError } from '../../errors/app-error'
 import { InputInvalidError } from '../../errors/errors'
-import { currentJob } from '../../jobs/job-context'
 import type { ResolvedConnection } from '../../confluence/types'
 import { assertManaged, changeMembership, type MembershipOp } from './group-membership'
 import type { ActionHandler } from './types'
@@ -40,7 +39,7 @@ export const groupMembersBulk: ActionHandler = async (ctx) => {
     ...add.map(accountId => ({ accountId, op: 'add' as const })),
     ...remove.map(accountId => ({ accountId, op: 'remove' as const }))
   ]
-  const job = currentJob()
+  const job = ctx.job
   const done = job === undefined ? new Map<string, string>() : await job.checkpoint.load()
   const results = new Array<AccountResult>(ops.length)
   let finished = 0

@@ -5,6 +5,20 @@ import type { ActionDefinition } from '../action-definition'
 
 export interface ProgressUpdate { done?: number, total?: number, message?: string }
 
+/** Outcomes saved during a job run, so a resumed run skips what was done (field → value). */
+export interface Checkpoint {
+  load: () => Promise<Map<string, string>>
+  save: (field: string, value: string) => Promise<void>
+}
+
+/** What a run knows about the job running it; absent in sync runs. */
+export interface JobRun {
+  jobId: string
+  /** No attempt follows this one: record failures instead of leaving them for a retry. */
+  finalAttempt: boolean
+  checkpoint: Checkpoint
+}
+
 export interface HandlerContext {
   action: ActionDefinition
   input: Record<string, unknown>
@@ -14,6 +28,7 @@ export interface HandlerContext {
   site: () => Promise<ConfluenceSite>
   signal?: AbortSignal
   onProgress?: (update: ProgressUpdate) => void
+  job?: JobRun
 }
 
 export type ActionHandler = (ctx: HandlerContext) => Promise<unknown>

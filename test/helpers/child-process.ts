@@ -1,0 +1,65 @@
+// A TypeScript entry point run as its own Node process (through tsx), for tests and benchmarks that need
+// real process boundaries: crash tests, several workers, a simulator or spoke on its own core.
+import { spawn, type ChildProcess } from 'node:child_process'
+import { createServer } from 'node:net'
+import { join } from 'node:path'
+
+export const ROOT = join(__dirname, '../..')
+
+export interface ChildProcessHandle {
+  proc: ChildProcess
+  /** Everything it wrote so far (stdout and stderr). */
+  output: () => string
+  /** Signals it (SIGTERM by default) and resolves once it exited; a no-op when it already has. */
+  kill: (signal?: NodeJS.Signals) => Promise<void>
+}
+
+export interface StartOptions {
+  /** The whole environment of the child (nothing is inherited but PATH). */
+  env: Record<string, string | undefined>
+  /** Resolves once the output contains this (or matches it); without it, once the process is spawned. */
+  ready?: string | RegExp
+  timeoutMs?: number
+}
+
+/** Starts `node_modules/.bin/tsx <script>` and waits until it says it is ready. */
+export async function startTsxProcess (script: string, opts: StartOptions): Promise<ChildProcessHandle> {
+  // BENCH_CPU_PROF=<dir>: every child writes a CPU profile there when it exits.
+  const profile = process.env.BENCH_CPU_PROF !== undefined ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`] : []
+  const proc = spawn(join(ROOT, 'node_modules/.bin/tsx'), [...profile, join(ROOT, script)], {
+    cwd: ROOT,
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { PATH: process.env.PATH, ...opts.env }
+  })
+  let out = ''
+  proc.stdout?.on('data', (c: Buffer) => { out += c.toString() })
+  proc.stderr?.on('data', (c: Buffer) => { out += c.toString() })
+  const exited = new Promise<void>(resolve => proc.once('exit', () => resolve()))
+  const ready = opts.ready
+  await new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`${script} did not start: ${out.slice(-2000)}`)), opts.timeoutMs ?? 30_000)
+    const check = (): void => {
+      if (ready === undefined || (typeof ready === 'string' ? out.includes(ready) : ready.test(out))) { clearTimeout(timer); resolve() }
+    }
+    if (ready === undefined) proc.once('spawn', check)
+    else { proc.stdout?.on('data', check); proc.stderr?.on('data', check) }
+    proc.once('exit', (code) => { clearTimeout(timer); reject(new Error(`${script} exited with ${code}: ${out.slice(-2000)}`)) })
+  })
+  return {
+    proc,
+    output: () => out,
+    kill: async (signal = 'SIGTERM') => { if (proc.exitCode === null && proc.signalCode === null) { proc.kill(signal); await exited } }
+  }
+}
+
+/** A TCP port that was free a moment ago (for a child that must be told its port). */
+export async function freePort (): Promise<number> {
+  return await new Promise((resolve, reject) => {
+    const server = createServer()
+    server.once('error', reject)
+    server.listen(0, '127.0.0.1', () => {
+      const port = (server.address() as { port: number }).port
+      server.close(() => resolve(port))
+    })
+  })
+}
