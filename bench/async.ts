@@ -1,13 +1,17 @@
-// Async jobs end to end: jobs/s of the spoke (POST execute with mode "async" over HTTP → BullMQ → worker →
-// engine → simulator → completed) side by side with raw BullMQ running a no-op processor, in the same run,
-// on the same Redis, with the same worker concurrency, job count and submission concurrency.
+// Async jobs end to end: jobs/s through HTTP for a cheap action (POST execute with mode "async" → BullMQ →
+// worker → engine → simulator → completed), side by side in the same run with
+// - raw BullMQ: a bare Worker with a no-op processor (the issue's baseline), and
+// - the floor: a bare node:http server + BullMQ Worker making the same upstream GET with none of the
+//   spoke's features (bench/floor-runner.ts), the least any HTTP-fronted runner of this job must do.
+// Same Redis, worker concurrency, job count and submissions in flight for all three.
 //
-// Both sides have the same shape: this process submits and counts completions (QueueEvents); the work runs
-// in its own process — the spoke as deployed (`src/server.ts`, role "all", or api and worker processes),
-// raw BullMQ as a bare Worker. The Confluence simulator runs in a third process: it stands in for
-// Atlassian's servers, whose CPU is not the spoke's.
-// Run: npx tsx bench/async.ts   (prints a table; benchAsync() is what `npm run bench` composes)
+// Every target has the same shape: this process submits and counts completions (QueueEvents); the work runs
+// in its own process. The Confluence simulator runs in a third process: it stands in for Atlassian, whose
+// CPU is not the spoke's — but on a small machine it shares the cores, so the CPU each process spent per
+// job is reported too (Linux /proc).
+// Run: npx tsx bench/async.ts [--split]   (benchAsync() is what `npm run bench` composes)
 import { randomBytes } from 'node:crypto'
+import { existsSync, readdirSync, readFileSync } from 'node:fs'
 import { Agent, request } from 'undici'
 import { Queue, QueueEvents } from 'bullmq'
 import { Redis } from 'ioredis'
@@ -15,88 +19,97 @@ import { freePort, startTsxProcess, type ChildProcessHandle } from '../test/help
 import { bullPrefix, RUN_ACTION_QUEUE } from '../src/jobs/queues'
 
 export interface BenchAsyncOptions {
-  /** Jobs per target (default 2,000). */
+  /** Jobs per target and run (default 4,000). */
   jobs?: number
-  /** Worker concurrency for both targets (default 8, SPOKE_WORKER_CONCURRENCY's default). */
-  concurrency?: number
+  /** Worker concurrencies to run at, the same for every target (default 8 — SPOKE_WORKER_CONCURRENCY's default — and 32). */
+  concurrencies?: number[]
   /** Submissions in flight at once (default 32). */
   submitters?: number
-  /** The cheap action the spoke runs (default confluence.user.current). */
-  action?: string
   /** `all`: one spoke process runs api and workers (default); `split`: an api process and a worker process. */
   layout?: 'all' | 'split'
 }
 
-export interface BenchAsyncResult {
-  spoke: { jobsPerSecond: number, seconds: number }
-  rawBullmq: { jobsPerSecond: number, seconds: number }
-  /** spoke / raw BullMQ */
-  ratio: number
-  settings: { jobs: number, concurrency: number, submitters: number, action: string, layout: 'all' | 'split' }
+export interface TargetResult {
+  jobsPerSecond: number
+  seconds: number
+  /** CPU microseconds per job of each process involved (this one submits; redis is the shared server). */
+  cpuMicrosPerJob: Record<string, number>
 }
 
+export interface AsyncRun {
+  concurrency: number
+  spoke: TargetResult
+  floor: TargetResult
+  rawBullmq: TargetResult
+  /** spoke / raw BullMQ: the issue's figure */
+  ratio: number
+  /** floor / raw BullMQ: the most any HTTP-fronted runner of this job reached here */
+  floorRatio: number
+  /** spoke / floor: what the spoke's own features cost */
+  spokeOfFloor: number
+}
+
+export interface BenchAsyncResult {
+  runs: AsyncRun[]
+  settings: { jobs: number, submitters: number, action: string, layout: 'all' | 'split' }
+}
+
+const ACTION = 'confluence.user.current'
 const round = (n: number, digits = 1): number => Math.round(n * 10 ** digits) / 10 ** digits
 
-/** Runs `count` submissions with `inFlight` at a time. */
-async function submitAll (count: number, inFlight: number, submit: (i: number) => Promise<void>): Promise<void> {
-  let next = 0
-  await Promise.all(Array.from({ length: inFlight }, async () => { while (next < count) await submit(next++) }))
-}
-
-/** Seconds from the first submission to the `count`-th completion (rejects on the first failure). */
-async function timeJobs (events: QueueEvents, count: number, inFlight: number, submit: () => Promise<void>): Promise<number> {
-  let done = 0
-  const finished = new Promise<void>((resolve, reject) => {
-    events.on('completed', () => { if (++done === count) resolve() })
-    events.on('failed', ({ jobId, failedReason }) => reject(new Error(`job ${jobId} failed: ${failedReason}`)))
-  })
-  const started = performance.now()
-  await submitAll(count, inFlight, submit)
-  if (process.env.BENCH_DEBUG !== undefined) process.stderr.write(`submitted ${count} in ${((performance.now() - started) / 1000).toFixed(2)} s, ${done} completed\n`)
-  await finished
-  return (performance.now() - started) / 1000
-}
-
 export async function benchAsync (opts: BenchAsyncOptions = {}): Promise<BenchAsyncResult> {
-  const jobs = opts.jobs ?? Number(process.env.BENCH_JOBS ?? 2_000)
-  const concurrency = opts.concurrency ?? 8
-  const submitters = opts.submitters ?? 32
-  const action = opts.action ?? 'confluence.user.current'
-  const layout = opts.layout ?? 'all'
+  const settings = { jobs: opts.jobs ?? Number(process.env.BENCH_JOBS ?? 4_000), submitters: opts.submitters ?? 32, action: ACTION, layout: opts.layout ?? 'all' }
+  const concurrencies = opts.concurrencies ?? [8, 32]
   const redisUrl = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379'
-
-  const spokeSeconds = await runSpoke({ jobs, concurrency, submitters, action, layout, redisUrl })
-  const rawSeconds = await runRawBullmq({ jobs, concurrency, submitters, redisUrl })
-  const spokeRate = jobs / spokeSeconds
-  const rawRate = jobs / rawSeconds
-  return {
-    spoke: { jobsPerSecond: round(spokeRate), seconds: round(spokeSeconds, 2) },
-    rawBullmq: { jobsPerSecond: round(rawRate), seconds: round(rawSeconds, 2) },
-    ratio: round(spokeRate / rawRate, 3),
-    settings: { jobs, concurrency, submitters, action, layout }
+  const sim = await startSimulatorProcess()
+  const runs: AsyncRun[] = []
+  try {
+    for (const concurrency of concurrencies) {
+      const s = { ...settings, concurrency, redisUrl }
+      const spoke = await runSpoke(s, sim)
+      const floor = await runFloor(s, sim)
+      const rawBullmq = await runRawBullmq(s)
+      runs.push({
+        concurrency,
+        spoke,
+        floor,
+        rawBullmq,
+        ratio: round(spoke.jobsPerSecond / rawBullmq.jobsPerSecond, 3),
+        floorRatio: round(floor.jobsPerSecond / rawBullmq.jobsPerSecond, 3),
+        spokeOfFloor: round(spoke.jobsPerSecond / floor.jobsPerSecond, 3)
+      })
+    }
+  } finally {
+    await sim.process.kill('SIGTERM')
   }
+  return { runs, settings }
 }
 
-interface RunSettings { jobs: number, concurrency: number, submitters: number, redisUrl: string }
+// --- the three targets --------------------------------------------------------------------------------
 
-/** The simulator and the spoke in their own processes; an alias on client credentials; then the timed run. */
-async function runSpoke (s: RunSettings & { action: string, layout: 'all' | 'split' }): Promise<number> {
+interface RunSettings { jobs: number, concurrency: number, submitters: number, redisUrl: string, layout: 'all' | 'split' }
+interface SimulatorProcess { process: ChildProcessHandle, url: string, cloudId: string, client: { id: string, secret: string } }
+
+async function startSimulatorProcess (): Promise<SimulatorProcess> {
+  const port = await freePort()
+  const client = { id: 'bench-client', secret: randomBytes(16).toString('hex') }
+  const proc = await startTsxProcess('test/simulator/main.ts', {
+    ready: 'listening on',
+    env: { SIMULATOR_PORT: String(port), SIMULATOR_SEED: 'bench-async', SIMULATOR_SIZE: '20', SIMULATOR_CLIENT_ID: client.id, SIMULATOR_CLIENT_SECRET: client.secret }
+  })
+  const cloudId = /cloudId ([^,)]+)/.exec(proc.output())?.[1]
+  if (cloudId === undefined) throw new Error(`the simulator did not name its site: ${proc.output()}`)
+  return { process: proc, url: `http://127.0.0.1:${port}`, cloudId, client }
+}
+
+/** The spoke as deployed (src/server.ts), an alias on client credentials, then the timed run. */
+async function runSpoke (s: RunSettings, sim: SimulatorProcess): Promise<TargetResult> {
   const children: ChildProcessHandle[] = []
   const agent = new Agent({ connections: s.submitters, keepAliveTimeout: 30_000 })
   const keys = { admin: `bench_admin_${randomBytes(8).toString('hex')}`, invoker: `bench_inv_${randomBytes(8).toString('hex')}` }
   const keyPrefix = `bench${randomBytes(4).toString('hex')}`
-  let events: QueueEvents | undefined
+  const events = new QueueEvents(RUN_ACTION_QUEUE, { connection: { url: s.redisUrl }, prefix: bullPrefix(keyPrefix) })
   try {
-    const simPort = await freePort()
-    const client = { id: 'bench-client', secret: randomBytes(16).toString('hex') }
-    children.push(await startTsxProcess('test/simulator/main.ts', {
-      ready: 'listening on',
-      env: { SIMULATOR_PORT: String(simPort), SIMULATOR_SEED: 'bench-async', SIMULATOR_SIZE: '20', SIMULATOR_CLIENT_ID: client.id, SIMULATOR_CLIENT_SECRET: client.secret }
-    }))
-    const simUrl = `http://127.0.0.1:${simPort}`
-    const cloudId = /cloudId ([^,)]+)/.exec(children[0].output())?.[1]
-    if (cloudId === undefined) throw new Error(`the simulator did not name its site: ${children[0].output()}`)
-
     const port = await freePort()
     const env = {
       REDIS_URL: s.redisUrl,
@@ -105,8 +118,8 @@ async function runSpoke (s: RunSettings & { action: string, layout: 'all' | 'spl
       SPOKE_MASTER_KEY: randomBytes(32).toString('base64'),
       SPOKE_API_KEYS: `admin:${keys.admin},invoker:${keys.invoker}`,
       SPOKE_DATA_DIR: `/tmp/spoke-bench-${keyPrefix}`,
-      ATLASSIAN_AUTH_URL: simUrl,
-      ATLASSIAN_API_URL: simUrl,
+      ATLASSIAN_AUTH_URL: sim.url,
+      ATLASSIAN_API_URL: sim.url,
       LOG_LEVEL: 'warn',
       SPOKE_VALIDATE_OUTPUT: 'false',
       // The budget is not what this measures: room for every request.
@@ -117,43 +130,53 @@ async function runSpoke (s: RunSettings & { action: string, layout: 'all' | 'spl
     children.push(await startTsxProcess('src/server.ts', { env: { ...env, SPOKE_ROLE: s.layout === 'all' ? 'all' : 'api' } }))
     if (s.layout === 'split') children.push(await startTsxProcess('src/server.ts', { env: { ...env, SPOKE_ROLE: 'worker', LOG_LEVEL: 'info', PORT: '0' }, ready: 'workers started' }))
     const base = `http://127.0.0.1:${port}`
-    await untilReady(base)
+    await untilReady(`${base}/readyz`)
 
     const admin = { authorization: `Bearer ${keys.admin}`, 'content-type': 'application/json' }
-    const catalogue = await call(agent, 'GET', `${base}/v1/actions/${s.action}`, admin)
-    const doc = {
+    const action = await call(agent, 'GET', `${base}/v1/actions/${ACTION}`, admin)
+    await call(agent, 'PUT', `${base}/v1/connections/confluence_cloud`, admin, {
       name: 'Benchmark simulator',
-      connectionUrl: `${simUrl}/`,
-      credential: { type: 'oauth2_client_credentials', clientId: client.id, clientSecret: client.secret, scopes: catalogue.scopes[0], tokenUrl: `${simUrl}/oauth/token` },
-      site: { cloudId }
-    }
-    await call(agent, 'PUT', `${base}/v1/connections/confluence_cloud`, admin, doc)
+      connectionUrl: `${sim.url}/`,
+      credential: { type: 'oauth2_client_credentials', clientId: sim.client.id, clientSecret: sim.client.secret, scopes: action.scopes[0], tokenUrl: `${sim.url}/oauth/token` },
+      site: { cloudId: sim.cloudId }
+    })
     await call(agent, 'POST', `${base}/v1/connections/confluence_cloud/token`, admin)
 
-    const url = `${base}/v1/actions/${s.action}/execute`
-    const headers = { authorization: `Bearer ${keys.invoker}`, 'content-type': 'application/json' }
-    const body = JSON.stringify({ mode: 'async', input: {} })
-    const post = async (): Promise<void> => {
-      const res = await request(url, { method: 'POST', headers, body, dispatcher: agent })
-      await res.body.dump()
-      if (res.statusCode !== 202) throw new Error(`submit answered ${res.statusCode}`)
-    }
-    events = new QueueEvents(RUN_ACTION_QUEUE, { connection: { url: s.redisUrl }, prefix: bullPrefix(keyPrefix) })
     await events.waitUntilReady()
-    // Warm-up: connections, the token, the JIT; then the timed run starts from an idle queue.
-    await timeJobs(events, 100, s.submitters, post)
-    events.removeAllListeners()
-    return await timeJobs(events, s.jobs, s.submitters, post)
+    const post = httpSubmitter(agent, `${base}/v1/actions/${ACTION}/execute`, { authorization: `Bearer ${keys.invoker}` })
+    return await timedRun(events, s, post, { spoke: children[0], ...(children[1] !== undefined ? { worker: children[1] } : {}), simulator: sim.process })
   } finally {
-    await events?.close()
+    await events.close()
     await agent.close()
     for (const child of children.reverse()) await child.kill('SIGTERM')
-    await cleanUp(s.redisUrl, keyPrefix)
+    await removeKeys(s.redisUrl, [`${keyPrefix}:*`, `${bullPrefix(keyPrefix)}:*`])
   }
 }
 
-/** A no-op BullMQ worker in its own process; this process adds the jobs. */
-async function runRawBullmq (s: RunSettings): Promise<number> {
+/** bench/floor-runner.ts: HTTP in, BullMQ, the same upstream GET — nothing else. */
+async function runFloor (s: RunSettings, sim: SimulatorProcess): Promise<TargetResult> {
+  const prefix = `{bench-floor-${randomBytes(4).toString('hex')}}`
+  const agent = new Agent({ connections: s.submitters, keepAliveTimeout: 30_000 })
+  const events = new QueueEvents('floor', { connection: { url: s.redisUrl }, prefix })
+  let floor: ChildProcessHandle | undefined
+  try {
+    floor = await startTsxProcess('bench/floor-runner.ts', {
+      ready: /floor ready on \d+/,
+      env: { REDIS_URL: s.redisUrl, FLOOR_PREFIX: prefix, FLOOR_CONCURRENCY: String(s.concurrency), FLOOR_SIMULATOR_URL: sim.url, FLOOR_CLOUD_ID: sim.cloudId, FLOOR_CLIENT_ID: sim.client.id, FLOOR_CLIENT_SECRET: sim.client.secret }
+    })
+    const port = /floor ready on (\d+)/.exec(floor.output())?.[1] ?? ''
+    await events.waitUntilReady()
+    return await timedRun(events, s, httpSubmitter(agent, `http://127.0.0.1:${port}/execute`, {}), { floor, simulator: sim.process })
+  } finally {
+    await events.close()
+    await agent.close()
+    await floor?.kill('SIGTERM')
+    await removeKeys(s.redisUrl, [`${prefix}:*`])
+  }
+}
+
+/** A no-op BullMQ worker in its own process (bench/raw-bullmq-worker.ts); this process adds the jobs. */
+async function runRawBullmq (s: RunSettings): Promise<TargetResult> {
   const prefix = `{bench-raw-${randomBytes(4).toString('hex')}}`
   const producer = new Redis(s.redisUrl, { maxRetriesPerRequest: 1, enableOfflineQueue: false })
   const queue = new Queue('raw', { connection: producer, prefix, defaultJobOptions: { removeOnComplete: { age: 3600, count: 10_000 } } })
@@ -165,10 +188,7 @@ async function runRawBullmq (s: RunSettings): Promise<number> {
       ready: 'raw worker ready',
       env: { REDIS_URL: s.redisUrl, RAW_PREFIX: prefix, RAW_CONCURRENCY: String(s.concurrency) }
     })
-    const add = async (): Promise<void> => { await queue.add('noop', { input: {} }) }
-    await timeJobs(events, 100, s.submitters, add)
-    events.removeAllListeners()
-    return await timeJobs(events, s.jobs, s.submitters, add)
+    return await timedRun(events, s, async () => { await queue.add('noop', { input: {} }) }, { worker })
   } finally {
     await worker?.kill('SIGTERM')
     await events.close()
@@ -178,6 +198,71 @@ async function runRawBullmq (s: RunSettings): Promise<number> {
   }
 }
 
+// --- measuring ----------------------------------------------------------------------------------------
+
+/** POST { mode: "async", input: {} } and expect 202. */
+function httpSubmitter (agent: Agent, url: string, headers: Record<string, string>): () => Promise<void> {
+  const body = JSON.stringify({ mode: 'async', input: {} })
+  const all = { ...headers, 'content-type': 'application/json' }
+  return async () => {
+    const res = await request(url, { method: 'POST', headers: all, body, dispatcher: agent })
+    await res.body.dump()
+    if (res.statusCode !== 202) throw new Error(`submit answered ${res.statusCode}`)
+  }
+}
+
+/** A warm-up of 100 jobs (connections, tokens, JIT), then `jobs` timed from first submission to last completion. */
+async function timedRun (events: QueueEvents, s: RunSettings, submit: () => Promise<void>, processes: Record<string, ChildProcessHandle>): Promise<TargetResult> {
+  await timeJobs(events, 100, s.submitters, submit)
+  events.removeAllListeners()
+  const cpu = cpuMeter({ submitter: process.pid, ...Object.fromEntries(Object.entries(processes).map(([k, p]) => [k, p.proc.pid])) })
+  const seconds = await timeJobs(events, s.jobs, s.submitters, submit)
+  events.removeAllListeners()
+  return { jobsPerSecond: round(s.jobs / seconds), seconds: round(seconds, 2), cpuMicrosPerJob: cpu.perJob(s.jobs) }
+}
+
+/** Seconds from the first submission to the `count`-th completion (rejects on the first failure). */
+async function timeJobs (events: QueueEvents, count: number, inFlight: number, submit: () => Promise<void>): Promise<number> {
+  let done = 0
+  const finished = new Promise<void>((resolve, reject) => {
+    events.on('completed', () => { if (++done === count) resolve() })
+    events.on('failed', ({ jobId, failedReason }) => reject(new Error(`job ${jobId} failed: ${failedReason}`)))
+  })
+  const started = performance.now()
+  let next = 0
+  await Promise.all(Array.from({ length: inFlight }, async () => { while (next < count) { next++; await submit() } }))
+  await finished
+  return (performance.now() - started) / 1000
+}
+
+/** CPU time per job of each process (with its children: tsx runs the real node process as a child) and of Redis. */
+function cpuMeter (pids: Record<string, number | undefined>): { perJob: (jobs: number) => Record<string, number> } {
+  if (!existsSync('/proc/self/stat')) return { perJob: () => ({}) }
+  const procs = (): string[] => readdirSync('/proc').filter(d => /^\d+$/.test(d))
+  const stat = (pid: string): string[] | undefined => { try { return readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ') } catch { return undefined } }
+  const redis = procs().find(d => { try { return readFileSync(`/proc/${d}/comm`, 'utf8').startsWith('redis-server') } catch { return false } })
+  const targets: Record<string, number> = Object.fromEntries(Object.entries({ ...pids, redis: redis === undefined ? undefined : Number(redis) }).filter((e): e is [string, number] => e[1] !== undefined))
+  const ticks = (): Record<string, number> => {
+    const sums: Record<string, number> = Object.fromEntries(Object.keys(targets).map(k => [k, 0]))
+    for (const d of procs()) {
+      const f = stat(d)
+      if (f === undefined) continue
+      for (const [k, pid] of Object.entries(targets)) if (Number(d) === pid || Number(f[1]) === pid) sums[k] += Number(f[11]) + Number(f[12])
+    }
+    return sums
+  }
+  const before = ticks()
+  const tickMicros = 1_000_000 / 100 // USER_HZ
+  return {
+    perJob: (jobs) => {
+      const after = ticks()
+      return Object.fromEntries(Object.keys(before).map(k => [k, Math.round((after[k] - before[k]) * tickMicros / jobs)]))
+    }
+  }
+}
+
+// --- plumbing -----------------------------------------------------------------------------------------
+
 async function call (agent: Agent, method: 'GET' | 'PUT' | 'POST', url: string, headers: Record<string, string>, body?: unknown): Promise<any> {
   const res = await request(url, { method, headers, body: body === undefined ? (method === 'GET' ? undefined : '{}') : JSON.stringify(body), dispatcher: agent })
   const text = await res.body.text()
@@ -185,24 +270,23 @@ async function call (agent: Agent, method: 'GET' | 'PUT' | 'POST', url: string, 
   return JSON.parse(text)
 }
 
-async function untilReady (base: string): Promise<void> {
+async function untilReady (url: string): Promise<void> {
   const deadline = Date.now() + 30_000
   for (;;) {
     try {
-      const res = await request(`${base}/readyz`)
+      const res = await request(url)
       await res.body.dump()
       if (res.statusCode === 200) return
     } catch {}
-    if (Date.now() > deadline) throw new Error(`the spoke at ${base} did not become ready`)
+    if (Date.now() > deadline) throw new Error(`${url} did not become ready`)
     await new Promise(resolve => setTimeout(resolve, 100))
   }
 }
 
-/** The spoke's keys of this run (jobs, aliases, budget) go with it. */
-async function cleanUp (redisUrl: string, keyPrefix: string): Promise<void> {
+async function removeKeys (redisUrl: string, patterns: string[]): Promise<void> {
   const redis = new Redis(redisUrl)
   try {
-    for (const pattern of [`${keyPrefix}:*`, `{${keyPrefix}}:*`]) {
+    for (const pattern of patterns) {
       let cursor = '0'
       do {
         const [next, found] = await redis.scan(cursor, 'MATCH', pattern, 'COUNT', 1000)
@@ -215,17 +299,22 @@ async function cleanUp (redisUrl: string, keyPrefix: string): Promise<void> {
   }
 }
 
+export function formatAsync (r: BenchAsyncResult): string {
+  const cpu = (t: TargetResult): string => Object.entries(t.cpuMicrosPerJob).map(([k, v]) => `${k} ${v}`).join(', ')
+  const rows = [['concurrency', 'target', 'jobs/s', 'of raw', 'CPU µs per job']]
+  for (const run of r.runs) {
+    rows.push([String(run.concurrency), `spoke (${r.settings.layout === 'all' ? 'one process' : 'api + worker'})`, String(run.spoke.jobsPerSecond), run.ratio.toFixed(3), cpu(run.spoke)])
+    rows.push(['', 'floor (bare HTTP + BullMQ + GET)', String(run.floor.jobsPerSecond), run.floorRatio.toFixed(3), cpu(run.floor)])
+    rows.push(['', 'raw BullMQ (no-op)', String(run.rawBullmq.jobsPerSecond), '1', cpu(run.rawBullmq)])
+  }
+  const widths = rows[0].map((_, i) => Math.max(...rows.map(row => row[i].length)))
+  return rows.map(row => row.map((c, i) => c.padEnd(widths[i])).join('  ')).join('\n') +
+    `\n${r.settings.jobs} jobs per target, ${r.settings.submitters} submissions in flight, action ${r.settings.action}; goal: spoke ≥ 0.5 of raw\n`
+}
+
 if (require.main === module) {
-  const layout = process.argv.includes('--split') ? 'split' : 'all'
-  benchAsync({ layout }).then((r) => {
-    const rows = [
-      ['target', 'jobs/s', 'seconds'],
-      [`spoke (${r.settings.action}, HTTP → job → simulator; ${r.settings.layout === 'all' ? 'one process' : 'api + worker processes'})`, String(r.spoke.jobsPerSecond), String(r.spoke.seconds)],
-      ['raw BullMQ (no-op processor)', String(r.rawBullmq.jobsPerSecond), String(r.rawBullmq.seconds)]
-    ]
-    const widths = rows[0].map((_, i) => Math.max(...rows.map(row => row[i].length)))
-    for (const row of rows) process.stdout.write(row.map((c, i) => c.padEnd(widths[i])).join('  ') + '\n')
-    process.stdout.write(`ratio ${r.ratio} (goal ≥ 0.5); ${r.settings.jobs} jobs each, worker concurrency ${r.settings.concurrency}, ${r.settings.submitters} submissions in flight\n`)
+  benchAsync({ layout: process.argv.includes('--split') ? 'split' : 'all' }).then((r) => {
+    process.stdout.write(formatAsync(r))
     process.exit(0)
   }).catch((err) => { process.stderr.write(`${err instanceof Error ? err.stack : String(err)}\n`); process.exit(1) })
 }

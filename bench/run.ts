@@ -26,7 +26,11 @@ const BENCHES: Bench[] = [
     name: 'async jobs end to end vs raw BullMQ',
     module: './async',
     fn: 'benchAsync',
-    summarize: (r) => [['spoke jobs/s', r.spoke.jobsPerSecond.toFixed(0)], ['raw BullMQ jobs/s', r.rawBullmq.jobsPerSecond.toFixed(0)], ['ratio (goal ≥ 50%)', pct(r.ratio)]]
+    summarize: (r) => r.runs.flatMap((run: any) => [
+      [`concurrency ${run.concurrency}: spoke / floor / raw jobs/s`, `${run.spoke.jobsPerSecond.toFixed(0)} / ${run.floor.jobsPerSecond.toFixed(0)} / ${run.rawBullmq.jobsPerSecond.toFixed(0)}`],
+      [`concurrency ${run.concurrency}: spoke of raw (goal ≥ 50%)`, pct(run.ratio)],
+      [`concurrency ${run.concurrency}: floor of raw; spoke of floor`, `${pct(run.floorRatio)}; ${pct(run.spokeOfFloor)}`]
+    ])
   }
 ]
 
