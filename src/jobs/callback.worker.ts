@@ -1,6 +1,6 @@
 // Delivers job callbacks: the final job JSON, signed, POSTed to the callbackUrl; BullMQ retries a failed
 // delivery with exponential backoff, and the delivery state is written beside the job after each try.
-import { Worker, type Job } from 'bullmq'
+import { DelayedError, Worker, type Job } from 'bullmq'
 import type { Redis } from 'ioredis'
 import type { Logger } from 'pino'
 import { deliver } from './callbacks'
@@ -14,11 +14,20 @@ export interface CallbackWorkerOptions {
   timeoutMs?: number
 }
 
+/** How often a delivery queued just before its job ended looks again for the end. */
+const FINISH_POLL_MS = 100
+
 export function startCallbackWorker (deps: { jobs: JobService, connection: Redis, log: Logger }, opts: CallbackWorkerOptions): Worker<CallbackJobData> {
-  const worker = new Worker<CallbackJobData>(CALLBACK_QUEUE, async (job: Job<CallbackJobData>) => {
+  const worker = new Worker<CallbackJobData>(CALLBACK_QUEUE, async (job: Job<CallbackJobData>, token?: string) => {
     const attempt = job.attemptsMade + 1
+    const view = await deps.jobs.get(job.data.jobId).catch(() => undefined)
+    if (view !== undefined && view.finishedAt === undefined && token !== undefined) {
+      // Queued by the worker just before the job ends: wait for the end (this is not a delivery attempt).
+      await job.moveToDelayed(Date.now() + FINISH_POLL_MS, token)
+      throw new DelayedError()
+    }
     try {
-      const view = await deps.jobs.get(job.data.jobId)
+      if (view === undefined) throw new Error(`job ${job.data.jobId} cannot be read`)
       await deliver(job.data.url, JSON.stringify(view), opts.secret, { allowLinkLocal: opts.allowLinkLocal, timeoutMs: opts.timeoutMs ?? 10_000 })
       await deps.jobs.recordCallback(job.data.jobId, { state: 'delivered', attempts: attempt, deliveredAt: new Date().toISOString() })
     } catch (err) {

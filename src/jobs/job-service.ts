@@ -142,13 +142,12 @@ export class JobService {
     if (view.state !== 'failed' && view.state !== 'cancelled') {
       throw new JobStateConflictError(`Job ${id} is ${view.state}; only failed or cancelled jobs can be retried`)
     }
-    await guard(this.redis.multi().del(this.keys.cancel(id)).hdel(this.keys.extra(id), 'error').exec())
-    if (job.data.cancelRequested === true) {
-      const { cancelRequested: _dropped, ...data } = job.data
-      await guard(job.updateData(data))
-      // Workers forget the cancel they may still hold for this id (see run-action.worker).
-      await guard(this.redis.publish(this.keys.cancelChannel, `${UNCANCEL}${id}`))
-    }
+    await guard(this.redis.multi().del(this.keys.cancel(id)).hdel(this.keys.extra(id), 'error', 'callback').exec())
+    // A new run: no cancel flag, and its own callback delivery.
+    const { cancelRequested, ...data } = job.data
+    await guard(job.updateData({ ...data, run: (data.run ?? 0) + 1 }))
+    // Workers forget the cancel they may still hold for this id (see run-action.worker).
+    if (cancelRequested === true) await guard(this.redis.publish(this.keys.cancelChannel, `${UNCANCEL}${id}`))
     if (bullState === 'failed') await guard(job.retry('failed', { resetAttemptsMade: true, resetAttemptsStarted: true }))
     this.deps.log.info({ jobId: id }, 'job retried')
     return await this.get(id)
@@ -200,6 +199,12 @@ export class JobService {
 
   async recordError (id: string, error: JobError): Promise<void> {
     await this.redis.multi().hset(this.keys.extra(id), 'error', JSON.stringify(error)).expire(this.keys.extra(id), EXTRA_TTL_SECONDS).exec()
+  }
+
+  /** The first word on a run's callback; never overwrites what a delivery already wrote. */
+  async recordCallbackPending (id: string): Promise<void> {
+    const pending: CallbackState = { state: 'pending', attempts: 0 }
+    await this.redis.multi().hsetnx(this.keys.extra(id), 'callback', JSON.stringify(pending)).expire(this.keys.extra(id), EXTRA_TTL_SECONDS).exec()
   }
 
   async recordCallback (id: string, state: CallbackState): Promise<void> {

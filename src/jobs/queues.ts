@@ -17,7 +17,8 @@ export interface RunActionJobData {
   requestId: string
   callbackUrl?: string
   /** Set by a cancel request: the worker that takes the job discards it (see job-service cancel). */
-  cancelRequested?: true
+  cancelRequested?: true  /** Counts retries asked through the API: each run of the job gets its own callback delivery. */
+  run?: number
 }
 
 /** What a completed run-action job returns (kept on the job as its returnvalue). */
@@ -28,6 +29,12 @@ export interface RunActionResult {
 }
 
 export interface CallbackJobData { jobId: string, url: string }
+
+/** One delivery per run of a job: whoever queues it first (the worker as the job ends, or the 'completed' /
+ * 'failed' event as a fallback) creates it, the others find it there. */
+export function callbackDeliveryId (job: { id?: string, data: Pick<RunActionJobData, 'run'> }): string {
+  return `${String(job.id)}-cb${job.data.run ?? 0}`
+}
 
 /** Keep finished jobs long enough to be read, then let BullMQ delete them. */
 export const RETENTION = { completedSeconds: 24 * 3600, completedCount: 10_000, failedSeconds: 7 * 24 * 3600 }

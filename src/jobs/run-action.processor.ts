@@ -28,6 +28,8 @@ export interface ProcessorDeps {
   maxRetryAfterSeconds: number
   /** A cancel message for this job came a moment ago, while this worker did not run it yet. */
   cancelledLately: (jobId: string) => boolean
+  /** Runs as the job is about to end for good (completed, or failed with no attempt left); never throws. */
+  beforeEnd?: (job: Job<RunActionJobData, RunActionResult>) => Promise<void>
 }
 
 /** An attempt that should run again after `retryDelayMs` (see run-action.worker's backoffStrategy). */
@@ -85,6 +87,7 @@ export function createRunActionProcessor (deps: ProcessorDeps) {
       })
       if (pending !== undefined) await job.updateProgress({ ...pending }).catch(() => {})
       if (checkpointUsed) deps.redis.del(checkpointKey).catch(() => {})
+      await deps.beforeEnd?.(job)
       return { output: result.output, resolved: result.meta.connection.resolved }
     } catch (err) {
       if (abort.aborted) throw await cancelled(job)
@@ -110,6 +113,7 @@ export function createRunActionProcessor (deps: ProcessorDeps) {
     deps.jobs.metrics.failures.inc({ action: job.data.actionId, code: error.code })
     const level = error.code === CANCELLED_CODE ? 'info' : 'warn'
     deps.log[level]({ jobId: job.id, action: job.data.actionId, attempt: job.attemptsMade + 1, code: error.code }, error.code === CANCELLED_CODE ? 'job cancelled' : 'job failed')
+    await deps.beforeEnd?.(job)
     return new UnrecoverableError(`${error.code}: ${error.message}`)
   }
 

@@ -1,11 +1,13 @@
 // Wiring of the run-action worker: the BullMQ Worker (concurrency, locks and stalled-job recovery), the
-// retry delay chosen by the processor, cross-process cancellation, and queuing the callback when a job ends.
+// retry delay chosen by the processor, cross-process cancellation, and queuing the callback when a job ends
+// (by the processor just before it ends, and by the 'completed' / 'failed' events for jobs that end without
+// it, such as a job failed after stalling too often; one delivery id per run makes the two one).
 import { Worker, type Job } from 'bullmq'
 import type { Redis } from 'ioredis'
 import type { Logger } from 'pino'
 import { UNCANCEL, type JobService } from './job-service'
 import { createRunActionProcessor, type ProcessorDeps } from './run-action.processor'
-import { bullPrefix, RUN_ACTION_QUEUE, type RunActionJobData, type RunActionResult } from './queues'
+import { bullPrefix, callbackDeliveryId, RUN_ACTION_QUEUE, type RunActionJobData, type RunActionResult } from './queues'
 
 export interface RunActionWorkerOptions {
   keyPrefix: string
@@ -16,9 +18,15 @@ export interface RunActionWorkerOptions {
   callback: { attempts: number, backoffMs: number }
 }
 
-export function startRunActionWorker (deps: Omit<ProcessorDeps, 'cancelledLately'> & { connection: Redis, subscriber: Redis, log: Logger }, opts: RunActionWorkerOptions): Worker<RunActionJobData, RunActionResult> {
+export function startRunActionWorker (deps: Omit<ProcessorDeps, 'cancelledLately' | 'beforeEnd'> & { connection: Redis, subscriber: Redis, log: Logger }, opts: RunActionWorkerOptions): Worker<RunActionJobData, RunActionResult> {
   const recentCancels = new RecentCancels()
-  const worker = new Worker<RunActionJobData, RunActionResult>(RUN_ACTION_QUEUE, createRunActionProcessor({ ...deps, cancelledLately: (id) => recentCancels.has(id) }), {
+  const processor = createRunActionProcessor({
+    ...deps,
+    cancelledLately: (id) => recentCancels.has(id),
+    // Queued before the job is marked finished, so a worker that dies in between cannot lose it.
+    beforeEnd: async (job) => { await queueCallback(deps.jobs, job, opts.callback, deps.log) }
+  })
+  const worker = new Worker<RunActionJobData, RunActionResult>(RUN_ACTION_QUEUE, processor, {
     connection: deps.connection,
     prefix: bullPrefix(opts.keyPrefix),
     concurrency: opts.concurrency,
@@ -77,10 +85,9 @@ async function queueCallback (jobs: JobService, job: Job<RunActionJobData, RunAc
   if (url === undefined) return
   const id = String(job.id)
   try {
-    await jobs.recordCallback(id, { state: 'pending', attempts: 0 })
-    // One delivery per finish: a retried job that finishes again gets a new one.
+    await jobs.recordCallbackPending(id)
     await jobs.callbackQueue.add('deliver', { jobId: id, url }, {
-      jobId: `${id}-${job.finishedOn ?? Date.now()}`,
+      jobId: callbackDeliveryId(job),
       attempts: opts.attempts,
       backoff: { type: 'exponential', delay: opts.backoffMs }
     })

@@ -5,8 +5,9 @@ import { createServer, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { startSimulator, type Simulator } from '../simulator'
 import { buildTestSpoke, type TestSpoke } from '../helpers/spoke'
-import { connectSimulatorAlias, simulatorEnv } from '../helpers/connect'
+import { connectSimulatorAlias, http, simulatorEnv } from '../helpers/connect'
 import { submit, submitJob, waitForJob } from '../helpers/jobs'
+import { callbackDeliveryId, JOB_SCHEMA_VERSION, newJobId, type RunActionJobData } from '../../src/jobs/queues'
 
 const SECRET = 'callback-secret-for-tests-0123456789'
 let sim: Simulator
@@ -71,4 +72,35 @@ it('refuses callback URLs that are not http(s) or point at link-local / metadata
     const res = await submit(t, 'confluence.user.current', { input: {}, callbackUrl: url })
     expect([res.status, res.json().code, url]).toEqual([400, 'REQUEST_INVALID', url])
   }
+})
+
+it('a delivery queued before its job has ended (as the worker does) waits for the end and goes out once', async () => {
+  const id = newJobId()
+  const data: RunActionJobData = { schemaVersion: JOB_SCHEMA_VERSION, actionId: 'confluence.user.current', actionVersion: '1.0.0', connection: 'confluence_cloud', input: {}, requestId: 'callbacks-test', callbackUrl: `${base}/early` }
+  const job = await t.core.jobs.queue.add(data.actionId, data, { jobId: id, delay: 60_000 })
+  // What a worker queues just before marking a job finished, if it then died before doing so.
+  await t.core.jobs.callbackQueue.add('deliver', { jobId: id, url: data.callbackUrl as string }, { jobId: callbackDeliveryId(job), attempts: 3 })
+  await new Promise(resolve => setTimeout(resolve, 700))
+  expect(received.filter(r => r.path === '/early')).toHaveLength(0)
+
+  await job.promote()
+  const done = await waitForJob(t, id, j => j.callback?.state === 'delivered')
+  expect(done).toMatchObject({ state: 'completed', callback: { state: 'delivered', attempts: 1 } })
+  await new Promise(resolve => setTimeout(resolve, 300))
+  const calls = received.filter(r => r.path === '/early')
+  // The worker's own queuing and the 'completed' event found the delivery already there: one POST.
+  expect(calls).toHaveLength(1)
+  expect(JSON.parse(calls[0].body)).toMatchObject({ id, state: 'completed' })
+})
+
+it('a job retried through the API calls back again when the new run ends', async () => {
+  const id = await submitJob(t, 'confluence.page.get', { input: { pageId: '987654322' }, callbackUrl: `${base}/again` })
+  await waitForJob(t, id, j => j.callback?.state === 'delivered')
+  const retry = await http(t, 'POST', `/v1/jobs/${id}/retry`, { key: t.keys.admin })
+  expect(retry.status).toBe(200)
+  expect(retry.json().callback).toBeUndefined()
+  await waitForJob(t, id, j => j.state === 'failed' && j.callback?.state === 'delivered')
+  const calls = received.filter(r => r.path === '/again')
+  expect(calls).toHaveLength(2)
+  expect(calls.map(c => JSON.parse(c.body).state)).toEqual(['failed', 'failed'])
 })
