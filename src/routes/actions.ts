@@ -117,7 +117,7 @@ const actionRoutes: FastifyPluginAsync<ActionRoutesOptions> = async (app, { core
 
     if (key === undefined) {
       // The hot path: no Redis, no wrapping.
-      if (mode === 'sync') return await core.engine.execute({ actionId, connection: body.connection, input: body.input ?? {}, requestId: req.id })
+      if (mode === 'sync') return await whileCallerWaits(req, reply, (signal) => core.engine.execute({ actionId, connection: body.connection, input: body.input ?? {}, requestId: req.id, signal }))
       return send(reply, await run())
     }
     if (typeof key !== 'string' || !IDEMPOTENCY_KEY_PATTERN.test(key)) {
@@ -126,6 +126,27 @@ const actionRoutes: FastifyPluginAsync<ActionRoutesOptions> = async (app, { core
     const { response, replayed } = await core.idempotency.run({ scope: actionId, key, fingerprint: fingerprint(body) }, run)
     if (replayed) reply.header('idempotent-replayed', 'true')
     return send(reply, response)
+  }
+
+  /**
+   * A sync run whose caller hangs up stops its upstream calls at once (nobody would read the answer, and they
+   * spend the site's rate budget). Runs with an Idempotency-Key carry on instead: their answer is kept for the
+   * caller's retry.
+   */
+  async function whileCallerWaits<T> (req: FastifyRequest, reply: FastifyReply, run: (signal: AbortSignal) => Promise<T>): Promise<T | undefined> {
+    const controller = new AbortController()
+    const onClose = (): void => { if (!reply.raw.writableFinished) controller.abort(new Error('the caller closed the connection')) }
+    reply.raw.once('close', onClose)
+    try {
+      return await run(controller.signal)
+    } catch (err) {
+      if (!controller.signal.aborted) throw err
+      req.log.info({ action: req.routeOptions.url }, 'caller went away; its upstream calls were abandoned')
+      reply.hijack()
+      return undefined
+    } finally {
+      reply.raw.off('close', onClose)
+    }
   }
 
   /** A sync run as a storable response: final errors are kept (a repeat gets the same answer), retryable ones thrown. */

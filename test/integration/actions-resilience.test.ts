@@ -1,7 +1,8 @@
 // Rate limits, timeouts and Idempotency-Key over HTTP against the simulator, on a real Redis.
 import { startSimulator, type Simulator } from '../simulator'
 import { buildTestSpoke, type TestSpoke } from '../helpers/spoke'
-import { connectSimulatorAlias, http, simulatorEnv, closeCheckingContract } from '../helpers/connect'
+import { request } from 'undici'
+import { connectSimulatorAlias, http, listen, simulatorEnv, closeCheckingContract } from '../helpers/connect'
 
 let sim: Simulator
 let t: TestSpoke
@@ -59,6 +60,25 @@ describe('timeouts', () => {
     const res = await exec({ input: { pageId } })
     expect(res.status).toBe(504)
     expect(res.json()).toMatchObject({ code: 'UPSTREAM_TIMEOUT', retryable: true })
+  })
+})
+
+describe('a caller that hangs up', () => {
+  it('stops the upstream call at once instead of waiting for Confluence', async () => {
+    sim.faults.set({ latencyMs: 2500, operations: ['getPageById'] })
+    const base = await listen(t)
+    const hangUp = AbortSignal.timeout(150)
+    const sent = Date.now()
+    await expect(request(`${base}/v1/actions/confluence.page.get/execute`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${t.keys.invoker}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ input: { pageId } }),
+      signal: hangUp
+    })).rejects.toThrow()
+    // Well before both the upstream latency (2.5 s) and the upstream timeout (which fires after about 1 s).
+    for (let i = 0; i < 40 && !t.logs().includes('caller went away'); i++) await new Promise(resolve => setTimeout(resolve, 10))
+    expect(t.logs()).toContain('caller went away; its upstream calls were abandoned')
+    expect(Date.now() - sent).toBeLessThan(800)
   })
 })
 
