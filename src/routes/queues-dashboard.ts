@@ -1,7 +1,7 @@
 // Bull Board at /admin/queues (DESIGN §3.2): admins and viewers see it; only admins may change anything
 // (Bull Board's mutating API routes — POST/PUT/DELETE under /admin/queues/api — are admin-only). Errors on
 // its routes (401/403 from auth) leave as problem+json like everywhere else, not in Bull Board's shape.
-import type { FastifyError, FastifyPluginAsync } from 'fastify'
+import type { FastifyError, FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify'
 import { createBullBoard } from '@bull-board/api'
 import { BullMQAdapter } from '@bull-board/api/bullMQAdapter'
 import { FastifyAdapter } from '@bull-board/fastify'
@@ -12,6 +12,16 @@ import { sendProblem, toAppError } from '../plugins/error-handler'
 const OBSERVE: readonly ApiKeyRole[] = ['admin', 'viewer']
 const ADMIN: readonly ApiKeyRole[] = ['admin']
 export const DASHBOARD_PATH = '/admin/queues'
+const QUEUE_LIST_PATH = `${DASHBOARD_PATH}/api/queues`
+
+interface QueueListPayload { queues?: Array<{ readOnlyMode?: boolean, allowRetries?: boolean, allowCompletedRetries?: boolean }> }
+
+async function asReadOnlyForViewers (req: FastifyRequest, reply: FastifyReply, payload: unknown): Promise<unknown> {
+  if (req.principal?.role === 'admin' || reply.statusCode !== 200 || typeof payload !== 'string') return payload
+  const list = JSON.parse(payload) as QueueListPayload
+  for (const q of list.queues ?? []) Object.assign(q, { readOnlyMode: true, allowRetries: false, allowCompletedRetries: false })
+  return JSON.stringify(list)
+}
 
 const queuesDashboard: FastifyPluginAsync<{ core: Core }> = async (app, { core }) => {
   const serverAdapter = new FastifyAdapter()
@@ -26,6 +36,9 @@ const queuesDashboard: FastifyPluginAsync<{ core: Core }> = async (app, { core }
     const reads = methods.every(m => m === 'GET' || m === 'HEAD')
     route.config = { ...(route.config ?? {}), access: reads ? OBSERVE : ADMIN, browser: true }
     route.errorHandler = (err: FastifyError, _req, reply) => sendProblem(reply, toAppError(err))
+    // The board's UI shows retry/clean/pause buttons unless a queue says it is read-only: say so to viewers,
+    // who could not use them anyway (their POSTs are refused above).
+    if (route.url === QUEUE_LIST_PATH && methods.includes('GET')) route.onSend = asReadOnlyForViewers
   })
   await app.register(serverAdapter.registerPlugin(), { prefix: DASHBOARD_PATH })
 }

@@ -28,6 +28,8 @@ it('serves the dashboard to admins and viewers; only admins may change anything'
     const queues = await t.app.inject({ method: 'GET', url: '/admin/queues/api/queues', headers: bearer(t.keys[role]) })
     expect(queues.statusCode).toBe(200)
     expect(queues.json().queues.map((q: { name: string }) => q.name).sort()).toEqual(['callback', 'run-action'])
+    // Viewers get a read-only board (no retry / clean / pause buttons they could not use).
+    for (const q of queues.json().queues) expect([q.readOnlyMode, q.allowRetries]).toEqual(role === 'admin' ? [false, true] : [true, false])
   }
   expect((await t.app.inject({ method: 'GET', url: '/admin/queues', headers: bearer(t.keys.invoker) })).statusCode).toBe(403)
   const retry = `/admin/queues/api/queues/run-action/${id}/retry`
