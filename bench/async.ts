@@ -235,29 +235,21 @@ async function timeJobs (events: QueueEvents, count: number, inFlight: number, s
   return (performance.now() - started) / 1000
 }
 
-/** CPU time per job of each process (with its children: tsx runs the real node process as a child) and of Redis. */
+/** CPU time per job of each process and of Redis, from /proc (Linux; nothing elsewhere). */
 function cpuMeter (pids: Record<string, number | undefined>): { perJob: (jobs: number) => Record<string, number> } {
   if (!existsSync('/proc/self/stat')) return { perJob: () => ({}) }
-  const procs = (): string[] => readdirSync('/proc').filter(d => /^\d+$/.test(d))
-  const stat = (pid: string): string[] | undefined => { try { return readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ') } catch { return undefined } }
-  const redis = procs().find(d => { try { return readFileSync(`/proc/${d}/comm`, 'utf8').startsWith('redis-server') } catch { return false } })
-  const targets: Record<string, number> = Object.fromEntries(Object.entries({ ...pids, redis: redis === undefined ? undefined : Number(redis) }).filter((e): e is [string, number] => e[1] !== undefined))
-  const ticks = (): Record<string, number> => {
-    const sums: Record<string, number> = Object.fromEntries(Object.keys(targets).map(k => [k, 0]))
-    for (const d of procs()) {
-      const f = stat(d)
-      if (f === undefined) continue
-      for (const [k, pid] of Object.entries(targets)) if (Number(d) === pid || Number(f[1]) === pid) sums[k] += Number(f[11]) + Number(f[12])
-    }
-    return sums
+  const cpuTicks = (pid: number): number => {
+    try {
+      const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ')
+      return Number(f[11]) + Number(f[12]) // utime + stime
+    } catch { return 0 }
   }
-  const before = ticks()
+  const redis = readdirSync('/proc').find(d => { try { return /^\d+$/.test(d) && readFileSync(`/proc/${d}/comm`, 'utf8').startsWith('redis-server') } catch { return false } })
+  const targets = Object.entries({ ...pids, redis: redis === undefined ? undefined : Number(redis) }).filter((e): e is [string, number] => e[1] !== undefined)
+  const before = targets.map(([, pid]) => cpuTicks(pid))
   const tickMicros = 1_000_000 / 100 // USER_HZ
   return {
-    perJob: (jobs) => {
-      const after = ticks()
-      return Object.fromEntries(Object.keys(before).map(k => [k, Math.round((after[k] - before[k]) * tickMicros / jobs)]))
-    }
+    perJob: (jobs) => Object.fromEntries(targets.map(([name, pid], i) => [name, Math.round((cpuTicks(pid) - before[i]) * tickMicros / jobs)]))
   }
 }
 

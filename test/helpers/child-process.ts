@@ -22,11 +22,13 @@ export interface StartOptions {
   timeoutMs?: number
 }
 
-/** Starts `node_modules/.bin/tsx <script>` and waits until it says it is ready. */
+/** Starts `node --import tsx <script>` and waits until it says it is ready. */
 export async function startTsxProcess (script: string, opts: StartOptions): Promise<ChildProcessHandle> {
   // BENCH_CPU_PROF=<dir>: every child writes a CPU profile there when it exits.
   const profile = process.env.BENCH_CPU_PROF !== undefined ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`] : []
-  const proc = spawn(join(ROOT, 'node_modules/.bin/tsx'), [...profile, join(ROOT, script)], {
+  // `node --import tsx`, not the tsx CLI: the CLI runs the script in a child process of its own, so a SIGKILL
+  // (which it cannot relay) would leave the real process running.
+  const proc = spawn(process.execPath, ['--import', 'tsx', ...profile, join(ROOT, script)], {
     cwd: ROOT,
     stdio: ['ignore', 'pipe', 'pipe'],
     env: { PATH: process.env.PATH, ...opts.env }

@@ -27,7 +27,8 @@ afterAll(async () => {
 interface Child { proc: ChildProcessWithoutNullStreams, next: () => Promise<string> }
 
 function startChild (alias: string, calls: number): Child {
-  const proc = spawn(join(ROOT, 'node_modules/.bin/tsx'), [join(ROOT, 'test/helpers/token-storm-child.ts')], {
+  // node --import tsx (not the tsx CLI, whose own child would outlive a SIGKILL)
+  const proc = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'test/helpers/token-storm-child.ts')], {
     cwd: ROOT,
     env: {
       ...process.env,

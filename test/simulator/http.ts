@@ -34,7 +34,8 @@ export async function injectFaults (state: SimState, target: FaultTarget, operat
   errorBody: (status: number) => OpResult): Promise<boolean> {
   const decision = state.faults.decide(target, operationId)
   if (!decision) return false
-  if (decision.delayMs > 0) await new Promise((resolve) => setTimeout(resolve, decision.delayMs))
+  // Unref'd: a request held back by added latency must not keep a closed simulator's process alive.
+  if (decision.delayMs > 0) await new Promise((resolve) => setTimeout(resolve, decision.delayMs).unref())
   const fault = decision.fault
   if (!fault) return false
   if (fault.kind === 'reset') {
