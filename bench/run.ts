@@ -23,6 +23,12 @@ const BENCHES: Bench[] = [
       ['throughput ratio (goal ≥ 75%)', pct(r.ratio)], ['added p50 / p99 ms (goal p50 ≤ 1)', `${r.addedP50Ms} / ${r.addedP99Ms}`]]
   },
   {
+    name: 'refresh storm (expired token, two processes)',
+    module: './refresh-storm',
+    fn: 'benchRefreshStorm',
+    summarize: (r) => [['calls / token requests', `${r.calls} / ${r.tokenRequests}`], ['token requests per call (uncoordinated: 1)', r.ratio.toFixed(4)], ['failed calls', String(r.failedCalls)]]
+  },
+  {
     name: 'async jobs end to end vs raw BullMQ',
     module: './async',
     fn: 'benchAsync',
