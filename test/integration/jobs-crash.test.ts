@@ -40,6 +40,7 @@ it('finishes a bulk job whose worker was killed mid-way, applying every account 
   // Another worker (this process) takes over once the dead worker's lock has expired.
   await startWorkers(t.core, { concurrency: 2 })
   const job = await waitForJob(t, id, undefined, 90_000)
+  process.stdout.write(`jobs-crash: worker process SIGKILLed at ${midway.progress.done} of ${accounts.length} accounts (${appliedAtKill} writes landed); resumed by another worker; ${sim.counters().byOperationStatus.addUserToGroupByGroupId?.['201'] ?? 0} writes in all, ${job.result.summary.unchanged as number} found already applied\n`)
   expect(job.state).toBe('completed')
   expect(job.result.summary).toMatchObject({ total: accounts.length, failed: 0 })
   // Accounts whose write landed just before the kill, but not their checkpoint, are reported unchanged on resume.
