@@ -17,7 +17,8 @@ export interface RunActionJobData {
   requestId: string
   callbackUrl?: string
   /** Set by a cancel request: the worker that takes the job discards it (see job-service cancel). */
-  cancelRequested?: true  /** Counts retries asked through the API: each run of the job gets its own callback delivery. */
+  cancelRequested?: true
+  /** Counts retries asked through the API: each run of the job gets its own callback delivery. */
   run?: number
 }
 

@@ -1,8 +1,9 @@
 // Runs one run-action job: the same engine as a sync call, told it runs as a job (checkpoints, the abort
 // signal, requests paced by the site's shared budget). The context is passed explicitly rather than through
-// AsyncLocalStorage, whose promise hooks would tax every await in the process. The only place that knows BullMQ's retry semantics: a
-// non-retryable error (or a cancel) becomes UnrecoverableError, a retryable one carries the delay the
-// alias's retryPolicy asks for (read by the worker's backoffStrategy).
+// AsyncLocalStorage, whose promise hooks would tax every await in the process.
+// The only place that knows BullMQ's retry semantics: a non-retryable error (or a cancel) becomes
+// UnrecoverableError, a retryable one carries the delay the alias's retryPolicy asks for (read by the
+// worker's backoffStrategy).
 import { setMaxListeners } from 'node:events'
 import { UnrecoverableError, type Job } from 'bullmq'
 import type { Redis } from 'ioredis'

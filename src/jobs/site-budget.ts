@@ -5,7 +5,8 @@
 //   Job runs take a token before each request, waiting up to their patience (reservations: one round trip,
 //   and waiters leave in the order they asked). A busy process takes a few tokens per round trip (a lease
 //   sized by its own recent demand, spent within 250 ms or dropped): the bucket still bounds the total,
-//   and Redis sees one call per lease instead of one per request.
+//   and Redis sees one call per lease instead of one per request. While the bucket is dry every request
+//   reserves its own token (one call each, which the rate itself bounds).
 // - Tightened by what Confluence answers: a 429 (or X-RateLimit-Remaining: 0) pauses the whole site until
 //   Retry-After / X-RateLimit-Reset and empties the bucket, so traffic resumes at the steady rate instead
 //   of all at once; X-RateLimit-NearLimit with a known remaining quota caps the rate to what is left

@@ -6,6 +6,7 @@ import { buildTestSpoke, type TestSpoke } from '../helpers/spoke'
 import { connectSimulatorAlias, http, simulatorEnv } from '../helpers/connect'
 import { submitJob, waitForJob } from '../helpers/jobs'
 import { startWorkerProcess, type WorkerProcess } from '../helpers/worker-process'
+import { SiteBudget } from '../../src/jobs/site-budget'
 
 const BURST_LIMIT = 100
 // A bucket of 80/s with a burst of 10 admits at most 90 requests in any one second.
@@ -69,5 +70,24 @@ it('a 429 seen by one process pauses the site for every process, sync calls incl
     expect(sim.counters().byStatus['429']).toBe(1)
   } finally {
     await other.close()
+  }
+})
+
+it('leases tokens to a busy process: far fewer Redis calls than requests while the bucket has room', async () => {
+  // (While the bucket is dry every take is a reservation of its own: one call per request, which the rate
+  // itself bounds. The bound across processes is the test above.)
+  const budget = new SiteBudget(t.core.redis.store, { keyPrefix: `${t.config.keyPrefix}:lease`, ratePerSecond: 10_000, burst: 2_000, syncPatienceMs: 1_000 })
+  const redis = t.core.redis.store as unknown as { budgetTake: (...args: unknown[]) => Promise<[number, number]> }
+  const original = redis.budgetTake.bind(redis)
+  let calls = 0
+  redis.budgetTake = async (...args: unknown[]) => { calls++; return await original(...args) }
+  try {
+    let left = 1_000
+    // 16 callers at a time, as a worker with that concurrency would be.
+    await Promise.all(Array.from({ length: 16 }, async () => { while (left-- > 0) await budget.take('lease-site', 10_000) }))
+    process.stdout.write(`site budget lease: 1000 takes with ${calls} Redis calls\n`)
+    expect(calls).toBeLessThan(1_000 / 8)
+  } finally {
+    redis.budgetTake = original
   }
 })
