@@ -198,17 +198,26 @@ export class JobService {
   }
 
   async recordError (id: string, error: JobError): Promise<void> {
-    await this.redis.multi().hset(this.keys.extra(id), 'error', JSON.stringify(error)).expire(this.keys.extra(id), EXTRA_TTL_SECONDS).exec()
+    await this.writeExtra(id, 'error', error)
   }
 
   /** The first word on a run's callback; never overwrites what a delivery already wrote. */
   async recordCallbackPending (id: string): Promise<void> {
     const pending: CallbackState = { state: 'pending', attempts: 0 }
-    await this.redis.multi().hsetnx(this.keys.extra(id), 'callback', JSON.stringify(pending)).expire(this.keys.extra(id), EXTRA_TTL_SECONDS).exec()
+    await this.writeExtra(id, 'callback', pending, { ifAbsent: true })
   }
 
   async recordCallback (id: string, state: CallbackState): Promise<void> {
-    await this.redis.multi().hset(this.keys.extra(id), 'callback', JSON.stringify(state)).expire(this.keys.extra(id), EXTRA_TTL_SECONDS).exec()
+    await this.writeExtra(id, 'callback', state)
+  }
+
+  /** One field of the job's extra hash (jobKeys().extra), which lives as long as a failed job may. */
+  private async writeExtra (id: string, field: 'error' | 'callback', value: unknown, opts: { ifAbsent?: boolean } = {}): Promise<void> {
+    const key = this.keys.extra(id)
+    const tx = this.redis.multi()
+    if (opts.ifAbsent === true) tx.hsetnx(key, field, JSON.stringify(value))
+    else tx.hset(key, field, JSON.stringify(value))
+    await tx.expire(key, EXTRA_TTL_SECONDS).exec()
   }
 
   async close (): Promise<void> {

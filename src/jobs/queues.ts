@@ -31,8 +31,8 @@ export interface RunActionResult {
 
 export interface CallbackJobData { jobId: string, url: string }
 
-/** One delivery per run of a job: whoever queues it first (the worker as the job ends, or the 'completed' /
- * 'failed' event as a fallback) creates it, the others find it there. */
+/** One delivery per run of a job: whoever queues it first (the worker as the job ends, or the 'failed' event
+ * as a fallback) creates it, the other finds it there. */
 export function callbackDeliveryId (job: { id?: string, data: Pick<RunActionJobData, 'run'> }): string {
   return `${String(job.id)}-cb${job.data.run ?? 0}`
 }

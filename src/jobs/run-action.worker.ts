@@ -1,7 +1,7 @@
 // Wiring of the run-action worker: the BullMQ Worker (concurrency, locks and stalled-job recovery), the
 // retry delay chosen by the processor, cross-process cancellation, and queuing the callback when a job ends
-// (by the processor just before it ends, and by the 'completed' / 'failed' events for jobs that end without
-// it, such as a job failed after stalling too often; one delivery id per run makes the two one).
+// (by the processor just before it ends, and by the 'failed' event for jobs that end without it, such as a
+// job failed after stalling too often; one delivery id per run makes the two one).
 import { Worker, type Job } from 'bullmq'
 import type { Redis } from 'ioredis'
 import type { Logger } from 'pino'
@@ -39,10 +39,8 @@ export function startRunActionWorker (deps: Omit<ProcessorDeps, 'cancelledLately
     }
   })
   worker.on('error', (err) => deps.log.error({ err }, 'run-action worker error'))
-  worker.on('completed', (job) => {
-    deps.jobs.metrics.completed.inc({ action: job.data.actionId })
-    void queueCallback(deps.jobs, job, opts.callback, deps.log)
-  })
+  // A completed job's callback was queued by the processor (beforeEnd); only a failure can end a job without it.
+  worker.on('completed', (job) => { deps.jobs.metrics.completed.inc({ action: job.data.actionId }) })
   worker.on('failed', (job) => {
     // finishedOn is set only when BullMQ gives up; a retry scheduled with a delay leaves it unset.
     if (job !== undefined && job.finishedOn !== undefined) void queueCallback(deps.jobs, job, opts.callback, deps.log)

@@ -22,17 +22,19 @@ export interface StartOptions {
   timeoutMs?: number
 }
 
-/** Starts `node --import tsx <script>` and waits until it says it is ready. */
-export async function startTsxProcess (script: string, opts: StartOptions): Promise<ChildProcessHandle> {
-  // BENCH_CPU_PROF=<dir>: every child writes a CPU profile there when it exits.
+/**
+ * `node --import tsx <script>` from the project root, stdout and stderr piped. Not the tsx CLI: it runs the
+ * script in a child process of its own, so a SIGKILL (which it cannot relay) would leave the real process
+ * running. BENCH_CPU_PROF=<dir>: the child writes a CPU profile there when it exits.
+ */
+export function spawnTsx (script: string, env: Record<string, string | undefined>, stdin: 'ignore' | 'pipe' = 'ignore'): ChildProcess {
   const profile = process.env.BENCH_CPU_PROF !== undefined ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`] : []
-  // `node --import tsx`, not the tsx CLI: the CLI runs the script in a child process of its own, so a SIGKILL
-  // (which it cannot relay) would leave the real process running.
-  const proc = spawn(process.execPath, ['--import', 'tsx', ...profile, join(ROOT, script)], {
-    cwd: ROOT,
-    stdio: ['ignore', 'pipe', 'pipe'],
-    env: { PATH: process.env.PATH, ...opts.env }
-  })
+  return spawn(process.execPath, ['--import', 'tsx', ...profile, join(ROOT, script)], { cwd: ROOT, stdio: [stdin, 'pipe', 'pipe'], env })
+}
+
+/** Starts `script` (see spawnTsx) and waits until it says it is ready. */
+export async function startTsxProcess (script: string, opts: StartOptions): Promise<ChildProcessHandle> {
+  const proc = spawnTsx(script, { PATH: process.env.PATH, ...opts.env })
   let out = ''
   proc.stdout?.on('data', (c: Buffer) => { out += c.toString() })
   proc.stderr?.on('data', (c: Buffer) => { out += c.toString() })

@@ -2,14 +2,13 @@
 // spoke processes — the caller's and a child (test/helpers/token-storm-child.ts) on the same Redis prefix,
 // master key and simulator — on an alias whose access token has expired, counting the token requests the
 // simulator receives. Without coordination every call would refresh.
-import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process'
-import { join } from 'node:path'
+import type { ChildProcessWithoutNullStreams } from 'node:child_process'
 import { createInterface } from 'node:readline'
 import type { Simulator } from '../simulator'
 import type { TestSpoke } from './spoke'
 import { connectSimulatorAlias } from './connect'
+import { spawnTsx } from './child-process'
 
-const ROOT = join(__dirname, '../..')
 export const STORM_PATH = '/wiki/rest/api/user/current'
 
 export interface StormChild { proc: ChildProcessWithoutNullStreams, next: () => Promise<string> }
@@ -17,20 +16,16 @@ export interface StormResult { calls: number, tokenRequests: number, refreshGran
 
 /** The second process; `children` collects it for the caller's cleanup. */
 export function startStormChild (t: TestSpoke, sim: Simulator, alias: string, calls: number, children: ChildProcessWithoutNullStreams[]): StormChild {
-  // node --import tsx (not the tsx CLI, whose own child would outlive a SIGKILL)
-  const proc = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'test/helpers/token-storm-child.ts')], {
-    cwd: ROOT,
-    env: {
-      ...process.env,
-      REDIS_URL: t.config.redisUrl,
-      STORM_PREFIX: t.config.keyPrefix,
-      STORM_MASTER_KEY: (t.config.masterKey as Buffer).toString('base64'),
-      STORM_SIM_URL: sim.url,
-      STORM_ALIAS: alias,
-      STORM_CALLS: String(calls),
-      STORM_PATH
-    }
-  })
+  const proc = spawnTsx('test/helpers/token-storm-child.ts', {
+    ...process.env,
+    REDIS_URL: t.config.redisUrl,
+    STORM_PREFIX: t.config.keyPrefix,
+    STORM_MASTER_KEY: (t.config.masterKey as Buffer).toString('base64'),
+    STORM_SIM_URL: sim.url,
+    STORM_ALIAS: alias,
+    STORM_CALLS: String(calls),
+    STORM_PATH
+  }, 'pipe') as ChildProcessWithoutNullStreams
   children.push(proc)
   let stderr = ''
   proc.stderr.on('data', (d: Buffer) => { stderr += d.toString() })

@@ -88,7 +88,7 @@ it('a delivery queued before its job has ended (as the worker does) waits for th
   expect(done).toMatchObject({ state: 'completed', callback: { state: 'delivered', attempts: 1 } })
   await new Promise(resolve => setTimeout(resolve, 300))
   const calls = received.filter(r => r.path === '/early')
-  // The worker's own queuing and the 'completed' event found the delivery already there: one POST.
+  // The worker's own queuing found the delivery already there: one POST.
   expect(calls).toHaveLength(1)
   expect(JSON.parse(calls[0].body)).toMatchObject({ id, state: 'completed' })
 })
