@@ -22,10 +22,12 @@ module.exports = {
     {
       ...common,
       displayName: 'integration',
-      testMatch: ['<rootDir>/test/integration/**/*.test.ts', '<rootDir>/test/simulator/**/*.test.ts'],
+      testMatch: ['<rootDir>/test/integration/**/*.test.ts'],
       globalSetup: '<rootDir>/test/global-setup.ts',
       globalTeardown: '<rootDir>/test/global-teardown.ts',
       setupFilesAfterEnv: ['<rootDir>/test/integration-setup.ts']
-    }
+    },
+    // The simulator's own suite (its package lives in simulator/, an npm workspace).
+    { ...common, displayName: 'simulator', testMatch: ['<rootDir>/simulator/test/**/*.test.ts'], setupFilesAfterEnv: ['<rootDir>/test/integration-setup.ts'] }
   ]
 }

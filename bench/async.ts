@@ -93,7 +93,7 @@ interface SimulatorProcess { process: ChildProcessHandle, url: string, cloudId: 
 async function startSimulatorProcess (): Promise<SimulatorProcess> {
   const port = await freePort()
   const client = { id: 'bench-client', secret: randomBytes(16).toString('hex') }
-  const proc = await startTsxProcess('test/simulator/main.ts', {
+  const proc = await startTsxProcess('simulator/src/main.ts', {
     ready: 'listening on',
     env: { SIMULATOR_PORT: String(port), SIMULATOR_SEED: 'bench-async', SIMULATOR_SIZE: '20', SIMULATOR_CLIENT_ID: client.id, SIMULATOR_CLIENT_SECRET: client.secret }
   })

@@ -1,9 +1,9 @@
-// The refresh storm (DESIGN §9): concurrent calls over two spoke processes on an alias whose access token
+// The refresh storm (README, Checks): concurrent calls over two spoke processes on an alias whose access token
 // has expired. The baseline, measured by construction in the same run, is one token request per call —
 // what a client without cross-process coordination may make; the spoke's figure is what the simulator saw.
 // Run: npx tsx bench/refresh-storm.ts   (benchRefreshStorm() is what `npm run bench` composes)
 import type { ChildProcessWithoutNullStreams } from 'node:child_process'
-import { startSimulator } from '../test/simulator'
+import { startSimulator } from 'confluence-cloud-simulator'
 import { buildTestSpoke } from '../test/helpers/spoke'
 import { simulatorEnv } from '../test/helpers/connect'
 import { expiredTokenStorm } from '../test/helpers/refresh-storm'

@@ -2,7 +2,6 @@
 // generator does not share its event loop), reports its RSS after seeding, then load-tests get-page by id
 // with autocannon. Run directly: `npx tsx bench/simulator-get-page.ts`.
 import { spawn, type ChildProcess } from 'node:child_process'
-import path from 'node:path'
 import { once } from 'node:events'
 
 // autocannon ships no types; this is the part of its API used here
@@ -102,7 +101,7 @@ export async function benchSimulatorGetPage (opts: SimulatorGetPageOptions = {})
 }
 
 async function startSimulatorProcess (pages: number): Promise<{ child: ChildProcess, url: string }> {
-  const main = path.join(__dirname, '../test/simulator/main.ts')
+  const main = require.resolve('confluence-cloud-simulator/main')
   const child = spawn(process.execPath, [require.resolve('tsx/cli'), main], {
     env: { ...process.env, SIMULATOR_PORT: '0', SIMULATOR_SIZE: String(pages), SIMULATOR_SEED: '1' },
     stdio: ['ignore', 'pipe', 'inherit']

@@ -5,7 +5,7 @@
 import { createServer, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { Agent } from 'undici'
-import { startSimulator } from '../test/simulator'
+import { startSimulator } from 'confluence-cloud-simulator'
 import { buildTestSpoke } from '../test/helpers/spoke'
 import { connectSimulatorAlias, listen, simulatorEnv } from '../test/helpers/connect'
 

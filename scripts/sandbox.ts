@@ -2,8 +2,8 @@
 // `confluence_cloud` registered, authorized over the real consent flow and bound to the simulated site,
 // then curl examples that work as pasted. Needs nothing but Redis.
 import { randomBytes } from 'node:crypto'
-import { runFromEnv } from '../test/simulator/main'
-import type { Simulator } from '../test/simulator/index'
+import { runFromEnv } from 'confluence-cloud-simulator/main'
+import type { Simulator } from 'confluence-cloud-simulator'
 import { main } from '../src/server'
 
 async function sandbox (): Promise<void> {

@@ -1,4 +1,4 @@
-// Idempotency-Key (DESIGN §3.1): the first response to a key is kept in Redis for 24 h with a fingerprint
+// Idempotency-Key (docs/api.md#actions): the first response to a key is kept in Redis for 24 h with a fingerprint
 // of the request body. A repeat with the same body gets that response; another body gets 409
 // IDEMPOTENCY_CONFLICT. Concurrent repeats run once: the first claims the key (SET NX, a short lease),
 // the others wait for its result. The stored thing is any response (`status` + `body`), so async mode can

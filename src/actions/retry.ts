@@ -1,4 +1,4 @@
-// Upstream retry rules for one Confluence call (DESIGN §3.5, research §9):
+// Upstream retry rules for one Confluence call (docs/errors.md, docs/upstream.md):
 // - 429 with a Retry-After no longer than the caller's limit: wait it out and try again (the request was not
 //   processed, so this is safe for any action); otherwise the 429 goes back to the caller with Retry-After.
 // - 502/504 (and the client's timeouts): bounded retries with jittered exponential backoff, only when a

@@ -1,4 +1,4 @@
-// Configuration: every variable of DESIGN §7 (plus a few tuning knobs), parsed and validated once at start.
+// Configuration: every variable of the README configuration table (plus a few tuning knobs), parsed and validated once at start.
 // A bad value throws ConfigError naming the variable; the entry points turn that into a non-zero exit.
 export type SpokeRole = 'api' | 'worker' | 'all'
 export type ApiKeyRole = 'admin' | 'invoker' | 'viewer'

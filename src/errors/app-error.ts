@@ -1,4 +1,4 @@
-// Every error the spoke answers with is an AppError: a stable SCREAMING_SNAKE code (DESIGN §3.5),
+// Every error the spoke answers with is an AppError: a stable SCREAMING_SNAKE code (docs/errors.md),
 // an HTTP status, whether a client may retry, and optional details (validation errors, Retry-After).
 export interface AppErrorOptions {
   cause?: unknown

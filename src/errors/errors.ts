@@ -1,6 +1,6 @@
 import { AppError, type AppErrorOptions } from './app-error'
 
-// One class per public code (DESIGN §3.5). Codes and statuses are part of the API contract.
+// One class per public code (docs/errors.md). Codes and statuses are part of the API contract.
 function define (code: string, statusCode: number, title: string, retryableByDefault = false) {
   const cls = class extends AppError {
     readonly code = code

@@ -1,4 +1,4 @@
-// Job callbacks (DESIGN §3.2): when a job ends, its JSON is POSTed to the request's callbackUrl, signed with
+// Job callbacks (docs/api.md#jobs): when a job ends, its JSON is POSTed to the request's callbackUrl, signed with
 // `X-Spoke-Signature: sha256=<hex HMAC-SHA256 of the body with SPOKE_CALLBACK_SECRET>`. Deliveries are jobs
 // of their own small queue, retried with exponential backoff; the delivery state is kept beside the job.
 import { createHmac } from 'node:crypto'

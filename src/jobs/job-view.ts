@@ -1,4 +1,4 @@
-// The public JSON of a job (DESIGN §3.2), from BullMQ's job plus the spoke's own facts about it.
+// The public JSON of a job (docs/api.md#jobs), from BullMQ's job plus the spoke's own facts about it.
 // BullMQ has no "cancelled" state: a cancelled job is a failed one whose error is JOB_CANCELLED, or a
 // waiting/delayed one carrying a cancel marker until a worker discards it.
 import type { Job, JobState } from 'bullmq'

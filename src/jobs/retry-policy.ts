@@ -1,4 +1,4 @@
-// Job-level retries (DESIGN §3.3 retryPolicy): when a retryable failure ends an attempt, how long until the
+// Job-level retries (docs/api.md#the-alias-document, retryPolicy): when a retryable failure ends an attempt, how long until the
 // next one — or undefined when the job must fail now (not retryable, attempts used up, or the next attempt
 // would start after maxElapsedSeconds). Pure, so it is unit-tested without Redis.
 import type { ResolvedConnection } from '../confluence/types'

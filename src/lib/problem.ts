@@ -1,4 +1,4 @@
-// RFC 9457 problem details with the spoke's stable code (DESIGN §3).
+// RFC 9457 problem details with the spoke's stable code (docs/api.md).
 import { AppError } from '../errors/app-error'
 
 export interface Problem {

@@ -1,4 +1,4 @@
-// Bearer API-key authentication with roles (DESIGN §3). Each route declares `config.access`:
+// Bearer API-key authentication with roles (docs/api.md). Each route declares `config.access`:
 // 'public' or the list of roles allowed. A route that declares nothing is admin-only (fail closed).
 // Routes a person opens in a browser (`config.browser`) also accept a session cookie (lib/sessions).
 import fp from 'fastify-plugin'

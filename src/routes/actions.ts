@@ -1,4 +1,4 @@
-// Actions API (DESIGN §3.1): list, describe, execute. Each loaded action also gets its own static execute
+// Actions API (docs/api.md#actions): list, describe, execute. Each loaded action also gets its own static execute
 // route carrying its input and output schemas, so /openapi.json has one typed operation per action; the
 // parametric route behind them answers unknown ids with 404 ACTION_NOT_FOUND.
 // Bodies are checked here with the actions' own ajv (no type coercion), not by Fastify's validator.

@@ -1,4 +1,4 @@
-// The admin web page (DESIGN §3.4) and its sign-in: a person pastes an API key once, gets an HttpOnly
+// The admin web page (docs/api.md#operations) and its sign-in: a person pastes an API key once, gets an HttpOnly
 // session cookie, and sees the aliases (token status, site, managed groups, what still needs doing, a
 // "Get OAuth Token" link) and the recent jobs, with links to the queue dashboard and the API docs.
 // Server-rendered, no scripts: every value is escaped, nothing secret is ever on the page.

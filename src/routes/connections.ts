@@ -1,4 +1,4 @@
-// Connection admin API (DESIGN §3.3). Admin-only, except the two reads viewers may see too. Response
+// Connection admin API (docs/api.md#connections). Admin-only, except the two reads viewers may see too. Response
 // schemas list every field a view may carry, so the serializer drops anything else (secrets included).
 import { problemResponses } from '../lib/problem'
 import Ajv from 'ajv'

@@ -1,4 +1,4 @@
-// Jobs API (DESIGN §3.2): read one job, list them newest first, retry a failed or cancelled one, cancel a
+// Jobs API (docs/api.md#jobs): read one job, list them newest first, retry a failed or cancelled one, cancel a
 // waiting, delayed or active one. Reading is for every role; retry and cancel are admin-only.
 import { problemResponses } from '../lib/problem'
 import type { FastifyPluginAsync } from 'fastify'

@@ -1,4 +1,4 @@
-// Bull Board at /admin/queues (DESIGN §3.2): admins and viewers see it; only admins may change anything
+// Bull Board at /admin/queues (docs/api.md#jobs): admins and viewers see it; only admins may change anything
 // (Bull Board's mutating API routes — POST/PUT/DELETE under /admin/queues/api — are admin-only). Errors on
 // its routes (401/403 from auth) leave as problem+json like everywhere else, not in Bull Board's shape.
 import type { FastifyError, FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify'

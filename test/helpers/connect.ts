@@ -42,7 +42,7 @@ export async function http (spoke: TestSpoke, method: string, path: string, opts
 // connectSimulatorAlias
 // ---------------------------------------------------------------------------------------------------
 
-/** What connectSimulatorAlias needs of a simulator (test/simulator/index.ts `Simulator`). */
+/** What connectSimulatorAlias needs of a simulator (`Simulator` of confluence-cloud-simulator). */
 export interface SimulatorLike {
   url: string
   clientId: string
@@ -149,14 +149,3 @@ export async function consent (spoke: TestSpoke, sim: Pick<SimulatorLike, 'url'>
 }
 
 const DEFAULT_SCOPES = ['ace:confluence', 'read:page:confluence', 'search:confluence', 'read:confluence-groups', 'write:confluence-groups', 'read:confluence-user', 'read:me', 'read:account', 'offline_access']
-
-/**
- * afterAll of a simulator-backed file: close the spokes, then the simulator, then assert that the spoke
- * sent Confluence no request outside the official specs.
- */
-export async function closeCheckingContract (sim: { invalidRequests: () => unknown[], close: () => Promise<void> } | undefined, ...spokes: Array<TestSpoke | undefined>): Promise<void> {
-  const invalid = sim?.invalidRequests() ?? []
-  for (const spoke of spokes) await spoke?.close()
-  await sim?.close()
-  expect(invalid).toEqual([])
-}

@@ -1,10 +1,10 @@
-// The refresh storm (DESIGN §9), shared by its test and `npm run bench`: concurrent calls spread over two
+// The refresh storm (README, Checks), shared by its test and `npm run bench`: concurrent calls spread over two
 // spoke processes — the caller's and a child (test/helpers/token-storm-child.ts) on the same Redis prefix,
 // master key and simulator — on an alias whose access token has expired, counting the token requests the
 // simulator receives. Without coordination every call would refresh.
 import type { ChildProcessWithoutNullStreams } from 'node:child_process'
 import { createInterface } from 'node:readline'
-import type { Simulator } from '../simulator'
+import type { Simulator } from 'confluence-cloud-simulator'
 import type { TestSpoke } from './spoke'
 import { connectSimulatorAlias } from './connect'
 import { spawnTsx } from './child-process'

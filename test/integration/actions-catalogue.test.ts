@@ -2,9 +2,10 @@
 // against the simulator's ground truth, pagination, upstream errors, bad input, and membership writes.
 // The simulator validates every request against the official specs: none may be invalid.
 import fc from 'fast-check'
-import { startSimulator, type Simulator } from '../simulator'
+import { startSimulator, type Simulator } from 'confluence-cloud-simulator'
 import { buildTestSpoke, type TestSpoke } from '../helpers/spoke'
-import { connectSimulatorAlias, http, simulatorEnv, closeCheckingContract } from '../helpers/connect'
+import { connectSimulatorAlias, http, simulatorEnv } from '../helpers/connect'
+import { closeCheckingContract } from '../helpers/contract-check'
 
 let sim: Simulator
 let t: TestSpoke

@@ -1,8 +1,9 @@
 // Rate limits, timeouts and Idempotency-Key over HTTP against the simulator, on a real Redis.
-import { startSimulator, type Simulator } from '../simulator'
+import { startSimulator, type Simulator } from 'confluence-cloud-simulator'
 import { buildTestSpoke, type TestSpoke } from '../helpers/spoke'
 import { request } from 'undici'
-import { connectSimulatorAlias, http, listen, simulatorEnv, closeCheckingContract } from '../helpers/connect'
+import { connectSimulatorAlias, http, listen, simulatorEnv } from '../helpers/connect'
+import { closeCheckingContract } from '../helpers/contract-check'
 
 let sim: Simulator
 let t: TestSpoke

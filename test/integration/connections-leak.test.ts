@@ -2,7 +2,7 @@
 // no client secret, access token, refresh token or API key appears in any response of the connection
 // routes, in the log output (debug level), or in plain text anywhere in Redis under the test's prefix.
 import { Redis } from 'ioredis'
-import { startSimulator, type Simulator } from '../simulator'
+import { startSimulator, type Simulator } from 'confluence-cloud-simulator'
 import { buildTestSpoke, type TestSpoke } from '../helpers/spoke'
 import { connectSimulatorAlias, consent, http, simulatorEnv } from '../helpers/connect'
 

@@ -1,7 +1,7 @@
 // The consent flow over HTTP against the simulator: authorize → consent page → Approve → callback →
 // active token → a Confluence call through the client; replayed and declined callbacks; a grant that
 // reaches two sites; client credentials; refresh_failed and its recovery by a new consent.
-import { startSimulator, type Simulator } from '../simulator'
+import { startSimulator, type Simulator } from 'confluence-cloud-simulator'
 import { buildTestSpoke, type TestSpoke } from '../helpers/spoke'
 import { connectSimulatorAlias, consent, http, simulatorEnv } from '../helpers/connect'
 

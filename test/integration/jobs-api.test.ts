@@ -1,9 +1,10 @@
 // Async execute and the jobs API over HTTP, against the simulator on a real Redis: 202 + Location, states,
 // Idempotency-Key, list filters and cursor, retry, cancel (waiting, delayed, active), failures keeping
 // their code, nextAttemptAt while delayed, and nothing secret in job data.
-import { startSimulator, type Simulator } from '../simulator'
+import { startSimulator, type Simulator } from 'confluence-cloud-simulator'
 import { buildTestSpoke, type TestSpoke } from '../helpers/spoke'
-import { connectSimulatorAlias, http, simulatorEnv, closeCheckingContract } from '../helpers/connect'
+import { connectSimulatorAlias, http, simulatorEnv } from '../helpers/connect'
+import { closeCheckingContract } from '../helpers/contract-check'
 import { getJob, submit, submitJob, waitForJob } from '../helpers/jobs'
 import { startWorkers } from '../../src/worker'
 

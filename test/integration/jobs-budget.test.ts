@@ -1,7 +1,7 @@
 // The per-site rate budget shared through Redis: two worker processes running bulk jobs on one site stay
 // under the simulator's burst limit, and a 429 seen by one process pauses the site for the others (sync
 // calls included).
-import { startSimulator, type Simulator } from '../simulator'
+import { startSimulator, type Simulator } from 'confluence-cloud-simulator'
 import { buildTestSpoke, type TestSpoke } from '../helpers/spoke'
 import { connectSimulatorAlias, http, simulatorEnv } from '../helpers/connect'
 import { submitJob, waitForJob } from '../helpers/jobs'

@@ -3,9 +3,10 @@
 // (the simulator's counters), and the 429s served stay at the injected rate (no storm).
 // Injected 429s carry Retry-After: 0 here: each 429 pauses the whole site until its Retry-After, and ~500
 // one-second pauses would make this a ten-minute test (jobs-budget covers pauses and real burst limits).
-import { startSimulator, type Simulator } from '../simulator'
+import { startSimulator, type Simulator } from 'confluence-cloud-simulator'
 import { buildTestSpoke, type TestSpoke } from '../helpers/spoke'
-import { connectSimulatorAlias, simulatorEnv, closeCheckingContract } from '../helpers/connect'
+import { connectSimulatorAlias, simulatorEnv } from '../helpers/connect'
+import { closeCheckingContract } from '../helpers/contract-check'
 import { submitJob, waitForJob } from '../helpers/jobs'
 
 let sim: Simulator

@@ -1,6 +1,6 @@
 // A worker process killed with SIGKILL in the middle of a bulk job: another worker takes the job over once
 // its lock expires, resumes from the per-account checkpoint, and no account is applied twice.
-import { startSimulator, type Simulator } from '../simulator'
+import { startSimulator, type Simulator } from 'confluence-cloud-simulator'
 import { buildTestSpoke, type TestSpoke } from '../helpers/spoke'
 import { connectSimulatorAlias, simulatorEnv } from '../helpers/connect'
 import { submitJob, waitForJob } from '../helpers/jobs'

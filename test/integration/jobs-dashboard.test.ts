@@ -1,6 +1,6 @@
 // Bull Board at /admin/queues (admin and viewer; viewer read-only), queue metrics on /metrics, and the jobs
 // routes in /openapi.json.
-import { startSimulator, type Simulator } from '../simulator'
+import { startSimulator, type Simulator } from 'confluence-cloud-simulator'
 import { buildTestSpoke, bearer, type TestSpoke } from '../helpers/spoke'
 import { connectSimulatorAlias, simulatorEnv } from '../helpers/connect'
 import { submitJob, waitForJob } from '../helpers/jobs'

@@ -1,6 +1,6 @@
 // Redis away for one spoke (a TCP proxy we cut; the shared Redis keeps running): the api answers
 // 503 QUEUE_UNAVAILABLE within a second instead of hanging, and the workers carry on when Redis returns.
-import { startSimulator, type Simulator } from '../simulator'
+import { startSimulator, type Simulator } from 'confluence-cloud-simulator'
 import { buildTestSpoke, type TestSpoke } from '../helpers/spoke'
 import { connectSimulatorAlias, http, simulatorEnv } from '../helpers/connect'
 import { startTcpProxy, redisTarget, type TcpProxy } from '../helpers/tcp-proxy'

@@ -1,9 +1,10 @@
-// Redis goes away under load and comes back (DESIGN §9 "Redis restart under load"): a spoke whose Redis
+// Redis goes away under load and comes back (README, Checks "Redis restart under load"): a spoke whose Redis
 // connection is cut for two seconds while bulk jobs are running loses no job, finishes every one once
 // Redis is back, and applies every membership change exactly once (simulator counters).
-import { startSimulator, type Simulator } from '../simulator'
+import { startSimulator, type Simulator } from 'confluence-cloud-simulator'
 import { buildTestSpoke, type TestSpoke } from '../helpers/spoke'
-import { closeCheckingContract, connectSimulatorAlias, http, simulatorEnv } from '../helpers/connect'
+import { connectSimulatorAlias, http, simulatorEnv } from '../helpers/connect'
+import { closeCheckingContract } from '../helpers/contract-check'
 import { startTcpProxy, redisTarget, type TcpProxy } from '../helpers/tcp-proxy'
 import { getJob, submitJob, waitForJob } from '../helpers/jobs'
 

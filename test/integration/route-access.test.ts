@@ -1,5 +1,5 @@
 // The auth matrix over EVERY registered route. A route added without an entry here, or with access that
-// differs from this table (DESIGN §3: roles admin / invoker / viewer, and the few public routes), fails.
+// differs from this table (docs/api.md: roles admin / invoker / viewer, and the few public routes), fails.
 import { buildTestSpoke, bearer, type TestSpoke } from '../helpers/spoke'
 import type { RouteEntry } from '../../src/app'
 

@@ -3,7 +3,7 @@
 // old one would be answered invalid_grant). Plus the one refresh-and-retry on a 401, and on a 403/404 that
 // arrives after the stored expiry (and not before).
 import { randomBytes } from 'node:crypto'
-import { startSimulator, type Simulator } from '../simulator'
+import { startSimulator, type Simulator } from 'confluence-cloud-simulator'
 import { buildTestSpoke, type TestSpoke } from '../helpers/spoke'
 import { connectSimulatorAlias, http, simulatorEnv } from '../helpers/connect'
 

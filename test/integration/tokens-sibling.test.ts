@@ -2,7 +2,7 @@
 // provider's test hook) must not lock the alias out: the loser's refresh gets invalid_grant, re-reads the
 // store once, and carries on with the sibling's tokens.
 import { request } from 'undici'
-import { startSimulator, type Simulator } from '../simulator'
+import { startSimulator, type Simulator } from 'confluence-cloud-simulator'
 import { buildTestSpoke, type TestSpoke } from '../helpers/spoke'
 import { connectSimulatorAlias, http, simulatorEnv } from '../helpers/connect'
 

@@ -1,7 +1,7 @@
 // Refresh storm: 200 concurrent client calls spread over two spoke processes (this one and a child
 // process on the same Redis and simulator), with the access token expired, make exactly one token request.
 import type { ChildProcessWithoutNullStreams } from 'node:child_process'
-import { startSimulator, type Simulator } from '../simulator'
+import { startSimulator, type Simulator } from 'confluence-cloud-simulator'
 import { buildTestSpoke, type TestSpoke } from '../helpers/spoke'
 import { connectSimulatorAlias, simulatorEnv } from '../helpers/connect'
 import { expiredTokenStorm, startStormChild, storm, STORM_PATH } from '../helpers/refresh-storm'

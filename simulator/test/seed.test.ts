@@ -1,5 +1,5 @@
-import { effectiveReadAccess, Reader } from './permissions'
-import { buildDirectory, SiteData, sizeSpec } from './seed'
+import { effectiveReadAccess, Reader } from '../src/permissions'
+import { buildDirectory, SiteData, sizeSpec } from '../src/seed'
 
 describe('simulator: seeded data', () => {
   const site = (seed: number, pages: number): SiteData => {

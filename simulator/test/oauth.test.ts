@@ -1,5 +1,5 @@
-import { startSimulator, type Simulator } from './index'
-import { confluence, http } from './test-helpers'
+import { startSimulator, type Simulator } from '../src/index'
+import { confluence, http } from './helpers'
 
 const REDIRECT = 'http://localhost:3000/v1/oauth/callback'
 const SCOPES = 'read:page:confluence search:confluence read:me offline_access'

@@ -1,5 +1,5 @@
-import { startSimulator, type Simulator } from './index'
-import { confluence, http, q, type Answer } from './test-helpers'
+import { startSimulator, type Simulator } from '../src/index'
+import { confluence, http, q, type Answer } from './helpers'
 
 describe('simulator: Confluence endpoints', () => {
   let sim: Simulator

@@ -1,5 +1,5 @@
 // Small HTTP helpers for the simulator's own tests (real HTTP through Node's fetch).
-import type { Simulator } from './index'
+import type { Simulator } from '../src/index'
 
 export interface Answer { status: number, headers: Headers, body: any, text: string }
 

@@ -1,4 +1,4 @@
-// The request contract: Atlassian's official Confluence OpenAPI specs (shared/contracts), loaded once per
+// The request contract: Atlassian's official Confluence OpenAPI specs (this package's contracts/ folder), loaded once per
 // process. Paths go into a segment trie (no scan of all spec paths per request); each operation's
 // parameter and body validators are compiled with ajv on first use and kept for the process lifetime.
 import { readFileSync } from 'node:fs'
@@ -44,7 +44,7 @@ export type Validation = { ok: true, value: ValidRequest } | { ok: false, reason
 
 interface TrieNode { fixed: Map<string, TrieNode>, param?: TrieNode, ops: Map<string, Operation> }
 
-const SPEC_DIR = process.env.SIMULATOR_CONTRACTS_DIR ?? path.resolve(__dirname, '../../../shared/contracts')
+const SPEC_DIR = process.env.SIMULATOR_CONTRACTS_DIR ?? path.resolve(__dirname, '../contracts')
 const SPECS: Array<{ version: ApiVersion, file: string, prefix: string }> = [
   { version: 'v1', file: 'confluence-v1.openapi.json', prefix: '' },
   { version: 'v2', file: 'confluence-v2.openapi.json', prefix: '/wiki/api/v2' }

@@ -1,5 +1,5 @@
-import { startSimulator, type Simulator } from './index'
-import { confluence, http } from './test-helpers'
+import { startSimulator, type Simulator } from '../src/index'
+import { confluence, http } from './helpers'
 
 describe('simulator: rate limits, faults, counters, org admin API', () => {
   let sim: Simulator

@@ -8,7 +8,7 @@
  * - API host: `GET /oauth/token/accessible-resources`, `GET /me`, `/admin/v1/orgs[/{orgId}[/users]]`
  *   (org admin API key), and the gateway `/ex/confluence/{cloudId}/wiki/...`.
  *
- * Every gateway request is validated against the official specs in shared/contracts (method, path, path and
+ * Every gateway request is validated against the official specs in contracts/ (method, path, path and
  * query parameters, body); a violation is a 400 with the reason and is recorded (`invalidRequests()`).
  * Removed v1 endpoints answer 410 GoneException. The gateway enforces tokens (401), each operation's
  * `x-atlassian-oauth2-scopes` (401 "scope does not match"), and optional points/burst rate limits.

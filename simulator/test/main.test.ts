@@ -1,5 +1,5 @@
-import { DEFAULT_CLOUD_ID, optionsFromEnv, runFromEnv } from './main'
-import { http } from './test-helpers'
+import { DEFAULT_CLOUD_ID, optionsFromEnv, runFromEnv } from '../src/main'
+import { http } from './helpers'
 
 describe('simulator: standalone process configuration', () => {
   it('reads its options from the environment', () => {

@@ -1,5 +1,5 @@
-import { startSimulator, type Simulator } from './index'
-import { confluence } from './test-helpers'
+import { startSimulator, type Simulator } from '../src/index'
+import { confluence } from './helpers'
 
 describe('simulator: the contract', () => {
   let sim: Simulator
