@@ -134,7 +134,6 @@ beforeAll(async () => {
   await connectSimulatorAlias(t, sim, { grant: 'client_credentials', managedGroups: [{ groupId: MANAGED }], doc: { connectionUrl: `${upstream.url}/` } })
 })
 afterAll(async () => {
-  // eslint-disable-next-line no-console
   console.log(`spec-sampled responses (seed ${SEED}, ${SAMPLES} per action):\n${report.join('\n')}`)
   await t?.close()
   await upstream?.close()
