@@ -39,6 +39,8 @@ export interface SimulatorOptions {
   gatewayExpiryMode?: GatewayExpiryMode
   /** check the simulator's own responses against the specs and record mismatches (for its tests) */
   validateResponses?: boolean
+  /** answer with only the fields the spec marks required (see sparse.ts); pagination links stay */
+  sparse?: boolean
 }
 
 export type GatewayExpiryMode = 'unauthorized' | 'atlassian'
@@ -119,7 +121,8 @@ export class SimState {
       orgName: options.orgName ?? DEFAULTS.orgName,
       orgUsersPageSize: options.orgUsersPageSize ?? DEFAULTS.orgUsersPageSize,
       gatewayExpiryMode: options.gatewayExpiryMode ?? 'unauthorized',
-      validateResponses: options.validateResponses ?? false
+      validateResponses: options.validateResponses ?? false,
+      sparse: options.sparse ?? false
     }
     this.gatewayExpiryMode = this.options.gatewayExpiryMode
     this.tokens = new TokenStore(this.options)
