@@ -28,7 +28,7 @@ export interface BuildAppOptions {
   bodyLimit?: number
 }
 
-export interface RouteEntry { method: string, url: string, access?: RouteAccess }
+export interface RouteEntry { method: string, url: string, access?: RouteAccess, browser?: boolean }
 
 declare module 'fastify' {
   interface FastifyInstance { routeTable: RouteEntry[] }
@@ -72,7 +72,7 @@ export async function buildApp (opts: BuildAppOptions): Promise<FastifyInstance>
   app.addHook('onRoute', (route) => {
     const methods = Array.isArray(route.method) ? route.method : [route.method]
     // Read access lazily: onRoute hooks of inner scopes (e.g. the docs scope) may still set it.
-    for (const method of methods) routeTable.push({ method, url: route.url, get access () { return route.config?.access } })
+    for (const method of methods) routeTable.push({ method, url: route.url, get access () { return route.config?.access }, get browser () { return route.config?.browser } })
   })
 
   await app.register(errorHandler)
