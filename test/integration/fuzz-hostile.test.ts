@@ -4,6 +4,7 @@
 // Asserts: never a 5xx, never a hang, every error problem+json with a code. Prints how many requests it sent.
 import { connect as netConnect } from 'node:net'
 import fc from 'fast-check'
+import type { InjectOptions } from 'fastify'
 import { startSimulator, type Simulator } from 'confluence-cloud-simulator'
 import { buildTestSpoke, type TestSpoke } from '../helpers/spoke'
 import { connectSimulatorAlias, listen, simulatorEnv } from '../helpers/connect'
@@ -49,7 +50,7 @@ function judge (what: string, res: Answer): void {
   }
 }
 
-async function inject (what: string, opts: Parameters<TestSpoke['app']['inject']>[0] & object): Promise<Answer> {
+async function inject (what: string, opts: InjectOptions): Promise<Answer> {
   const res = await withinTime(what, t.app.inject(opts))
   judge(what, res)
   return res
@@ -68,7 +69,7 @@ it('malformed session cookies on every browser route', async () => {
   )
   await fc.assert(fc.asyncProperty(fc.constantFrom(...browserish), cookieValue, fc.boolean(), async (r, value, html) => {
     await inject(`${r.method} ${r.url} cookie=${value.slice(0, 40)}`, {
-      method: r.method as 'GET', url: r.url,
+      method: r.method as InjectOptions['method'], url: r.url,
       headers: { cookie: `other=1; spoke_session=${value}; x=%`, ...(html ? { accept: 'text/html' } : {}) }
     })
     return true
@@ -90,7 +91,7 @@ it('deep JSON on every JSON route, with and without Idempotency-Key', async () =
     const roles = r.access === 'public' ? [] : r.access ?? ['admin']
     const auth = roles.includes('admin') ? t.keys.admin : t.keys.invoker
     const res = await inject(`${r.method} ${r.url} depth body ${body.length}B key=${String(key)}`, {
-      method: r.method as 'POST', url: concrete(r.url), payload: body,
+      method: r.method as InjectOptions['method'], url: concrete(r.url), payload: body,
       headers: { authorization: `Bearer ${auth}`, 'content-type': 'application/json', ...(key !== null ? { 'idempotency-key': key } : {}) }
     })
     return res.statusCode === 400 && JSON.parse(res.body).code === 'REQUEST_INVALID'

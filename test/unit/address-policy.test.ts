@@ -82,7 +82,7 @@ describe('canonical JSON', () => {
     return '{' + Object.keys(obj).sort().filter(k => obj[k] !== undefined).map(k => JSON.stringify(k) + ':' + recursive(obj[k])).join(',') + '}'
   }
   it('is the same string as before, for any value', () => {
-    fc.assert(fc.property(fc.anything({ maxDepth: 5, withUndefined: true, withNullPrototype: true }), (v) => canonicalJson(v) === recursive(v)), { numRuns: 500 })
+    fc.assert(fc.property(fc.anything({ maxDepth: 5, withNullPrototype: true }), (v) => canonicalJson(v) === recursive(v)), { numRuns: 500 })
     expect(canonicalJson({ b: [1, undefined, { d: 1, c: 'x' }], a: undefined, '': null })).toBe('{"":null,"b":[1,null,{"c":"x","d":1}]}')
   })
   it('handles any depth', () => {
