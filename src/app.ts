@@ -8,6 +8,8 @@ import { SessionStore } from './lib/sessions'
 import adminPages from './routes/admin-pages'
 import errorHandler, { sendProblem } from './plugins/error-handler'
 import { RequestInvalidError } from './errors/errors'
+import { limitJsonDepth } from './lib/json-depth'
+import { answerExpectation, clientErrorHandler } from './plugins/client-errors'
 import auth, { type RouteAccess } from './plugins/auth'
 import metricsPlugin from './plugins/metrics'
 import openapi from './plugins/openapi'
@@ -26,7 +28,7 @@ export interface BuildAppOptions {
   bodyLimit?: number
 }
 
-export interface RouteEntry { method: string, url: string, access?: RouteAccess }
+export interface RouteEntry { method: string, url: string, access?: RouteAccess, browser?: boolean }
 
 declare module 'fastify' {
   interface FastifyInstance { routeTable: RouteEntry[] }
@@ -51,11 +53,15 @@ export async function buildApp (opts: BuildAppOptions): Promise<FastifyInstance>
       const detail = err.code === 'FST_ERR_MAX_PARAM_LENGTH' ? 'A path parameter is longer than 200 characters' : 'The URL is not valid'
       void sendProblem(reply, new RequestInvalidError(detail))
     },
+    // Malformed HTTP that never becomes a request: a problem+json answer on the socket.
+    clientErrorHandler: clientErrorHandler(opts.logger),
     forceCloseConnections: 'idle',
     // One line per request (the onResponse hook below) instead of Fastify's two.
     logController: new LogController({ disableRequestLogging: true }),
     return503OnClosing: true
   }) as unknown as FastifyInstance
+  app.server.on('checkExpectation', answerExpectation)
+  limitJsonDepth(app)
   app.addHook('onRequest', async (req, reply) => { reply.header('x-request-id', req.id) })
   app.addHook('onResponse', async (req, reply) => {
     req.log.info({ req, statusCode: reply.statusCode, ms: Math.round(reply.elapsedTime * 10) / 10 }, 'request completed')
@@ -66,7 +72,7 @@ export async function buildApp (opts: BuildAppOptions): Promise<FastifyInstance>
   app.addHook('onRoute', (route) => {
     const methods = Array.isArray(route.method) ? route.method : [route.method]
     // Read access lazily: onRoute hooks of inner scopes (e.g. the docs scope) may still set it.
-    for (const method of methods) routeTable.push({ method, url: route.url, get access () { return route.config?.access } })
+    for (const method of methods) routeTable.push({ method, url: route.url, get access () { return route.config?.access }, get browser () { return route.config?.browser } })
   })
 
   await app.register(errorHandler)

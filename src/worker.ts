@@ -4,6 +4,7 @@ import type { Core } from './core'
 import { createRedis } from './lib/redis'
 import { startRunActionWorker } from './jobs/run-action.worker'
 import { startCallbackWorker } from './jobs/callback.worker'
+import { callbackPolicy } from './jobs/callbacks'
 
 export interface WorkerOptions {
   /** Jobs per process (default SPOKE_WORKER_CONCURRENCY). */
@@ -39,7 +40,7 @@ export async function startWorkers (core: Core, opts: WorkerOptions = {}): Promi
   })
   const callbacks = config.callbackSecret === undefined
     ? undefined
-    : startCallbackWorker({ jobs: core.jobs, connection, log }, { keyPrefix: config.keyPrefix, secret: config.callbackSecret, allowLinkLocal: config.callbackAllowLinkLocal })
+    : startCallbackWorker({ jobs: core.jobs, connection, log }, { keyPrefix: config.keyPrefix, secret: config.callbackSecret, policy: callbackPolicy(config) })
   core.onClose(async () => {
     await Promise.all([runAction.close(), callbacks?.close()])
     subscriber.disconnect()

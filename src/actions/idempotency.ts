@@ -101,9 +101,33 @@ export function fingerprint (body: unknown): string {
   return createHash('sha256').update(canonicalJson(body)).digest('base64url')
 }
 
+/**
+ * JSON with object keys sorted (undefined members left out, undefined array items as null). Iterative, so no
+ * body is too deep for it (the request parser also caps nesting: lib/json-depth).
+ */
 export function canonicalJson (value: unknown): string {
-  if (value === null || typeof value !== 'object') return JSON.stringify(value) ?? 'null'
-  if (Array.isArray(value)) return '[' + value.map(v => v === undefined ? 'null' : canonicalJson(v)).join(',') + ']'
-  const obj = value as Record<string, unknown>
-  return '{' + Object.keys(obj).sort().filter(k => obj[k] !== undefined).map(k => JSON.stringify(k) + ':' + canonicalJson(obj[k])).join(',') + '}'
+  let out = ''
+  // Work items: a value to write, or (as a string in `literal`) text to append.
+  const stack: Array<{ value: unknown } | { literal: string }> = [{ value }]
+  while (stack.length > 0) {
+    const item = stack.pop() as { value?: unknown, literal?: string }
+    if (item.literal !== undefined) { out += item.literal; continue }
+    const v = item.value
+    if (v === null || typeof v !== 'object') { out += JSON.stringify(v) ?? 'null'; continue }
+    const parts: Array<{ value: unknown } | { literal: string }> = []
+    if (Array.isArray(v)) {
+      v.forEach((x, i) => { if (i > 0) parts.push({ literal: ',' }); parts.push({ value: x === undefined ? null : x }) })
+      parts.push({ literal: ']' })
+      out += '['
+    } else {
+      const obj = v as Record<string, unknown>
+      Object.keys(obj).sort().filter(k => obj[k] !== undefined).forEach((k, i) => {
+        parts.push({ literal: (i > 0 ? ',' : '') + JSON.stringify(k) + ':' }, { value: obj[k] })
+      })
+      parts.push({ literal: '}' })
+      out += '{'
+    }
+    for (let i = parts.length - 1; i >= 0; i--) stack.push(parts[i])
+  }
+  return out
 }

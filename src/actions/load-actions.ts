@@ -11,6 +11,7 @@ import { createInputAjv, createMetaAjv, createOutputAjv } from './ajv'
 import { HANDLERS } from './handlers'
 import type { ActionHandler } from './handlers/types'
 import { compileTemplate, referencesSite, type Rendered } from './template'
+import { encodeInputComponent } from '../lib/uri'
 
 export class ActionLoadError extends Error {
   constructor (readonly file: string, reason: string) {
@@ -122,7 +123,7 @@ export class ActionCompiler {
       compiled.request = {
         method: req.method,
         base: req.base ?? 'confluence',
-        path: compileTemplate(req.path, 'request.path', { roots: REQUEST_ROOTS, encode: encodeURIComponent }),
+        path: compileTemplate(req.path, 'request.path', { roots: REQUEST_ROOTS, encode: encodeInputComponent }),
         query: req.query === undefined ? undefined : compileTemplate(req.query, 'request.query', { roots: REQUEST_ROOTS }),
         headers: req.headers === undefined ? undefined : compileTemplate(req.headers, 'request.headers', { roots: REQUEST_ROOTS }),
         body: req.body === undefined ? undefined : compileTemplate(req.body, 'request.body', { roots: REQUEST_ROOTS })

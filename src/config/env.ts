@@ -1,5 +1,7 @@
 // Configuration: every variable of the README configuration table (plus a few tuning knobs), parsed and validated once at start.
 // A bad value throws ConfigError naming the variable; the entry points turn that into a non-zero exit.
+import { cidrProblem } from '../lib/address-policy'
+
 export type SpokeRole = 'api' | 'worker' | 'all'
 export type ApiKeyRole = 'admin' | 'invoker' | 'viewer'
 export const API_KEY_ROLES: readonly ApiKeyRole[] = ['admin', 'invoker', 'viewer']
@@ -40,6 +42,10 @@ export interface Config {
   siteBurst: number
   /** Callback URLs may point at link-local / cloud metadata addresses (off: refused). */
   callbackAllowLinkLocal: boolean
+  /** Callback URLs may point at loopback, RFC 1918, CGNAT and IPv6 unique-local addresses (off: refused). */
+  callbackAllowPrivate: boolean
+  /** Callback receivers in these CIDRs are allowed whatever their kind (e.g. one on-premise subnet). */
+  callbackAllowedCidrs: string[]
   /** BullMQ lock of an active job; a dead worker's job runs again after about this long. */
   jobLockMs: number
 }
@@ -84,6 +90,8 @@ export function loadConfig (env: Env = process.env): Config {
     siteRatePerSecond: int(env, 'SPOKE_SITE_RATE_PER_SECOND', 20, 1, 100_000),
     siteBurst: int(env, 'SPOKE_SITE_BURST', 40, 1, 100_000),
     callbackAllowLinkLocal: bool(env, 'SPOKE_CALLBACK_ALLOW_LINK_LOCAL', false),
+    callbackAllowPrivate: bool(env, 'SPOKE_CALLBACK_ALLOW_PRIVATE', false),
+    callbackAllowedCidrs: cidrs(env, 'SPOKE_CALLBACK_ALLOWED_CIDRS'),
     jobLockMs: int(env, 'SPOKE_JOB_LOCK_MS', 30_000, 1_000, 600_000)
   }
 }
@@ -165,6 +173,17 @@ function apiKeys (env: Env): ApiKeySpec[] | undefined {
     if (key.length < 16) throw new ConfigError('SPOKE_API_KEYS', `entry ${i + 1} (${role}) key must be at least 16 characters`)
     return { role: role as ApiKeyRole, key }
   })
+}
+
+function cidrs (env: Env, name: string): string[] {
+  const raw = optional(env, name)
+  if (raw === undefined) return []
+  const list = raw.split(',').map(c => c.trim()).filter(Boolean)
+  for (const c of list) {
+    const problem = cidrProblem(c)
+    if (problem !== undefined) throw new ConfigError(name, problem)
+  }
+  return list
 }
 
 function allowedHosts (env: Env, urls: string[]): string[] {

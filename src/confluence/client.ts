@@ -10,6 +10,7 @@ import type { AppError } from '../errors/app-error'
 import type { ConnectionService, Session } from '../connections/service'
 import { parseRetryAfter } from '../connections/grants'
 import { send, type RawResponse } from './http'
+import { encodeInputComponent } from '../lib/uri'
 import type { CallOptions, ConfluenceClient, ConfluenceRequest, ConfluenceResponse, ConfluenceSite, QueryValue } from './types'
 
 /** What a shared per-site rate budget keys on. */
@@ -120,9 +121,9 @@ export function queryString (query: Record<string, QueryValue | undefined>): str
   for (const k in query) {
     const v = query[k]
     if (v === undefined) continue
-    const name = encodeURIComponent(k)
-    if (Array.isArray(v)) for (const item of v) parts.push(`${name}=${encodeURIComponent(String(item))}`)
-    else parts.push(`${name}=${encodeURIComponent(String(v))}`)
+    const name = encodeInputComponent(k)
+    if (Array.isArray(v)) for (const item of v) parts.push(`${name}=${encodeInputComponent(String(item))}`)
+    else parts.push(`${name}=${encodeInputComponent(String(v))}`)
   }
   return parts.join('&')
 }

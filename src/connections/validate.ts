@@ -53,7 +53,10 @@ export function validateAlias (id: string, doc: unknown, allowedHosts: readonly 
   const urls: Array<[string, string | undefined]> = [
     ['/connectionUrl', d.connectionUrl],
     ['/credential/tokenUrl', d.credential?.tokenUrl],
-    ['/credential/authorizeUrl', d.credential?.authorizeUrl]
+    ['/credential/authorizeUrl', d.credential?.authorizeUrl],
+    // Only compared with what accessible-resources lists, never called; held to the same rule all the same
+    // (an https Atlassian site, *.atlassian.net by default, or an allowed host) so it cannot name an inside host.
+    ['/site/url', d.site?.url]
   ]
   for (const [path, url] of urls) {
     if (url === undefined) continue

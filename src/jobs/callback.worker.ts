@@ -4,6 +4,7 @@ import { isConnectionError } from '../lib/redis'
 import { DelayedError, Worker, type Job } from 'bullmq'
 import type { Redis } from 'ioredis'
 import type { Logger } from 'pino'
+import type { AddressPolicy } from '../lib/address-policy'
 import { deliver } from './callbacks'
 import type { JobService } from './job-service'
 import { bullPrefix, CALLBACK_QUEUE, type CallbackJobData } from './queues'
@@ -11,7 +12,7 @@ import { bullPrefix, CALLBACK_QUEUE, type CallbackJobData } from './queues'
 export interface CallbackWorkerOptions {
   keyPrefix: string
   secret: string
-  allowLinkLocal: boolean
+  policy: AddressPolicy
   timeoutMs?: number
 }
 
@@ -29,7 +30,7 @@ export function startCallbackWorker (deps: { jobs: JobService, connection: Redis
     }
     try {
       if (view === undefined) throw new Error(`job ${job.data.jobId} cannot be read`)
-      await deliver(job.data.url, JSON.stringify(view), opts.secret, { allowLinkLocal: opts.allowLinkLocal, timeoutMs: opts.timeoutMs ?? 10_000 })
+      await deliver(job.data.url, JSON.stringify(view), opts.secret, { policy: opts.policy, timeoutMs: opts.timeoutMs ?? 10_000 })
       await deps.jobs.recordCallback(job.data.jobId, { state: 'delivered', attempts: attempt, deliveredAt: new Date().toISOString() })
     } catch (err) {
       const lastError = err instanceof Error ? err.message : String(err)

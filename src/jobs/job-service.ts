@@ -13,7 +13,8 @@ import type { ConnectionResolver, ResolvedConnection } from '../confluence/types
 import { AppError } from '../errors/app-error'
 import { JobNotFoundError, JobStateConflictError, QueueUnavailableError, RequestInvalidError } from '../errors/errors'
 import { checkBulkInput } from '../actions/handlers/group-members-bulk'
-import { assertCallbackUrl, type CallbackState } from './callbacks'
+import { assertCallbackUrl, callbackPolicy, type CallbackState } from './callbacks'
+import type { AddressPolicy } from '../lib/address-policy'
 import { createJobMetrics, type JobMetrics } from './job-metrics'
 import { parseExtra, publicState, toJobView, type JobError, type JobView, type PublicJobState } from './job-view'
 import {
@@ -54,6 +55,7 @@ export class JobService {
   readonly callbackQueue: Queue<CallbackJobData>
   readonly keys: ReturnType<typeof jobKeys>
   readonly metrics: JobMetrics
+  private readonly callbackPolicy: AddressPolicy
 
   constructor (private readonly deps: JobServiceDeps) {
     this.queue = createRunActionQueue(deps.producer, deps.config.keyPrefix)
@@ -61,6 +63,7 @@ export class JobService {
     for (const q of [this.queue, this.callbackQueue]) q.on('error', (err) => deps.log.debug({ err }, 'queue connection error'))
     this.keys = jobKeys(deps.config.keyPrefix)
     this.metrics = createJobMetrics(deps.metrics.registry, [this.queue, this.callbackQueue])
+    this.callbackPolicy = callbackPolicy(deps.config)
   }
 
   private get redis (): Redis { return this.deps.producer }
@@ -71,7 +74,7 @@ export class JobService {
     const input = this.deps.engine.validateInput(req.actionId, req.body.input ?? {})
     if (req.body.callbackUrl !== undefined) {
       if (this.deps.config.callbackSecret === undefined) throw new RequestInvalidError('callbackUrl needs SPOKE_CALLBACK_SECRET to be configured (callbacks are always signed)')
-      assertCallbackUrl(req.body.callbackUrl, this.deps.config.callbackAllowLinkLocal)
+      await assertCallbackUrl(req.body.callbackUrl, this.callbackPolicy)
     }
     const requested = req.body.connection ?? DEFAULT_CONNECTION
     const connection = await guard(this.deps.connections.resolve(requested))

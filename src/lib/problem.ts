@@ -10,7 +10,13 @@ export interface Problem {
   retryable: boolean
   requestId: string
   errors?: unknown[]
+  /** How many more `errors` there were beyond the MAX_PROBLEM_ERRORS listed. */
+  errorsOmitted?: number
 }
+
+/** A 10,000-item body with a bad item each answers 20 of them (and the count of the rest), not megabytes. */
+export const MAX_PROBLEM_ERRORS = 20
+const MAX_DETAIL_CHARS = 2_000
 
 export const PROBLEM_CONTENT_TYPE = 'application/problem+json; charset=utf-8'
 
@@ -24,12 +30,15 @@ export function toProblem (err: AppError, requestId: string): Problem {
     type: problemType(err.code),
     title: ctor.title ?? err.code,
     status: err.statusCode,
-    detail: err.message,
+    detail: err.message.length > MAX_DETAIL_CHARS ? `${err.message.slice(0, MAX_DETAIL_CHARS)}…` : err.message,
     code: err.code,
     retryable: err.retryable,
     requestId
   }
-  if (err.errors && err.errors.length > 0) body.errors = err.errors
+  if (err.errors && err.errors.length > 0) {
+    body.errors = err.errors.slice(0, MAX_PROBLEM_ERRORS)
+    if (err.errors.length > MAX_PROBLEM_ERRORS) body.errorsOmitted = err.errors.length - MAX_PROBLEM_ERRORS
+  }
   return body
 }
 
@@ -46,7 +55,8 @@ export const problemSchema = {
     code: { type: 'string' },
     retryable: { type: 'boolean' },
     requestId: { type: 'string' },
-    errors: { type: 'array', items: {} }
+    errors: { type: 'array', items: {} },
+    errorsOmitted: { type: 'integer' }
   }
 } as const
 

@@ -32,11 +32,14 @@ export class SessionStore {
   }
 }
 
+/** The cookie's value, or undefined; never throws (a malformed value is anyone's to send: it is no session). */
 export function readCookie (header: string | undefined, name: string): string | undefined {
   if (!header) return undefined
   for (const part of header.split(';')) {
     const eq = part.indexOf('=')
-    if (eq > 0 && part.slice(0, eq).trim() === name) return decodeURIComponent(part.slice(eq + 1).trim())
+    if (eq > 0 && part.slice(0, eq).trim() === name) {
+      try { return decodeURIComponent(part.slice(eq + 1).trim()) } catch { return undefined }
+    }
   }
   return undefined
 }

@@ -7,14 +7,27 @@ import formbody from '@fastify/formbody'
 import type { Core } from '../core'
 import type { ApiKeyRing } from '../lib/api-keys'
 import { SESSION_COOKIE, SessionStore, readCookie, sessionCookie } from '../lib/sessions'
+import { SignInThrottle } from '../lib/sign-in-throttle'
+import { SignInThrottledError } from '../errors/errors'
 
 export interface AdminPagesOptions { core: Core, keys: ApiKeyRing, sessions: SessionStore }
 
 const esc = (v: unknown): string => String(v ?? '').replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`)
 
-/** Only same-site relative paths may be a post-sign-in destination (no open redirect). */
-function safeNext (next: unknown): string {
-  return typeof next === 'string' && /^\/(?![/\\])/.test(next) ? next : '/admin'
+const NEXT_BASE = 'http://spoke.invalid'
+
+/**
+ * Only a same-origin path may be a post-sign-in destination (no open redirect). Judged the way a browser will
+ * read it: control characters and backslashes are refused outright (browsers drop tabs and newlines and read
+ * `\\` as `/`, so "/\t/evil.example" is "//evil.example"), then the URL is parsed against our origin and
+ * must stay on it; what is returned is the parsed, normalized path.
+ */
+export function safeNext (next: unknown): string {
+  if (typeof next !== 'string' || !next.startsWith('/') || /[\x00-\x20\x7f\\]/.test(next)) return '/admin'
+  let u: URL
+  try { u = new URL(next, NEXT_BASE) } catch { return '/admin' }
+  if (u.origin !== NEXT_BASE || u.pathname.startsWith('//')) return '/admin'
+  return u.pathname + u.search + u.hash
 }
 
 function page (title: string, body: string): string {
@@ -36,6 +49,7 @@ const adminPages: FastifyPluginAsync<AdminPagesOptions> = async (app, { core, ke
   await app.register(formbody)
   const secure = core.config.publicUrl.startsWith('https:')
   const hidden = { hide: true }
+  const throttle = new SignInThrottle(core.redis.store, core.config.keyPrefix)
 
   app.get('/admin/login', { config: { access: 'public' }, schema: hidden }, async (req, reply) => {
     const next = safeNext((req.query as Record<string, unknown>).next)
@@ -49,9 +63,15 @@ ${failed ? '<p class="bad">That key is not valid.</p>' : ''}<p class="muted">Adm
   app.post('/admin/login', { config: { access: 'public' }, schema: hidden }, async (req, reply) => {
     const form = (req.body ?? {}) as Record<string, unknown>
     const next = safeNext(form.next)
+    const wait = await throttle.retryAfter(req.ip)
+    if (wait > 0) {
+      req.log.warn({ ip: req.ip, retryAfter: wait }, 'sign-in throttled')
+      throw new SignInThrottledError(`Too many failed sign-ins from this address: try again in ${wait} seconds`, { retryAfter: wait })
+    }
     const role = typeof form.apiKey === 'string' ? keys.roleOf(form.apiKey.trim()) : undefined
     if (role === undefined || role === 'invoker') {
-      req.log.info({ role }, 'admin sign-in refused')
+      const failures = await throttle.recordFailure(req.ip)
+      req.log.info({ role, ip: req.ip, failures }, 'admin sign-in refused')
       return reply.redirect(`/admin/login?failed=1&next=${encodeURIComponent(next)}`, 303)
     }
     const session = await sessions.create(role)

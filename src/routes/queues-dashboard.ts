@@ -8,6 +8,9 @@ import { FastifyAdapter } from '@bull-board/fastify'
 import type { ApiKeyRole } from '../config/env'
 import type { Core } from '../core'
 import { sendProblem, toAppError } from '../plugins/error-handler'
+import type { AppError } from '../errors/app-error'
+import { ForbiddenError, InternalError, NotFoundError, RequestInvalidError } from '../errors/errors'
+import { PROBLEM_CONTENT_TYPE, toProblem } from '../lib/problem'
 
 const OBSERVE: readonly ApiKeyRole[] = ['admin', 'viewer']
 const ADMIN: readonly ApiKeyRole[] = ['admin']
@@ -23,6 +26,25 @@ async function asReadOnlyForViewers (req: FastifyRequest, reply: FastifyReply, p
   return JSON.stringify(list)
 }
 
+/** Bull Board's own error answers (`{"error":"Queue not found"}` with 400/403/404/405) as our problems. */
+function boardError (status: number, payload: unknown): AppError {
+  let detail = typeof payload === 'string' ? payload : ''
+  try { const e = (JSON.parse(detail) as { error?: unknown }).error; if (typeof e === 'string') detail = e } catch {}
+  detail = detail.slice(0, 500) || `The queue dashboard answered ${status}`
+  if (status === 404) return new NotFoundError(detail)
+  if (status === 403 || status === 405) return new ForbiddenError(detail) // 405: a change to a read-only queue
+  if (status < 500) return new RequestInvalidError(detail)
+  return new InternalError('Internal error')
+}
+
+async function asProblem (req: FastifyRequest, reply: FastifyReply, payload: unknown): Promise<unknown> {
+  if (reply.statusCode < 400 || String(reply.getHeader('content-type') ?? '').startsWith('application/problem+json')) return payload
+  const err = boardError(reply.statusCode, payload)
+  if (err.statusCode >= 500) req.log.error({ statusCode: reply.statusCode, payload: String(payload).slice(0, 500) }, 'queue dashboard failed')
+  reply.code(err.statusCode).type(PROBLEM_CONTENT_TYPE)
+  return JSON.stringify(toProblem(err, String(req.id)))
+}
+
 const queuesDashboard: FastifyPluginAsync<{ core: Core }> = async (app, { core }) => {
   const serverAdapter = new FastifyAdapter()
   serverAdapter.setBasePath(DASHBOARD_PATH)
@@ -31,6 +53,7 @@ const queuesDashboard: FastifyPluginAsync<{ core: Core }> = async (app, { core }
     serverAdapter,
     options: { uiConfig: { boardTitle: 'Confluence spoke jobs' } }
   })
+  app.addHook('onSend', asProblem)
   app.addHook('onRoute', (route) => {
     const methods = Array.isArray(route.method) ? route.method : [route.method]
     const reads = methods.every(m => m === 'GET' || m === 'HEAD')

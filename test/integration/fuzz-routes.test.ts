@@ -11,7 +11,12 @@ beforeAll(async () => {
   routes = spoke.app.routeTable.filter(r => !['HEAD', 'OPTIONS'].includes(r.method) &&
     !r.url.startsWith('/docs') && !r.url.startsWith('/admin/queues')) // third-party UIs: static assets only
 })
-afterAll(async () => { await spoke.close() })
+let sent = 0
+let fiveXx = 0
+afterAll(async () => {
+  console.log(`fuzz: ${sent} requests, ${fiveXx} 5xx`)
+  await spoke.close()
+})
 
 const segment = fc.oneof(
   fc.string({ maxLength: 40 }),
@@ -51,6 +56,8 @@ it('no route answers 5xx to malformed params, queries or bodies, and errors are 
         ...(r.method === 'GET' || r.method === 'DELETE' ? {} : { payload: body })
       })
       const ctype = String(res.headers['content-type'] ?? '')
+      sent++
+      if (res.statusCode >= 500) fiveXx++
       if (res.statusCode >= 500) failures.push(`${r.method} ${path}?${qs} body=${body.slice(0, 80)} → ${res.statusCode} ${res.body.slice(0, 200)}`)
       else if (res.statusCode >= 400 && !ctype.startsWith('application/problem+json') && !ctype.startsWith('text/html')) {
         failures.push(`${r.method} ${path} → ${res.statusCode} with content-type ${ctype}`)

@@ -34,7 +34,8 @@ beforeAll(async () => {
   await new Promise<void>(resolve => server.listen(0, '127.0.0.1', resolve))
   base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`
   sim = await startSimulator({ seed: 'jobs-callbacks', size: 10 })
-  t = await buildTestSpoke({ ...simulatorEnv(sim), SPOKE_CALLBACK_SECRET: SECRET }, { workers: { callbackAttempts: 3, callbackBackoffMs: 100 } })
+  // The receiver is on loopback, which the default policy refuses: this spoke allows exactly that address.
+  t = await buildTestSpoke({ ...simulatorEnv(sim), SPOKE_CALLBACK_SECRET: SECRET, SPOKE_CALLBACK_ALLOWED_CIDRS: '127.0.0.1/32' }, { workers: { callbackAttempts: 3, callbackBackoffMs: 100 } })
   await connectSimulatorAlias(t, sim, { grant: 'client_credentials' })
 })
 afterAll(async () => {
@@ -67,10 +68,15 @@ it('calls back for a failed job too, and shows a receiver that keeps failing on 
   expect(JSON.parse(calls[0].body)).toMatchObject({ id, state: 'failed', error: { code: 'UPSTREAM_NOT_FOUND' } })
 })
 
-it('refuses callback URLs that are not http(s) or point at link-local / metadata addresses', async () => {
-  for (const url of ['ftp://example.com/x', 'http://169.254.169.254/latest/meta-data', 'http://[fe80::1]/x', 'http://metadata.google.internal/x', 'http://user:pw@example.com/x']) {
+it('refuses callback URLs that are not http(s), and those pointing inside (other loopback, private, link-local, metadata)', async () => {
+  const cases: Array<[string, string]> = [
+    ['ftp://example.com/x', 'REQUEST_INVALID'], ['http://user:pw@example.com/x', 'REQUEST_INVALID'],
+    ['http://169.254.169.254/latest/meta-data', 'CALLBACK_URL_FORBIDDEN'], ['http://[fe80::1]/x', 'CALLBACK_URL_FORBIDDEN'],
+    ['http://metadata.google.internal/x', 'CALLBACK_URL_FORBIDDEN'], ['http://127.0.0.2/x', 'CALLBACK_URL_FORBIDDEN'], ['http://10.0.0.1/x', 'CALLBACK_URL_FORBIDDEN']
+  ]
+  for (const [url, code] of cases) {
     const res = await submit(t, 'confluence.user.current', { input: {}, callbackUrl: url })
-    expect([res.status, res.json().code, url]).toEqual([400, 'REQUEST_INVALID', url])
+    expect([res.status, res.json().code, url]).toEqual([400, code, url])
   }
 })
 
