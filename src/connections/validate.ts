@@ -3,10 +3,9 @@
 import Ajv, { type ErrorObject, type ValidateFunction } from 'ajv'
 import addFormats from 'ajv-formats'
 import aliasSchema from './alias.schema.json'
+import { ALIAS_ID } from './alias-id'
 import { urlProblem } from './url-guard'
 import type { AliasDocument } from './types'
-
-export const ALIAS_ID = /^[a-z][a-z0-9_-]{0,62}$/
 
 export interface ValidationIssue { path: string, message: string, params?: unknown }
 

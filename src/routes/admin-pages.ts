@@ -65,7 +65,7 @@ ${failed ? '<p class="bad">That key is not valid.</p>' : ''}<p class="muted">Adm
   })
 
   app.get('/admin', { config: { access: ['admin', 'viewer'], browser: true }, schema: hidden }, async (req, reply) => {
-    const [aliases, jobs] = await Promise.all([core.connections.list(), core.jobs.list({ limit: 20 })])
+    const [aliases, jobs] = await Promise.all([core.connections.aliases.list(), core.jobs.list({ limit: 20 })])
     const isAdmin = req.principal?.role === 'admin'
     const aliasRows = aliases.map(a => {
       const status = a.token.status

@@ -7,6 +7,7 @@ import type { Core } from '../core'
 import { AppError } from '../errors/app-error'
 import { RequestInvalidError } from '../errors/errors'
 import { aliasBodySchema } from '../connections/validate'
+import type { ResolvedConnection } from '../connections/types'
 
 const ADMIN = ['admin'] as const
 const READERS = ['admin', 'viewer'] as const
@@ -113,7 +114,7 @@ export function missingScopes (granted: string[], actions: ActionDef[]): Record<
 }
 
 const connectionRoutes: FastifyPluginAsync<{ core: Core }> = async (app, { core }) => {
-  const conns = core.connections
+  const { aliases, sessions, consent } = core.connections
   app.setValidatorCompiler(validatorCompiler)
 
   app.get('/v1/connections', {
@@ -123,12 +124,12 @@ const connectionRoutes: FastifyPluginAsync<{ core: Core }> = async (app, { core 
       summary: 'List the connection aliases (secrets never included)',
       response: { 200: { type: 'object', properties: { connections: { type: 'array', items: aliasViewSchema } } }, 401: problem, 403: problem }
     }
-  }, async () => ({ connections: await conns.list() }))
+  }, async () => ({ connections: await aliases.list() }))
 
   app.get<{ Params: { alias: string } }>('/v1/connections/:alias', {
     config: { access: READERS },
     schema: { tags: ['connections'], summary: 'One alias with its token status', params: aliasParams, response: { 200: aliasViewSchema, ...errors } }
-  }, async (req) => conns.get(req.params.alias))
+  }, async (req) => aliases.get(req.params.alias))
 
   app.put<{ Params: { alias: string }, Body: unknown }>('/v1/connections/:alias', {
     config: { access: ADMIN },
@@ -144,7 +145,7 @@ const connectionRoutes: FastifyPluginAsync<{ core: Core }> = async (app, { core 
     if (req.body === null || typeof req.body !== 'object' || Array.isArray(req.body)) {
       throw new RequestInvalidError('The body must be a JSON alias document (object)')
     }
-    const { view, created } = await conns.put(req.params.alias, req.body)
+    const { view, created } = await aliases.put(req.params.alias, req.body)
     return reply.code(created ? 201 : 200).send(view)
   })
 
@@ -152,7 +153,7 @@ const connectionRoutes: FastifyPluginAsync<{ core: Core }> = async (app, { core 
     config: { access: ADMIN },
     schema: { tags: ['connections'], summary: 'Delete an alias and its tokens', params: aliasParams, response: { 204: { type: 'null' }, ...errors } }
   }, async (req, reply) => {
-    await conns.delete(req.params.alias)
+    await aliases.delete(req.params.alias)
     return reply.code(204).send()
   })
 
@@ -174,7 +175,7 @@ const connectionRoutes: FastifyPluginAsync<{ core: Core }> = async (app, { core 
       }
     }
   }, async (req, reply) => {
-    const { url, expiresAt } = await conns.beginConsent(req.params.alias, req.query.site)
+    const { url, expiresAt } = await consent.begin(req.params.alias, req.query.site)
     if (req.query.redirect === false) return { authorizeUrl: url, expiresAt }
     return reply.redirect(url, 302)
   })
@@ -187,7 +188,7 @@ const connectionRoutes: FastifyPluginAsync<{ core: Core }> = async (app, { core 
       params: aliasParams,
       response: { 200: { type: 'object', properties: { alias: { type: 'string' }, token: tokenViewSchema } }, ...errors, 502: problem, 504: problem }
     }
-  }, async (req) => ({ alias: req.params.alias, token: await conns.obtainNow(req.params.alias) }))
+  }, async (req) => ({ alias: req.params.alias, token: await sessions.obtainNow(req.params.alias) }))
 
   app.post<{ Params: { alias: string } }>('/v1/connections/:alias/test', {
     config: { access: ADMIN },
@@ -217,13 +218,13 @@ const connectionRoutes: FastifyPluginAsync<{ core: Core }> = async (app, { core 
       }
     }
   }, async (req) => {
-    const resolved = await conns.resolve(req.params.alias)
+    const resolved = await sessions.resolve(req.params.alias)
     let site: { cloudId: string, url: string } | null = null
     let account: Record<string, unknown> | null = null
     let error: { code: string, message: string, retryable: boolean } | undefined
     try {
-      site = await core.confluence.site(resolved.resolved)
-      const res = await core.confluence.call(resolved.resolved, { method: 'GET', path: '/wiki/rest/api/user/current' })
+      site = await core.confluence.site(resolved)
+      const res = await core.confluence.call(resolved, { method: 'GET', path: '/wiki/rest/api/user/current' })
       const b = (res.body ?? {}) as Record<string, unknown>
       account = {
         accountId: String(b.accountId ?? ''),
@@ -235,7 +236,7 @@ const connectionRoutes: FastifyPluginAsync<{ core: Core }> = async (app, { core 
       if (!(err instanceof AppError)) throw err
       error = { code: err.code, message: err.message, retryable: err.retryable }
     }
-    const after = await conns.resolve(req.params.alias)
+    const after = await sessions.resolve(req.params.alias)
     const granted = after.grantedScopes ?? []
     const registry = (core as unknown as { actions?: ActionList }).actions
     const defs = registry && typeof registry.list === 'function' ? [...registry.list()] : []
@@ -266,7 +267,7 @@ const connectionRoutes: FastifyPluginAsync<{ core: Core }> = async (app, { core 
       response: { 200: { type: 'object', properties: { groups: { type: 'array', items: groupSchema } } }, ...errors }
     }
   }, async (req) => {
-    const view = await conns.get(req.params.alias)
+    const view = await aliases.get(req.params.alias)
     return { groups: view.managedGroups ?? [] }
   })
 
@@ -284,8 +285,8 @@ const connectionRoutes: FastifyPluginAsync<{ core: Core }> = async (app, { core 
     const issues = validateGroupsBody(body)
     if (issues.length > 0) throw new RequestInvalidError(`Invalid body: ${issues.map(i => `${i.path} ${i.message}`).join('; ')}`, { errors: issues.map(i => ({ in: 'body', ...i })) })
     const wanted = (body as { groups: Array<{ groupId: string, name?: string }> }).groups
-    await conns.get(req.params.alias) // 404 first
-    const available = await allGroups(core, req.params.alias)
+    await aliases.get(req.params.alias) // 404 first
+    const available = await allGroups(core, await sessions.resolve(req.params.alias))
     const byId = new Map(available.map(g => [g.groupId, g]))
     const unknown = wanted.filter(g => !byId.has(g.groupId))
     if (unknown.length > 0) {
@@ -295,7 +296,7 @@ const connectionRoutes: FastifyPluginAsync<{ core: Core }> = async (app, { core 
     }
     const seen = new Set<string>()
     const groups = wanted.filter(g => !seen.has(g.groupId) && seen.add(g.groupId)).map(g => ({ groupId: g.groupId, name: byId.get(g.groupId)?.name ?? g.name ?? '' }))
-    await conns.setManagedGroups(req.params.alias, groups)
+    await aliases.setManagedGroups(req.params.alias, groups)
     return { groups }
   })
 
@@ -317,9 +318,9 @@ const connectionRoutes: FastifyPluginAsync<{ core: Core }> = async (app, { core 
       }
     }
   }, async (req) => {
-    const view = await conns.get(req.params.alias)
+    const view = await aliases.get(req.params.alias)
     const managed = new Set((view.managedGroups ?? []).map(g => g.groupId))
-    const groups = await allGroups(core, req.params.alias)
+    const groups = await allGroups(core, await sessions.resolve(req.params.alias))
     return { groups: groups.map(g => ({ ...g, managed: managed.has(g.groupId) })) }
   })
 }
@@ -342,11 +343,11 @@ function validateGroupsBody (body: unknown): Array<{ path: string, message: stri
 }
 
 /** Every page of GET /wiki/rest/api/group (offset paging, 200 a page). */
-async function allGroups (core: Core, alias: string): Promise<Array<{ groupId: string, name: string }>> {
+async function allGroups (core: Core, connection: ResolvedConnection): Promise<Array<{ groupId: string, name: string }>> {
   const out: Array<{ groupId: string, name: string }> = []
   const seen = new Set<string>()
   for (let page = 0, start = 0; page < MAX_GROUP_PAGES; page++) {
-    const res = await core.confluence.call(alias, { method: 'GET', path: '/wiki/rest/api/group', query: { start, limit: GROUP_PAGE } })
+    const res = await core.confluence.call(connection, { method: 'GET', path: '/wiki/rest/api/group', query: { start, limit: GROUP_PAGE } })
     const body = (res.body ?? {}) as { results?: Array<{ id?: string, name?: string }>, size?: number, _links?: { next?: string } }
     const results = Array.isArray(body.results) ? body.results : []
     for (const g of results) {

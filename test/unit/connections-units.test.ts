@@ -8,7 +8,7 @@ import { Keyring, keyId, previousKeysFromEnv } from '../../src/lib/crypto'
 import { urlProblem } from '../../src/connections/url-guard'
 import { loadAliasFile, loadAliasFiles, substitute } from '../../src/connections/loader'
 import { validateAlias } from '../../src/connections/validate'
-import { parseRetryAfter, sameSite } from '../../src/connections/grants'
+import { sameSite } from '../../src/connections/oauth-client'
 import { buildUrl, queryString, sanitize, upstreamError, upstreamMessage } from '../../src/confluence/client'
 import { missingScopes } from '../../src/routes/connections'
 
@@ -120,17 +120,8 @@ describe('alias files', () => {
 })
 
 describe('upstream answers', () => {
-  it('parses Retry-After and X-RateLimit-Reset', () => {
-    const now = Date.parse('2026-01-01T00:00:00Z')
-    expect(parseRetryAfter('7', undefined, now)).toBe(7)
-    expect(parseRetryAfter('Thu, 01 Jan 2026 00:00:30 GMT', undefined, now)).toBe(30)
-    expect(parseRetryAfter(undefined, '2026-01-01T00:00:12Z', now)).toBe(12)
-    expect(parseRetryAfter(undefined, String(now / 1000 + 5), now)).toBe(5)
-    expect(parseRetryAfter(undefined, undefined, now)).toBeUndefined()
-  })
-
   it('builds gateway URLs with repeated query parameters; absolute URLs only on the same origin', () => {
-    const s = { connectionUrl: 'https://api.atlassian.com/', confluenceBase: 'https://api.atlassian.com/ex/confluence/abc' }
+    const s = { connectionUrl: 'https://api.atlassian.com/', site: { cloudId: 'abc' } }
     expect(buildUrl(s, { path: '/wiki/api/v2/pages', query: { id: [1, 2], status: 'current', none: undefined } }))
       .toBe('https://api.atlassian.com/ex/confluence/abc/wiki/api/v2/pages?id=1&id=2&status=current')
     expect(buildUrl(s, { path: '/oauth/token/accessible-resources', base: 'api' })).toBe('https://api.atlassian.com/oauth/token/accessible-resources')
