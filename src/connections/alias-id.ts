@@ -2,7 +2,7 @@
 // check alias files against it too) and is read from there by every TypeScript user.
 import aliasSchema from './alias.schema.json'
 
-/** `^[a-z][a-z0-9_-]{0,62}$`, as a JSON Schema / route `pattern` string. */
+/** The alias-id rule as a JSON Schema / route `pattern` string. */
 export const ALIAS_ID_PATTERN: string = aliasSchema.definitions.aliasId.pattern
 
 export const ALIAS_ID = new RegExp(ALIAS_ID_PATTERN)

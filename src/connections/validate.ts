@@ -19,12 +19,6 @@ function validator (): ValidateFunction {
   return compiled
 }
 
-/** The schema as a route body schema (no $id / $schema, which confuse the OpenAPI generator). */
-export function aliasBodySchema (): Record<string, unknown> {
-  const { $id: _id, $schema: _s, ...rest } = aliasSchema as Record<string, unknown>
-  return rest
-}
-
 function fromAjv (e: ErrorObject): ValidationIssue {
   let path = e.instancePath
   if (e.keyword === 'required') path = `${path}/${(e.params as { missingProperty: string }).missingProperty}`

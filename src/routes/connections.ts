@@ -6,19 +6,18 @@ import type { FastifyPluginAsync, FastifySchemaCompiler } from 'fastify'
 import type { Core } from '../core'
 import { AppError } from '../errors/app-error'
 import { RequestInvalidError } from '../errors/errors'
-import { aliasBodySchema } from '../connections/validate'
+import { ADMIN_ONLY, OBSERVERS } from '../config/roles'
+import { ALIAS_ID_PATTERN } from '../connections/alias-id'
+import { aliasBodySchema } from '../connections/alias-body-schema'
 import type { ResolvedConnection } from '../connections/types'
 
-const ADMIN = ['admin'] as const
-const READERS = ['admin', 'viewer'] as const
-const ALIAS_PATTERN = '^[a-z][a-z0-9_-]{0,62}$'
 const GROUP_PAGE = 200
 const MAX_GROUP_PAGES = 500
 
 const aliasParams = {
   type: 'object',
   required: ['alias'],
-  properties: { alias: { type: 'string', pattern: ALIAS_PATTERN, description: 'Alias id' } }
+  properties: { alias: { type: 'string', pattern: ALIAS_ID_PATTERN, description: 'Alias id' } }
 } as const
 
 const problem = { $ref: 'Problem#' } as const
@@ -118,7 +117,7 @@ const connectionRoutes: FastifyPluginAsync<{ core: Core }> = async (app, { core 
   app.setValidatorCompiler(validatorCompiler)
 
   app.get('/v1/connections', {
-    config: { access: READERS },
+    config: { access: OBSERVERS },
     schema: {
       tags: ['connections'],
       summary: 'List the connection aliases (secrets never included)',
@@ -127,12 +126,12 @@ const connectionRoutes: FastifyPluginAsync<{ core: Core }> = async (app, { core 
   }, async () => ({ connections: await aliases.list() }))
 
   app.get<{ Params: { alias: string } }>('/v1/connections/:alias', {
-    config: { access: READERS },
+    config: { access: OBSERVERS },
     schema: { tags: ['connections'], summary: 'One alias with its token status', params: aliasParams, response: { 200: aliasViewSchema, ...errors } }
   }, async (req) => aliases.get(req.params.alias))
 
   app.put<{ Params: { alias: string }, Body: unknown }>('/v1/connections/:alias', {
-    config: { access: ADMIN },
+    config: { access: ADMIN_ONLY },
     schema: {
       tags: ['connections'],
       summary: 'Create or replace an alias',
@@ -150,7 +149,7 @@ const connectionRoutes: FastifyPluginAsync<{ core: Core }> = async (app, { core 
   })
 
   app.delete<{ Params: { alias: string } }>('/v1/connections/:alias', {
-    config: { access: ADMIN },
+    config: { access: ADMIN_ONLY },
     schema: { tags: ['connections'], summary: 'Delete an alias and its tokens', params: aliasParams, response: { 204: { type: 'null' }, ...errors } }
   }, async (req, reply) => {
     await aliases.delete(req.params.alias)
@@ -158,7 +157,7 @@ const connectionRoutes: FastifyPluginAsync<{ core: Core }> = async (app, { core 
   })
 
   app.get<{ Params: { alias: string }, Querystring: { site?: string, redirect?: boolean } }>('/v1/connections/:alias/authorize', {
-    config: { access: ADMIN, browser: true },
+    config: { access: ADMIN_ONLY, browser: true },
     schema: {
       tags: ['connections'],
       summary: 'Get OAuth Token (authorization code): redirect to Atlassian\'s consent page',
@@ -181,7 +180,7 @@ const connectionRoutes: FastifyPluginAsync<{ core: Core }> = async (app, { core 
   })
 
   app.post<{ Params: { alias: string } }>('/v1/connections/:alias/token', {
-    config: { access: ADMIN },
+    config: { access: ADMIN_ONLY },
     schema: {
       tags: ['connections'],
       summary: 'Get OAuth Token: obtain (client credentials) or refresh (authorization code) now',
@@ -191,7 +190,7 @@ const connectionRoutes: FastifyPluginAsync<{ core: Core }> = async (app, { core 
   }, async (req) => ({ alias: req.params.alias, token: await sessions.obtainNow(req.params.alias) }))
 
   app.post<{ Params: { alias: string } }>('/v1/connections/:alias/test', {
-    config: { access: ADMIN },
+    config: { access: ADMIN_ONLY },
     schema: {
       tags: ['connections'],
       summary: 'Test a connection: site, account, granted scopes versus each action\'s scopes',
@@ -259,7 +258,7 @@ const connectionRoutes: FastifyPluginAsync<{ core: Core }> = async (app, { core 
   } as const
 
   app.get<{ Params: { alias: string } }>('/v1/connections/:alias/groups', {
-    config: { access: ADMIN },
+    config: { access: ADMIN_ONLY },
     schema: {
       tags: ['connections'],
       summary: 'The managed groups (membership writes are refused for any other group)',
@@ -272,7 +271,7 @@ const connectionRoutes: FastifyPluginAsync<{ core: Core }> = async (app, { core 
   })
 
   app.put<{ Params: { alias: string }, Body: { groups: Array<{ groupId: string, name?: string }> } }>('/v1/connections/:alias/groups', {
-    config: { access: ADMIN },
+    config: { access: ADMIN_ONLY },
     schema: {
       tags: ['connections'],
       summary: 'Replace the managed groups (each must exist on the site; names are filled in from Confluence)',
@@ -301,7 +300,7 @@ const connectionRoutes: FastifyPluginAsync<{ core: Core }> = async (app, { core 
   })
 
   app.get<{ Params: { alias: string } }>('/v1/connections/:alias/groups/available', {
-    config: { access: ADMIN },
+    config: { access: ADMIN_ONLY },
     schema: {
       tags: ['connections'],
       summary: 'Every group of the site, live from Confluence, with whether it is managed',
