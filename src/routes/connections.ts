@@ -1,87 +1,17 @@
-// Connection admin API (docs/api.md#connections). Admin-only, except the two reads viewers may see too. Response
-// schemas list every field a view may carry, so the serializer drops anything else (secrets included).
-import { problemResponses } from '../lib/problem'
+// Connection admin API (docs/api.md#connections). Admin-only, except the two reads viewers may see too.
+// Schemas: connection-schemas.ts.
 import Ajv from 'ajv'
 import type { FastifyPluginAsync, FastifySchemaCompiler } from 'fastify'
 import type { Core } from '../core'
 import { AppError } from '../errors/app-error'
 import { RequestInvalidError } from '../errors/errors'
 import { ADMIN_ONLY, OBSERVERS } from '../config/roles'
-import { ALIAS_ID_PATTERN } from '../connections/alias-id'
 import { aliasBodySchema } from '../connections/alias-body-schema'
 import type { ResolvedConnection } from '../connections/types'
+import { aliasParams, aliasViewSchema, errors, groupSchema, nullableString, problem, tokenViewSchema } from './connection-schemas'
 
 const GROUP_PAGE = 200
 const MAX_GROUP_PAGES = 500
-
-const aliasParams = {
-  type: 'object',
-  required: ['alias'],
-  properties: { alias: { type: 'string', pattern: ALIAS_ID_PATTERN, description: 'Alias id' } }
-} as const
-
-const problem = { $ref: 'Problem#' } as const
-const errors = problemResponses(400, 401, 403, 404, 409)
-
-const nullableString = { type: ['string', 'null'] } as const
-const groupSchema = { type: 'object', required: ['groupId'], properties: { groupId: { type: 'string' }, name: { type: 'string' } } } as const
-const siteSchema = { type: 'object', properties: { cloudId: { type: 'string' }, url: { type: 'string' }, name: { type: 'string' } } } as const
-
-const tokenViewSchema = {
-  type: 'object',
-  properties: {
-    status: { type: 'string', enum: ['active', 'needs_consent', 'needs_configuration', 'refresh_failed', 'expired'] },
-    expiresAt: nullableString,
-    grantedScopes: { type: 'array', items: { type: 'string' } },
-    lastRefreshAt: nullableString,
-    error: { type: 'string' }
-  }
-} as const
-
-const aliasViewSchema = {
-  type: 'object',
-  properties: {
-    id: { type: 'string' },
-    name: { type: 'string' },
-    description: { type: 'string' },
-    parent: { type: 'string' },
-    active: { type: 'boolean' },
-    connectionUrl: { type: 'string' },
-    site: { type: 'object', properties: { cloudId: { type: 'string' }, url: { type: 'string' } } },
-    credential: {
-      type: 'object',
-      properties: {
-        type: { type: 'string' },
-        clientId: { type: 'string' },
-        scopes: { type: 'array', items: { type: 'string' } },
-        authorizeUrl: { type: 'string' },
-        tokenUrl: { type: 'string' }
-      }
-    },
-    retryPolicy: {
-      type: 'object',
-      properties: { strategy: { type: 'string' }, maxAttempts: { type: 'integer' }, maxElapsedSeconds: { type: 'integer' }, delaySeconds: { type: 'number' } }
-    },
-    managedGroups: { type: 'array', items: groupSchema },
-    orgAdmin: { type: 'object', properties: { orgId: { type: 'string' } } },
-    secrets: {
-      type: 'object',
-      description: 'Which secrets are set (never their values)',
-      properties: { clientSecret: { type: 'boolean' }, orgAdminApiKey: { type: 'boolean' } }
-    },
-    source: { type: 'string', enum: ['file', 'api'] },
-    file: { type: 'string' },
-    createdAt: { type: 'string' },
-    updatedAt: { type: 'string' },
-    children: { type: 'array', items: { type: 'string' } },
-    resolvesTo: { type: 'string' },
-    token: tokenViewSchema,
-    boundSite: { anyOf: [siteSchema, { type: 'null' }] },
-    siteChoices: { type: 'array', items: siteSchema },
-    ready: { type: 'boolean' },
-    problems: { type: 'array', items: { type: 'string' } }
-  }
-} as const
 
 // Params and querystrings: a small Ajv that coerces (query values are strings). Bodies: validated by the
 // connection layer itself (same schema as the files, plus the SSRF guard), so every error is listed once.
