@@ -1,5 +1,60 @@
-// Lint = typecheck (tsc, in `npm run lint`) + these rules: the recommended sets, kept quiet about style.
+// Lint = typecheck (tsc, in `npm run lint`) + these rules: the recommended sets, kept quiet about style,
+// and the import direction of src/ below.
 import tseslint from 'typescript-eslint'
+
+// Layers of src/, lowest first. A module may import its own layer and the layers below it, never one above:
+//   0  lib/  errors/  config/            shared basics
+//   1  http/                             outbound HTTP: agent, send, Retry-After / rate-limit headers, retry rules
+//   2  budget/ | connections/            the site rate budget | aliases, sealed secrets, tokens, consent
+//                                        (siblings: neither imports the other)
+//   3  confluence/                       the Confluence client (sessions from connections, budget passed in)
+//   4  actions/                          the action engine
+//   5  jobs/                             queues and workers
+//   6  routes/  plugins/                 the HTTP surface (routes may import the Core *type*: the shape core.ts hands them)
+//   7  app.ts  core.ts  server.ts  worker.ts   entry points and the composition root
+const LAYERS = [
+  ['lib', 'errors', 'config'],
+  ['http'],
+  ['budget', 'connections'],
+  ['confluence'],
+  ['actions'],
+  ['jobs'],
+  ['routes', 'plugins'],
+  ['app.ts', 'core.ts', 'server.ts', 'worker.ts']
+]
+/** Same-rank folders that must not import each other either. */
+const SIBLINGS_APART = new Set(['budget', 'connections'])
+
+const escape = (s) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')
+/** A relative import of folder `name` (any depth) or of entry file `name.ts`. */
+const importOf = (name) => name.endsWith('.ts')
+  ? `^(\\./|(\\.\\./)+)${escape(name.slice(0, -3))}$`
+  : `^(\\./|(\\.\\./)+)${escape(name)}(/|$)`
+
+function layerRules () {
+  const configs = []
+  LAYERS.forEach((layer, rank) => {
+    for (const folder of layer) {
+      if (folder.endsWith('.ts')) continue
+      const above = LAYERS.slice(rank + 1).flat()
+      const siblings = SIBLINGS_APART.has(folder) ? layer.filter(f => f !== folder && SIBLINGS_APART.has(f)) : []
+      const patterns = [
+        ...above.map(name => ({
+          regex: importOf(name),
+          // routes receive the Core from app.ts; they may name its type, never reach into core.ts.
+          ...(name === 'core.ts' && folder === 'routes' ? { allowTypeImports: true } : {}),
+          message: `src/${folder}/ is below ${name}: imports go down the layers only (see the list in eslint.config.mjs).`
+        })),
+        ...siblings.map(name => ({ regex: importOf(name), message: `src/${folder}/ and src/${name}/ are siblings: neither imports the other (eslint.config.mjs).` }))
+      ]
+      configs.push({
+        files: [`src/${folder}/**/*.ts`],
+        rules: { '@typescript-eslint/no-restricted-imports': ['error', { patterns }] }
+      })
+    }
+  })
+  return configs
+}
 
 export default tseslint.config(
   { ignores: ['dist/', 'node_modules/', 'coverage/', '.data/', '**/*.js', '**/*.mjs'] },
@@ -11,5 +66,6 @@ export default tseslint.config(
       '@typescript-eslint/no-non-null-assertion': 'off',
       '@typescript-eslint/no-require-imports': 'off'
     }
-  }
+  },
+  ...layerRules()
 )

@@ -1,20 +1,21 @@
-// The dependency graph shared by the api and the worker: Redis clients, metrics, and (as features land)
-// the alias store, token provider, action registry, engine and queues. Route modules and workers receive
-// the core; nothing reaches for globals.
+// The composition root shared by the api and the worker. It builds the layers bottom up, each from the ones
+// below: Redis clients → outbound HTTP (one undici agent) → the site rate budget → connections (aliases,
+// tokens, consent) → the Confluence client → the action engine → jobs. Route modules and workers receive the
+// core; nothing reaches for globals.
 import type { Logger } from 'pino'
 import type { Redis } from 'ioredis'
 import type { Config } from './config/env'
 import { createRedis, RedisWatch } from './lib/redis'
 import { createMetrics, type Metrics } from './lib/metrics'
-import { createConnectionLayer } from './connections'
-import type { ConnectionService } from './connections/service'
-import type { SpokeConfluenceClient } from './confluence/client'
+import { createAgent } from './http/send'
+import { SiteBudget } from './budget/site-budget'
+import { createConnectionLayer, type ConnectionLayer, type ConnectionLayerOptions } from './connections'
+import { SpokeConfluenceClient } from './confluence/client'
 import { loadActions } from './actions/load-actions'
 import { createActionRegistry, type ActionRegistry } from './actions/action-registry'
 import { createActionEngine, type ActionEngine } from './actions/execute-action'
 import { createIdempotencyStore, type IdempotencyStore } from './actions/idempotency'
 import { JobService } from './jobs/job-service'
-import { SiteBudget } from './jobs/site-budget'
 
 export type ReadinessCheck = () => Promise<boolean>
 
@@ -30,9 +31,9 @@ export interface Core {
     /** Logs Redis outages once per change of state, for every client of this process. */
     watch: RedisWatch
   }
-  /** Aliases, tokens, OAuth consent; also the ConnectionResolver (`resolve`) of confluence/types. */
-  connections: ConnectionService
-  /** The ConfluenceClient of confluence/types (`call`, `site`), with `hooks` for a per-site rate budget. */
+  /** Aliases, tokens, OAuth consent; `connections.sessions` is the ConnectionResolver and SessionProvider. */
+  connections: ConnectionLayer
+  /** The ConfluenceClient of confluence/types (`call`, `site`), built with the site rate budget. */
   confluence: SpokeConfluenceClient
   /** The loaded action definitions (actions/*.json). */
   actions: ActionRegistry
@@ -52,7 +53,10 @@ export interface Core {
 
 const READINESS_TIMEOUT_MS = 1_000
 
-export async function createCore (config: Config, log: Logger): Promise<Core> {
+/** Seams for tests (never set in production). */
+export type CoreOptions = ConnectionLayerOptions
+
+export async function createCore (config: Config, log: Logger, opts: CoreOptions = {}): Promise<Core> {
   // First, before any connection is opened: a bad action file stops the start, naming the file.
   const actions = createActionRegistry(loadActions(config.actionsDir))
   const watch = new RedisWatch(log)
@@ -61,31 +65,35 @@ export async function createCore (config: Config, log: Logger): Promise<Core> {
   const closers: Array<() => Promise<void>> = []
   const checks = new Map<string, ReadinessCheck>()
 
-  let layer: Awaited<ReturnType<typeof createConnectionLayer>>
+  const agent = createAgent({ timeoutMs: config.upstreamTimeoutMs })
+  // Every Confluence call of this process shares its site's rate budget with every other process.
+  const budget = new SiteBudget(store, {
+    keyPrefix: config.keyPrefix, ratePerSecond: config.siteRatePerSecond, burst: config.siteBurst, syncPatienceMs: config.syncRetryAfterMaxSeconds * 1000, log
+  })
+  let connections: ConnectionLayer
   try {
-    layer = await createConnectionLayer(config, store, log)
+    connections = await createConnectionLayer(config, store, log, agent, opts)
   } catch (err) {
+    await agent.close().catch(() => {})
     store.disconnect(); producer.disconnect()
     throw err
   }
-
-  const engine = createActionEngine({ registry: actions, client: layer.confluence, connections: layer.connections, config, log })
-  // Every Confluence call of this process shares its site's rate budget with every other process.
-  layer.confluence.hooks = new SiteBudget(store, {
-    keyPrefix: config.keyPrefix, ratePerSecond: config.siteRatePerSecond, burst: config.siteBurst, syncPatienceMs: config.syncRetryAfterMaxSeconds * 1000, log
-  }).hooks()
+  const confluence = new SpokeConfluenceClient({
+    sessions: connections.sessions, resolver: connections.sessions, agent, timeoutMs: config.upstreamTimeoutMs, budget: budget.hooks()
+  })
+  const engine = createActionEngine({ registry: actions, client: confluence, connections: connections.sessions, config, log })
   const metrics = createMetrics()
   const core: Core = {
     config,
     log,
     metrics,
     redis: { store, producer, watch },
-    connections: layer.connections,
-    confluence: layer.confluence,
+    connections,
+    confluence,
     actions,
     engine,
     idempotency: createIdempotencyStore(store, { keyPrefix: config.keyPrefix }),
-    jobs: new JobService({ config, log, producer, actions, engine, connections: layer.connections, metrics }),
+    jobs: new JobService({ config, log, producer, actions, engine, connections: connections.sessions, metrics }),
     addReadinessCheck: (name, check) => { checks.set(name, check) },
     readiness: async () => {
       const entries = await Promise.all([...checks].map(async ([name, check]) =>
@@ -101,12 +109,12 @@ export async function createCore (config: Config, log: Logger): Promise<Core> {
       store.disconnect(); producer.disconnect()
     }
   }
-  core.onClose(layer.close)
+  core.onClose(async () => { await connections.close(); await agent.close() })
   core.onClose(() => core.jobs.close())
   core.addReadinessCheck('redis', async () => (await store.ping()) === 'PONG')
   core.addReadinessCheck('actions', async () => actions.size > 0)
   // Started while Redis was away: the alias files are written once it answers; until then, not ready.
-  core.addReadinessCheck('connections', async () => layer.connections.filesApplied)
+  core.addReadinessCheck('connections', async () => connections.filesApplied())
   return core
 }
 

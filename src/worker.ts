@@ -26,7 +26,7 @@ export async function startWorkers (core: Core, opts: WorkerOptions = {}): Promi
   const runAction = startRunActionWorker({
     jobs: core.jobs,
     engine: core.engine,
-    connections: core.connections,
+    connections: core.connections.sessions,
     redis: connection,
     log,
     maxRetryAfterSeconds: JOB_INLINE_RETRY_AFTER_SECONDS,

@@ -1,13 +1,15 @@
-// The action engine: validate the input → resolve the alias → render → call (with the retry rules) → map →
-// check the output. The HTTP route and the job worker both call `execute`; nothing here knows about Fastify.
+// The action engine: validate the input → resolve the alias (once; the client gets the resolved connection)
+// → render → call (with the retry rules of http/retry.ts) → map → check the output. The HTTP route and the
+// job worker both call `execute`; nothing here knows about Fastify.
 import type { Logger } from 'pino'
 import { AppError } from '../errors/app-error'
 import {
   InputInvalidError, InternalError, UpstreamScopeMissingError, UpstreamUnavailableError
 } from '../errors/errors'
-import type {
-  CallOptions, ConfluenceClient, ConfluenceRequest, ConfluenceResponse, ConfluenceSite, ConnectionResolver, ResolvedConnection
-} from '../confluence/types'
+import type { CallOptions, ConfluenceClient, ConfluenceRequest, ConfluenceResponse, ConfluenceSite } from '../confluence/types'
+import { DEFAULT_ALIAS } from '../connections/alias-id'
+import type { ConnectionResolver, ResolvedConnection } from '../connections/types'
+import { abortableSleep, withRetries, type RetryDeps, type RetryOptions } from '../http/retry'
 import type { ActionRegistry } from './action-registry'
 import { toSchemaErrors } from './ajv'
 import type { JobRun, ProgressUpdate } from './handlers/types'
@@ -15,11 +17,12 @@ import type { CompiledAction, CompiledRequest } from './load-actions'
 import {
   BadCursorError, BadNextLinkError, decodeCursor, encodeCursor, nextPage, pageKey, type PageRequest, type Query
 } from './paginate'
-import { abortableSleep, callWithRetry, type RetryDeps, type RetryOptions } from './retry'
 import { TemplateValueError, type TemplateScope } from './template'
 
 export interface ExecuteParams {
   actionId: string
+  /** The action when the caller looked it up already (the route does); else it is looked up by actionId. */
+  action?: CompiledAction
   /** Alias as requested; defaults to `confluence_cloud`. */
   connection?: string
   input: unknown
@@ -62,7 +65,6 @@ export interface EngineDeps {
   random?: () => number
 }
 
-export const DEFAULT_CONNECTION = 'confluence_cloud'
 /** Hard stop for `all: true`, whatever maxResults says: a run of mostly empty pages must end. */
 const MAX_PAGES_PER_RUN = 500
 const DEFAULT_MAX_ATTEMPTS = 3
@@ -78,9 +80,9 @@ export function createActionEngine (deps: EngineDeps): ActionEngine {
 
   async function execute (params: ExecuteParams): Promise<ExecuteResult> {
     const started = performance.now()
-    const action = deps.registry.get(params.actionId)
+    const action = params.action ?? deps.registry.get(params.actionId)
     const input = checkInput(action, params.input)
-    const connection = await deps.connections.resolve(params.connection ?? DEFAULT_CONNECTION)
+    const connection = await deps.connections.resolve(params.connection ?? DEFAULT_ALIAS)
     assertScopes(action, connection)
 
     let attempts = 1
@@ -90,15 +92,18 @@ export function createActionEngine (deps: EngineDeps): ActionEngine {
       retryTransient: action.definition.annotations.idempotent,
       baseDelayMs,
       maxDelayMs,
-      signal: params.signal,
-      paced: params.job !== undefined
+      signal: params.signal
     }
-    const call = (req: ConfluenceRequest, opts?: CallOptions): Promise<ConfluenceResponse> =>
-      callWithRetry(deps.client, connection.resolved, req, opts,
+    // A job's requests wait for tokens of the site's shared budget (ConfluenceRequest.paced).
+    const paced = params.job !== undefined
+    const call = (req: ConfluenceRequest, opts?: CallOptions): Promise<ConfluenceResponse> => {
+      const sent = params.signal === undefined && !paced ? req : { ...req, signal: params.signal, paced }
+      return withRetries(() => deps.client.call(connection, sent, opts),
         req.method === 'GET' ? { ...retry, retryTransient: true } : retry,
         retryDeps, (n) => { if (n > attempts) attempts = n })
+    }
     let site: ConfluenceSite | undefined
-    const getSite = async (): Promise<ConfluenceSite> => (site ??= await deps.client.site(connection.resolved))
+    const getSite = async (): Promise<ConfluenceSite> => (site ??= await deps.client.site(connection))
 
     let output: unknown
     try {

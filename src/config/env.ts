@@ -1,10 +1,10 @@
 // Configuration: every variable of the README configuration table (plus a few tuning knobs), parsed and validated once at start.
 // A bad value throws ConfigError naming the variable; the entry points turn that into a non-zero exit.
 import { cidrProblem } from '../lib/address-policy'
+import { API_KEY_ROLES, type ApiKeyRole } from './roles'
+export { API_KEY_ROLES, type ApiKeyRole }
 
 export type SpokeRole = 'api' | 'worker' | 'all'
-export type ApiKeyRole = 'admin' | 'invoker' | 'viewer'
-export const API_KEY_ROLES: readonly ApiKeyRole[] = ['admin', 'invoker', 'viewer']
 
 export interface ApiKeySpec { role: ApiKeyRole, key: string }
 

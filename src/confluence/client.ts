@@ -1,66 +1,63 @@
-// The ConfluenceClient of ./types: alias → session (token + site, from memory when fresh) → gateway URL →
-// undici (keep-alive pool per origin, timeouts) → AppError mapping. One refresh-and-retry on a 401, and on
-// a 403/404 that arrives after the stored expiry. Hot path: no Redis, no allocation beyond the request.
+// The ConfluenceClient of ./types: resolved alias → session (token + site, from memory when fresh, through
+// the connection layer's SessionProvider) → gateway URL, built here → the site's rate budget → undici
+// (keep-alive pool per origin, timeouts) → AppError mapping. One re-send after a token renew on a 401, and
+// on a 403/404 that arrives after the stored expiry (a credential repair; waits and retries: http/retry.ts).
+// Hot path with a resolved connection: no Redis (but the budget's pause check, see budget/site-budget.ts).
 import type { Agent } from 'undici'
 import {
   ConnectionNotAuthorizedError, UpstreamForbiddenError, UpstreamInvalidError, UpstreamNotFoundError,
   UpstreamRateLimitedError, UpstreamScopeMissingError, UpstreamUnavailableError
 } from '../errors/errors'
 import type { AppError } from '../errors/app-error'
-import type { ConnectionService, Session } from '../connections/service'
-import { parseRetryAfter } from '../connections/grants'
-import { send, type RawResponse } from './http'
+import type { RateBudget, SiteKey } from '../budget/rate-budget'
+import type { ConnectionResolver, Session, SessionProvider } from '../connections/types'
+import { parseRetryAfter } from '../http/rate-limit-headers'
+import { send, type RawResponse } from '../http/send'
 import { encodeInputComponent } from '../lib/uri'
-import type { CallOptions, ConfluenceClient, ConfluenceRequest, ConfluenceResponse, ConfluenceSite, QueryValue } from './types'
-
-/** What a shared per-site rate budget keys on. */
-export interface SiteKey { alias: string, cloudId: string, origin: string }
-
-/**
- * The plug point of a later shared per-site rate budget: `beforeRequest` may wait (or throw
- * UPSTREAM_RATE_LIMITED) before each upstream request; `afterResponse` sees every answer's status and
- * headers (X-RateLimit-*, Retry-After). Both optional; keep them cheap.
- */
-export interface ClientHooks {
-  beforeRequest?: (site: SiteKey, req: Pick<ConfluenceRequest, 'paced' | 'signal'>) => void | Promise<void>
-  afterResponse?: (site: SiteKey, status: number, headers: Record<string, string>) => void
-}
+import type { CallAs, CallOptions, ConfluenceClient, ConfluenceRequest, ConfluenceResponse, ConfluenceSite, QueryValue } from './types'
 
 export interface ClientOptions {
-  connections: ConnectionService
+  sessions: SessionProvider
+  /** Resolves an alias id given as a string (admin routes, tools); the engine passes connections already resolved. */
+  resolver: ConnectionResolver
   agent: Agent
   timeoutMs: number
-  hooks?: ClientHooks
+  /** The per-site rate budget every request goes through (budget/site-budget.ts; NO_BUDGET in tools). */
+  budget: RateBudget
   userAgent?: string
 }
 
 const MAX_DETAIL = 500
 
 export class SpokeConfluenceClient implements ConfluenceClient {
-  hooks: ClientHooks
-  private readonly conns: ConnectionService
+  private readonly sessions: SessionProvider
+  private readonly resolver: ConnectionResolver
   private readonly agent: Agent
   private readonly timeoutMs: number
+  private readonly budget: RateBudget
   private readonly userAgent: string
 
   constructor (opts: ClientOptions) {
-    this.conns = opts.connections
+    this.sessions = opts.sessions
+    this.resolver = opts.resolver
     this.agent = opts.agent
     this.timeoutMs = opts.timeoutMs
-    this.hooks = opts.hooks ?? {}
+    this.budget = opts.budget
     this.userAgent = opts.userAgent ?? 'confluence-cloud-spoke'
   }
 
-  async site (alias: string): Promise<ConfluenceSite> {
-    const s = this.conns.cachedSession(alias) ?? await this.conns.session(alias)
+  async site (as: CallAs): Promise<ConfluenceSite> {
+    const alias = typeof as === 'string' ? (await this.resolver.resolve(as)).resolved : as.resolved
+    const s = this.sessions.current(alias) ?? await this.sessions.get(alias)
     return { cloudId: s.site.cloudId, url: s.site.url }
   }
 
-  async call (alias: string, req: ConfluenceRequest, opts?: CallOptions): Promise<ConfluenceResponse> {
-    let s = this.conns.cachedSession(alias) ?? await this.conns.session(alias)
+  async call (as: CallAs, req: ConfluenceRequest, opts?: CallOptions): Promise<ConfluenceResponse> {
+    const alias = typeof as === 'string' ? (await this.resolver.resolve(as)).resolved : as.resolved
+    let s = this.sessions.current(alias) ?? await this.sessions.get(alias)
     let res = await this.once(s, req)
     if (this.worthARefresh(res, s)) {
-      s = await this.conns.renew(alias, s.accessToken)
+      s = await this.sessions.renew(alias, s.accessToken)
       res = await this.once(s, req)
     }
     if ((res.status >= 200 && res.status < 300) || opts?.okStatuses?.includes(res.status) === true) return res
@@ -83,10 +80,11 @@ export class SpokeConfluenceClient implements ConfluenceClient {
       else { body = JSON.stringify(req.body); headers['content-type'] = 'application/json' }
     }
     headers.authorization = `Bearer ${s.accessToken}`
-    const key = this.hooks.beforeRequest || this.hooks.afterResponse ? siteKey(s) : undefined
-    if (this.hooks.beforeRequest) await this.hooks.beforeRequest(key as SiteKey, req)
+    const budget = this.budget
+    const key = budget.beforeRequest || budget.afterResponse ? siteKey(s) : undefined
+    if (budget.beforeRequest) await budget.beforeRequest(key as SiteKey, req)
     const raw: RawResponse = await send(this.agent, { method: req.method, url, origin: s.origin, headers, body, timeoutMs: req.timeoutMs ?? this.timeoutMs, signal: req.signal })
-    if (this.hooks.afterResponse) this.hooks.afterResponse(key as SiteKey, raw.status, raw.headers)
+    if (budget.afterResponse) budget.afterResponse(key as SiteKey, raw.status, raw.headers)
     return { status: raw.status, headers: raw.headers, body: raw.body, url }
   }
 }
@@ -96,7 +94,7 @@ function siteKey (s: Session): SiteKey {
 }
 
 /** `{connectionUrl}ex/confluence/{cloudId}{path}` or `{connectionUrl}{path}`; absolute URLs only on the same origin. */
-export function buildUrl (s: Pick<Session, 'connectionUrl' | 'confluenceBase'> & { origin?: string }, req: Pick<ConfluenceRequest, 'path' | 'query' | 'base'>): string {
+export function buildUrl (s: Pick<Session, 'connectionUrl'> & { site: { cloudId: string }, origin?: string }, req: Pick<ConfluenceRequest, 'path' | 'query' | 'base'>): string {
   let url: string
   const path = req.path
   if (/^https?:\/\//i.test(path)) {
@@ -108,7 +106,7 @@ export function buildUrl (s: Pick<Session, 'connectionUrl' | 'confluenceBase'> &
     url = target.toString()
   } else {
     const rel = path.startsWith('/') ? path : `/${path}`
-    url = req.base === 'api' ? s.connectionUrl + rel.slice(1) : s.confluenceBase + rel
+    url = req.base === 'api' ? s.connectionUrl + rel.slice(1) : `${s.connectionUrl}ex/confluence/${s.site.cloudId}${rel}`
   }
   const q = req.query ? queryString(req.query) : ''
   if (q !== '') url += (url.includes('?') ? '&' : '?') + q

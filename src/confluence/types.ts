@@ -1,6 +1,13 @@
-// The seam between the action engine and the connection/token layer. The engine renders requests and
-// maps responses; the client owns the alias → token → cloudId → gateway URL part, the one refresh-and-retry
-// on a 401 (or a 403/404 after the stored expiry), and the translation of upstream failures into AppErrors.
+// The seam between the action engine and the Confluence client. The engine renders requests and maps
+// responses; the client owns the session → gateway URL part (sessions come from the connection layer), the
+// one re-send after a token renew on a 401 (or a 403/404 after the stored expiry), and the translation of
+// upstream failures into AppErrors.
+import type { ConfluenceSite, ResolvedConnection } from '../connections/types'
+
+export type { ConfluenceSite }
+
+/** Whom to call as: an alias id (resolved first: parent → active child), or a connection already resolved. */
+export type CallAs = string | ResolvedConnection
 
 export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE'
 
@@ -41,33 +48,13 @@ export interface CallOptions {
   okStatuses?: number[]
 }
 
-export interface ConfluenceSite { cloudId: string, url: string }
-
 export interface ConfluenceClient {
   /**
    * One request as the (resolved) alias. Throws AppErrors: CONNECTION_NOT_FOUND, CONNECTION_NOT_AUTHORIZED,
    * UPSTREAM_NOT_FOUND / FORBIDDEN / SCOPE_MISSING / INVALID / RATE_LIMITED (retryAfter set) /
    * UNAVAILABLE / TIMEOUT, each with `retryable` set.
    */
-  call: (alias: string, req: ConfluenceRequest, opts?: CallOptions) => Promise<ConfluenceResponse>
+  call: (as: CallAs, req: ConfluenceRequest, opts?: CallOptions) => Promise<ConfluenceResponse>
   /** The bound site of an alias (for absolute URLs in outputs). */
-  site: (alias: string) => Promise<ConfluenceSite>
-}
-
-export interface ResolvedConnection {
-  /** The alias named in the request (default `confluence_cloud`). */
-  requested: string
-  /** The alias actually used: the requested one, or the active child of a parent. */
-  resolved: string
-  /** Managed groups of the resolved alias (membership writes are refused for any other group). */
-  managedGroups: Array<{ groupId: string, name?: string }>
-  retryPolicy: { strategy: 'retry_after' | 'exponential' | 'fixed', maxAttempts: number, maxElapsedSeconds: number, delaySeconds?: number }
-  /** Scopes the alias asked for and, once known, the scopes granted. */
-  scopes: string[]
-  grantedScopes?: string[]
-}
-
-export interface ConnectionResolver {
-  /** Throws CONNECTION_NOT_FOUND when the alias (or the parent's active child) does not exist. */
-  resolve: (requested?: string) => Promise<ResolvedConnection>
+  site: (as: CallAs) => Promise<ConfluenceSite>
 }

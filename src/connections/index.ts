@@ -1,40 +1,109 @@
-// Wiring of the connection layer for createCore: keyring, one undici agent, the service, the client.
+// The connection layer, assembled: stores → OAuth client → refresher → session cache → alias service and
+// consent; and its lifetime: validate the alias files, subscribe to alias changes, write the files to Redis
+// (once Redis answers, when the process started without it). The Confluence client is built on top of it
+// by the composition root (core.ts), never here.
 import type { Redis } from 'ioredis'
 import type { Logger } from 'pino'
+import type { Agent } from 'undici'
 import type { Config } from '../config/env'
-import { SpokeConfluenceClient } from '../confluence/client'
-import { createAgent } from '../confluence/http'
 import { Keyring, previousKeysFromEnv } from '../lib/crypto'
-import { ConnectionService } from './service'
+import { AliasService } from './alias-service'
+import { AliasStore } from './alias-store'
+import { ConsentFlow } from './consent'
+import { connectionKeys } from './keys'
+import { loadAliasFiles } from './loader'
+import { createTokenEndpoint, type TokenEndpoint } from './oauth-client'
+import { SessionCache } from './session-cache'
+import { TokenRefresher } from './token-refresher'
+import { TokenStore } from './token-store'
 
-export { ConnectionService, DEFAULT_ALIAS } from './service'
-export type { AliasView, TokenView, Session } from './service'
+export { DEFAULT_ALIAS } from './alias-id'
+export type { AliasView, TokenView } from './alias-view'
+export type { ConnectionResolver, ResolvedConnection, Session, SessionProvider } from './types'
+
+/** Never more than this for a token-endpoint request, whatever SPOKE_UPSTREAM_TIMEOUT_MS says. */
+const MAX_TOKEN_TIMEOUT_MS = 10_000
+
+export interface ConnectionLayerOptions {
+  /** Tests wrap the real token endpoint to step in before a request (e.g. a sibling rotating first). */
+  wrapTokenEndpoint?: (real: TokenEndpoint) => TokenEndpoint
+}
 
 export interface ConnectionLayer {
-  connections: ConnectionService
-  confluence: SpokeConfluenceClient
+  /** Alias CRUD and views (admin API, alias files). */
+  aliases: AliasService
+  /** Resolves requested aliases (ConnectionResolver) and hands out sessions (SessionProvider). */
+  sessions: SessionCache
+  /** "Get OAuth Token" (authorization code): consent URL and callback. */
+  consent: ConsentFlow
+  /** Token persistence (tests read it). */
+  tokens: TokenStore
+  /** The alias files are in Redis (false while a start without Redis waits for it). */
+  filesApplied: () => boolean
   close: () => Promise<void>
 }
 
-export async function createConnectionLayer (config: Config, redis: Redis, log: Logger): Promise<ConnectionLayer> {
+export async function createConnectionLayer (config: Config, redis: Redis, log: Logger, agent: Agent, opts: ConnectionLayerOptions = {}): Promise<ConnectionLayer> {
   if (!config.masterKey) throw new Error('SPOKE_MASTER_KEY is not resolved: call resolveSecrets(config) before createCore')
+  const files = loadAliasFiles(config.connectionsDir, config.allowedHosts) // a bad file stops the start here
+  const clog = log.child({ component: 'connections' })
   const keyring = new Keyring(config.masterKey, previousKeysFromEnv())
-  const agent = createAgent({ timeoutMs: config.upstreamTimeoutMs })
-  const connections = new ConnectionService({ config, redis, log, keyring, agent })
-  const confluence = new SpokeConfluenceClient({ connections, agent, timeoutMs: config.upstreamTimeoutMs })
+  const keys = connectionKeys(config.keyPrefix)
+  const aliasStore = new AliasStore(redis, keys, keyring)
+  const tokens = new TokenStore(redis, keys, keyring)
+  const real = createTokenEndpoint(agent, Math.min(config.upstreamTimeoutMs, MAX_TOKEN_TIMEOUT_MS))
+  const endpoint = opts.wrapTokenEndpoint ? opts.wrapTokenEndpoint(real) : real
+  const defaults = { atlassianAuthUrl: config.atlassianAuthUrl, atlassianApiUrl: config.atlassianApiUrl, allowedHosts: config.allowedHosts }
+  const refresher = new TokenRefresher(tokens, endpoint, clog)
+  const sessions = new SessionCache({ aliases: aliasStore, tokens, refresher, endpoint, defaults, log: clog })
+  const invalidate = (id: string): void => sessions.invalidate(id)
+  const aliases = new AliasService({ aliases: aliasStore, tokens, invalidate, defaults, log: clog })
+  const consent = new ConsentFlow({ alias: (id) => sessions.alias(id), invalidate, tokens, endpoint, publicUrl: config.publicUrl, log: clog })
+
+  let applied = false
+  let closed = false
+  const subscriber = redis.duplicate({ enableOfflineQueue: true, maxRetriesPerRequest: null, connectionName: 'confluence-spoke:conn-events' })
+  subscriber.on('error', () => {})
+  subscriber.on('message', (_ch: string, id: string) => { invalidate(id) })
+  const close = async (): Promise<void> => {
+    closed = true
+    sessions.close()
+    await subscriber.quit().catch(() => {})
+    subscriber.disconnect()
+  }
+  const applyFiles = async (): Promise<void> => { await aliases.applyFiles(files); applied = true }
+
   try {
-    await connections.start()
+    const subscribed = subscriber.subscribe(keys.channel).catch((err: unknown) => clog.warn({ err: String(err) }, 'alias change subscription failed; caches revalidate every 5 s'))
+    await firstConnectAttempt(redis)
+    if (redis.status === 'ready') {
+      await subscribed
+      await applyFiles()
+    } else {
+      // Redis is away: start anyway (readiness reports it) and apply the files once it answers.
+      clog.warn({ files: files.length }, 'Redis not reachable yet: connection files will be applied when it is')
+      const apply = (): void => {
+        applyFiles().catch((err: unknown) => {
+          clog.warn({ err: String(err) }, 'applying connection files failed; trying again when Redis is back')
+          if (!closed) redis.once('ready', apply)
+        })
+      }
+      redis.once('ready', apply)
+    }
   } catch (err) {
-    await connections.close()
-    await agent.close()
+    await close()
     throw err
   }
-  return {
-    connections,
-    confluence,
-    close: async () => {
-      await connections.close()
-      await agent.close()
-    }
-  }
+  return { aliases, sessions, consent, tokens, filesApplied: () => applied, close }
+}
+
+/** Until Redis answers or refuses the first connection (at most 2 s for a host that never answers), so a start without Redis goes on at once. */
+async function firstConnectAttempt (redis: Redis): Promise<void> {
+  if (redis.status === 'ready') return
+  await new Promise<void>((resolve) => {
+    const t = setTimeout(done, 2_000)
+    redis.once('ready', done)
+    redis.once('error', done)
+    function done (): void { clearTimeout(t); redis.off('ready', done); redis.off('error', done); resolve() }
+  })
 }

@@ -1,6 +1,7 @@
 // Shapes of the connection layer. An alias document is what an admin writes (file or PUT body); the stored
-// record keeps its secrets sealed; the effective alias is what the token provider and the client use.
-import type { ConfluenceSite, ResolvedConnection } from '../confluence/types'
+// record keeps its secrets sealed; the effective alias is what the token refresher and the session cache use;
+// a resolved connection and a session are what the layers above receive.
+import type { RetryPolicy } from '../http/retry'
 
 export type GrantType = 'oauth2_authorization_code' | 'oauth2_client_credentials'
 
@@ -21,7 +22,7 @@ export interface AliasDocument {
     authorizeUrl?: string
     tokenUrl?: string
   }
-  retryPolicy?: Partial<ResolvedConnection['retryPolicy']>
+  retryPolicy?: Partial<RetryPolicy>
   managedGroups?: Array<{ groupId: string, name?: string }>
   orgAdmin?: { orgId?: string, apiKey?: string }
 }
@@ -74,6 +75,9 @@ export interface TokenMeta {
 
 export interface SiteChoice { cloudId: string, url: string, name?: string }
 
+/** A Confluence site: its cloudId (in gateway URLs) and its URL (in links shown to people). */
+export interface ConfluenceSite { cloudId: string, url: string }
+
 export interface BoundSite extends ConfluenceSite { name?: string }
 
 /** Everything needed to talk to Confluence as one alias, after inheritance from its parent. */
@@ -90,9 +94,56 @@ export interface EffectiveAlias {
   /** Always ends with '/'. */
   connectionUrl: string
   site?: { cloudId?: string, url?: string }
-  retryPolicy: ResolvedConnection['retryPolicy']
+  retryPolicy: RetryPolicy
   managedGroups: Array<{ groupId: string, name?: string }>
   orgAdmin?: { orgId?: string, apiKey?: string }
   /** What an admin must still do before the alias can work. */
   problems: string[]
+}
+
+/** An alias as the layers above use it, after parent → active child resolution. */
+export interface ResolvedConnection {
+  /** The alias named in the request (default `confluence_cloud`). */
+  requested: string
+  /** The alias actually used: the requested one, or the active child of a parent. */
+  resolved: string
+  /** Managed groups of the resolved alias (membership writes are refused for any other group). */
+  managedGroups: Array<{ groupId: string, name?: string }>
+  retryPolicy: RetryPolicy
+  /** Scopes the alias asked for and, once known, the scopes granted. */
+  scopes: string[]
+  grantedScopes?: string[]
+}
+
+export interface ConnectionResolver {
+  /** Throws CONNECTION_NOT_FOUND when the alias (or the parent's active child) does not exist. */
+  resolve: (requested?: string) => Promise<ResolvedConnection>
+}
+
+/** What the Confluence client needs for one call: everything in memory. */
+export interface Session {
+  alias: string
+  accessToken: string
+  /** Stored expiry of the access token (ms). */
+  expiresAt: number
+  /** Refresh ahead: the token is used only until this instant (ms). */
+  freshUntil: number
+  site: BoundSite
+  /** `{connectionUrl}` (ends with '/'): the gateway; the client builds `ex/confluence/{cloudId}` itself. */
+  connectionUrl: string
+  /** The origin of connectionUrl (the only origin calls may go to). */
+  origin: string
+}
+
+/**
+ * What the Confluence client asks of the connection layer, for an alias already resolved (no parent →
+ * child step here). `current` is the hot path: memory only.
+ */
+export interface SessionProvider {
+  /** A usable session straight from memory, or undefined (then call `get`). No I/O. */
+  current: (resolvedAlias: string) => Session | undefined
+  /** A session with a fresh token and a bound site, refreshing or binding as needed. */
+  get: (resolvedAlias: string) => Promise<Session>
+  /** After the upstream refused `staleToken`: one refresh, then the new session. */
+  renew: (resolvedAlias: string, staleToken: string) => Promise<Session>
 }

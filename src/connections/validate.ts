@@ -3,10 +3,9 @@
 import Ajv, { type ErrorObject, type ValidateFunction } from 'ajv'
 import addFormats from 'ajv-formats'
 import aliasSchema from './alias.schema.json'
+import { ALIAS_ID } from './alias-id'
 import { urlProblem } from './url-guard'
 import type { AliasDocument } from './types'
-
-export const ALIAS_ID = /^[a-z][a-z0-9_-]{0,62}$/
 
 export interface ValidationIssue { path: string, message: string, params?: unknown }
 
@@ -18,12 +17,6 @@ function validator (): ValidateFunction {
     compiled = ajv.compile(aliasSchema)
   }
   return compiled
-}
-
-/** The schema as a route body schema (no $id / $schema, which confuse the OpenAPI generator). */
-export function aliasBodySchema (): Record<string, unknown> {
-  const { $id: _id, $schema: _s, ...rest } = aliasSchema as Record<string, unknown>
-  return rest
 }
 
 function fromAjv (e: ErrorObject): ValidationIssue {

@@ -7,9 +7,9 @@ import type { Logger } from 'pino'
 import type { Config } from '../config/env'
 import type { ActionRegistry } from '../actions/action-registry'
 import type { ActionEngine } from '../actions/execute-action'
-import { DEFAULT_CONNECTION } from '../actions/execute-action'
 import type { StoredResponse } from '../actions/idempotency'
-import type { ConnectionResolver, ResolvedConnection } from '../confluence/types'
+import { DEFAULT_ALIAS } from '../connections/alias-id'
+import type { ConnectionResolver, ResolvedConnection } from '../connections/types'
 import { AppError } from '../errors/app-error'
 import { JobNotFoundError, JobStateConflictError, QueueUnavailableError, RequestInvalidError } from '../errors/errors'
 import { checkBulkInput } from '../actions/handlers/group-members-bulk'
@@ -76,7 +76,7 @@ export class JobService {
       if (this.deps.config.callbackSecret === undefined) throw new RequestInvalidError('callbackUrl needs SPOKE_CALLBACK_SECRET to be configured (callbacks are always signed)')
       await assertCallbackUrl(req.body.callbackUrl, this.callbackPolicy)
     }
-    const requested = req.body.connection ?? DEFAULT_CONNECTION
+    const requested = req.body.connection ?? DEFAULT_ALIAS
     const connection = await guard(this.deps.connections.resolve(requested))
     ENQUEUE_CHECKS[action.definition.handler?.name ?? '']?.(input, connection)
 

@@ -43,7 +43,7 @@ export const RETENTION = { completedSeconds: 24 * 3600, completedCount: 10_000, 
 const runActionDefaults: JobsOptions = {
   removeOnComplete: { age: RETENTION.completedSeconds, count: RETENTION.completedCount },
   removeOnFail: { age: RETENTION.failedSeconds },
-  // The worker computes each retry's delay from the alias's retryPolicy (see retry-policy.ts).
+  // The worker computes each retry's delay from the alias's retryPolicy (see http/retry.ts, nextRetryDelay).
   backoff: { type: 'policy' }
 }
 

@@ -10,13 +10,13 @@ import type { Redis } from 'ioredis'
 import type { Logger } from 'pino'
 import type { ActionEngine } from '../actions/execute-action'
 import type { Checkpoint, ProgressUpdate } from '../actions/handlers/types'
-import type { ConnectionResolver } from '../confluence/types'
+import type { ConnectionResolver } from '../connections/types'
 import { AppError } from '../errors/app-error'
-import { DEFAULT_RETRY_POLICY } from '../connections/service'
+import { DEFAULT_RETRY_POLICY } from '../connections/effective-alias'
 import type { JobService } from './job-service'
 import { CANCELLED_CODE, type JobError } from './job-view'
 import { EXTRA_TTL_SECONDS, JOB_SCHEMA_VERSION, type RunActionJobData, type RunActionResult } from './queues'
-import { nextRetryDelay } from './retry-policy'
+import { nextRetryDelay } from '../http/retry'
 
 export interface ProcessorDeps {
   jobs: JobService

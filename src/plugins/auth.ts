@@ -3,7 +3,7 @@
 // Routes a person opens in a browser (`config.browser`) also accept a session cookie (lib/sessions).
 import fp from 'fastify-plugin'
 import type { FastifyRequest } from 'fastify'
-import type { ApiKeyRole } from '../config/env'
+import { ADMIN_ONLY, type ApiKeyRole } from '../config/roles'
 import { ForbiddenError, UnauthenticatedError } from '../errors/errors'
 import type { ApiKeyRing } from '../lib/api-keys'
 import { SESSION_COOKIE, readCookie, type SessionStore } from '../lib/sessions'
@@ -15,8 +15,7 @@ declare module 'fastify' {
   interface FastifyRequest { principal?: { role: ApiKeyRole } }
 }
 
-export const ALL_ROLES: readonly ApiKeyRole[] = ['admin', 'invoker', 'viewer']
-export const ADMIN_ONLY: readonly ApiKeyRole[] = ['admin']
+export { ADMIN_ONLY }
 
 export function presentedKey (req: FastifyRequest): string | undefined {
   const header = req.headers.authorization

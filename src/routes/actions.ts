@@ -4,16 +4,15 @@
 // Bodies are checked here with the actions' own ajv (no type coercion), not by Fastify's validator.
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest, RouteShorthandOptions } from 'fastify'
 import type { Core } from '../core'
-import type { ApiKeyRole } from '../config/env'
+import { ANY_ROLE, RUNNERS } from '../config/roles'
+import { ALIAS_ID_PATTERN, DEFAULT_ALIAS } from '../connections/alias-id'
 import { AppError } from '../errors/app-error'
 import { RequestInvalidError } from '../errors/errors'
 import { createInputAjv, toSchemaErrors } from '../actions/ajv'
 import { fingerprint, IDEMPOTENCY_KEY_PATTERN, type StoredResponse } from '../actions/idempotency'
+import type { CompiledAction } from '../actions/load-actions'
 import { PROBLEM_CONTENT_TYPE, problemResponses, toProblem } from '../lib/problem'
 
-const READ: readonly ApiKeyRole[] = ['admin', 'invoker', 'viewer']
-const RUN: readonly ApiKeyRole[] = ['admin', 'invoker']
-const ALIAS = '^[a-z][a-z0-9_-]{0,62}$'
 
 export interface ExecuteBody {
   connection?: string
@@ -32,7 +31,7 @@ const envelopeSchema = (input: unknown = {}): Record<string, unknown> => ({
   type: 'object',
   additionalProperties: false,
   properties: {
-    connection: { type: 'string', pattern: ALIAS, description: 'Alias to run as (default confluence_cloud; a parent resolves to its active child).' },
+    connection: { type: 'string', pattern: ALIAS_ID_PATTERN, description: `Alias to run as (default ${DEFAULT_ALIAS}; a parent resolves to its active child).` },
     input,
     mode: { enum: ['sync', 'async'], description: "Default: the action's own mode." },
     callbackUrl: { type: 'string', format: 'uri', pattern: '^https?://', description: 'Async only: POSTed the job when it ends.' }
@@ -93,12 +92,12 @@ const actionRoutes: FastifyPluginAsync<ActionRoutesOptions> = async (app, { core
   const noFastifyValidation = (): ((data: unknown) => boolean) => () => true
 
   app.get('/v1/actions', {
-    config: { access: READ },
+    config: { access: ANY_ROLE },
     schema: { tags: ['actions'], summary: 'List the actions', response: { 200: { type: 'object', required: ['actions'], properties: { actions: { type: 'array', items: summarySchema } } } } }
   }, async () => ({ actions: core.actions.list() }))
 
   app.get<{ Params: { id: string } }>('/v1/actions/:id', {
-    config: { access: READ },
+    config: { access: ANY_ROLE },
     schema: { tags: ['actions'], summary: 'Describe one action', params: { type: 'object', properties: { id: { type: 'string' } } }, response: { 200: summarySchema, 404: { $ref: 'Problem#' } } }
   }, async (req) => core.actions.get(req.params.id).summary)
 
@@ -113,11 +112,11 @@ const actionRoutes: FastifyPluginAsync<ActionRoutesOptions> = async (app, { core
     const key = req.headers['idempotency-key']
     const run = (): Promise<StoredResponse> => mode === 'async'
       ? executeAsync({ actionId, body, requestId: req.id })
-      : runSync(actionId, body, req.id)
+      : runSync(action, body, req.id)
 
     if (key === undefined) {
-      // The hot path: no Redis, no wrapping.
-      if (mode === 'sync') return await whileCallerWaits(req, reply, (signal) => core.engine.execute({ actionId, connection: body.connection, input: body.input ?? {}, requestId: req.id, signal }))
+      // The hot path: no idempotency record, no wrapping; the action looked up above is passed down.
+      if (mode === 'sync') return await whileCallerWaits(req, reply, (signal) => core.engine.execute({ actionId, action, connection: body.connection, input: body.input ?? {}, requestId: req.id, signal }))
       return send(reply, await run())
     }
     if (typeof key !== 'string' || !IDEMPOTENCY_KEY_PATTERN.test(key)) {
@@ -150,9 +149,9 @@ const actionRoutes: FastifyPluginAsync<ActionRoutesOptions> = async (app, { core
   }
 
   /** A sync run as a storable response: final errors are kept (a repeat gets the same answer), retryable ones thrown. */
-  async function runSync (actionId: string, body: ExecuteBody, requestId: string): Promise<StoredResponse> {
+  async function runSync (action: CompiledAction, body: ExecuteBody, requestId: string): Promise<StoredResponse> {
     try {
-      return { status: 200, body: await core.engine.execute({ actionId, connection: body.connection, input: body.input ?? {}, requestId }) }
+      return { status: 200, body: await core.engine.execute({ actionId: action.id, action, connection: body.connection, input: body.input ?? {}, requestId }) }
     } catch (err) {
       if (err instanceof AppError && !err.retryable && err.statusCode < 500) return { status: err.statusCode, body: toProblem(err, requestId), headers: err.headers }
       throw err
@@ -168,7 +167,7 @@ const actionRoutes: FastifyPluginAsync<ActionRoutesOptions> = async (app, { core
 
   for (const summary of core.actions.list()) {
     const opts: RouteShorthandOptions = {
-      config: { access: RUN },
+      config: { access: RUNNERS },
       validatorCompiler: noFastifyValidation,
       schema: {
         tags: ['actions'],
@@ -188,7 +187,7 @@ const actionRoutes: FastifyPluginAsync<ActionRoutesOptions> = async (app, { core
   }
 
   app.post<{ Params: { id: string } }>('/v1/actions/:id/execute', {
-    config: { access: RUN },
+    config: { access: RUNNERS },
     validatorCompiler: noFastifyValidation,
     schema: {
       tags: ['actions'],

@@ -5,6 +5,7 @@
 import type { FastifyPluginAsync, FastifyReply } from 'fastify'
 import formbody from '@fastify/formbody'
 import type { Core } from '../core'
+import { OBSERVERS } from '../config/roles'
 import type { ApiKeyRing } from '../lib/api-keys'
 import { SESSION_COOKIE, SessionStore, readCookie, sessionCookie } from '../lib/sessions'
 import { SignInThrottle } from '../lib/sign-in-throttle'
@@ -84,8 +85,8 @@ ${failed ? '<p class="bad">That key is not valid.</p>' : ''}<p class="muted">Adm
     return reply.header('set-cookie', sessionCookie('', 0, secure)).redirect('/admin/login', 303)
   })
 
-  app.get('/admin', { config: { access: ['admin', 'viewer'], browser: true }, schema: hidden }, async (req, reply) => {
-    const [aliases, jobs] = await Promise.all([core.connections.list(), core.jobs.list({ limit: 20 })])
+  app.get('/admin', { config: { access: OBSERVERS, browser: true }, schema: hidden }, async (req, reply) => {
+    const [aliases, jobs] = await Promise.all([core.connections.aliases.list(), core.jobs.list({ limit: 20 })])
     const isAdmin = req.principal?.role === 'admin'
     const aliasRows = aliases.map(a => {
       const status = a.token.status

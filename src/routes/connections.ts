@@ -1,87 +1,17 @@
-// Connection admin API (docs/api.md#connections). Admin-only, except the two reads viewers may see too. Response
-// schemas list every field a view may carry, so the serializer drops anything else (secrets included).
-import { problemResponses } from '../lib/problem'
+// Connection admin API (docs/api.md#connections). Admin-only, except the two reads viewers may see too.
+// Schemas: connection-schemas.ts.
 import Ajv from 'ajv'
 import type { FastifyPluginAsync, FastifySchemaCompiler } from 'fastify'
 import type { Core } from '../core'
 import { AppError } from '../errors/app-error'
 import { RequestInvalidError } from '../errors/errors'
-import { aliasBodySchema } from '../connections/validate'
+import { ADMIN_ONLY, OBSERVERS } from '../config/roles'
+import { aliasBodySchema } from '../connections/alias-body-schema'
+import type { ResolvedConnection } from '../connections/types'
+import { aliasParams, aliasViewSchema, errors, groupSchema, nullableString, problem, tokenViewSchema } from './connection-schemas'
 
-const ADMIN = ['admin'] as const
-const READERS = ['admin', 'viewer'] as const
-const ALIAS_PATTERN = '^[a-z][a-z0-9_-]{0,62}$'
 const GROUP_PAGE = 200
 const MAX_GROUP_PAGES = 500
-
-const aliasParams = {
-  type: 'object',
-  required: ['alias'],
-  properties: { alias: { type: 'string', pattern: ALIAS_PATTERN, description: 'Alias id' } }
-} as const
-
-const problem = { $ref: 'Problem#' } as const
-const errors = problemResponses(400, 401, 403, 404, 409)
-
-const nullableString = { type: ['string', 'null'] } as const
-const groupSchema = { type: 'object', required: ['groupId'], properties: { groupId: { type: 'string' }, name: { type: 'string' } } } as const
-const siteSchema = { type: 'object', properties: { cloudId: { type: 'string' }, url: { type: 'string' }, name: { type: 'string' } } } as const
-
-const tokenViewSchema = {
-  type: 'object',
-  properties: {
-    status: { type: 'string', enum: ['active', 'needs_consent', 'needs_configuration', 'refresh_failed', 'expired'] },
-    expiresAt: nullableString,
-    grantedScopes: { type: 'array', items: { type: 'string' } },
-    lastRefreshAt: nullableString,
-    error: { type: 'string' }
-  }
-} as const
-
-const aliasViewSchema = {
-  type: 'object',
-  properties: {
-    id: { type: 'string' },
-    name: { type: 'string' },
-    description: { type: 'string' },
-    parent: { type: 'string' },
-    active: { type: 'boolean' },
-    connectionUrl: { type: 'string' },
-    site: { type: 'object', properties: { cloudId: { type: 'string' }, url: { type: 'string' } } },
-    credential: {
-      type: 'object',
-      properties: {
-        type: { type: 'string' },
-        clientId: { type: 'string' },
-        scopes: { type: 'array', items: { type: 'string' } },
-        authorizeUrl: { type: 'string' },
-        tokenUrl: { type: 'string' }
-      }
-    },
-    retryPolicy: {
-      type: 'object',
-      properties: { strategy: { type: 'string' }, maxAttempts: { type: 'integer' }, maxElapsedSeconds: { type: 'integer' }, delaySeconds: { type: 'number' } }
-    },
-    managedGroups: { type: 'array', items: groupSchema },
-    orgAdmin: { type: 'object', properties: { orgId: { type: 'string' } } },
-    secrets: {
-      type: 'object',
-      description: 'Which secrets are set (never their values)',
-      properties: { clientSecret: { type: 'boolean' }, orgAdminApiKey: { type: 'boolean' } }
-    },
-    source: { type: 'string', enum: ['file', 'api'] },
-    file: { type: 'string' },
-    createdAt: { type: 'string' },
-    updatedAt: { type: 'string' },
-    children: { type: 'array', items: { type: 'string' } },
-    resolvesTo: { type: 'string' },
-    token: tokenViewSchema,
-    boundSite: { anyOf: [siteSchema, { type: 'null' }] },
-    siteChoices: { type: 'array', items: siteSchema },
-    ready: { type: 'boolean' },
-    problems: { type: 'array', items: { type: 'string' } }
-  }
-} as const
 
 // Params and querystrings: a small Ajv that coerces (query values are strings). Bodies: validated by the
 // connection layer itself (same schema as the files, plus the SSRF guard), so every error is listed once.
@@ -113,25 +43,25 @@ export function missingScopes (granted: string[], actions: ActionDef[]): Record<
 }
 
 const connectionRoutes: FastifyPluginAsync<{ core: Core }> = async (app, { core }) => {
-  const conns = core.connections
+  const { aliases, sessions, consent } = core.connections
   app.setValidatorCompiler(validatorCompiler)
 
   app.get('/v1/connections', {
-    config: { access: READERS },
+    config: { access: OBSERVERS },
     schema: {
       tags: ['connections'],
       summary: 'List the connection aliases (secrets never included)',
       response: { 200: { type: 'object', properties: { connections: { type: 'array', items: aliasViewSchema } } }, 401: problem, 403: problem }
     }
-  }, async () => ({ connections: await conns.list() }))
+  }, async () => ({ connections: await aliases.list() }))
 
   app.get<{ Params: { alias: string } }>('/v1/connections/:alias', {
-    config: { access: READERS },
+    config: { access: OBSERVERS },
     schema: { tags: ['connections'], summary: 'One alias with its token status', params: aliasParams, response: { 200: aliasViewSchema, ...errors } }
-  }, async (req) => conns.get(req.params.alias))
+  }, async (req) => aliases.get(req.params.alias))
 
   app.put<{ Params: { alias: string }, Body: unknown }>('/v1/connections/:alias', {
-    config: { access: ADMIN },
+    config: { access: ADMIN_ONLY },
     schema: {
       tags: ['connections'],
       summary: 'Create or replace an alias',
@@ -144,20 +74,20 @@ const connectionRoutes: FastifyPluginAsync<{ core: Core }> = async (app, { core 
     if (req.body === null || typeof req.body !== 'object' || Array.isArray(req.body)) {
       throw new RequestInvalidError('The body must be a JSON alias document (object)')
     }
-    const { view, created } = await conns.put(req.params.alias, req.body)
+    const { view, created } = await aliases.put(req.params.alias, req.body)
     return reply.code(created ? 201 : 200).send(view)
   })
 
   app.delete<{ Params: { alias: string } }>('/v1/connections/:alias', {
-    config: { access: ADMIN },
+    config: { access: ADMIN_ONLY },
     schema: { tags: ['connections'], summary: 'Delete an alias and its tokens', params: aliasParams, response: { 204: { type: 'null' }, ...errors } }
   }, async (req, reply) => {
-    await conns.delete(req.params.alias)
+    await aliases.delete(req.params.alias)
     return reply.code(204).send()
   })
 
   app.get<{ Params: { alias: string }, Querystring: { site?: string, redirect?: boolean } }>('/v1/connections/:alias/authorize', {
-    config: { access: ADMIN, browser: true },
+    config: { access: ADMIN_ONLY, browser: true },
     schema: {
       tags: ['connections'],
       summary: 'Get OAuth Token (authorization code): redirect to Atlassian\'s consent page',
@@ -174,23 +104,23 @@ const connectionRoutes: FastifyPluginAsync<{ core: Core }> = async (app, { core 
       }
     }
   }, async (req, reply) => {
-    const { url, expiresAt } = await conns.beginConsent(req.params.alias, req.query.site)
+    const { url, expiresAt } = await consent.begin(req.params.alias, req.query.site)
     if (req.query.redirect === false) return { authorizeUrl: url, expiresAt }
     return reply.redirect(url, 302)
   })
 
   app.post<{ Params: { alias: string } }>('/v1/connections/:alias/token', {
-    config: { access: ADMIN },
+    config: { access: ADMIN_ONLY },
     schema: {
       tags: ['connections'],
       summary: 'Get OAuth Token: obtain (client credentials) or refresh (authorization code) now',
       params: aliasParams,
       response: { 200: { type: 'object', properties: { alias: { type: 'string' }, token: tokenViewSchema } }, ...errors, 502: problem, 504: problem }
     }
-  }, async (req) => ({ alias: req.params.alias, token: await conns.obtainNow(req.params.alias) }))
+  }, async (req) => ({ alias: req.params.alias, token: await sessions.obtainNow(req.params.alias) }))
 
   app.post<{ Params: { alias: string } }>('/v1/connections/:alias/test', {
-    config: { access: ADMIN },
+    config: { access: ADMIN_ONLY },
     schema: {
       tags: ['connections'],
       summary: 'Test a connection: site, account, granted scopes versus each action\'s scopes',
@@ -217,13 +147,13 @@ const connectionRoutes: FastifyPluginAsync<{ core: Core }> = async (app, { core 
       }
     }
   }, async (req) => {
-    const resolved = await conns.resolve(req.params.alias)
+    const resolved = await sessions.resolve(req.params.alias)
     let site: { cloudId: string, url: string } | null = null
     let account: Record<string, unknown> | null = null
     let error: { code: string, message: string, retryable: boolean } | undefined
     try {
-      site = await core.confluence.site(resolved.resolved)
-      const res = await core.confluence.call(resolved.resolved, { method: 'GET', path: '/wiki/rest/api/user/current' })
+      site = await core.confluence.site(resolved)
+      const res = await core.confluence.call(resolved, { method: 'GET', path: '/wiki/rest/api/user/current' })
       const b = (res.body ?? {}) as Record<string, unknown>
       account = {
         accountId: String(b.accountId ?? ''),
@@ -235,7 +165,7 @@ const connectionRoutes: FastifyPluginAsync<{ core: Core }> = async (app, { core 
       if (!(err instanceof AppError)) throw err
       error = { code: err.code, message: err.message, retryable: err.retryable }
     }
-    const after = await conns.resolve(req.params.alias)
+    const after = await sessions.resolve(req.params.alias)
     const granted = after.grantedScopes ?? []
     const registry = (core as unknown as { actions?: ActionList }).actions
     const defs = registry && typeof registry.list === 'function' ? [...registry.list()] : []
@@ -258,7 +188,7 @@ const connectionRoutes: FastifyPluginAsync<{ core: Core }> = async (app, { core 
   } as const
 
   app.get<{ Params: { alias: string } }>('/v1/connections/:alias/groups', {
-    config: { access: ADMIN },
+    config: { access: ADMIN_ONLY },
     schema: {
       tags: ['connections'],
       summary: 'The managed groups (membership writes are refused for any other group)',
@@ -266,12 +196,12 @@ const connectionRoutes: FastifyPluginAsync<{ core: Core }> = async (app, { core 
       response: { 200: { type: 'object', properties: { groups: { type: 'array', items: groupSchema } } }, ...errors }
     }
   }, async (req) => {
-    const view = await conns.get(req.params.alias)
+    const view = await aliases.get(req.params.alias)
     return { groups: view.managedGroups ?? [] }
   })
 
   app.put<{ Params: { alias: string }, Body: { groups: Array<{ groupId: string, name?: string }> } }>('/v1/connections/:alias/groups', {
-    config: { access: ADMIN },
+    config: { access: ADMIN_ONLY },
     schema: {
       tags: ['connections'],
       summary: 'Replace the managed groups (each must exist on the site; names are filled in from Confluence)',
@@ -284,8 +214,8 @@ const connectionRoutes: FastifyPluginAsync<{ core: Core }> = async (app, { core 
     const issues = validateGroupsBody(body)
     if (issues.length > 0) throw new RequestInvalidError(`Invalid body: ${issues.map(i => `${i.path} ${i.message}`).join('; ')}`, { errors: issues.map(i => ({ in: 'body', ...i })) })
     const wanted = (body as { groups: Array<{ groupId: string, name?: string }> }).groups
-    await conns.get(req.params.alias) // 404 first
-    const available = await allGroups(core, req.params.alias)
+    await aliases.get(req.params.alias) // 404 first
+    const available = await allGroups(core, await sessions.resolve(req.params.alias))
     const byId = new Map(available.map(g => [g.groupId, g]))
     const unknown = wanted.filter(g => !byId.has(g.groupId))
     if (unknown.length > 0) {
@@ -295,12 +225,12 @@ const connectionRoutes: FastifyPluginAsync<{ core: Core }> = async (app, { core 
     }
     const seen = new Set<string>()
     const groups = wanted.filter(g => !seen.has(g.groupId) && seen.add(g.groupId)).map(g => ({ groupId: g.groupId, name: byId.get(g.groupId)?.name ?? g.name ?? '' }))
-    await conns.setManagedGroups(req.params.alias, groups)
+    await aliases.setManagedGroups(req.params.alias, groups)
     return { groups }
   })
 
   app.get<{ Params: { alias: string } }>('/v1/connections/:alias/groups/available', {
-    config: { access: ADMIN },
+    config: { access: ADMIN_ONLY },
     schema: {
       tags: ['connections'],
       summary: 'Every group of the site, live from Confluence, with whether it is managed',
@@ -317,9 +247,9 @@ const connectionRoutes: FastifyPluginAsync<{ core: Core }> = async (app, { core 
       }
     }
   }, async (req) => {
-    const view = await conns.get(req.params.alias)
+    const view = await aliases.get(req.params.alias)
     const managed = new Set((view.managedGroups ?? []).map(g => g.groupId))
-    const groups = await allGroups(core, req.params.alias)
+    const groups = await allGroups(core, await sessions.resolve(req.params.alias))
     return { groups: groups.map(g => ({ ...g, managed: managed.has(g.groupId) })) }
   })
 }
@@ -342,11 +272,11 @@ function validateGroupsBody (body: unknown): Array<{ path: string, message: stri
 }
 
 /** Every page of GET /wiki/rest/api/group (offset paging, 200 a page). */
-async function allGroups (core: Core, alias: string): Promise<Array<{ groupId: string, name: string }>> {
+async function allGroups (core: Core, connection: ResolvedConnection): Promise<Array<{ groupId: string, name: string }>> {
   const out: Array<{ groupId: string, name: string }> = []
   const seen = new Set<string>()
   for (let page = 0, start = 0; page < MAX_GROUP_PAGES; page++) {
-    const res = await core.confluence.call(alias, { method: 'GET', path: '/wiki/rest/api/group', query: { start, limit: GROUP_PAGE } })
+    const res = await core.confluence.call(connection, { method: 'GET', path: '/wiki/rest/api/group', query: { start, limit: GROUP_PAGE } })
     const body = (res.body ?? {}) as { results?: Array<{ id?: string, name?: string }>, size?: number, _links?: { next?: string } }
     const results = Array.isArray(body.results) ? body.results : []
     for (const g of results) {

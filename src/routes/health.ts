@@ -2,6 +2,7 @@
 // with a short timeout so a load balancer never waits on a dead Redis.
 import type { FastifyPluginAsync } from 'fastify'
 import type { Core } from '../core'
+import { OBSERVERS } from '../config/roles'
 
 const healthRoutes: FastifyPluginAsync<{ core: Core }> = async (app, { core }) => {
   app.get('/healthz', {
@@ -27,7 +28,7 @@ const healthRoutes: FastifyPluginAsync<{ core: Core }> = async (app, { core }) =
   })
 
   app.get('/metrics', {
-    config: { access: ['admin', 'viewer'] },
+    config: { access: OBSERVERS },
     schema: { tags: ['operations'], summary: 'Prometheus metrics', produces: ['text/plain'] }
   }, async (_req, reply) => {
     const text = await core.metrics.registry.metrics()

@@ -2,12 +2,10 @@
 // waiting, delayed or active one. Reading is for every role; retry and cancel are admin-only.
 import { problemResponses } from '../lib/problem'
 import type { FastifyPluginAsync } from 'fastify'
-import type { ApiKeyRole } from '../config/env'
+import { ADMIN_ONLY, ANY_ROLE } from '../config/roles'
 import type { Core } from '../core'
 import { PUBLIC_JOB_STATES, type PublicJobState } from '../jobs/job-view'
 
-const READ: readonly ApiKeyRole[] = ['admin', 'invoker', 'viewer']
-const ADMIN: readonly ApiKeyRole[] = ['admin']
 
 const jobErrorSchema = {
   type: 'object',
@@ -46,7 +44,7 @@ interface ListQuery { state?: PublicJobState, action?: string, connection?: stri
 
 const jobRoutes: FastifyPluginAsync<{ core: Core }> = async (app, { core }) => {
   app.get<{ Querystring: ListQuery }>('/v1/jobs', {
-    config: { access: READ },
+    config: { access: ANY_ROLE },
     schema: {
       tags: ['jobs'],
       summary: 'List jobs, newest first',
@@ -66,17 +64,17 @@ const jobRoutes: FastifyPluginAsync<{ core: Core }> = async (app, { core }) => {
   }, async (req) => await core.jobs.list(req.query))
 
   app.get<{ Params: { id: string } }>('/v1/jobs/:id', {
-    config: { access: READ },
+    config: { access: ANY_ROLE },
     schema: { tags: ['jobs'], summary: 'One job', params: idParams, response: { 200: jobSchema, ...problems } }
   }, async (req) => await core.jobs.get(req.params.id))
 
   app.post<{ Params: { id: string } }>('/v1/jobs/:id/retry', {
-    config: { access: ADMIN },
+    config: { access: ADMIN_ONLY },
     schema: { tags: ['jobs'], summary: 'Run a failed or cancelled job again', params: idParams, response: { 200: jobSchema, ...problems } }
   }, async (req) => await core.jobs.retry(req.params.id))
 
   app.post<{ Params: { id: string } }>('/v1/jobs/:id/cancel', {
-    config: { access: ADMIN },
+    config: { access: ADMIN_ONLY },
     schema: {
       tags: ['jobs'],
       summary: 'Cancel a waiting, delayed or active job',

@@ -1,10 +1,14 @@
 // GET /v1/oauth/callback: the end of the consent. Public (Atlassian redirects the admin's browser here);
-// protected by the single-use state. Answers a small HTML page saying how it went.
+// protected by the single-use state. The connection layer answers a typed outcome; the status and the words
+// of the small HTML page saying how it went are chosen here.
 import type { FastifyPluginAsync } from 'fastify'
 import type { Core } from '../core'
-import type { ConsentResult } from '../connections/service'
+import { describeChoices } from '../connections/errors'
+import type { CallbackQuery, ConsentOutcome } from '../connections/consent'
+import type { SiteChoice } from '../connections/types'
 
-interface CallbackQuery { code?: string, state?: string, error?: string, error_description?: string }
+/** What the page shows. */
+interface ConsentPage { ok: boolean, status: number, alias?: string, title: string, message: string, choices?: SiteChoice[] }
 
 const oauthRoutes: FastifyPluginAsync<{ core: Core }> = async (app, { core }) => {
   app.get<{ Querystring: CallbackQuery }>('/v1/oauth/callback', {
@@ -25,7 +29,7 @@ const oauthRoutes: FastifyPluginAsync<{ core: Core }> = async (app, { core }) =>
       }
     }
   }, async (req, reply) => {
-    const result = await core.connections.completeConsent(req.query)
+    const result = consentPage(await core.connections.consent.complete(req.query))
     return reply
       .code(result.status)
       .header('cache-control', 'no-store')
@@ -36,11 +40,42 @@ const oauthRoutes: FastifyPluginAsync<{ core: Core }> = async (app, { core }) =>
   })
 }
 
+const NO_REFRESH = ' Atlassian returned no refresh token (was offline_access granted?): the alias will need a new consent when this token expires.'
+
+export function consentPage (o: ConsentOutcome): ConsentPage {
+  switch (o.kind) {
+    case 'invalid_state':
+      return { ok: false, status: 400, title: 'Invalid sign-in link', message: 'The callback carries no valid state. Start again from "Get OAuth Token".' }
+    case 'state_used_or_expired':
+      return { ok: false, status: 400, title: 'Sign-in link already used or expired', message: 'This consent was already completed, or it is older than 10 minutes. Start again from "Get OAuth Token" (GET /v1/connections/{alias}/authorize).' }
+    case 'declined':
+      return { ok: false, status: 400, alias: o.alias, title: 'Consent not given', message: `Atlassian answered "${o.error}"${o.description ? `: ${o.description}` : ''}. Nothing was changed.` }
+    case 'no_code':
+      return { ok: false, status: 400, alias: o.alias, title: 'No authorization code', message: 'The callback carries no code. Start again.' }
+    case 'alias_gone':
+      return { ok: false, status: 404, alias: o.alias, title: 'Alias not found', message: `Alias "${o.alias}" was deleted during the consent.` }
+    case 'alias_changed':
+      return { ok: false, status: 409, alias: o.alias, title: 'Alias not ready', message: `Alias "${o.alias}" changed during the consent: ${o.problems.join('; ') || 'it no longer uses the authorization code grant'}.` }
+    case 'exchange_failed':
+      return { ok: false, status: 502, alias: o.alias, title: 'Code exchange failed', message: `The token endpoint refused the authorization code: ${o.reason}. Start again.` }
+    case 'connected':
+      return { ok: true, status: 200, alias: o.alias, title: 'Connected', message: `Alias "${o.alias}" is connected to ${o.site.url || o.site.cloudId}.${o.refreshToken ? '' : NO_REFRESH}` }
+    case 'site_not_in_grant':
+      return { ok: false, status: 409, alias: o.alias, choices: o.choices, title: 'Site not in the grant', message: `The grant does not reach ${o.want}. It reaches ${describeChoices(o.choices)}. Choose one with PUT /v1/connections/${o.alias} (site.cloudId) or start again with GET /v1/connections/${o.alias}/authorize?site=<url>.` }
+    case 'sites_unknown':
+      return { ok: false, status: 502, alias: o.alias, title: 'Tokens stored, site unknown', message: `The tokens are stored, but the list of sites could not be read. The site is bound on the first call, or set site.cloudId with PUT /v1/connections/${o.alias}.` }
+    case 'no_site':
+      return { ok: false, status: 409, alias: o.alias, title: 'No Confluence site', message: 'The grant reaches no Confluence site. Approve the consent for a site with Confluence.' }
+    case 'choose_site':
+      return { ok: true, status: 200, alias: o.alias, choices: o.choices, title: 'Choose a site', message: `The grant reaches several Confluence sites: ${describeChoices(o.choices)}. Choose one with PUT /v1/connections/${o.alias} (site.cloudId), or start again with GET /v1/connections/${o.alias}/authorize?site=<url>.${o.refreshToken ? '' : NO_REFRESH}` }
+  }
+}
+
 export function escapeHtml (s: string): string {
   return s.replace(/[&<>"']/g, c => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c] as string)
 }
 
-function page (r: ConsentResult): string {
+function page (r: ConsentPage): string {
   const choices = r.choices && r.choices.length > 0
     ? `<ul>${r.choices.map(c => `<li><code>${escapeHtml(c.url)}</code> — cloudId <code>${escapeHtml(c.cloudId)}</code>${c.name ? ` (${escapeHtml(c.name)})` : ''}${r.alias ? ` — <a href="/v1/connections/${encodeURIComponent(r.alias)}/authorize?site=${encodeURIComponent(c.url)}">authorize for this site</a>` : ''}</li>`).join('')}</ul>`
     : ''

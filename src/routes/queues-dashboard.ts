@@ -5,15 +5,13 @@ import type { FastifyError, FastifyPluginAsync, FastifyReply, FastifyRequest } f
 import { createBullBoard } from '@bull-board/api'
 import { BullMQAdapter } from '@bull-board/api/bullMQAdapter'
 import { FastifyAdapter } from '@bull-board/fastify'
-import type { ApiKeyRole } from '../config/env'
+import { ADMIN_ONLY, OBSERVERS } from '../config/roles'
 import type { Core } from '../core'
 import { sendProblem, toAppError } from '../plugins/error-handler'
 import type { AppError } from '../errors/app-error'
 import { ForbiddenError, InternalError, NotFoundError, RequestInvalidError } from '../errors/errors'
 import { PROBLEM_CONTENT_TYPE, toProblem } from '../lib/problem'
 
-const OBSERVE: readonly ApiKeyRole[] = ['admin', 'viewer']
-const ADMIN: readonly ApiKeyRole[] = ['admin']
 export const DASHBOARD_PATH = '/admin/queues'
 const QUEUE_LIST_PATH = `${DASHBOARD_PATH}/api/queues`
 
@@ -57,7 +55,7 @@ const queuesDashboard: FastifyPluginAsync<{ core: Core }> = async (app, { core }
   app.addHook('onRoute', (route) => {
     const methods = Array.isArray(route.method) ? route.method : [route.method]
     const reads = methods.every(m => m === 'GET' || m === 'HEAD')
-    route.config = { ...(route.config ?? {}), access: reads ? OBSERVE : ADMIN, browser: true }
+    route.config = { ...(route.config ?? {}), access: reads ? OBSERVERS : ADMIN_ONLY, browser: true }
     route.errorHandler = (err: FastifyError, _req, reply) => sendProblem(reply, toAppError(err))
     // The board's UI shows retry/clean/pause buttons unless a queue says it is read-only: say so to viewers,
     // who could not use them anyway (their POSTs are refused above).

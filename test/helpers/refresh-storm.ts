@@ -74,11 +74,11 @@ export async function expiredTokenStorm (t: TestSpoke, sim: Simulator, alias: st
   await connectSimulatorAlias(t, sim, { alias, scopes: ['read:confluence-user', 'read:page:confluence', 'offline_access'] })
   // The refreshed token lives an hour, so the storm itself cannot expire it again.
   sim.state.options.accessTokenTtlSeconds = 3600
-  const consented = (await t.core.connections.store.readTokens(alias)).set!
+  const consented = (await t.core.connections.tokens.readTokens(alias)).set!
   child.proc.stdin.write('WARM\n')
   if (await child.next() !== 'READY') throw new Error('storm child did not warm up') // it holds the fresh token in memory
   await t.core.confluence.call(alias, { method: 'GET', path: STORM_PATH })
-  const stored = (await t.core.connections.store.readTokens(alias)).set!
+  const stored = (await t.core.connections.tokens.readTokens(alias)).set!
   await new Promise(resolve => setTimeout(resolve, Math.min(5_000, Math.max(0, stored.expiresAt - Date.now()) + 50)))
   return { ...await storm(t, sim, alias, child, callsPerProcess), consentGen: consented.gen, genBeforeStorm: stored.gen }
 }

@@ -6,7 +6,7 @@ import type { FastifyInstance } from 'fastify'
 import { loadConfig, type Config } from '../../src/config/env'
 import { createLogger } from '../../src/lib/logger'
 import { resolveSecrets } from '../../src/lib/secrets'
-import { createCore, type Core } from '../../src/core'
+import { createCore, type Core, type CoreOptions } from '../../src/core'
 import { buildApp } from '../../src/app'
 import { startWorkers, type WorkerOptions } from '../../src/worker'
 
@@ -25,6 +25,8 @@ export interface TestSpokeOptions {
   extend?: (app: FastifyInstance) => void
   /** Run the BullMQ workers in this process too (role "all"), with optional worker options. */
   workers?: boolean | WorkerOptions
+  /** Seams of the core (e.g. a wrapping token endpoint). */
+  core?: CoreOptions
 }
 
 export async function buildTestSpoke (env: Record<string, string> = {}, opts: TestSpokeOptions = {}): Promise<TestSpoke> {
@@ -43,7 +45,7 @@ export async function buildTestSpoke (env: Record<string, string> = {}, opts: Te
   const sink = new Writable({ write (chunk, _enc, cb) { lines.push(String(chunk)); cb() } })
   const log = createLogger(config.logLevel, sink)
   const secrets = resolveSecrets(config, log, () => {})
-  const core = await createCore(config, log)
+  const core = await createCore(config, log, opts.core)
   const app = await buildApp({ core, apiKeys: secrets.apiKeys, logger: log })
   opts.extend?.(app)
   await app.ready()

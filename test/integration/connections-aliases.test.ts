@@ -107,24 +107,24 @@ it('enforces roles: viewers read, only admins write', async () => {
 
 it('resolves a parent to its active child, records both, and a deleted alias stops resolving', async () => {
   expect((await put('parent1', cc())).status).toBe(201)
-  expect((await t.core.connections.resolve('parent1')).resolved).toBe('parent1')
+  expect((await t.core.connections.sessions.resolve('parent1')).resolved).toBe('parent1')
   expect((await put('child_a', { parent: 'parent1', site: { cloudId: 'aaa' } })).status).toBe(201)
   expect((await put('child_b', { parent: 'parent1', active: true, site: { cloudId: 'bbb' }, managedGroups: [{ groupId: 'g1', name: 'one' }] })).status).toBe(201)
-  const r = await t.core.connections.resolve('parent1')
+  const r = await t.core.connections.sessions.resolve('parent1')
   expect(r).toMatchObject({ requested: 'parent1', resolved: 'child_b', managedGroups: [{ groupId: 'g1', name: 'one' }], scopes: ['read:page:confluence'] })
   // the child inherits the parent's credential
   const child = (await http(t, 'GET', '/v1/connections/child_b', { key: t.keys.admin })).json()
   expect(child).toMatchObject({ parent: 'parent1', active: true, problems: [] })
   // activating a sibling moves the pointer
   expect((await put('child_a', { parent: 'parent1', active: true, site: { cloudId: 'aaa' } })).status).toBe(200)
-  expect((await t.core.connections.resolve('parent1')).resolved).toBe('child_a')
+  expect((await t.core.connections.sessions.resolve('parent1')).resolved).toBe('child_a')
   const parent = (await http(t, 'GET', '/v1/connections/parent1', { key: t.keys.admin })).json()
   expect(parent).toMatchObject({ resolvesTo: 'child_a', children: ['child_a', 'child_b'] })
   // a parent with children cannot be deleted; a child can
   expect((await http(t, 'DELETE', '/v1/connections/parent1', { key: t.keys.admin })).status).toBe(400)
   expect((await http(t, 'DELETE', '/v1/connections/child_a', { key: t.keys.admin })).status).toBe(204)
-  expect((await t.core.connections.resolve('parent1')).resolved).toBe('parent1')
-  await expect(t.core.connections.resolve('child_a')).rejects.toMatchObject({ code: 'CONNECTION_NOT_FOUND' })
+  expect((await t.core.connections.sessions.resolve('parent1')).resolved).toBe('parent1')
+  await expect(t.core.connections.sessions.resolve('child_a')).rejects.toMatchObject({ code: 'CONNECTION_NOT_FOUND' })
   // nested children are refused
   const nested = await put('grandchild', { parent: 'child_b' })
   expect(nested.status).toBe(400)
@@ -133,9 +133,9 @@ it('resolves a parent to its active child, records both, and a deleted alias sto
 
 it('deleting an alias makes resolve() answer CONNECTION_NOT_FOUND', async () => {
   expect((await put('gone', cc())).status).toBe(201)
-  await t.core.connections.resolve('gone')
+  await t.core.connections.sessions.resolve('gone')
   expect((await http(t, 'DELETE', '/v1/connections/gone', { key: t.keys.admin })).status).toBe(204)
-  await expect(t.core.connections.resolve('gone')).rejects.toMatchObject({ code: 'CONNECTION_NOT_FOUND', statusCode: 404 })
+  await expect(t.core.connections.sessions.resolve('gone')).rejects.toMatchObject({ code: 'CONNECTION_NOT_FOUND', statusCode: 404 })
   expect((await http(t, 'DELETE', '/v1/connections/gone', { key: t.keys.admin })).status).toBe(404)
 })
 

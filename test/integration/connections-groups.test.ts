@@ -36,7 +36,7 @@ it('replaces the managed groups (names from Confluence) and refuses unknown ids'
   expect(res.status).toBe(200)
   expect(res.json().groups).toEqual(pick.map(g => ({ groupId: g.id, name: g.name })))
   expect((await http(t, 'GET', '/v1/connections/grp/groups', { key: t.keys.admin })).json().groups).toEqual(pick.map(g => ({ groupId: g.id, name: g.name })))
-  expect((await t.core.connections.resolve('grp')).managedGroups).toEqual(pick.map(g => ({ groupId: g.id, name: g.name })))
+  expect((await t.core.connections.sessions.resolve('grp')).managedGroups).toEqual(pick.map(g => ({ groupId: g.id, name: g.name })))
   const available = (await http(t, 'GET', '/v1/connections/grp/groups/available', { key: t.keys.admin })).json().groups
   expect(available.filter((g: { managed: boolean }) => g.managed).map((g: { groupId: string }) => g.groupId).sort()).toEqual(pick.map(g => g.id).sort())
 

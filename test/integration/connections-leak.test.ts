@@ -28,7 +28,7 @@ async function record (method: string, path: string, body?: unknown, key = t.key
 it('no secret or token in responses, logs, or Redis', async () => {
   const secrets = new Set<string>([sim.clientSecret, sim.adminApiKey])
   const collect = async (alias: string) => {
-    const set = (await t.core.connections.store.readTokens(alias)).set
+    const set = (await t.core.connections.tokens.readTokens(alias)).set
     if (set?.accessToken) secrets.add(set.accessToken)
     if (set?.refreshToken) secrets.add(set.refreshToken)
   }

@@ -191,7 +191,7 @@ it('lists jobs newest first with filters and a cursor', async () => {
 
 it('keeps job data to ids and input: no token or secret in Redis job hashes', async () => {
   const id = await submitJob(idle, 'confluence.user.current', { input: {} })
-  const tokens = (await idle.core.connections.store.readTokens('confluence_cloud')).set
+  const tokens = (await idle.core.connections.tokens.readTokens('confluence_cloud')).set
   const secrets = [sim.clientSecret, tokens?.accessToken, tokens?.refreshToken].filter((s): s is string => typeof s === 'string')
   expect(secrets.length).toBeGreaterThanOrEqual(2)
   const raw = await idle.core.redis.store.hget(idle.core.jobs.queue.toKey(id), 'data')

@@ -6,7 +6,7 @@ import { buildTestSpoke, type TestSpoke } from '../helpers/spoke'
 import { connectSimulatorAlias, http, simulatorEnv } from '../helpers/connect'
 import { submitJob, waitForJob } from '../helpers/jobs'
 import { startWorkerProcess, type WorkerProcess } from '../helpers/worker-process'
-import { SiteBudget } from '../../src/jobs/site-budget'
+import { SiteBudget } from '../../src/budget/site-budget'
 
 const BURST_LIMIT = 100
 // A bucket of 80/s with a burst of 10 admits at most 90 requests in any one second.

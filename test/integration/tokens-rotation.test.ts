@@ -38,7 +38,7 @@ it('keeps the newest refresh token through many refreshes from two instances, ne
     const spoke = i % 2 === 0 ? a : b
     const res = await http(spoke, 'POST', '/v1/connections/rot/token', { key: spoke.keys.admin })
     expect(res.status).toBe(200)
-    const stored = (await a.core.connections.store.readTokens('rot')).set!
+    const stored = (await a.core.connections.tokens.readTokens('rot')).set!
     expect(seen.has(stored.refreshToken!)).toBe(false)
     seen.add(stored.refreshToken!)
     expect(simRefresh(stored.refreshToken!)).toBeDefined()
@@ -50,7 +50,7 @@ it('keeps the newest refresh token through many refreshes from two instances, ne
     return http(spoke, 'POST', '/v1/connections/rot/token', { key: spoke.keys.admin })
   }))
   expect(results.map(r => r.status)).toEqual(Array(10).fill(200))
-  const stored = (await b.core.connections.store.readTokens('rot')).set!
+  const stored = (await b.core.connections.tokens.readTokens('rot')).set!
   expect(simRefresh(stored.refreshToken!)?.supersededAt).toBeUndefined()
   expect(stored.gen).toBeGreaterThanOrEqual(22)
   expect(invalidGrants()).toBe(0) // not one old refresh token was sent
@@ -81,7 +81,7 @@ it('a 403/404 after the stored expiry triggers one refresh and retry; before it,
   await expect(a.core.confluence.call('r404', { method: 'GET', path: pagePath })).rejects.toMatchObject({ code: 'UPSTREAM_NOT_FOUND', statusCode: 404 })
   expect(sim.counters().tokenRequests).toBe(before)
   // a request whose answer arrives after the stored expiry (simulated by aging the in-memory session)
-  const session = a.core.connections.cachedSession('r404')!
+  const session = a.core.connections.sessions.current('r404')!
   session.expiresAt = Date.now() - 1
   const res = await a.core.confluence.call('r404', { method: 'GET', path: pagePath })
   expect(res.status).toBe(200)

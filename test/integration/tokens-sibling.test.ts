@@ -1,5 +1,5 @@
-// A sibling that rotated the refresh token first (one whose lock expired, arranged here through the
-// provider's test hook) must not lock the alias out: the loser's refresh gets invalid_grant, re-reads the
+// A sibling that rotated the refresh token first (one whose lock expired, arranged here through a token
+// endpoint that wraps the real one) must not lock the alias out: the loser's refresh gets invalid_grant, re-reads the
 // store once, and carries on with the sibling's tokens.
 import { request } from 'undici'
 import { startSimulator, type Simulator } from 'confluence-cloud-simulator'
@@ -8,10 +8,22 @@ import { connectSimulatorAlias, http, simulatorEnv } from '../helpers/connect'
 
 let sim: Simulator
 let t: TestSpoke
+/** Runs under the refresh lock right before each refresh_token request of the spoke. */
+let beforeRefreshRequest: ((alias: string) => Promise<void>) | undefined
 
 beforeAll(async () => {
   sim = await startSimulator({ seed: 11, size: 5, refreshLeewaySeconds: 0 })
-  t = await buildTestSpoke(simulatorEnv(sim))
+  t = await buildTestSpoke(simulatorEnv(sim), {
+    core: {
+      wrapTokenEndpoint: (real) => ({
+        ...real,
+        refresh: async (client, refreshToken) => {
+          await beforeRefreshRequest?.(client.alias)
+          return await real.refresh(client, refreshToken)
+        }
+      })
+    }
+  })
 })
 afterAll(async () => {
   await t?.close()
@@ -20,7 +32,7 @@ afterAll(async () => {
 
 /** What a sibling process does: refresh with the stored refresh token and store the new set. */
 async function siblingRotates (alias: string, opts: { expired?: boolean } = {}): Promise<void> {
-  const store = t.core.connections.store
+  const store = t.core.connections.tokens
   const cur = await store.readTokens(alias)
   const res = await request(`${sim.url}/oauth/token`, {
     method: 'POST',
@@ -40,7 +52,7 @@ const tokenStatuses = () => ({ ...(sim.counters().byOperationStatus['oauth.token
 it('recovers by re-reading when a sibling rotated first (its new token still fresh)', async () => {
   await connectSimulatorAlias(t, sim, { alias: 'sib', scopes: ['read:confluence-user', 'offline_access'] })
   let once = true
-  t.core.connections.testHooks.beforeRefreshRequest = async (alias) => {
+  beforeRefreshRequest = async (alias: string) => {
     if (once && alias === 'sib') { once = false; await siblingRotates('sib') }
   }
   try {
@@ -53,14 +65,14 @@ it('recovers by re-reading when a sibling rotated first (its new token still fre
     expect((await t.core.confluence.call('sib', { method: 'GET', path: '/wiki/rest/api/user/current' })).status).toBe(200)
     expect((await http(t, 'GET', '/v1/connections/sib', { key: t.keys.admin })).json().token.status).toBe('active')
   } finally {
-    t.core.connections.testHooks.beforeRefreshRequest = undefined
+    beforeRefreshRequest = undefined
   }
 })
 
 it('recovers when the sibling\'s token is no longer fresh either: refreshes once more with the stored one', async () => {
   await connectSimulatorAlias(t, sim, { alias: 'sib2', scopes: ['read:confluence-user', 'offline_access'] })
   let once = true
-  t.core.connections.testHooks.beforeRefreshRequest = async (alias) => {
+  beforeRefreshRequest = async (alias: string) => {
     if (once && alias === 'sib2') { once = false; await siblingRotates('sib2', { expired: true }) }
   }
   try {
@@ -69,10 +81,10 @@ it('recovers when the sibling\'s token is no longer fresh either: refreshes once
     const res = await t.core.confluence.call('sib2', { method: 'GET', path: '/wiki/rest/api/user/current' })
     expect(res.status).toBe(200)
     expect(sim.counters().tokensGranted.refresh_token - before).toBe(2) // the sibling's and ours (with the sibling's token)
-    const stored = (await t.core.connections.store.readTokens('sib2')).set!
+    const stored = (await t.core.connections.tokens.readTokens('sib2')).set!
     expect(stored.expiresAt).toBeGreaterThan(Date.now())
   } finally {
-    t.core.connections.testHooks.beforeRefreshRequest = undefined
+    beforeRefreshRequest = undefined
   }
 })
 

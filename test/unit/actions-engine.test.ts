@@ -4,7 +4,8 @@ import { createActionRegistry } from '../../src/actions/action-registry'
 import { createActionEngine, type ActionEngine } from '../../src/actions/execute-action'
 import { loadActions } from '../../src/actions/load-actions'
 import { decodeCursor } from '../../src/actions/paginate'
-import type { ConfluenceClient, ConfluenceRequest, ConfluenceResponse, ConnectionResolver, ResolvedConnection } from '../../src/confluence/types'
+import type { ConfluenceClient, ConfluenceRequest, ConfluenceResponse } from '../../src/confluence/types'
+import type { ConnectionResolver, ResolvedConnection } from '../../src/connections/types'
 import { AppError } from '../../src/errors/app-error'
 import {
   ConnectionNotFoundError, UpstreamInvalidError, UpstreamNotFoundError, UpstreamRateLimitedError, UpstreamUnavailableError

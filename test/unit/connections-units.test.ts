@@ -1,5 +1,5 @@
-// Pure parts of the connection layer: sealing, the SSRF guard, ${ENV} placeholders and alias files,
-// Retry-After parsing, URL building and the upstream error mapping, the missing-scopes report.
+// Pure parts of the connection layer: sealing, the SSRF guard, ${ENV} placeholders and alias files, the
+// effective alias and its views, URL building and the upstream error mapping, the missing-scopes report.
 import { randomBytes } from 'node:crypto'
 import { mkdtempSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
@@ -8,7 +8,10 @@ import { Keyring, keyId, previousKeysFromEnv } from '../../src/lib/crypto'
 import { urlProblem } from '../../src/connections/url-guard'
 import { loadAliasFile, loadAliasFiles, substitute } from '../../src/connections/loader'
 import { validateAlias } from '../../src/connections/validate'
-import { parseRetryAfter, sameSite } from '../../src/connections/grants'
+import { sameSite } from '../../src/connections/oauth-client'
+import { credentialIdentity, DEFAULT_RETRY_POLICY, effectiveAlias } from '../../src/connections/effective-alias'
+import { aliasView, tokenView } from '../../src/connections/alias-view'
+import type { AliasRecord } from '../../src/connections/types'
 import { buildUrl, queryString, sanitize, upstreamError, upstreamMessage } from '../../src/confluence/client'
 import { missingScopes } from '../../src/routes/connections'
 
@@ -120,17 +123,8 @@ describe('alias files', () => {
 })
 
 describe('upstream answers', () => {
-  it('parses Retry-After and X-RateLimit-Reset', () => {
-    const now = Date.parse('2026-01-01T00:00:00Z')
-    expect(parseRetryAfter('7', undefined, now)).toBe(7)
-    expect(parseRetryAfter('Thu, 01 Jan 2026 00:00:30 GMT', undefined, now)).toBe(30)
-    expect(parseRetryAfter(undefined, '2026-01-01T00:00:12Z', now)).toBe(12)
-    expect(parseRetryAfter(undefined, String(now / 1000 + 5), now)).toBe(5)
-    expect(parseRetryAfter(undefined, undefined, now)).toBeUndefined()
-  })
-
   it('builds gateway URLs with repeated query parameters; absolute URLs only on the same origin', () => {
-    const s = { connectionUrl: 'https://api.atlassian.com/', confluenceBase: 'https://api.atlassian.com/ex/confluence/abc' }
+    const s = { connectionUrl: 'https://api.atlassian.com/', site: { cloudId: 'abc' } }
     expect(buildUrl(s, { path: '/wiki/api/v2/pages', query: { id: [1, 2], status: 'current', none: undefined } }))
       .toBe('https://api.atlassian.com/ex/confluence/abc/wiki/api/v2/pages?id=1&id=2&status=current')
     expect(buildUrl(s, { path: '/oauth/token/accessible-resources', base: 'api' })).toBe('https://api.atlassian.com/oauth/token/accessible-resources')
@@ -188,5 +182,36 @@ describe('missing scopes', () => {
       'a.page': ['read:page:confluence'],
       'a.groups': ['read:confluence-groups']
     })
+  })
+})
+
+describe('effective alias and views (pure)', () => {
+  const defaults = { atlassianAuthUrl: 'https://auth.atlassian.com', atlassianApiUrl: 'https://api.atlassian.com' }
+  const open = (_id: string, _name: string, sealed: string): string => `open(${sealed})`
+  const rec = (id: string, doc: Record<string, unknown>, sealed: Record<string, string> = {}): AliasRecord =>
+    ({ v: 1, id, doc, sealed, source: 'api', unresolved: [], createdAt: 't', updatedAt: 't' }) as AliasRecord
+
+  it('a child inherits credential, gateway, retry policy and managed groups from its parent', () => {
+    const parent = rec('p', { connectionUrl: 'https://gw.example', credential: { type: 'oauth2_authorization_code', clientId: 'c', scopes: ['s'] }, retryPolicy: { maxAttempts: 2 }, managedGroups: [{ groupId: 'g' }] }, { clientSecret: 'x' })
+    const a = effectiveAlias(rec('c1', { parent: 'p' }), parent, open, defaults)
+    expect(a).toMatchObject({ id: 'c1', grant: 'oauth2_authorization_code', clientId: 'c', clientSecret: 'open(x)', connectionUrl: 'https://gw.example/', tokenUrl: 'https://auth.atlassian.com/oauth/token', managedGroups: [{ groupId: 'g' }], problems: [] })
+    expect(a.retryPolicy).toEqual({ ...DEFAULT_RETRY_POLICY, maxAttempts: 2 })
+    expect(effectiveAlias(rec('c2', { parent: 'gone' }), undefined, open, defaults).problems).toEqual(expect.arrayContaining([expect.stringContaining('"gone" does not exist')]))
+  })
+
+  it('credential identity ignores everything but the client, token URL, gateway and client-credentials scopes', () => {
+    const d = { credential: { type: 'oauth2_authorization_code' as const, clientId: 'c', scopes: ['a'] }, name: 'x' }
+    expect(credentialIdentity(d, defaults)).toBe(credentialIdentity({ ...d, name: 'y', credential: { ...d.credential, scopes: ['b'] } }, defaults))
+    expect(credentialIdentity(d, defaults)).not.toBe(credentialIdentity({ ...d, credential: { ...d.credential, clientId: 'other' } }, defaults))
+  })
+
+  it('token status and admin problems come from the stored state', () => {
+    const a = effectiveAlias(rec('a', { credential: { type: 'oauth2_authorization_code', clientId: 'c' } }, { clientSecret: 'x' }), undefined, open, defaults)
+    const now = 1_000_000
+    expect(tokenView(a, { meta: {} }, now).status).toBe('needs_consent')
+    expect(tokenView(a, { meta: { status: 'refresh_failed', error: 'invalid_grant' } }, now)).toMatchObject({ status: 'refresh_failed', error: 'invalid_grant' })
+    const view = aliasView({ rec: rec('a', {}), records: [rec('a', {}), rec('k', { parent: 'a' })], alias: a, tokens: { meta: {}, choices: [{ cloudId: '1', url: 'u' }, { cloudId: '2', url: 'v' }] }, activeChild: 'k' }, now)
+    expect(view).toMatchObject({ children: ['k'], resolvesTo: 'k', ready: false })
+    expect(view.problems).toEqual([expect.stringContaining('consent needed'), expect.stringContaining('several sites')])
   })
 })

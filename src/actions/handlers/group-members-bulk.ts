@@ -4,7 +4,7 @@
 // a retryable failure leaves its account for the job's next attempt unless this is the last one.
 import { AppError } from '../../errors/app-error'
 import { InputInvalidError } from '../../errors/errors'
-import type { ResolvedConnection } from '../../confluence/types'
+import type { ResolvedConnection } from '../../connections/types'
 import { assertManaged, changeMembership, type MembershipOp } from './group-membership'
 import type { ActionHandler } from './types'
 

@@ -1,6 +1,7 @@
 // What a built-in handler receives: the validated input, the resolved connection, and a `call` that already
 // applies the engine's retry rules. Handlers hold the few action rules that cannot be data.
-import type { CallOptions, ConfluenceRequest, ConfluenceResponse, ConfluenceSite, ResolvedConnection } from '../../confluence/types'
+import type { CallOptions, ConfluenceRequest, ConfluenceResponse, ConfluenceSite } from '../../confluence/types'
+import type { ResolvedConnection } from '../../connections/types'
 import type { ActionDefinition } from '../action-definition'
 
 export interface ProgressUpdate { done?: number, total?: number, message?: string }

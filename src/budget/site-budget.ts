@@ -17,10 +17,11 @@
 // Redis trouble never blocks a call: the budget fails open.
 import type { Redis } from 'ioredis'
 import type { Logger } from 'pino'
-import type { ClientHooks, SiteKey } from '../confluence/client'
-import { parseRetryAfter } from '../connections/grants'
+// It sits below the Confluence client (which is built with `hooks()`) and needs only Redis and the HTTP layer.
+import type { RateBudget, SiteKey } from './rate-budget'
+import { parseRetryAfter, quotaLeft } from '../http/rate-limit-headers'
+import { abortableSleep } from '../http/retry'
 import { UpstreamRateLimitedError } from '../errors/errors'
-import { abortableSleep } from '../actions/retry'
 
 export interface SiteBudgetOptions {
   keyPrefix: string
@@ -222,8 +223,8 @@ export class SiteBudget {
     else if (until > entry.until) entry.until = until
   }
 
-  /** The Confluence client's hooks: jobs take tokens, sync calls respect pauses, everyone reports. */
-  hooks (): Required<ClientHooks> {
+  /** The Confluence client's budget: jobs take tokens, sync calls respect pauses, everyone reports. */
+  hooks (): Required<RateBudget> {
     return {
       beforeRequest: async (site: SiteKey, req) => {
         if (req.paced === true) return await this.take(site.cloudId, this.jobPatienceMs, req.signal)
@@ -239,19 +240,4 @@ export class SiteBudget {
       }
     }
   }
-}
-
-/** Remaining quota and seconds to its reset, from `RateLimit` / `Beta-RateLimit` (`"policy";r=11000;t=600`). */
-export function quotaLeft (headers: Record<string, string>): { remaining: number, seconds: number } | undefined {
-  const raw = headers.ratelimit ?? headers['beta-ratelimit']
-  if (raw === undefined) return undefined
-  let best: { remaining: number, seconds: number } | undefined
-  for (const entry of raw.split(',')) {
-    const r = /;\s*r=(\d+)/.exec(entry)
-    const t = /;\s*t=(\d+)/.exec(entry)
-    if (r === null || t === null) continue
-    const cand = { remaining: Number(r[1]), seconds: Number(t[1]) }
-    if (best === undefined || cand.remaining / Math.max(1, cand.seconds) < best.remaining / Math.max(1, best.seconds)) best = cand
-  }
-  return best
 }

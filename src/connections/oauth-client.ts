@@ -1,8 +1,10 @@
-// The OAuth token endpoint and accessible-resources, on the shared undici agent. Atlassian documents JSON
-// bodies for its token endpoint (confluence-api.md §6.2, §6.3, §7). Errors never carry a token or secret:
-// only the status and the OAuth `error` / `error_description` strings.
+// The OAuth client: Atlassian's token endpoint (three grants) and accessible-resources, on the shared undici
+// agent, behind the TokenEndpoint interface the refresher and the consent use (tests wrap it to step in
+// before a request). Atlassian documents JSON bodies for its token endpoint (confluence-api.md §6.2, §6.3, §7).
+// Errors never carry a token or secret: only the status and the OAuth `error` / `error_description` strings.
 import type { Agent } from 'undici'
-import { send, type RawResponse } from '../confluence/http'
+import { send } from '../http/send'
+import { retryAfterOf } from '../http/rate-limit-headers'
 import { UpstreamUnavailableError } from '../errors/errors'
 import type { SiteChoice } from './types'
 
@@ -23,27 +25,37 @@ export class TokenEndpointError extends Error {
   }
 }
 
-export interface GrantContext { agent: Agent, tokenUrl: string, clientId: string, clientSecret: string, timeoutMs: number }
+/** The OAuth client of one alias (`alias` names it in logs and for tests; it is never sent). */
+export interface OAuthClient { alias: string, tokenUrl: string, clientId: string, clientSecret: string }
 
-export function exchangeCode (ctx: GrantContext, code: string, redirectUri: string): Promise<TokenResponse> {
-  return tokenRequest(ctx, { grant_type: 'authorization_code', client_id: ctx.clientId, client_secret: ctx.clientSecret, code, redirect_uri: redirectUri })
+/** Atlassian's OAuth endpoints as the connection layer uses them. */
+export interface TokenEndpoint {
+  clientCredentials: (client: OAuthClient) => Promise<TokenResponse>
+  refresh: (client: OAuthClient, refreshToken: string) => Promise<TokenResponse>
+  exchangeCode: (client: OAuthClient, code: string, redirectUri: string) => Promise<TokenResponse>
+  /** The sites a token reaches, from `{apiUrl}/oauth/token/accessible-resources`. */
+  accessibleResources: (apiUrl: string, accessToken: string) => Promise<SiteChoice[]>
 }
 
-export function refreshGrant (ctx: GrantContext, refreshToken: string): Promise<TokenResponse> {
-  return tokenRequest(ctx, { grant_type: 'refresh_token', client_id: ctx.clientId, client_secret: ctx.clientSecret, refresh_token: refreshToken })
+/** The real endpoint: HTTP on `agent`, each request bounded by `timeoutMs`. */
+export function createTokenEndpoint (agent: Agent, timeoutMs: number): TokenEndpoint {
+  const request = (client: OAuthClient, body: Record<string, string>): Promise<TokenResponse> =>
+    tokenRequest(agent, timeoutMs, client.tokenUrl, { grant_type: body.grant_type, client_id: client.clientId, client_secret: client.clientSecret, ...body })
+  return {
+    clientCredentials: (client) => request(client, { grant_type: 'client_credentials', audience: 'api.atlassian.com' }),
+    refresh: (client, refreshToken) => request(client, { grant_type: 'refresh_token', refresh_token: refreshToken }),
+    exchangeCode: (client, code, redirectUri) => request(client, { grant_type: 'authorization_code', code, redirect_uri: redirectUri }),
+    accessibleResources: (apiUrl, accessToken) => accessibleResources(agent, apiUrl, accessToken, timeoutMs)
+  }
 }
 
-export function clientCredentialsGrant (ctx: GrantContext): Promise<TokenResponse> {
-  return tokenRequest(ctx, { grant_type: 'client_credentials', client_id: ctx.clientId, client_secret: ctx.clientSecret, audience: 'api.atlassian.com' })
-}
-
-async function tokenRequest (ctx: GrantContext, body: Record<string, string>): Promise<TokenResponse> {
-  const res = await send(ctx.agent, {
+async function tokenRequest (agent: Agent, timeoutMs: number, tokenUrl: string, body: Record<string, string>): Promise<TokenResponse> {
+  const res = await send(agent, {
     method: 'POST',
-    url: ctx.tokenUrl,
+    url: tokenUrl,
     headers: { 'content-type': 'application/json', accept: 'application/json' },
     body: JSON.stringify(body),
-    timeoutMs: ctx.timeoutMs
+    timeoutMs
   })
   if (res.status >= 500 || res.status === 429) {
     throw new UpstreamUnavailableError(`The token endpoint answered ${res.status}`, { retryAfter: retryAfterOf(res) })
@@ -69,35 +81,8 @@ async function tokenRequest (ctx: GrantContext, body: Record<string, string>): P
   }
 }
 
-export function retryAfterOf (res: RawResponse): number | undefined {
-  return parseRetryAfter(res.headers['retry-after'], res.headers['x-ratelimit-reset'])
-}
-
-/** Seconds to wait, from `Retry-After` (seconds or HTTP date) or `X-RateLimit-Reset` (ISO time or epoch seconds). */
-export function parseRetryAfter (retryAfter: string | undefined, reset: string | undefined, now = Date.now()): number | undefined {
-  if (retryAfter !== undefined && retryAfter.trim() !== '') {
-    const s = retryAfter.trim()
-    if (/^\d+(\.\d+)?$/.test(s)) return Math.ceil(Number(s))
-    const t = Date.parse(s)
-    if (!Number.isNaN(t)) return Math.max(0, Math.ceil((t - now) / 1000))
-  }
-  if (reset !== undefined && reset.trim() !== '') {
-    const s = reset.trim()
-    if (/^\d+$/.test(s)) {
-      const n = Number(s)
-      // epoch seconds (or ms) in the future, else a number of seconds
-      if (n > 1e12) return Math.max(0, Math.ceil((n - now) / 1000))
-      if (n > 1e9) return Math.max(0, Math.ceil(n - now / 1000))
-      return n
-    }
-    const t = Date.parse(s)
-    if (!Number.isNaN(t)) return Math.max(0, Math.ceil((t - now) / 1000))
-  }
-  return undefined
-}
-
 /** The Confluence sites a token reaches (`id` is the cloudId), one entry per site. */
-export async function accessibleResources (agent: Agent, apiUrl: string, accessToken: string, timeoutMs: number): Promise<SiteChoice[]> {
+async function accessibleResources (agent: Agent, apiUrl: string, accessToken: string, timeoutMs: number): Promise<SiteChoice[]> {
   const url = `${apiUrl.replace(/\/+$/, '')}/oauth/token/accessible-resources`
   const res = await send(agent, { method: 'GET', url, headers: { authorization: `Bearer ${accessToken}`, accept: 'application/json' }, timeoutMs })
   if (res.status !== 200 || !Array.isArray(res.body)) {

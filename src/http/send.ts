@@ -1,5 +1,5 @@
-// Outbound HTTP for the connection layer: one undici Agent (a keep-alive pool per origin) shared by the
-// Confluence client, the token endpoint and accessible-resources. Redirects are never followed (SSRF).
+// The outbound HTTP layer, below everything that calls out: one undici Agent (a keep-alive pool per origin)
+// shared by the Confluence client, the token endpoint and accessible-resources. Redirects are never followed (SSRF).
 // Network failures come back as UpstreamTimeoutError / UpstreamUnavailableError (both retryable).
 import { Agent } from 'undici'
 import type { IncomingHttpHeaders } from 'node:http'

@@ -1,16 +1,11 @@
-// Redis persistence of the connection layer. Every key starts with `{keyPrefix}:conn:`.
-//   ids            SET of alias ids
-//   alias:{id}     STRING  JSON AliasRecord (secrets sealed inside)
-//   tok:{id}       HASH    set (sealed TokenSet) · meta (TokenMeta, clear) · site (BoundSite) · choices (SiteChoice[])
-//   lock:{id}      STRING  refresh lock (SET NX PX, released by compare-and-delete)
-//   state:{state}  STRING  JSON OAuthState, 10-minute life, taken once with GETDEL
-//   changed        pub/sub channel: an alias id whose record or tokens changed (cache invalidation)
-// The access and refresh token live in one sealed value written by one HSET, so a rotated refresh token
-// is never stored apart from the access token it came with.
+// Redis persistence of an alias's tokens, bound site and site choices, its refresh lock, and the OAuth
+// consent state (keys.ts). The access and refresh token live in one sealed value written by one HSET, so a
+// rotated refresh token is never stored apart from the access token it came with.
 import { randomBytes } from 'node:crypto'
 import type { Redis } from 'ioredis'
 import type { Keyring } from '../lib/crypto'
-import type { AliasRecord, BoundSite, SiteChoice, TokenMeta, TokenSet } from './types'
+import { publishChange, type ConnectionKeys } from './keys'
+import type { BoundSite, SiteChoice, TokenMeta, TokenSet } from './types'
 
 export interface TokenState {
   set?: TokenSet
@@ -27,61 +22,12 @@ export const STATE_TTL_MS = 10 * 60 * 1000
 
 const RELEASE = `if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) else return 0 end`
 
-export class ConnectionStore {
-  readonly base: string
-  readonly channel: string
+export class TokenStore {
+  constructor (private readonly redis: Redis, private readonly keys: ConnectionKeys, private readonly keyring: Keyring) {}
 
-  constructor (private readonly redis: Redis, keyPrefix: string, private readonly keyring: Keyring) {
-    this.base = `${keyPrefix}:conn:`
-    this.channel = `${this.base}changed`
-  }
-
-  private aliasKey (id: string): string { return `${this.base}alias:${id}` }
-  private tokKey (id: string): string { return `${this.base}tok:${id}` }
-  private lockKey (id: string): string { return `${this.base}lock:${id}` }
-  private stateKey (state: string): string { return `${this.base}state:${state}` }
-
-  // ---- secrets ------------------------------------------------------------------------------------
-  seal (id: string, name: string, plain: string): string { return this.keyring.seal(plain, `conn:${id}:${name}`) }
-  open (id: string, name: string, sealed: string): string { return this.keyring.open(sealed, `conn:${id}:${name}`) }
-
-  // ---- alias records ------------------------------------------------------------------------------
-  async getRecord (id: string): Promise<AliasRecord | undefined> {
-    const raw = await this.redis.get(this.aliasKey(id))
-    return raw === null ? undefined : JSON.parse(raw) as AliasRecord
-  }
-
-  async listIds (): Promise<string[]> {
-    return (await this.redis.smembers(`${this.base}ids`)).sort()
-  }
-
-  async listRecords (): Promise<AliasRecord[]> {
-    const ids = await this.listIds()
-    if (ids.length === 0) return []
-    const raws = await this.redis.mget(ids.map(id => this.aliasKey(id)))
-    return raws.flatMap(r => (r === null ? [] : [JSON.parse(r) as AliasRecord]))
-  }
-
-  /** Create or replace; `dropTokens` forgets tokens, site and choices (the credential changed). */
-  async putRecord (rec: AliasRecord, opts: { dropTokens?: boolean } = {}): Promise<void> {
-    const m = this.redis.multi()
-      .set(this.aliasKey(rec.id), JSON.stringify(rec))
-      .sadd(`${this.base}ids`, rec.id)
-    if (opts.dropTokens) m.del(this.tokKey(rec.id))
-    await m.exec()
-    await this.changed(rec.id)
-  }
-
-  async deleteAlias (id: string): Promise<boolean> {
-    const res = await this.redis.multi()
-      .del(this.aliasKey(id))
-      .srem(`${this.base}ids`, id)
-      .del(this.tokKey(id))
-      .del(this.lockKey(id))
-      .exec()
-    await this.changed(id)
-    return Number(res?.[0]?.[1] ?? 0) > 0
-  }
+  private tokKey (id: string): string { return this.keys.tokens(id) }
+  private lockKey (id: string): string { return this.keys.lock(id) }
+  private stateKey (state: string): string { return this.keys.state(state) }
 
   // ---- tokens -------------------------------------------------------------------------------------
   async readTokens (id: string): Promise<TokenState> {
@@ -126,6 +72,11 @@ export class ConnectionStore {
     await this.changed(id)
   }
 
+  /** The sites a token reaches, kept while an admin must still choose one. */
+  async storeChoices (id: string, choices: SiteChoice[]): Promise<void> {
+    await this.redis.hset(this.tokKey(id), 'choices', JSON.stringify(choices))
+  }
+
   async clearSite (id: string): Promise<void> {
     await this.redis.hdel(this.tokKey(id), 'site', 'choices')
     await this.changed(id)
@@ -153,8 +104,7 @@ export class ConnectionStore {
     return raw === null ? undefined : JSON.parse(raw) as OAuthState
   }
 
-  // ---- change notification ------------------------------------------------------------------------
   private async changed (id: string): Promise<void> {
-    try { await this.redis.publish(this.channel, id) } catch { /* caches also expire on their own */ }
+    await publishChange(this.redis, this.keys, id)
   }
 }

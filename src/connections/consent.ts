@@ -1,0 +1,122 @@
+// OAuth 2.0 authorization code (3LO): the consent URL with a single-use state, and the callback that
+// exchanges the code, stores the tokens and binds the site. The callback answers a typed outcome; the words
+// an admin reads are the route's (routes/oauth.ts).
+import { randomBytes } from 'node:crypto'
+import type { Logger } from 'pino'
+import { aliasNotFound, notConfigured, usesClientCredentials } from './errors'
+import { TokenEndpointError, type TokenEndpoint, type TokenResponse } from './oauth-client'
+import { pickSite } from './site-binding'
+import { oauthClientOf } from './token-refresher'
+import { STATE_TTL_MS, type TokenStore } from './token-store'
+import type { BoundSite, EffectiveAlias, SiteChoice, TokenMeta, TokenSet } from './types'
+
+export interface CallbackQuery { code?: string, state?: string, error?: string, error_description?: string }
+
+/** How a callback ended. `refreshToken: false` means Atlassian sent none (offline_access not granted?). */
+export type ConsentOutcome =
+  | { kind: 'invalid_state' }
+  | { kind: 'state_used_or_expired' }
+  | { kind: 'declined', alias: string, error: string, description?: string }
+  | { kind: 'no_code', alias: string }
+  | { kind: 'alias_gone', alias: string }
+  | { kind: 'alias_changed', alias: string, problems: string[] }
+  | { kind: 'exchange_failed', alias: string, reason: string }
+  | { kind: 'connected', alias: string, site: BoundSite, refreshToken: boolean }
+  | { kind: 'choose_site', alias: string, choices: SiteChoice[], refreshToken: boolean }
+  | { kind: 'site_not_in_grant', alias: string, want: string, choices: SiteChoice[] }
+  | { kind: 'sites_unknown', alias: string }
+  | { kind: 'no_site', alias: string }
+
+export interface ConsentDeps {
+  /** The effective alias, or undefined when it does not exist. */
+  alias: (id: string) => Promise<EffectiveAlias | undefined>
+  /** Tokens of `id` changed: drop what is cached. */
+  invalidate: (id: string) => void
+  tokens: TokenStore
+  endpoint: TokenEndpoint
+  publicUrl: string
+  log: Logger
+}
+
+export class ConsentFlow {
+  constructor (private readonly deps: ConsentDeps) {}
+
+  redirectUri (): string { return `${this.deps.publicUrl}/v1/oauth/callback` }
+
+  /** The consent URL with a fresh single-use state bound to the alias (10 minutes). */
+  async begin (id: string, site?: string): Promise<{ url: string, expiresAt: string }> {
+    const a = await this.deps.alias(id)
+    if (!a) throw aliasNotFound(id)
+    if (a.grant !== 'oauth2_authorization_code') throw usesClientCredentials(id)
+    if (a.problems.length > 0) throw notConfigured(id, a.problems)
+    const state = randomBytes(32).toString('base64url')
+    const redirectUri = this.redirectUri()
+    await this.deps.tokens.putState(state, { alias: id, ...(site ? { site } : {}), redirectUri, createdAt: Date.now() })
+    const scopes = [...new Set([...a.scopes, 'offline_access'])]
+    const url = new URL(a.authorizeUrl)
+    url.searchParams.set('audience', 'api.atlassian.com')
+    url.searchParams.set('client_id', a.clientId as string)
+    url.searchParams.set('scope', scopes.join(' '))
+    url.searchParams.set('redirect_uri', redirectUri)
+    url.searchParams.set('state', state)
+    url.searchParams.set('response_type', 'code')
+    url.searchParams.set('prompt', 'consent')
+    this.deps.log.info({ alias: id }, 'consent started')
+    return { url: url.toString(), expiresAt: new Date(Date.now() + STATE_TTL_MS).toISOString() }
+  }
+
+  /** The callback: take the state (once), exchange the code, store the tokens, bind the site. */
+  async complete (q: CallbackQuery): Promise<ConsentOutcome> {
+    const { tokens, endpoint, log } = this.deps
+    if (!q.state || !/^[A-Za-z0-9_-]{16,128}$/.test(q.state)) return { kind: 'invalid_state' }
+    const st = await tokens.takeState(q.state)
+    if (!st) return { kind: 'state_used_or_expired' }
+    const id = st.alias
+    if (q.error) {
+      log.info({ alias: id, error: q.error }, 'consent declined')
+      return { kind: 'declined', alias: id, error: q.error, ...(q.error_description ? { description: q.error_description } : {}) }
+    }
+    if (!q.code) return { kind: 'no_code', alias: id }
+    const a = await this.deps.alias(id)
+    if (!a) return { kind: 'alias_gone', alias: id }
+    if (a.problems.length > 0 || a.grant !== 'oauth2_authorization_code') return { kind: 'alias_changed', alias: id, problems: a.problems }
+    let resp: TokenResponse
+    try {
+      resp = await endpoint.exchangeCode(oauthClientOf(a), q.code, st.redirectUri)
+    } catch (err) {
+      const reason = err instanceof TokenEndpointError ? `${err.oauthError ?? err.kind} (HTTP ${err.status})` : (err as Error).message
+      log.warn({ alias: id, reason }, 'code exchange failed')
+      return { kind: 'exchange_failed', alias: id, reason }
+    }
+    let choices: SiteChoice[] = []
+    let listed = true
+    try {
+      choices = await endpoint.accessibleResources(a.connectionUrl, resp.accessToken)
+    } catch (err) {
+      listed = false
+      log.warn({ alias: id, reason: (err as Error).message }, 'accessible-resources failed after consent')
+    }
+    const want = st.site ?? a.site?.cloudId ?? a.site?.url
+    const site = listed ? pickSite(choices, want) : undefined
+    const now = Date.now()
+    const prev = await tokens.readTokens(id)
+    const set: TokenSet = {
+      accessToken: resp.accessToken,
+      refreshToken: resp.refreshToken,
+      expiresAt: now + resp.expiresInSeconds * 1000,
+      obtainedAt: now,
+      scopes: resp.scopes ?? a.scopes,
+      gen: (prev.set?.gen ?? 0) + 1
+    }
+    const meta: TokenMeta = { status: 'active', expiresAt: set.expiresAt, grantedScopes: set.scopes, lastRefreshAt: now, gen: set.gen }
+    await tokens.writeTokens(id, set, meta, site ? { site, choices: null } : { site: null, choices: listed ? choices : null })
+    this.deps.invalidate(id)
+    log.info({ alias: id, cloudId: site?.cloudId, sites: choices.length, refreshToken: resp.refreshToken !== undefined }, 'consent completed')
+    const refreshToken = resp.refreshToken !== undefined
+    if (site) return { kind: 'connected', alias: id, site, refreshToken }
+    if (want && listed) return { kind: 'site_not_in_grant', alias: id, want, choices }
+    if (!listed) return { kind: 'sites_unknown', alias: id }
+    if (choices.length === 0) return { kind: 'no_site', alias: id }
+    return { kind: 'choose_site', alias: id, choices, refreshToken }
+  }
+}
