@@ -1,5 +1,6 @@
 // Read access to the seeded data for tests: what exists, who can read what, who is in which group, plus
 // the few mutations tests need to set up a scenario (edit content, change memberships).
+import { applyMutation, type Mutation } from './mutations'
 import { effectiveReadAccess, Reader, type ReadAccess } from './permissions'
 import type { ContentKind, SiteData } from './seed'
 import { DEFAULT_CLOUD_ID, type SimState } from './state'
@@ -31,9 +32,16 @@ export class GroundTruth {
     return this.state.users.map(({ accountId, displayName, accountType, email, emailVisible, managed }) => ({ accountId, displayName, accountType, email, emailVisible, managed }))
   }
 
-  spaces (cloudId?: string): Array<{ id: string, key: string, name: string, status: string, homepageId: string | null }> {
+  spaces (cloudId?: string): Array<{ id: string, key: string, name: string, status: string, homepageId: string | null, accessClasses: string[] }> {
     const site = this.site(cloudId)
-    return site.spaces.map((s) => ({ id: s.id, key: s.key, name: s.name, status: s.status, homepageId: s.pageEnd > s.pageStart ? site.contentId(s.pageStart) : null }))
+    return site.spaces.map((s) => ({ id: s.id, key: s.key, name: s.name, status: s.status, homepageId: s.pageEnd > s.pageStart ? site.contentId(s.pageStart) : null, accessClasses: [...s.accessClasses] }))
+  }
+
+  /** Changes the site as a person would between crawl runs (see mutations.ts); the ground truth follows. */
+  mutate (mutation: Mutation, cloudId?: string): ContentSummary {
+    const site = this.site(cloudId)
+    applyMutation(site, (a) => this.state.userByAccountId(a), mutation)
+    return this.summary(site, site.contentIndex(mutation.id))
   }
 
   groups (cloudId?: string): Array<{ id: string, name: string, members: string[] }> {

@@ -25,6 +25,8 @@ export interface User {
 export interface Group { index: number, id: string, name: string, members: Set<number> }
 export interface Principals { users: number[], groups: number[] }
 export interface Restriction { read?: Principals, update?: Principals }
+/** Access classes a space may grant read to (v2 role assignments with principal type ACCESS_CLASS). */
+export type AccessClass = 'anonymous-users' | 'all-licensed-users'
 export interface SpacePermission { id: string, principalType: 'user' | 'group', principal: number, key: 'read' | 'create' | 'administer', targetType: 'space' | 'page' | 'blogpost' }
 
 export interface Space {
@@ -39,6 +41,8 @@ export interface Space {
   blogStart: number
   blogEnd: number
   read: Principals
+  /** read granted to a whole class of accounts, besides `read` */
+  accessClasses: AccessClass[]
   permissions: SpacePermission[]
 }
 
@@ -121,14 +125,16 @@ export class SiteData {
   /** pages and blog posts: closest content (self or ancestor) with a read restriction, or -1 */
   readonly nearestReadRestricted: Int32Array
   readonly restrictions = new Map<number, Restriction>()
-  /** children of page i: childList[childStart[i] .. childStart[i + 1]) */
-  readonly childStart: Int32Array
-  readonly childList: Int32Array
+  /** children of page i: childList[childStart[i] .. childStart[i + 1]) (rebuilt after a move) */
+  childStart: Int32Array
+  childList: Int32Array
   /** attachments of content c (page or blog post): attachmentList[attachmentStart[c] .. attachmentStart[c + 1]) */
   readonly attachmentStart: Int32Array
   readonly attachmentList: Int32Array
   /** bumped by every mutation (memberships, content edits), so caches of search results stay correct */
   revision = 0
+  /** the site's default time zone (CQL dates are read in it; systemInfo reports it) */
+  timeZone = 'Etc/UTC'
 
   constructor (readonly number: number, readonly cloudId: string, readonly seed: number, readonly users: User[], size: SizeSpec) {
     this.name = `site-${number}`
@@ -220,6 +226,31 @@ export class SiteData {
     this.revision++
   }
 
+  /** After a move: the children lists again. */
+  rebuildChildren (): void {
+    ;[this.childStart, this.childList] = invert(this.parent, 0, this.pageCount, this.pageCount)
+  }
+
+  /** After a restriction change or a move: every page's and blog post's closest read-restricted content. */
+  recomputeReadChains (): void {
+    const n = this.pageCount + this.blogCount
+    const done = new Uint8Array(n)
+    const resolve = (c: number): number => {
+      const path: number[] = []
+      let k = c
+      while (k !== -1 && done[k] === 0) { path.push(k); k = this.kind(k) === 'page' ? this.parent[k] : -1 }
+      let nearest = k === -1 ? -1 : this.nearestReadRestricted[k]
+      for (let i = path.length - 1; i >= 0; i--) {
+        const p = path[i]
+        if (this.restrictions.get(p)?.read !== undefined) nearest = p
+        this.nearestReadRestricted[p] = nearest
+        done[p] = 1
+      }
+      return this.nearestReadRestricted[c]
+    }
+    for (let c = 0; c < n; c++) if (done[c] === 0) resolve(c)
+  }
+
   private directoryCache?: Map<string, User>
   private directoryIndex (): Map<string, User> {
     return this.directoryCache ?? (this.directoryCache = new Map(this.users.map((u) => [u.accountId, u])))
@@ -268,6 +299,7 @@ export class SiteData {
         blogStart: blog,
         blogEnd: (blog += blogSplit[s]),
         read,
+        accessClasses: [],
         permissions: []
       }
       if (space.pageEnd > this.pageCount) space.pageEnd = page = this.pageCount

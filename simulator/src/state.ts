@@ -7,6 +7,7 @@ import { RateLimiter, type RateLimitOptions } from './rate-limit'
 import { seedFromString, hash32 } from './random'
 import { buildDirectory, SiteData, sizeSpec, SITE_ADMINS_GROUP, type SizeOption, type User } from './seed'
 import { TokenStore } from './tokens'
+import { applyNestedProfile, type PermissionProfile } from './seed-nested'
 
 export interface SimulatorOptions {
   /** 0 = a random free port (default) */
@@ -39,6 +40,8 @@ export interface SimulatorOptions {
   gatewayExpiryMode?: GatewayExpiryMode
   /** check the simulator's own responses against the specs and record mismatches (for its tests) */
   validateResponses?: boolean
+  /** `nested` (crawl tests): nested mixed read restrictions, long lists, access classes, drafts, a non-UTC zone */
+  permissions?: PermissionProfile
 }
 
 export type GatewayExpiryMode = 'unauthorized' | 'atlassian'
@@ -89,8 +92,9 @@ export class SimState {
   readonly invalidRequests: InvalidRequest[] = []
   readonly responseViolations: ResponseViolation[] = []
   readonly knownScopes: Set<string>
-  readonly options: Required<Omit<SimulatorOptions, 'port' | 'host' | 'rateLimit' | 'size' | 'seed'>> & { size: SizeOption }
+  readonly options: Required<Omit<SimulatorOptions, 'port' | 'host' | 'rateLimit' | 'size' | 'seed' | 'permissions'>> & { size: SizeOption }
   gatewayExpiryMode: GatewayExpiryMode
+  readonly permissionProfile: PermissionProfile
   /** public base URL, known once listening (used in absolute links of the admin API) */
   publicUrl = ''
   private readonly userIndex: Map<string, User>
@@ -122,6 +126,7 @@ export class SimState {
       validateResponses: options.validateResponses ?? false
     }
     this.gatewayExpiryMode = this.options.gatewayExpiryMode
+    this.permissionProfile = options.permissions ?? 'default'
     this.tokens = new TokenStore(this.options)
     this.faults = new Faults(this.seed)
     this.rateLimiter = new RateLimiter(options.rateLimit)
@@ -132,6 +137,7 @@ export class SimState {
   addSite (size: SizeOption = this.options.size): SiteData {
     const number = this.sites.size + 1
     const site = new SiteData(number, cloudIdFor(number), hash32(this.seed, number), this.users, sizeSpec(size))
+    if (this.permissionProfile === 'nested') applyNestedProfile(site)
     this.sites.set(site.cloudId, site)
     return site
   }

@@ -7,6 +7,7 @@ import { groupHandlers } from './groups'
 import { pageHandlers } from './pages'
 import { restrictionHandlers } from './restrictions'
 import { searchHandlers } from './search'
+import { settingsHandlers } from './settings'
 import { spaceHandlers } from './spaces'
 import { userHandlers } from './users'
 
@@ -18,5 +19,6 @@ export const handlers: Record<string, OpHandler> = {
   ...spaceHandlers,
   ...userHandlers,
   ...groupHandlers,
-  ...restrictionHandlers
+  ...restrictionHandlers,
+  ...settingsHandlers
 }
