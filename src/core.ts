@@ -66,7 +66,11 @@ export async function createCore (config: Config, log: Logger): Promise<Core> {
     throw err
   }
 
-  const engine = createActionEngine({ registry: actions, client: layer.confluence, connections: layer.connections, config, log })
+  const services = {
+    redis: store, keyPrefix: config.keyPrefix, dataDir: config.dataDir, callbackSecret: config.callbackSecret,
+    callbackAllowLinkLocal: config.callbackAllowLinkLocal, orgAdmin: async (alias: string) => await layer.connections.orgAdmin(alias)
+  }
+  const engine = createActionEngine({ registry: actions, client: layer.confluence, connections: layer.connections, config, log, services })
   // Every Confluence call of this process shares its site's rate budget with every other process.
   layer.confluence.hooks = new SiteBudget(store, {
     keyPrefix: config.keyPrefix, ratePerSecond: config.siteRatePerSecond, burst: config.siteBurst, syncPatienceMs: config.syncRetryAfterMaxSeconds * 1000, log
