@@ -3,7 +3,7 @@
 //   simulator's own read decision (and how far nearest-wins and id intersection fall from it);
 // - incremental + permissions pass after scripted mutations = a fresh full crawl (reduced by recordId);
 // - a listing page that keeps failing: zero deletions, complete:false, and the next run catches up.
-import { startSimulator, type Simulator } from 'confluence-cloud-simulator'
+import { startSimulator, type ContentSummary, type Simulator } from 'confluence-cloud-simulator'
 import { buildTestSpoke, type TestSpoke } from '../helpers/spoke'
 import { connectSimulatorAlias, simulatorEnv } from '../helpers/connect'
 import { closeCheckingContract } from '../helpers/contract-check'
@@ -76,10 +76,10 @@ it('incremental run + permissions pass after mutations leaves the sink equal to 
   const base = { spaces: {}, types: ['page', 'blogpost', 'attachment'] }
   await crawl({ ...base, sink: { type: 'file', path: 'inc/a.ndjson' } })
   const pages = [...sim.data.content('page')].filter((p) => p.status === 'current')
-  const restrictedParent = pages.find((p) => (sim.data.site().restrictions.get(sim.data.site().contentIndex(p.id))?.read?.users.length ?? 0) > 0) as Rec
+  const restrictedParent = pages.find((p) => (sim.data.site().restrictions.get(sim.data.site().contentIndex(p.id))?.read?.users.length ?? 0) > 0) as ContentSummary
   const mover = pages.find((p) => p.spaceId === restrictedParent.spaceId && p.id !== restrictedParent.id && p.parentId !== restrictedParent.id &&
-    !([...sim.data.content('page')].some((k) => k.parentId === p.id))) as Rec
-  const draft = [...sim.data.content('page')].find((p) => p.status === 'draft') as Rec
+    !([...sim.data.content('page')].some((k) => k.parentId === p.id))) as ContentSummary
+  const draft = [...sim.data.content('page')].find((p) => p.status === 'draft') as ContentSummary
   const alice = sim.data.users()[7].accountId
   // a whole minute later than the first run's start, so the CQL window matters
   await new Promise((resolve) => setTimeout(resolve, 1100))
