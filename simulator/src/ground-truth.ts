@@ -7,7 +7,7 @@ import { DEFAULT_CLOUD_ID, type SimState } from './state'
 
 export interface ContentSummary {
   id: string
-  kind: ContentKind
+  kind: ContentKind | 'comment'
   spaceId: string
   spaceKey: string
   title: string
@@ -55,6 +55,28 @@ export class GroundTruth {
     for (let c = 0; c < site.total; c++) if (!kind || site.kind(c) === kind) yield this.summary(site, c)
   }
 
+  /** Every footer comment (parentId = its page or blog post), lazily, in id order. */
+  * comments (cloudId?: string): Generator<ContentSummary> {
+    const site = this.site(cloudId)
+    const comments = site.comments
+    for (let k = 0; k < comments.count; k++) {
+      const c = comments.container[k]
+      const space = site.spaces[site.space[c]]
+      yield {
+        id: comments.id(k),
+        kind: 'comment',
+        spaceId: space.id,
+        spaceKey: space.key,
+        title: `Re: ${site.title(c)}`,
+        status: comments.statusOf(k),
+        parentId: site.contentId(c),
+        version: comments.version[k],
+        createdAt: new Date(comments.created[k] * 1000).toISOString(),
+        modifiedAt: new Date(comments.modified[k] * 1000).toISOString()
+      }
+    }
+  }
+
   contentById (contentId: string, cloudId?: string): ContentSummary | undefined {
     const site = this.site(cloudId)
     const c = site.contentIndex(contentId)
@@ -77,7 +99,9 @@ export class GroundTruth {
   canRead (accountId: string, contentId: string, cloudId?: string): boolean {
     const site = this.site(cloudId)
     const user = this.state.userByAccountId(accountId)
-    const c = site.contentIndex(contentId)
+    const k = site.comments.index(contentId)
+    // a comment is readable by whoever may read its container
+    const c = k === -1 ? site.contentIndex(contentId) : site.comments.container[k]
     return user !== undefined && c !== -1 && new Reader(site, user.index).canRead(c)
   }
 

@@ -3,9 +3,19 @@
 // typed arrays indexed by a content index (pages, then blog posts, then attachments); titles, bodies and
 // labels are recomputed from (seed, index) on demand, so 100,000 pages cost a few megabytes.
 import { hash32, Rng } from './random'
+import type { Comments } from './comments'
 import { ADJECTIVES, BODY_WORDS, FIRST_NAMES, LABELS, LAST_NAMES, NOUNS, SPACE_THEMES, TIME_ZONES } from './words'
 
-export interface SizeSpec { pages: number, spaces: number, blogposts: number, attachments: number, users: number, groups: number }
+export interface SizeSpec {
+  pages: number
+  spaces: number
+  blogposts: number
+  attachments: number
+  users: number
+  groups: number
+  /** footer comments (default: none, except in the `nested` profile: a quarter of the pages) */
+  comments?: number
+}
 export type SizeOption = number | Partial<SizeSpec>
 
 export interface User {
@@ -68,7 +78,8 @@ export function sizeSpec (size: SizeOption = 100): SizeSpec {
     blogposts: given.blogposts ?? Math.ceil(pages / 10),
     attachments: given.attachments ?? Math.ceil(pages / 5),
     users,
-    groups: Math.max(0, given.groups ?? clamp(Math.ceil(users / 10), 4, 300))
+    groups: Math.max(0, given.groups ?? clamp(Math.ceil(users / 10), 4, 300)),
+    ...(given.comments !== undefined ? { comments: given.comments } : {})
   }
 }
 
@@ -135,6 +146,8 @@ export class SiteData {
   revision = 0
   /** the site's default time zone (CQL dates are read in it; systemInfo reports it) */
   timeZone = 'Etc/UTC'
+  /** footer comments (set by SimState once the site is seeded) */
+  comments!: Comments
 
   constructor (readonly number: number, readonly cloudId: string, readonly seed: number, readonly users: User[], size: SizeSpec) {
     this.name = `site-${number}`

@@ -8,6 +8,7 @@ import { seedFromString, hash32 } from './random'
 import { buildDirectory, SiteData, sizeSpec, SITE_ADMINS_GROUP, type SizeOption, type User } from './seed'
 import { TokenStore } from './tokens'
 import { applyNestedProfile, type PermissionProfile } from './seed-nested'
+import { Comments } from './comments'
 
 export interface SimulatorOptions {
   /** 0 = a random free port (default) */
@@ -136,8 +137,10 @@ export class SimState {
   /** Adds a site seeded from (seed, site number); tokens granted afterwards include it. */
   addSite (size: SizeOption = this.options.size): SiteData {
     const number = this.sites.size + 1
-    const site = new SiteData(number, cloudIdFor(number), hash32(this.seed, number), this.users, sizeSpec(size))
+    const spec = sizeSpec(size)
+    const site = new SiteData(number, cloudIdFor(number), hash32(this.seed, number), this.users, spec)
     if (this.permissionProfile === 'nested') applyNestedProfile(site)
+    site.comments = new Comments(site, spec.comments ?? (this.permissionProfile === 'nested' ? Math.ceil(spec.pages / 4) : 0))
     this.sites.set(site.cloudId, site)
     return site
   }

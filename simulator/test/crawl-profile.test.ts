@@ -67,6 +67,23 @@ describe('simulator: nested permission profile and mutations', () => {
     expect(await search(utc)).toEqual([])
   })
 
+  it('serves footer comments of pages and blog posts, readable by whoever reads the container', async () => {
+    const comments = [...sim.data.comments()]
+    expect(comments.length).toBe(100)
+    const onBlog = comments.find((c) => sim.data.contentById(c.parentId as string)?.kind === 'blogpost' && c.status === 'current')
+    const onPage = comments.find((c) => sim.data.contentById(c.parentId as string)?.kind === 'page' && c.status === 'current' && sim.data.contentById(c.parentId as string)?.status === 'current')
+    expect(onBlog !== undefined && onPage !== undefined).toBe(true)
+    const page = onPage?.parentId as string
+    const res = await confluence(sim, admin, 'GET', `/wiki/api/v2/pages/${page}/footer-comments?body-format=storage&limit=250`)
+    expect(res.status).toBe(200)
+    const expected = comments.filter((c) => c.parentId === page && c.status === 'current').map((c) => c.id)
+    expect(res.body.results.map((r: { id: string }) => r.id).sort()).toEqual(expected.sort())
+    expect(res.body.results[0]).toMatchObject({ pageId: page, status: 'current', body: { storage: { representation: 'storage' } } })
+    const blog = await confluence(sim, admin, 'GET', `/wiki/api/v2/blogposts/${onBlog?.parentId as string}/footer-comments`)
+    expect(blog.body.results.some((r: { id: string, blogPostId: string }) => r.id === onBlog?.id && r.blogPostId === onBlog?.parentId)).toBe(true)
+    for (const u of sim.data.users().slice(0, 40)) expect(sim.data.canRead(u.accountId, onPage?.id as string)).toBe(sim.data.canRead(u.accountId, page))
+  })
+
   it('follows a restriction change, a move and a trash in the ground truth', async () => {
     const s = site()
     const users = sim.data.users().filter((u) => u.accountType === 'atlassian')

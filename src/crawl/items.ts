@@ -1,13 +1,12 @@
 // One listing page of pages or blog posts → records: each item's ACL (space ∧ own ∧ every ancestor), its
-// attachments with the container's ACL, what the run has seen (for deletions and the permissions pass) and
+// attachments and footer comments with the container's ACL, what the run has seen (for deletions and the permissions pass) and
 // the accounts the ACLs name. Items run a few at a time; records come out in listing order.
-import { createHash } from 'node:crypto'
 import type { HandlerContext } from '../actions/handlers/types'
 import { AppError } from '../errors/app-error'
 import { composeAcl, namedAccounts, type Acl, type AclClause, type Layer } from './acl'
 import type { RestrictionReader } from './layers'
-import { eachPage } from './listing'
-import type { AttachmentRecord, ContentRecord, CrawlRecord } from './types'
+import { attachmentsOf, commentsOf, stateHash } from './children'
+import type { ContentRecord, CrawlRecord } from './types'
 
 const CONCURRENCY = 8
 
@@ -31,6 +30,7 @@ export interface PageContext {
   restrictions: RestrictionReader
   bodies: boolean
   attachments: boolean
+  comments: boolean
   /** permissions pass: emit only items whose stored hash differs */
   known?: (ids: string[]) => Promise<Array<string | null>>
 }
@@ -42,11 +42,6 @@ export interface PageOutcome {
   errors: string[]
   /** items processed (emitted or not) by kind */
   processed: Record<string, number>
-}
-
-/** What the permissions pass compares: the ACL and the chain it came from (a move changes both). */
-export function stateHash (kind: string, acl: Acl, ancestorIds: string[]): string {
-  return `${kind}|${createHash('sha1').update(JSON.stringify([acl, ancestorIds])).digest('base64url').slice(0, 16)}`
 }
 
 export async function processPage (ctx: PageContext, items: V2Content[]): Promise<PageOutcome> {
@@ -98,26 +93,8 @@ async function processItem (ctx: PageContext, item: V2Content, out: PageOutcome)
     acl
   }
   const records = [{ record: record as CrawlRecord, hash: stateHash(ctx.kind, acl, ancestorIds) }]
-  if (ctx.attachments) {
-    await eachPage(ctx.call, `/wiki/api/v2/${ctx.kind === 'page' ? 'pages' : 'blogposts'}/${item.id}/attachments`, { limit: 250, status: 'current' }, ctx.signal, async (results) => {
-      for (const a of results as Array<Record<string, any>>) {
-        const att: AttachmentRecord = {
-          recordId: `attachment:${String(a.id)}`,
-          kind: 'attachment',
-          id: String(a.id),
-          containerId: item.id,
-          title: String(a.title ?? ''),
-          mediaType: String(a.mediaType ?? ''),
-          fileSize: Number(a.fileSize ?? 0),
-          downloadUrl: `${ctx.siteUrl}/wiki${String(a.downloadLink ?? a._links?.download ?? '')}`,
-          version: Number(a.version?.number ?? 0),
-          updatedAt: String(a.version?.createdAt ?? ''),
-          acl
-        }
-        records.push({ record: att, hash: stateHash('attachment', acl, [item.id]) })
-      }
-    })
-  }
+  if (ctx.attachments) records.push(...await attachmentsOf(ctx, item.id, acl))
+  if (ctx.comments) records.push(...await commentsOf(ctx, record, acl))
   return { records }
 }
 

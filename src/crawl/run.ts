@@ -22,7 +22,6 @@ export const contentCrawl: ActionHandler = async (ctx) => {
   const input = ctx.input as unknown as CrawlInput
   const services = ctx.services
   if (services === undefined) throw new InternalError('the crawl needs the process services (Redis)')
-  if (input.types.includes('comment')) throw new InputInvalidError('types: "comment" is not crawled yet', { errors: [{ path: '/types', message: 'comment is not supported yet', keyword: 'enum', params: {} }] })
   if (input.sink.type === 'webhook' && services.callbackSecret === undefined) throw new InputInvalidError('a webhook sink needs SPOKE_CALLBACK_SECRET (batches are always signed)')
   const alias = ctx.connection.resolved
   const site = await ctx.site()
@@ -117,7 +116,7 @@ async function crawlSpace (ctx: HandlerContext, input: CrawlInput, cp: CrawlChec
       const items = cp.since === undefined ? page.results as V2Content[] : await fetchChanged(ctx, kind, page.results, input.bodies)
       const outcome = await processPage({
         call: ctx.call, signal: ctx.signal, kind, space: { id: space.id, key: space.key, clause }, siteUrl: deps.siteUrl, restrictions: deps.restrictions,
-        bodies: input.bodies, attachments: input.types.includes('attachment'),
+        bodies: input.bodies, attachments: input.types.includes('attachment'), comments: input.types.includes('comment'),
         known: input.bodies ? undefined : async (ids) => await deps.state.known(space.id, ids)
       }, items.filter((i) => i.status === undefined || i.status === 'current'))
       if (!input.permissions) for (const r of outcome.records) delete (r as { acl?: unknown }).acl

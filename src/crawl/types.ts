@@ -31,13 +31,15 @@ export type ContentRecord = Base & {
   body?: { format: 'storage', value: string }
   acl?: Acl
 }
+/** A footer comment: `parentId` is its page or blog post, `ancestorIds` that container then its ancestors. */
+export type CommentRecord = Omit<ContentRecord, 'kind'> & { kind: 'comment' }
 export type AttachmentRecord = Base & {
   kind: 'attachment', id: string, containerId: string, title: string, mediaType: string, fileSize: number, downloadUrl: string, version: number, updatedAt: string, acl?: Acl
 }
 export type DeletedRecord = Base & { kind: 'deleted', id: string, contentKind: string }
 export type UserRecord = Base & { kind: 'user', accountId: string, displayName: string, accountType: string, active: boolean, email: string | null, emailSource: 'org' | 'profile' | null }
 export type GroupRecord = Base & { kind: 'group', groupId: string, name: string, members: string[] }
-export type CrawlRecord = SpaceRecord | ContentRecord | AttachmentRecord | DeletedRecord | UserRecord | GroupRecord
+export type CrawlRecord = SpaceRecord | ContentRecord | CommentRecord | AttachmentRecord | DeletedRecord | UserRecord | GroupRecord
 
 export interface CrawlResult {
   complete: boolean

@@ -27,11 +27,12 @@ async function crawl (input: Record<string, unknown>): Promise<any> {
   return job.result
 }
 
-const contentKinds = new Set(['page', 'blogpost', 'attachment'])
+const contentKinds = new Set(['page', 'blogpost', 'attachment', 'comment'])
+const ALL_TYPES = ['page', 'blogpost', 'attachment', 'comment']
 
 it('exports ACLs that give exactly the simulator\'s read decision for every (user, item) pair', async () => {
   const started = Date.now()
-  const result = await crawl({ sink: { type: 'file', path: 'exact/full.ndjson' } })
+  const result = await crawl({ types: ALL_TYPES, sink: { type: 'file', path: 'exact/full.ndjson' } })
   const seconds = (Date.now() - started) / 1000
   expect(result.complete).toBe(true)
   expect(result.errors).toEqual({})
@@ -39,7 +40,8 @@ it('exports ACLs that give exactly the simulator\'s read decision for every (use
   const who = subjects(state)
   const items = [...state.values()].filter((r) => contentKinds.has(r.kind))
   // every current item of the site is exported, and nothing else
-  const expected = [...sim.data.content()].filter((c) => c.status === 'current' && (c.kind !== 'attachment' || sim.data.contentById(c.parentId as string)?.status === 'current'))
+  const expected = [...sim.data.content(), ...sim.data.comments()].filter((c) => c.status === 'current' && (c.kind === 'page' || c.kind === 'blogpost' || sim.data.contentById(c.parentId as string)?.status === 'current'))
+  expect(items.filter((r) => r.kind === 'comment').length).toBeGreaterThan(40)
   expect(items.map((r) => r.id.replace(/^att/, '')).sort()).toEqual(expected.map((c) => c.id).sort())
   const users = sim.data.users()
   expect(who.size).toBe(users.length)
@@ -57,7 +59,8 @@ it('exports ACLs that give exactly the simulator\'s read decision for every (use
       }
     }
   }
-  console.log(`crawl exactness over ${pairs} (user, item) pairs (${items.length} items, ${users.length} users), crawl ${seconds.toFixed(1)} s: ` +
+  const byKind = JSON.stringify(Object.fromEntries([...contentKinds].map((k) => [k, items.filter((r) => r.kind === k).length])))
+  console.log(`crawl exactness over ${pairs} (user, item) pairs (${items.length} items ${byKind}, ${users.length} users), crawl ${seconds.toFixed(1)} s: ` +
     `conjunctive acl ${tally.ours[0]} false grants / ${tally.ours[1]} false denials; nearest-wins ${tally.nearest[0]} / ${tally.nearest[1]}; ` +
     `id intersection ${tally.intersection[0]} / ${tally.intersection[1]}`)
   expect(pairs).toBeGreaterThan(5000)
@@ -73,7 +76,7 @@ it('exports ACLs that give exactly the simulator\'s read decision for every (use
 }, 60_000)
 
 it('incremental run + permissions pass after mutations leaves the sink equal to a fresh full crawl', async () => {
-  const base = { spaces: {}, types: ['page', 'blogpost', 'attachment'] }
+  const base = { spaces: {}, types: ALL_TYPES }
   await crawl({ ...base, sink: { type: 'file', path: 'inc/a.ndjson' } })
   const pages = [...sim.data.content('page')].filter((p) => p.status === 'current')
   const restrictedParent = pages.find((p) => (sim.data.site().restrictions.get(sim.data.site().contentIndex(p.id))?.read?.users.length ?? 0) > 0) as ContentSummary

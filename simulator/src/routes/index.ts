@@ -2,6 +2,7 @@
 // the specs get 501.
 import { attachmentHandlers } from './attachments'
 import { blogPostHandlers } from './blogposts'
+import { commentHandlers } from './comments'
 import type { OpHandler } from './context'
 import { groupHandlers } from './groups'
 import { pageHandlers } from './pages'
@@ -16,6 +17,7 @@ export const handlers: Record<string, OpHandler> = {
   ...pageHandlers,
   ...blogPostHandlers,
   ...attachmentHandlers,
+  ...commentHandlers,
   ...spaceHandlers,
   ...userHandlers,
   ...groupHandlers,
