@@ -4,6 +4,7 @@
 import { randomBytes } from 'node:crypto'
 import { runFromEnv } from 'confluence-cloud-simulator/main'
 import type { Simulator } from 'confluence-cloud-simulator'
+import pretty from 'pino-pretty'
 import { main } from '../src/server'
 
 async function sandbox (): Promise<void> {
@@ -22,7 +23,11 @@ async function sandbox (): Promise<void> {
   const keysGiven = env.SPOKE_API_KEYS !== undefined
   env.SPOKE_API_KEYS ??= `admin:${adminKey},invoker:${invokerKey}`
 
-  const started = await main(env, { afterClose: () => sim.close() })
+  // On a terminal, readable log lines (LOG_FORMAT=json keeps pino's JSON, as in production).
+  const logDestination = process.stdout.isTTY && env.LOG_FORMAT !== 'json'
+    ? pretty({ colorize: true, singleLine: true, translateTime: 'HH:MM:ss.l', ignore: 'pid,hostname,service,reqId' })
+    : undefined
+  const started = await main(env, { afterClose: () => sim.close(), logDestination })
   const base = `http://127.0.0.1:${started.config.port}`
   const admin = keysGiven ? firstKey(env.SPOKE_API_KEYS, 'admin') : adminKey
   if (!admin) throw new Error('SPOKE_API_KEYS has no admin key: the sandbox needs one to register the default alias')

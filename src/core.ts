@@ -4,7 +4,7 @@
 import type { Logger } from 'pino'
 import type { Redis } from 'ioredis'
 import type { Config } from './config/env'
-import { createRedis } from './lib/redis'
+import { createRedis, RedisWatch } from './lib/redis'
 import { createMetrics, type Metrics } from './lib/metrics'
 import { createConnectionLayer } from './connections'
 import type { ConnectionService } from './connections/service'
@@ -27,6 +27,8 @@ export interface Core {
     store: Redis
     /** BullMQ producers on the HTTP path: fails fast too. */
     producer: Redis
+    /** Logs Redis outages once per change of state, for every client of this process. */
+    watch: RedisWatch
   }
   /** Aliases, tokens, OAuth consent; also the ConnectionResolver (`resolve`) of confluence/types. */
   connections: ConnectionService
@@ -53,8 +55,9 @@ const READINESS_TIMEOUT_MS = 1_000
 export async function createCore (config: Config, log: Logger): Promise<Core> {
   // First, before any connection is opened: a bad action file stops the start, naming the file.
   const actions = createActionRegistry(loadActions(config.actionsDir))
-  const store = createRedis(config.redisUrl, 'store')
-  const producer = createRedis(config.redisUrl, 'producer')
+  const watch = new RedisWatch(log)
+  const store = createRedis(config.redisUrl, 'store', {}, watch)
+  const producer = createRedis(config.redisUrl, 'producer', {}, watch)
   const closers: Array<() => Promise<void>> = []
   const checks = new Map<string, ReadinessCheck>()
 
@@ -80,7 +83,7 @@ export async function createCore (config: Config, log: Logger): Promise<Core> {
     config,
     log,
     metrics,
-    redis: { store, producer },
+    redis: { store, producer, watch },
     connections: layer.connections,
     confluence: layer.confluence,
     actions,
@@ -106,6 +109,8 @@ export async function createCore (config: Config, log: Logger): Promise<Core> {
   core.onClose(() => core.jobs.close())
   core.addReadinessCheck('redis', async () => (await store.ping()) === 'PONG')
   core.addReadinessCheck('actions', async () => actions.size > 0)
+  // Started while Redis was away: the alias files are written once it answers; until then, not ready.
+  core.addReadinessCheck('connections', async () => layer.connections.filesApplied)
   return core
 }
 

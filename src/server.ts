@@ -1,6 +1,7 @@
 // Process entry: load and validate configuration, build the core, then serve HTTP (role api/all) and/or
 // run workers (role worker/all). SIGTERM/SIGINT: stop accepting, finish in-flight work, close Redis.
 import closeWithGrace from 'close-with-grace'
+import type { DestinationStream } from 'pino'
 import { loadConfig, ConfigError, type Config } from './config/env'
 import { createLogger } from './lib/logger'
 import { resolveSecrets } from './lib/secrets'
@@ -11,6 +12,8 @@ import { startWorkers } from './worker'
 export interface MainOptions {
   /** Runs after the spoke has closed on shutdown (the sandbox stops its simulator here). */
   afterClose?: () => Promise<void>
+  /** Where log lines go (default stdout as JSON; the sandbox passes a pretty printer on a terminal). */
+  logDestination?: DestinationStream
 }
 
 export interface Started { config: Config, close: () => Promise<void> }
@@ -26,7 +29,7 @@ export async function main (env: NodeJS.ProcessEnv = process.env, opts: MainOpti
     }
     throw err
   }
-  const log = createLogger(config.logLevel)
+  const log = createLogger(config.logLevel, opts.logDestination)
   const secrets = resolveSecrets(config, log)
   const core = await createCore(config, log)
 

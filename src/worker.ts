@@ -19,8 +19,8 @@ const JOB_INLINE_RETRY_AFTER_SECONDS = 30
 export async function startWorkers (core: Core, opts: WorkerOptions = {}): Promise<void> {
   const { config, log } = core
   // Workers wait for Redis forever (BullMQ needs maxRetriesPerRequest: null) and carry on when it returns.
-  const connection = createRedis(config.redisUrl, 'worker')
-  const subscriber = createRedis(config.redisUrl, 'worker')
+  const connection = createRedis(config.redisUrl, 'worker', {}, core.redis.watch)
+  const subscriber = createRedis(config.redisUrl, 'worker', {}, core.redis.watch)
   const concurrency = opts.concurrency ?? config.workerConcurrency
   const runAction = startRunActionWorker({
     jobs: core.jobs,
@@ -45,6 +45,10 @@ export async function startWorkers (core: Core, opts: WorkerOptions = {}): Promi
     subscriber.disconnect()
     await connection.quit().catch(() => connection.disconnect())
   })
-  await runAction.waitUntilReady()
-  log.info({ concurrency, callbacks: callbacks !== undefined }, 'workers started')
+  // Not awaited: with Redis away the process still starts (and serves /healthz); BullMQ's workers pick up
+  // jobs by themselves once Redis answers.
+  runAction.waitUntilReady().then(
+    () => log.info({ concurrency, callbacks: callbacks !== undefined }, 'workers started'),
+    (err: unknown) => log.warn({ err: String(err) }, 'workers not ready yet')
+  )
 }

@@ -53,6 +53,8 @@ const METHODS = ['get', 'put', 'post', 'delete', 'patch', 'head', 'options']
 
 export class Contract {
   readonly operations = new Map<string, Operation>()
+  /** The parsed specs, for walking response schemas (sparse mode). */
+  readonly documents = new Map<ApiVersion, object>()
   private readonly root: TrieNode = newNode()
   private readonly ajv: Ajv
 
@@ -66,6 +68,7 @@ export class Contract {
     for (const spec of SPECS) {
       const doc = JSON.parse(readFileSync(path.join(specDir, spec.file), 'utf8')) as OpenApiDoc
       this.ajv.addSchema({ ...doc, $id: spec.version })
+      this.documents.set(spec.version, doc)
       this.index(doc, spec.version, spec.prefix)
     }
   }

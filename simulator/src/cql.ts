@@ -1,8 +1,10 @@
 // A CQL parser and evaluator for the subset people write: type, space, title, text, label, id, parent,
 // ancestor, created and lastmodified with =, !=, ~, !~, <, <=, >, >=, IN, NOT IN; AND, OR, NOT,
 // parentheses; ORDER BY. Anything else is a CqlError (the search answers 400 "CQL query cannot be parsed").
+// Queries run over "entities": content indices [0, total), then the site's spaces, then the directory's users
+// (`type = space`, `type = user`); content-only fields never match a space or a user.
 import { zonedToEpochSeconds } from './time-zone'
-import type { SiteData } from './seed'
+import type { SiteData, Space, User } from './seed'
 
 export class CqlError extends Error {}
 
@@ -172,6 +174,57 @@ export function parseCql (cql: string): CqlQuery {
   return new Parser(tokens).query()
 }
 
+// ---- entities ----
+
+export type Entity = { kind: 'content', c: number } | { kind: 'space', space: Space } | { kind: 'user', user: User }
+
+export function entityOf (site: SiteData, e: number): Entity {
+  if (e < site.total) return { kind: 'content', c: e }
+  const s = e - site.total
+  return s < site.spaces.length ? { kind: 'space', space: site.spaces[s] } : { kind: 'user', user: site.users[s - site.spaces.length] }
+}
+
+/** Entity numbers of the spaces and the users, after the content. */
+export const spaceEntity = (site: SiteData, s: number): number => site.total + s
+export const userEntity = (site: SiteData, u: number): number => site.total + site.spaces.length + u
+
+function kindOf (site: SiteData, e: number): string {
+  return e < site.total ? site.kind(e) : entityOf(site, e).kind
+}
+
+function titleOf (site: SiteData, e: number): string {
+  if (e < site.total) return site.title(e)
+  const x = entityOf(site, e)
+  return x.kind === 'space' ? x.space.name : x.kind === 'user' ? x.user.displayName : ''
+}
+
+/** The space an entity is in (a space is in itself); -2 for users, which are in none. */
+function spaceOf (site: SiteData, e: number): number {
+  if (e < site.total) return site.space[e]
+  const x = entityOf(site, e)
+  return x.kind === 'space' ? x.space.index : -2
+}
+
+/** Epoch seconds; NaN where the entity has no such time (so every comparison is false). */
+function timeOf (site: SiteData, e: number, field: 'created' | 'lastmodified'): number {
+  if (e < site.total) return (field === 'created' ? site.created : site.modified)[e]
+  const x = entityOf(site, e)
+  return x.kind === 'space' ? x.space.createdAt : NaN
+}
+
+/** The entity types a query asks for by name (`type = space`, `type in (user, page)`), lowercased. */
+export function namedTypes (expr: Expr): Set<string> {
+  const out = new Set<string>()
+  const visit = (x: Expr): void => {
+    if (x.kind === 'clause') {
+      if (x.field === 'type' && (x.op === '=' || x.op === 'in')) for (const v of x.values) if (v.kind === 'literal') out.add(v.text.toLowerCase())
+    } else if (x.kind === 'not') visit(x.expr)
+    else { visit(x.left); visit(x.right) }
+  }
+  visit(expr)
+  return out
+}
+
 // ---- evaluation ----
 
 export type Predicate = (c: number) => boolean
@@ -189,35 +242,35 @@ function compileClause (site: SiteData, clause: Extract<Expr, { kind: 'clause' }
   const { field, op } = clause
   if (field === 'created' || field === 'lastmodified') {
     const [from, to] = dateRange(clause.values[0], now, site.timeZone)
-    const times = field === 'created' ? site.created : site.modified
     const test: Record<string, (t: number) => boolean> = {
       '=': (t) => t >= from && t < to, '!=': (t) => t < from || t >= to, '<': (t) => t < from, '<=': (t) => t < to, '>': (t) => t >= to, '>=': (t) => t >= from
     }
     const check = test[op]
-    return (c) => check(times[c])
+    return (e) => { const t = timeOf(site, e, field); return !Number.isNaN(t) && check(t) }
   }
   const texts = clause.values.map((v) => literal(v))
   const negated = op === '!=' || op === '!~' || op === 'not in'
+  const content = (e: number): boolean => e < site.total
   let positive: Predicate
   switch (field) {
-    case 'type': { const kinds = new Set(texts.map((t) => t.toLowerCase())); positive = (c) => kinds.has(site.kind(c)); break }
+    case 'type': { const kinds = new Set(texts.map((t) => t.toLowerCase())); positive = (e) => kinds.has(kindOf(site, e)); break }
     case 'space': {
       const spaces = new Set(texts.map((t) => site.spaceByKey.get(t)?.index ?? -1))
-      positive = (c) => spaces.has(site.space[c]); break
+      positive = (e) => spaces.has(spaceOf(site, e)); break
     }
-    case 'label': { const labels = new Set(texts.map((t) => t.toLowerCase())); positive = (c) => site.labels(c).some((l) => labels.has(l)); break }
-    case 'id': { const ids = new Set(texts.map((t) => site.contentIndex(t))); positive = (c) => ids.has(c); break }
-    case 'parent': { const ids = new Set(texts.map((t) => site.contentIndex(t, 'page'))); positive = (c) => site.kind(c) === 'page' && ids.has(site.parent[c]); break }
+    case 'label': { const labels = new Set(texts.map((t) => t.toLowerCase())); positive = (e) => content(e) && site.labels(e).some((l) => labels.has(l)); break }
+    case 'id': { const ids = new Set(texts.map((t) => site.contentIndex(t))); positive = (e) => content(e) && ids.has(e); break }
+    case 'parent': { const ids = new Set(texts.map((t) => site.contentIndex(t, 'page'))); positive = (e) => content(e) && site.kind(e) === 'page' && ids.has(site.parent[e]); break }
     case 'ancestor': {
       const ids = new Set(texts.map((t) => site.contentIndex(t, 'page')))
-      positive = (c) => site.kind(c) === 'page' && site.ancestors(c).some((a) => ids.has(a)); break
+      positive = (e) => content(e) && site.kind(e) === 'page' && site.ancestors(e).some((a) => ids.has(a)); break
     }
     case 'title':
-      if (op === '~' || op === '!~') { const m = matcher(texts[0]); positive = (c) => m(words(site.title(c))); break }
-      positive = (c) => texts.includes(site.title(c)); break
-    case 'text': { const m = matcher(texts[0]); positive = (c) => m([...words(site.title(c)), ...site.bodyWords(c)]); break }
+      if (op === '~' || op === '!~') { const m = matcher(texts[0]); positive = (e) => m(words(titleOf(site, e))); break }
+      positive = (e) => texts.includes(titleOf(site, e)); break
+    case 'text': { const m = matcher(texts[0]); positive = (e) => m([...words(titleOf(site, e)), ...(content(e) ? site.bodyWords(e) : [])]); break }
   }
-  return negated ? (c) => !positive(c) : positive
+  return negated ? (e) => !positive(e) : positive
 }
 
 /** `~` matching: every term of the query appears among the words; a trailing `*` matches a prefix. */
@@ -263,19 +316,18 @@ function relativeSeconds (text: string): number {
 
 export function compileOrder (site: SiteData, orderBy: CqlQuery['orderBy']): ((a: number, b: number) => number) | undefined {
   if (orderBy.length === 0) return undefined
+  const spaceKey = (e: number): string => site.spaces[spaceOf(site, e)]?.key ?? ''
   const keys = orderBy.map(({ field, desc }) => {
     const sign = desc ? -1 : 1
     const cmp = field === 'title'
-      ? (a: number, b: number) => site.title(a).localeCompare(site.title(b))
-      : field === 'created'
-        ? (a: number, b: number) => site.created[a] - site.created[b]
-        : field === 'lastmodified'
-          ? (a: number, b: number) => site.modified[a] - site.modified[b]
-          : field === 'space'
-            ? (a: number, b: number) => site.spaces[site.space[a]].key.localeCompare(site.spaces[site.space[b]].key)
-            : field === 'type'
-              ? (a: number, b: number) => site.kind(a).localeCompare(site.kind(b))
-              : (a: number, b: number) => a - b
+      ? (a: number, b: number) => titleOf(site, a).localeCompare(titleOf(site, b))
+      : field === 'created' || field === 'lastmodified'
+        ? (a: number, b: number) => (timeOf(site, a, field) || 0) - (timeOf(site, b, field) || 0)
+        : field === 'space'
+          ? (a: number, b: number) => spaceKey(a).localeCompare(spaceKey(b))
+          : field === 'type'
+            ? (a: number, b: number) => kindOf(site, a).localeCompare(kindOf(site, b))
+            : (a: number, b: number) => a - b
     return (a: number, b: number) => sign * cmp(a, b)
   })
   return (a, b) => {

@@ -7,6 +7,7 @@ import { apiError, gatewayError, GONE, SCOPE_MISMATCH, v1Error, v2Error, type Op
 import { bearer, injectFaults, send } from './http'
 import { pointsOf } from './rate-limit'
 import { isRemovedEndpoint } from './removed-endpoints'
+import { sparseBody } from './sparse'
 import { contextFor, type OpHandler } from './routes/context'
 import { handlers } from './routes'
 import type { User } from './seed'
@@ -92,6 +93,7 @@ async function handle (state: SimState, request: FastifyRequest, reply: FastifyR
   const result: OpResult = handler
     ? handler(contextFor(state, site, auth.user, auth.token, op, sitePath, query, checked.value))
     : apiError(op.version, 501, `${op.operationId} is valid but not simulated`)
+  if (state.options.sparse && result.status < 300) result.body = sparseBody(state.contract, op, result.status, result.body)
   const rateHeaders = state.rateLimiter.charge(auth.token.clientId, cloudId, pointsOf(method, result.objects))
   if (state.options.validateResponses && handler) {
     const violation = state.contract.validateResponse(op, result.status, result.body)

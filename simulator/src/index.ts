@@ -149,7 +149,8 @@ export async function startSimulator (options: SimulatorOptions = {}): Promise<S
       redirectUriPrefix: state.options.redirectUriPrefix,
       autoConsent: state.options.autoConsent,
       gatewayExpiryMode: state.gatewayExpiryMode,
-      rateLimit: state.rateLimiter.settings()
+      rateLimit: state.rateLimiter.settings(),
+      sparse: state.options.sparse
     }),
     close: async () => { await app.close() }
   }

@@ -22,6 +22,7 @@ export function optionsFromEnv (env: NodeJS.ProcessEnv = process.env): Simulator
     clientId: env.SIMULATOR_CLIENT_ID,
     clientSecret: env.SIMULATOR_CLIENT_SECRET,
     autoConsent: env.SIMULATOR_AUTO_CONSENT === 'true',
+    sparse: env.SIMULATOR_SPARSE === 'true',
     redirectUriPrefix: env.SPOKE_PUBLIC_URL
   }
 }

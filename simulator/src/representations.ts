@@ -46,7 +46,7 @@ export function v1Space (site: SiteData, space: Space): Record<string, unknown> 
     type: 'global',
     status: space.status,
     _expandable: { settings: '', metadata: '', operations: '', lookAndFeel: '', permissions: '', icon: '', theme: '', history: '', homepage: '' },
-    _links: { webui: `/spaces/${space.key}`, self: `${site.base}/rest/api/space/${space.key}` }
+    _links: { webui: spaceWebui(space), self: `${site.base}/rest/api/space/${space.key}` }
   }
 }
 
@@ -74,6 +74,7 @@ export function v1Content (site: SiteData, c: number, expand: Set<string>): Reco
     const info = site.attachmentInfo(c)
     content.metadata = { mediaType: info.mediaType }
     content.extensions = { mediaType: info.mediaType, fileSize: info.fileSize, fileId: info.fileId }
+    ;(content._links as Record<string, string>).download = downloadLink(site, c)
   }
   return content
 }
@@ -109,7 +110,7 @@ export function v2Attachment (site: SiteData, c: number, withBase = false): Reco
   const id = `att${site.contentId(c)}`
   const container = site.parent[c]
   const info = site.attachmentInfo(c)
-  const download = `/download/attachments/${site.contentId(container)}/${encodeURIComponent(site.title(c))}?version=${site.version[c]}&api=v2`
+  const download = downloadLink(site, c)
   return {
     id,
     status: site.statusOf(c),
@@ -121,10 +122,10 @@ export function v2Attachment (site: SiteData, c: number, withBase = false): Reco
     comment: '',
     fileId: info.fileId,
     fileSize: info.fileSize,
-    webuiLink: `${webui(site, container)}?preview=${encodeURIComponent(site.title(c))}`,
+    webuiLink: webui(site, c),
     downloadLink: download,
     version: v2Version(site, c),
-    _links: { webui: `${webui(site, container)}?preview=${encodeURIComponent(site.title(c))}`, download, ...(withBase ? { base: site.base } : {}) }
+    _links: { webui: webui(site, c), download, ...(withBase ? { base: site.base } : {}) }
   }
 }
 
@@ -146,13 +147,24 @@ function v2Version (site: SiteData, c: number): Record<string, unknown> {
   return { createdAt: iso(site.modified[c]), message: '', number: site.version[c], minorEdit: false, authorId: site.users[site.author[c]].accountId }
 }
 
+/** Where a person opens content: a page or blog post itself; an attachment's preview on its container. */
 export function webui (site: SiteData, c: number): string {
+  if (site.kind(c) === 'attachment') return `${webui(site, site.parent[c])}?preview=${encodeURIComponent(site.title(c))}`
   const space = site.spaces[site.space[c]]
   const slug = encodeURIComponent(site.title(c)).replace(/%20/g, '+')
   return site.kind(c) === 'blogpost'
     ? `/spaces/${space.key}/blog/${iso(site.created[c]).slice(0, 10).replace(/-/g, '/')}/${site.contentId(c)}/${slug}`
     : `/spaces/${space.key}/pages/${site.contentId(c)}/${slug}`
 }
+
+/** An attachment's file (relative to /wiki), as Confluence links it. */
+export function downloadLink (site: SiteData, c: number): string {
+  return `/download/attachments/${site.contentId(site.parent[c])}/${encodeURIComponent(site.title(c))}?version=${site.version[c]}&api=v2`
+}
+
+/** A space's overview page and a user's profile, as search results link them. */
+export const spaceWebui = (space: Space): string => `/spaces/${space.key}`
+export const profileWebui = (user: User): string => `/people/${encodeURIComponent(user.accountId)}`
 
 function tiny (site: SiteData, c: number): string {
   return Buffer.from(String(site.idBase + c)).toString('base64url')

@@ -43,6 +43,8 @@ export interface SimulatorOptions {
   validateResponses?: boolean
   /** `nested` (crawl tests): nested mixed read restrictions, long lists, access classes, drafts, a non-UTC zone */
   permissions?: PermissionProfile
+  /** answer with only the fields the spec marks required (see sparse.ts); pagination links stay */
+  sparse?: boolean
 }
 
 export type GatewayExpiryMode = 'unauthorized' | 'atlassian'
@@ -124,7 +126,8 @@ export class SimState {
       orgName: options.orgName ?? DEFAULTS.orgName,
       orgUsersPageSize: options.orgUsersPageSize ?? DEFAULTS.orgUsersPageSize,
       gatewayExpiryMode: options.gatewayExpiryMode ?? 'unauthorized',
-      validateResponses: options.validateResponses ?? false
+      validateResponses: options.validateResponses ?? false,
+      sparse: options.sparse ?? false
     }
     this.gatewayExpiryMode = this.options.gatewayExpiryMode
     this.permissionProfile = options.permissions ?? 'default'

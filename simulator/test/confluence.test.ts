@@ -141,6 +141,42 @@ describe('simulator: Confluence endpoints', () => {
       expect(ordered.body.results[0].content.space.key).toBe(space.key)
     })
 
+    it('finds spaces and users when the query names their type, with their own URLs', async () => {
+      const current = sim.data.spaces().filter((s) => s.status === 'current')
+      const spaces = await get(`/wiki/rest/api/search?cql=${q('type = space')}&limit=100`)
+      expect(spaces.body.totalSize).toBe(current.length)
+      for (const r of spaces.body.results) {
+        expect(r).toMatchObject({ entityType: 'space', title: r.space.name, url: `/spaces/${r.space.key as string}`, space: { _links: { webui: `/spaces/${r.space.key as string}` } } })
+        expect(r.content).toBeUndefined()
+      }
+      const users = await get(`/wiki/rest/api/search?cql=${q('type = user')}&limit=100`)
+      expect(users.body.totalSize).toBe(sim.data.users().length)
+      for (const r of users.body.results) expect(r).toMatchObject({ entityType: 'user', title: r.user.displayName, url: `/people/${encodeURIComponent(r.user.accountId as string)}` })
+      const someone = sim.data.users()[3]
+      const named = await get(`/wiki/rest/api/search?cql=${q(`type = user and title ~ "${someone.displayName}"`)}`)
+      expect(named.body.results.map((r: any) => r.user.accountId)).toContain(someone.accountId)
+      const space = current[0]
+      const mixed = await get(`/wiki/rest/api/search?cql=${q(`type in (space, page) and space = ${space.key} order by title`)}&limit=100`)
+      const kinds = new Set(mixed.body.results.map((r: any) => r.entityType === 'space' ? 'space' : r.content.type))
+      expect(kinds).toEqual(new Set(['space', 'page']))
+      expect(mixed.body.results.filter((r: any) => r.entityType === 'space').map((r: any) => r.space.key)).toEqual([space.key])
+      // Content search stays content only; without a type clause nothing but content is found either.
+      expect((await get(`/wiki/rest/api/content/search?cql=${q('type = space')}`)).body.results).toEqual([])
+      expect((await get(`/wiki/rest/api/search?cql=${q(`title ~ "${someone.displayName}"`)}`)).body.results.every((r: any) => r.entityType === 'content')).toBe(true)
+    })
+
+    it('links an attachment to its preview on its container, and to its file', async () => {
+      const res = await get(`/wiki/rest/api/search?cql=${q('type = attachment')}&limit=5`)
+      expect(res.body.results.length).toBeGreaterThan(0)
+      for (const r of res.body.results) {
+        const attachment = sim.data.contentById(r.content.id)!
+        const container = sim.data.contentById(attachment.parentId!)!
+        expect(r.url).toBe(`${r.content._links.webui as string}`)
+        expect(r.url).toMatch(new RegExp(`^/spaces/[^/]+/(pages|blog/[0-9/]+)/${container.id}/[^?]+\\?preview=`))
+        expect(r.content._links.download).toMatch(new RegExp(`^/download/attachments/${container.id}/`))
+      }
+    })
+
     it.each(['type = page AND', 'user = "x"', 'title ~', 'type = page ORDER title', '(type = page', 'creator.fullname ~ "x"'])('answers 400 "CQL query cannot be parsed" for %s', async (cql) => {
       const res = await get(`/wiki/rest/api/search?cql=${q(cql)}`)
       expect(res.status).toBe(400)

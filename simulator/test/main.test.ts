@@ -3,8 +3,9 @@ import { http } from './helpers'
 
 describe('simulator: standalone process configuration', () => {
   it('reads its options from the environment', () => {
-    expect(optionsFromEnv({ SIMULATOR_SEED: 'abc', SIMULATOR_SIZE: '500', SIMULATOR_AUTO_CONSENT: 'true', SPOKE_PUBLIC_URL: 'http://spoke:3000' }))
-      .toMatchObject({ port: 4010, seed: 'abc', size: 500, autoConsent: true, redirectUriPrefix: 'http://spoke:3000' })
+    expect(optionsFromEnv({ SIMULATOR_SEED: 'abc', SIMULATOR_SIZE: '500', SIMULATOR_AUTO_CONSENT: 'true', SIMULATOR_SPARSE: 'true', SPOKE_PUBLIC_URL: 'http://spoke:3000' }))
+      .toMatchObject({ port: 4010, seed: 'abc', size: 500, autoConsent: true, sparse: true, redirectUriPrefix: 'http://spoke:3000' })
+    expect(optionsFromEnv({}).sparse).toBe(false)
     expect(() => optionsFromEnv({ SIMULATOR_SIZE: 'lots' })).toThrow(/SIMULATOR_SIZE/)
   })
 

@@ -171,15 +171,23 @@ async function runSingle (action: CompiledAction, scope: TemplateScope, call: Ca
   const res = await call(render(action.request!, scope))
   scope.response = { status: res.status, headers: res.headers, body: res.body }
   const mapping = action.mapping!
-  if (mapping.kind === 'value') return mapping.value(scope)
+  if (mapping.kind === 'value') {
+    // The spec makes some single objects nullable (User); with nothing to map the answer is unusable, not a bug here.
+    if (res.body === null || typeof res.body !== 'object') throw new TemplateValueError('the response has no object to map')
+    return mapping.value(scope)
+  }
   return { results: mapItems(mapping, scope) }
 }
 
 function mapItems (mapping: { items: (s: TemplateScope) => unknown, item: (s: TemplateScope) => unknown }, scope: TemplateScope): unknown[] {
   const items = mapping.items(scope)
   if (!Array.isArray(items)) throw new TemplateValueError('the response has no result list')
-  const out = new Array<unknown>(items.length)
-  for (let i = 0; i < items.length; i++) { scope.item = items[i]; scope.index = i; out[i] = mapping.item(scope) }
+  const out: unknown[] = []
+  for (let i = 0; i < items.length; i++) {
+    // The spec allows null entries in some lists (UserArray's User is nullable): nothing to map, so nothing to return.
+    if (items[i] === null) continue
+    scope.item = items[i]; scope.index = i; out.push(mapping.item(scope))
+  }
   scope.item = undefined; scope.index = undefined
   return out
 }

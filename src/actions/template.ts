@@ -132,6 +132,8 @@ const FILTERS: Record<string, { arg: 'none' | 'optional' | 'required', fn: Filte
   string: { arg: 'none', fn: (v) => (typeof v === 'number' || typeof v === 'boolean') ? String(v) : v },
   /** "" → null (hidden emails come back as empty strings). */
   emptyToNull: { arg: 'none', fn: (v) => v === '' ? null : v },
+  /** null → absent: the key is left out (for fields the spec makes nullable but the output types as a plain value). */
+  omitNull: { arg: 'none', fn: (v) => v === null ? undefined : v },
   /** A list to one delimited string (for `explode: false` parameters); an empty list is absent. */
   join: { arg: 'optional', fn: (v, sep) => Array.isArray(v) ? (v.length === 0 ? undefined : v.join(typeof sep === 'string' ? sep : ',')) : v },
   /** value === arg. */
@@ -144,11 +146,35 @@ const FILTERS: Record<string, { arg: 'none' | 'optional' | 'required', fn: Filte
 
 export const FILTER_NAMES = Object.keys(FILTERS)
 
+/**
+ * An absolute http(s) URL, normalised (percent-encoded) so it is always a valid URI; undefined for anything
+ * else (another scheme, a link that is not site-relative, text that is no URL at all): never a made-up URL.
+ */
 export function wikiUrl (value: unknown, site: string | undefined): string | undefined {
   if (typeof value !== 'string' || value === '') return undefined
-  if (/^https?:\/\//i.test(value)) return value
-  if (site === undefined || !value.startsWith('/')) return undefined
-  return value.startsWith('/wiki/') ? site + value : `${site}/wiki${value}`
+  let absolute: string
+  if (/^https?:\/\//i.test(value)) absolute = value
+  else if (site !== undefined && value.startsWith('/')) absolute = value.startsWith('/wiki/') ? site + value : `${site}/wiki${value}`
+  else return undefined
+  let url: URL
+  try { url = new URL(absolute) } catch { return undefined }
+  if (url.protocol !== 'https:' && url.protocol !== 'http:') return undefined
+  // WHATWG URLs leave some characters RFC 3986 forbids (| ^ [ ] a lone %, a second #): encode them too.
+  return url.origin + strictUri(url.pathname, PATH_CHARS) + strictUri(url.search, QUERY_CHARS) + (url.hash === '' ? '' : '#' + strictUri(url.hash.slice(1), QUERY_CHARS))
+}
+
+const PATH_CHARS = /[A-Za-z0-9\-._~!$&'()*+,;=:@/]/
+const QUERY_CHARS = /[A-Za-z0-9\-._~!$&'()*+,;=:@/?]/
+
+function strictUri (part: string, allowed: RegExp): string {
+  let out = ''
+  for (let i = 0; i < part.length; i++) {
+    const c = part[i]
+    if (c === '%' && /^[0-9A-Fa-f]{2}$/.test(part.slice(i + 1, i + 3))) out += c
+    else if (allowed.test(c)) out += c
+    else out += encodeURIComponent(c) // ASCII only: URL has already encoded the rest
+  }
+  return out
 }
 
 type Operand = (scope: TemplateScope) => unknown

@@ -120,6 +120,8 @@ export class ConnectionService implements ConnectionResolver {
   private readonly inflight = new Map<string, Promise<TokenState>>()
   private subscriber?: Redis
   private closed = false
+  /** The alias files are in Redis (false while a start without Redis waits for it). */
+  filesApplied = false
 
   constructor (opts: ConnectionServiceOptions) {
     this.config = opts.config
@@ -140,11 +142,17 @@ export class ConnectionService implements ConnectionResolver {
     this.subscriber.on('error', () => {})
     this.subscriber.on('message', (_ch: string, id: string) => { this.invalidate(id) })
     const subscribed = this.subscriber.subscribe(this.store.channel).catch((err: unknown) => this.log.warn({ err: String(err) }, 'alias change subscription failed; caches revalidate every 5 s'))
-    await this.whenReady(10_000)
+    await this.firstConnectAttempt()
     if (this.redis.status !== 'ready') {
       // Redis is away: start anyway (readiness reports it) and apply the files once it answers.
       this.log.warn({ files: files.length }, 'Redis not reachable yet: connection files will be applied when it is')
-      this.redis.once('ready', () => { this.applyFiles(files).catch((err: unknown) => this.log.error({ err: String(err) }, 'applying connection files failed')) })
+      const apply = (): void => {
+        this.applyFiles(files).catch((err: unknown) => {
+          this.log.warn({ err: String(err) }, 'applying connection files failed; trying again when Redis is back')
+          if (!this.closed) this.redis.once('ready', apply)
+        })
+      }
+      this.redis.once('ready', apply)
       return
     }
     await subscribed
@@ -153,6 +161,7 @@ export class ConnectionService implements ConnectionResolver {
 
   private async applyFiles (files: LoadedAlias[]): Promise<void> {
     for (const f of files) await this.applyFile(f)
+    this.filesApplied = true
     if (files.length > 0) this.log.info({ aliases: files.map(f => f.id) }, 'connection files loaded')
   }
 
@@ -164,12 +173,15 @@ export class ConnectionService implements ConnectionResolver {
     }
   }
 
-  private async whenReady (ms: number): Promise<void> {
+  /** Until Redis answers or refuses the first connection (at most 2 s for a host that never answers), so a start without Redis goes on at once. */
+  private async firstConnectAttempt (): Promise<void> {
     if (this.redis.status === 'ready') return
+    const redis = this.redis
     await new Promise<void>((resolve) => {
-      const t = setTimeout(done, ms)
-      this.redis.once('ready', done)
-      function done (): void { clearTimeout(t); resolve() }
+      const t = setTimeout(done, 2_000)
+      redis.once('ready', done)
+      redis.once('error', done)
+      function done (): void { clearTimeout(t); redis.off('ready', done); redis.off('error', done); resolve() }
     })
   }
 

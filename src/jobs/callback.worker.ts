@@ -1,5 +1,6 @@
 // Delivers job callbacks: the final job JSON, signed, POSTed to the callbackUrl; BullMQ retries a failed
 // delivery with exponential backoff, and the delivery state is written beside the job after each try.
+import { isConnectionError } from '../lib/redis'
 import { DelayedError, Worker, type Job } from 'bullmq'
 import type { Redis } from 'ioredis'
 import type { Logger } from 'pino'
@@ -38,6 +39,6 @@ export function startCallbackWorker (deps: { jobs: JobService, connection: Redis
       throw err
     }
   }, { connection: deps.connection, prefix: bullPrefix(opts.keyPrefix), concurrency: 4 })
-  worker.on('error', (err) => deps.log.error({ err }, 'callback worker error'))
+  worker.on('error', (err) => { if (!isConnectionError(err)) deps.log.error({ err }, 'callback worker error') })
   return worker
 }

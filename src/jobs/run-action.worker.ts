@@ -2,6 +2,7 @@
 // retry delay chosen by the processor, cross-process cancellation, and queuing the callback when a job ends
 // (by the processor just before it ends, and by the 'failed' event for jobs that end without it, such as a
 // job failed after stalling too often; one delivery id per run makes the two one).
+import { isConnectionError } from '../lib/redis'
 import { Worker, type Job } from 'bullmq'
 import type { Redis } from 'ioredis'
 import type { Logger } from 'pino'
@@ -38,7 +39,7 @@ export function startRunActionWorker (deps: Omit<ProcessorDeps, 'cancelledLately
       backoffStrategy: (_attemptsMade, _type, err) => (err as { retryDelayMs?: number } | undefined)?.retryDelayMs ?? 1_000
     }
   })
-  worker.on('error', (err) => deps.log.error({ err }, 'run-action worker error'))
+  worker.on('error', (err) => { if (!isConnectionError(err)) deps.log.error({ err }, 'run-action worker error') })
   // A completed job's callback was queued by the processor (beforeEnd); only a failure can end a job without it.
   worker.on('completed', (job) => { deps.jobs.metrics.completed.inc({ action: job.data.actionId }) })
   worker.on('failed', (job) => {

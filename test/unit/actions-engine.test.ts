@@ -115,7 +115,7 @@ describe('execute: single requests', () => {
   })
 
   it('fails an output that does not match its schema (validateOutput) and maps odd shapes to 502', async () => {
-    const f = fake({ 'GET /wiki/api/v2/pages/1': () => ({ body: { id: '1' } }), 'GET /wiki/rest/api/user/memberof': () => ({ body: { results: 'x' } }) })
+    const f = fake({ 'GET /wiki/api/v2/pages/1': () => ({ body: { id: '1', title: 5 } }), 'GET /wiki/rest/api/user/memberof': () => ({ body: { results: 'x' } }) })
     expect(await failure(run(f, 'confluence.page.get', { pageId: '1' }))).toMatchObject({ code: 'INTERNAL', errors: expect.arrayContaining([expect.objectContaining({ path: '/output/title' })]) })
     expect(await failure(run(f, 'confluence.user.groups', { accountId: 'a' }))).toMatchObject({ code: 'UPSTREAM_UNAVAILABLE', statusCode: 502, retryable: false })
   })

@@ -1,9 +1,11 @@
 // v1 CQL search (`searchByCQL`, `searchContentByCQL`): results filtered by the caller's permissions,
-// cursor pagination with `_links.next` relative to `_links.base`.
-import { compileOrder, compileWhere, CqlError, parseCql } from '../cql'
+// cursor pagination with `_links.next` relative to `_links.base`. searchByCQL also finds spaces and users
+// when the query names their type (`type = space`, `type in (user, page)`), as Confluence's search does;
+// content search finds content only.
+import { compileOrder, compileWhere, CqlError, entityOf, namedTypes, parseCql, spaceEntity, userEntity } from '../cql'
 import { v1Error } from '../errors'
 import { decodeCursor, encodeCursor, nextUrl } from '../pagination'
-import { iso, v1Content, webui } from '../representations'
+import { iso, profileWebui, spaceWebui, v1Content, v1Space, v1User, webui } from '../representations'
 import { STATUSES, type SiteData } from '../seed'
 import type { OpContext, OpHandler } from './context'
 
@@ -12,10 +14,13 @@ export const SEARCH_MAX_LIMIT = 100
 const CACHE_ENTRIES = 16
 const cache = new WeakMap<SiteData, Map<string, Int32Array>>()
 
-/** All matches of a query for the caller, in result order; cached per site revision, user and query. */
-function matches (ctx: OpContext, cql: string): Int32Array {
+/** Users have no modification time in the seed: their results carry this one (2023-01-01). */
+const PROFILE_UPDATED = 1672531200
+
+/** All matches of a query for the caller, in result order (entity numbers, see cql.ts); cached per site revision, user and query. */
+function matches (ctx: OpContext, cql: string, contentOnly: boolean): Int32Array {
   const site = ctx.site
-  const key = `${site.revision}|${ctx.caller.index}|${cql}`
+  const key = `${site.revision}|${ctx.caller.index}|${contentOnly ? 'c' : 'e'}|${cql}`
   let entries = cache.get(site)
   if (!entries) { entries = new Map(); cache.set(site, entries) }
   const hit = entries.get(key)
@@ -26,6 +31,15 @@ function matches (ctx: OpContext, cql: string): Int32Array {
   const current = STATUSES.indexOf('current')
   const found: number[] = []
   for (let c = 0; c < site.total; c++) if (site.status[c] === current && where(c) && reader.canRead(c)) found.push(c)
+  const types = contentOnly ? new Set<string>() : namedTypes(query.where)
+  if (types.has('space')) {
+    // Archived spaces stay out, as with includeArchivedSpaces=false (the default).
+    for (const space of site.spaces) {
+      const e = spaceEntity(site, space.index)
+      if (space.status === 'current' && reader.canReadSpace(space.index) && where(e)) found.push(e)
+    }
+  }
+  if (types.has('user')) for (let u = 0; u < site.users.length; u++) { const e = userEntity(site, u); if (where(e)) found.push(e) }
   const order = compileOrder(site, query.orderBy)
   if (order) found.sort(order)
   const result = Int32Array.from(found)
@@ -34,11 +48,11 @@ function matches (ctx: OpContext, cql: string): Int32Array {
   return result
 }
 
-function page (ctx: OpContext): { items: number[], position: number, limit: number, total: number, next?: string } | string {
+function page (ctx: OpContext, contentOnly: boolean): { items: number[], position: number, limit: number, total: number, next?: string } | string {
   const cql = String(ctx.query.cql)
   let all: Int32Array
   try {
-    all = matches(ctx, cql)
+    all = matches(ctx, cql, contentOnly)
   } catch (err) {
     if (err instanceof CqlError) return `CQL query cannot be parsed: ${err.message}`
     throw err
@@ -74,19 +88,29 @@ function expansions (expand: unknown, prefix: string): Set<string> {
 
 const searchByCQL: OpHandler = (ctx) => {
   const started = Date.now()
-  const result = page(ctx)
+  const result = page(ctx, false)
   if (typeof result === 'string') return v1Error(400, result, false)
   const site = ctx.site
   const expand = expansions(ctx.query.expand, 'content.')
   const excerpt = ctx.query.excerpt === 'none'
-  const results = result.items.map((c) => {
+  const results = result.items.map((e) => {
+    const entity = entityOf(site, e)
+    if (entity.kind === 'space') {
+      const space = entity.space
+      return { space: v1Space(site, space), title: space.name, excerpt: '', url: spaceWebui(space), breadcrumbs: [], entityType: 'space', iconCssClass: 'aui-icon content-type-space', lastModified: iso(space.createdAt), friendlyLastModified: iso(space.createdAt).slice(0, 10), score: 1 }
+    }
+    if (entity.kind === 'user') {
+      const user = entity.user
+      return { user: v1User(site, user), title: user.displayName, excerpt: '', url: profileWebui(user), breadcrumbs: [], entityType: 'user', iconCssClass: 'aui-icon content-type-profile', lastModified: iso(PROFILE_UPDATED), score: 1 }
+    }
+    const c = entity.c
     const space = site.spaces[site.space[c]]
     return {
       content: v1Content(site, c, expand),
       title: site.title(c),
       excerpt: excerpt ? '' : site.bodyWords(c).slice(0, 12).join(' '),
       url: webui(site, c),
-      resultGlobalContainer: { title: space.name, displayUrl: `/spaces/${space.key}` },
+      resultGlobalContainer: { title: space.name, displayUrl: spaceWebui(space) },
       breadcrumbs: [],
       entityType: 'content',
       iconCssClass: `aui-icon content-type-${site.kind(c)}`,
@@ -112,7 +136,7 @@ const searchByCQL: OpHandler = (ctx) => {
 }
 
 const searchContentByCQL: OpHandler = (ctx) => {
-  const result = page(ctx)
+  const result = page(ctx, true)
   if (typeof result === 'string') return v1Error(400, result, false)
   const expand = expansions(ctx.query.expand, '')
   const results = result.items.map((c) => v1Content(ctx.site, c, expand))
