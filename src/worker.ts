@@ -11,6 +11,8 @@ export interface WorkerOptions {
   /** Deliveries of one callback (default 6) and the first backoff (default 2 s, doubling). */
   callbackAttempts?: number
   callbackBackoffMs?: number
+  /** Longest Retry-After a job waits out inline (default 30 s; tests shorten it). */
+  maxRetryAfterSeconds?: number
 }
 
 /** Longest Retry-After a job waits out inline; a longer one ends the attempt and the job is delayed. */
@@ -28,7 +30,7 @@ export async function startWorkers (core: Core, opts: WorkerOptions = {}): Promi
     connections: core.connections,
     redis: connection,
     log,
-    maxRetryAfterSeconds: JOB_INLINE_RETRY_AFTER_SECONDS,
+    maxRetryAfterSeconds: opts.maxRetryAfterSeconds ?? JOB_INLINE_RETRY_AFTER_SECONDS,
     connection,
     subscriber
   }, {
