@@ -78,34 +78,65 @@ it('exports ACLs that give exactly the simulator\'s read decision for every (use
 it('incremental run + permissions pass after mutations leaves the sink equal to a fresh full crawl', async () => {
   const base = { spaces: {}, types: ALL_TYPES }
   await crawl({ ...base, sink: { type: 'file', path: 'inc/a.ndjson' } })
-  const pages = [...sim.data.content('page')].filter((p) => p.status === 'current')
-  const restrictedParent = pages.find((p) => (sim.data.site().restrictions.get(sim.data.site().contentIndex(p.id))?.read?.users.length ?? 0) > 0) as ContentSummary
-  const mover = pages.find((p) => p.spaceId === restrictedParent.spaceId && p.id !== restrictedParent.id && p.parentId !== restrictedParent.id &&
-    !([...sim.data.content('page')].some((k) => k.parentId === p.id))) as ContentSummary
-  const draft = [...sim.data.content('page')].find((p) => p.status === 'draft') as ContentSummary
+  const all = (): ContentSummary[] => [...sim.data.content('page')]
+  const subtree = (id: string): string[] => [id, ...all().filter((k) => k.parentId === id).flatMap((k) => subtree(k.id))]
+  const current = (id: string): boolean => sim.data.contentById(id)?.status === 'current'
+  const pages = all().filter((p) => p.status === 'current')
+  const draft = all().find((p) => p.status === 'draft') as ContentSummary
+  const [edited1, edited2, archived, trashed] = [pages[3], pages[40], pages[20], pages[30]]
+  const others = new Set([edited1, edited2, archived, trashed, draft].flatMap((p) => subtree(p.id)))
+  const restrictedOf = (id: string): boolean => (sim.data.site().restrictions.get(sim.data.site().contentIndex(id))?.read?.users.length ?? 0) > 0
+  const restrictedParent = pages.find((p) => restrictedOf(p.id) && !others.has(p.id)) as ContentSummary
+  // a page with current children moves under the restricted parent: its subtree gains that clause and a new chain
+  const mover = pages.find((p) => p.spaceId === restrictedParent.spaceId && p.parentId !== restrictedParent.id && p.parentId !== null &&
+    !subtree(p.id).includes(restrictedParent.id) && subtree(p.id).filter(current).length > 1 && !subtree(p.id).some((k) => others.has(k))) as ContentSummary
+  // another subtree gets a new read restriction naming alice and site-admins (the crawl account stays able to read it)
+  const restricted = pages.find((p) => p.parentId !== null && p.id !== restrictedParent.id && subtree(p.id).filter(current).length > 1 &&
+    !subtree(p.id).some((k) => others.has(k) || subtree(mover.id).includes(k))) as ContentSummary
+  expect([restrictedParent, mover, restricted].every((p) => p !== undefined)).toBe(true)
   const alice = sim.data.users()[7].accountId
+  const siteAdmins = sim.data.groups().find((g) => g.name === 'site-admins')?.id as string
   // a whole minute later than the first run's start, so the CQL window matters
   await new Promise((resolve) => setTimeout(resolve, 1100))
   for (const m of [
-    { op: 'edit', id: pages[3].id },
-    { op: 'edit', id: pages[40].id },
+    { op: 'edit', id: edited1.id },
+    { op: 'edit', id: edited2.id },
     { op: 'move', id: mover.id, parentId: restrictedParent.id },
-    { op: 'restrict', id: pages[10].id, read: { users: [alice] } },
-    { op: 'archive', id: pages[20].id },
-    { op: 'delete', id: pages[30].id },
+    { op: 'restrict', id: restricted.id, read: { users: [alice], groups: [siteAdmins] } },
+    { op: 'archive', id: archived.id },
+    { op: 'delete', id: trashed.id },
     { op: 'publish', id: draft.id }
   ] as const) sim.data.mutate(m as any)
+  // what the permissions pass must emit: every current item of the moved and the restricted subtrees, with
+  // their attachments and comments (none of them bumped a version); what it must delete: the archived and
+  // the trashed page with theirs
+  const withChildren = (ids: Set<string>): string[] => [
+    ...[...ids].filter(current).map((id) => `page:${id}`),
+    ...[...sim.data.content('attachment')].filter((a) => a.status === 'current' && ids.has(a.parentId as string) && current(a.parentId as string)).map((a) => `attachment:att${a.id}`),
+    ...[...sim.data.comments()].filter((c) => c.status === 'current' && ids.has(c.parentId as string) && current(c.parentId as string)).map((c) => `comment:${c.id}`)
+  ].sort()
+  const changed = withChildren(new Set([...subtree(mover.id), ...subtree(restricted.id)]))
+  const gone = new Set([archived.id, trashed.id])
+  const goneIds = [
+    ...[...gone].map((id) => `page:${id}`),
+    ...[...sim.data.content('attachment')].filter((a) => a.status === 'current' && gone.has(a.parentId as string)).map((a) => `attachment:att${a.id}`),
+    ...[...sim.data.comments()].filter((c) => c.status === 'current' && gone.has(c.parentId as string)).map((c) => `comment:${c.id}`)
+  ].sort()
   const inc = await crawl({ ...base, mode: 'incremental', sink: { type: 'file', path: 'inc/a2.ndjson' } })
   const perms = await crawl({ ...base, bodies: false, sink: { type: 'file', path: 'inc/b.ndjson' } })
   expect(inc.complete && perms.complete).toBe(true)
   expect(inc.counts.page).toBeGreaterThanOrEqual(3)
-  expect(perms.deletions).toBeGreaterThanOrEqual(2)
+  const permsRecords = readSink(t.config.dataDir, 'inc/b.ndjson')
+  expect(permsRecords.filter((r) => contentKinds.has(r.kind)).map((r) => r.recordId).sort()).toEqual(changed)
+  expect(permsRecords.filter((r) => r.kind === 'deleted').map((r) => r.recordId).sort()).toEqual(goneIds)
+  expect(permsRecords.filter((r) => contentKinds.has(r.kind)).every((r) => r.body === undefined)).toBe(true)
   const merged = reduce(readSink(t.config.dataDir, 'inc/b.ndjson'), reduce(readSink(t.config.dataDir, 'inc/a2.ndjson'), reduce(readSink(t.config.dataDir, 'inc/a.ndjson'))))
   await crawl({ ...base, sink: { type: 'file', path: 'inc/fresh.ndjson' } })
   const fresh = reduce(readSink(t.config.dataDir, 'inc/fresh.ndjson'))
   const content = (m: Map<string, Rec>): Rec[] => [...m.values()].filter((r) => contentKinds.has(r.kind) || r.kind === 'space').sort((a, b) => a.recordId.localeCompare(b.recordId))
   expect(content(merged)).toEqual(content(fresh))
-  console.log(`crawl incremental: ${JSON.stringify(inc.counts)}; permissions pass: ${JSON.stringify(perms.counts)}, ${perms.deletions as number} deletions`)
+  console.log(`crawl incremental: ${JSON.stringify(inc.counts)}; permissions pass: ${JSON.stringify(perms.counts)}, ${perms.deletions as number} deletions ` +
+    `(expected exactly: ${changed.length} changed items of the moved subtree of ${subtree(mover.id).length} pages and the restricted subtree of ${subtree(restricted.id).length}, ${goneIds.length} deletions)`)
 }, 60_000)
 
 it('a listing page that keeps failing gives zero deletions and complete:false; the next run catches up', async () => {
