@@ -2,7 +2,8 @@
 // where the run is (space, content type, next page link, phase), where the sink is, and the tallies so far.
 import type { Checkpoint } from '../actions/handlers/types'
 
-export interface SpaceRef { id: string, key: string, name: string, url: string }
+/** `count`: pages and blog posts its listing holds (CQL totalSize at the start of a full run), when known. */
+export interface SpaceRef { id: string, key: string, name: string, url: string, count?: number }
 
 export interface CrawlCheckpoint {
   v: 1
@@ -23,6 +24,8 @@ export interface CrawlCheckpoint {
   deletions: number
   incomplete: string[]
   processed: number
+  /** pages and blog posts processed (job progress `done`) */
+  listed?: number
   users?: { unresolved: number, unresolvedIds: string[] }
 }
 

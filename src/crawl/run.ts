@@ -15,6 +15,7 @@ import { openFileSink, openWebhookSink, type Sink } from './sink'
 import { CrawlState, scopeOf } from './state'
 import type { CrawlInput, CrawlRecord, CrawlResult } from './types'
 import { siteTimeZone, windowCql } from './window'
+import { countSpace, progressOf } from './progress'
 
 const LIST_LIMIT = 100
 
@@ -36,10 +37,12 @@ export const contentCrawl: ActionHandler = async (ctx) => {
   }
   const save = async (): Promise<void> => { cp.sink = sink.position(); await saveCheckpoint(ctx.job?.checkpoint, cp) }
   try {
+    ctx.onProgress?.(progressOf(cp, 'listing'))
     const restrictions = new RestrictionReader(ctx.call, ctx.signal)
     for (; cp.spaceIndex < cp.spaces.length; cp.spaceIndex++) {
       await crawlSpace(ctx, input, cp, cp.spaces[cp.spaceIndex], { state, restrictions, emit, save, siteUrl: site.url })
     }
+    ctx.onProgress?.(progressOf(cp, 'principals'))
     if (input.principals) await crawlPrincipals(ctx, services, alias, cp, state, emit, save)
     const complete = cp.incomplete.length === 0
     if (complete) await state.setWatermark(cp.startedAt)
@@ -74,9 +77,13 @@ async function startRun (ctx: HandlerContext, input: CrawlInput, state: CrawlSta
     }
     page = page.next === undefined ? undefined : await listPage(ctx.call, page.next, undefined, ctx.signal)
   }
+  if (since === undefined) {
+    const kinds = (['page', 'blogpost'] as const).filter((k) => input.types.includes(k))
+    for (const s of spaces) { const count = await countSpace(ctx.call, s.key, kinds, ctx.signal); if (count !== undefined) s.count = count }
+  }
   return {
     v: 1, startedAt: new Date().toISOString(), since, timeZone: since === undefined ? 'UTC' : await siteTimeZone(ctx.call, ctx.signal),
-    spaces, spaceIndex: 0, typeIndex: 0, phase: 'space', groupStart: 0, sink: 0, counts: {}, errors: {}, deletions: 0, incomplete: [], processed: 0
+    spaces, spaceIndex: 0, typeIndex: 0, phase: 'space', groupStart: 0, sink: 0, counts: {}, errors: {}, deletions: 0, incomplete: [], processed: 0, listed: 0
   }
 }
 
@@ -124,10 +131,11 @@ async function crawlSpace (ctx: HandlerContext, input: CrawlInput, cp: CrawlChec
       await deps.state.markSeen(space.id, outcome.seen, outcome.accounts)
       for (const code of outcome.errors) tally(cp.errors, code)
       cp.processed += outcome.seen.length
+      cp.listed = (cp.listed ?? 0) + (outcome.processed.page ?? 0) + (outcome.processed.blogpost ?? 0)
       cp.cursor = page.next
       if (page.next === undefined) break
       await deps.save()
-      ctx.onProgress?.({ done: cp.processed, message: `space ${space.key} (${cp.spaceIndex + 1}/${cp.spaces.length}), ${kind}s` })
+      ctx.onProgress?.(progressOf(cp, `${kind}s`))
       if (ctx.signal?.aborted === true) throw ctx.signal.reason
     }
   }
@@ -147,6 +155,7 @@ async function crawlSpace (ctx: HandlerContext, input: CrawlInput, cp: CrawlChec
   cp.phase = 'space'; cp.typeIndex = 0; cp.cursor = undefined
   cp.spaceIndex++
   await deps.save()
+  ctx.onProgress?.(progressOf(cp, 'listing'))
   cp.spaceIndex-- // the caller's loop advances it
 }
 

@@ -100,7 +100,10 @@ it('a webhook receiver that is down pauses the run; every record arrives exactly
 it('a cancel mid-crawl stops at the next page and keeps the checkpoint; a retry resumes with every record once', async () => {
   sim.faults.set({ latencyMs: 3, operations: ['getRestrictionsForOperation'] })
   const id = await submitJob(t, 'confluence.content.crawl', { input: { types: TYPES, sink: { type: 'file', path: 'cancel/run.ndjson' } } })
-  await waitForJob(t, id, (j) => j.state === 'active' && (j.progress?.done ?? 0) >= 100, 30_000)
+  const mid = await waitForJob(t, id, (j) => j.state === 'active' && (j.progress?.done ?? 0) >= 100, 30_000)
+  // progress while it runs: done of a known total (pages and blog posts the listings hold)
+  expect(mid.progress.total).toBe(expectedIds().filter((i) => ['page', 'blogpost'].includes(sim.data.contentById(i)?.kind as string)).length)
+  expect(mid.progress.done).toBeLessThan(mid.progress.total)
   const cancel = await http(t, 'POST', `/v1/jobs/${id}/cancel`, { key: t.keys.admin })
   expect(cancel.status).toBe(200)
   const stopped = await waitForJob(t, id, (j) => j.state === 'cancelled', 10_000)

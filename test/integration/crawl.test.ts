@@ -20,9 +20,10 @@ beforeAll(async () => {
 }, 30_000)
 afterAll(() => closeCheckingContract(sim, t))
 
+let lastJob: any
 async function crawl (input: Record<string, unknown>): Promise<any> {
   const id = await submitJob(t, 'confluence.content.crawl', { input })
-  const job = await waitForJob(t, id, undefined, 50_000)
+  const job = lastJob = await waitForJob(t, id, undefined, 50_000)
   if (job.state !== 'completed') throw new Error(`crawl ${id}: ${JSON.stringify(job).slice(0, 800)}`)
   return job.result
 }
@@ -42,6 +43,9 @@ it('exports ACLs that give exactly the simulator\'s read decision for every (use
   // every current item of the site is exported, and nothing else
   const expected = [...sim.data.content(), ...sim.data.comments()].filter((c) => c.status === 'current' && (c.kind === 'page' || c.kind === 'blogpost' || sim.data.contentById(c.parentId as string)?.status === 'current'))
   expect(items.filter((r) => r.kind === 'comment').length).toBeGreaterThan(40)
+  // progress on the job: done of a total counted per space before its listing
+  const listed = items.filter((r) => r.kind === 'page' || r.kind === 'blogpost').length
+  expect(lastJob.progress).toMatchObject({ done: listed, total: listed })
   expect(items.map((r) => r.id.replace(/^att/, '')).sort()).toEqual(expected.map((c) => c.id).sort())
   const users = sim.data.users()
   expect(who.size).toBe(users.length)
