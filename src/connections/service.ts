@@ -199,7 +199,7 @@ export class ConnectionService implements ConnectionResolver {
     }
     rec.file = f.file
     await this.save(rec, existing)
-    for (const u of f.unresolved) this.log.warn({ alias: f.id, field: u.field, variable: u.variable }, 'connection file placeholder has no value: the alias needs configuration')
+    for (const u of f.unresolved) this.log[u.optional === true ? 'info' : 'warn']({ alias: f.id, field: u.field, variable: u.variable }, u.optional === true ? 'optional connection file placeholder has no value: the field is left out' : 'connection file placeholder has no value: the alias needs configuration')
   }
 
   // ================================================================================================
@@ -386,7 +386,7 @@ export class ConnectionService implements ConnectionResolver {
       problems.push(u ? `credential.clientSecret: environment variable ${u.variable} is not set` : 'credential.clientSecret: not set')
     }
     for (const u of rec.unresolved) {
-      if (u.field !== 'credential.clientId' && u.field !== 'credential.clientSecret') problems.push(`${u.field}: environment variable ${u.variable} is not set`)
+      if (u.optional !== true && u.field !== 'credential.clientId' && u.field !== 'credential.clientSecret') problems.push(`${u.field}: environment variable ${u.variable} is not set`)
     }
     const orgOwner = d.orgAdmin ? rec : (p?.orgAdmin ? parent : undefined)
     let orgApiKey: string | undefined
