@@ -4,6 +4,8 @@ import type { Core } from './core'
 import { createRedis } from './lib/redis'
 import { startRunActionWorker } from './jobs/run-action.worker'
 import { startCallbackWorker } from './jobs/callback.worker'
+import { startScheduleWorker } from './schedules/dispatch.worker'
+import { schedulesOf } from './schedules/schedule-service'
 
 export interface WorkerOptions {
   /** Jobs per process (default SPOKE_WORKER_CONCURRENCY). */
@@ -42,8 +44,9 @@ export async function startWorkers (core: Core, opts: WorkerOptions = {}): Promi
   const callbacks = config.callbackSecret === undefined
     ? undefined
     : startCallbackWorker({ jobs: core.jobs, connection, log }, { keyPrefix: config.keyPrefix, secret: config.callbackSecret, allowLinkLocal: config.callbackAllowLinkLocal })
+  const schedules = startScheduleWorker(schedulesOf(core), { connection, keyPrefix: config.keyPrefix, log })
   core.onClose(async () => {
-    await Promise.all([runAction.close(), callbacks?.close()])
+    await Promise.all([runAction.close(), callbacks?.close(), schedules.close()])
     subscriber.disconnect()
     await connection.quit().catch(() => connection.disconnect())
   })

@@ -45,7 +45,8 @@ export const contentCrawl: ActionHandler = async (ctx) => {
     ctx.onProgress?.(progressOf(cp, 'principals'))
     if (input.principals) await crawlPrincipals(ctx, services, alias, cp, state, emit, save)
     const complete = cp.incomplete.length === 0
-    if (complete) await state.setWatermark(cp.startedAt)
+    // a permissions pass exports no bodies: it must not move the watermark past edits it did not export
+    if (complete && input.bodies) await state.setWatermark(cp.startedAt)
     await state.dropRun(cp.spaces.map((s) => s.id))
     cp.phase = 'done'
     await save()
@@ -56,7 +57,7 @@ export const contentCrawl: ActionHandler = async (ctx) => {
       deletions: cp.deletions,
       unresolvedUsers: { count: cp.users?.unresolved ?? 0, accountIds: cp.users?.unresolvedIds ?? [] },
       errors: cp.errors,
-      watermark: complete ? cp.startedAt : await state.watermark(),
+      watermark: complete && input.bodies ? cp.startedAt : await state.watermark(),
       incompleteSpaces: cp.incomplete
     }
     return result
