@@ -3,7 +3,7 @@
 // the accounts the ACLs name. Items run a few at a time; records come out in listing order.
 import type { HandlerContext } from '../actions/handlers/types'
 import { AppError } from '../errors/app-error'
-import { composeAcl, namedAccounts, type Acl, type AclClause, type Layer } from './acl'
+import { composeAcl, namedAccounts, type AclClause, type Layer } from './acl'
 import type { RestrictionReader } from './layers'
 import { attachmentsOf, commentsOf, stateHash } from './children'
 import type { ContentRecord, CrawlRecord } from './types'
