@@ -1,5 +1,6 @@
 // Lint = typecheck (tsc, in `npm run lint`) + these rules: the recommended sets, kept quiet about style,
 // and the import direction of src/ below.
+import { readdirSync } from 'node:fs'
 import tseslint from 'typescript-eslint'
 
 // Layers of src/, lowest first. A module may import its own layer and the layers below it, never one above:
@@ -8,8 +9,8 @@ import tseslint from 'typescript-eslint'
 //   2  budget/ | connections/            the site rate budget | aliases, sealed secrets, tokens, consent
 //                                        (siblings: neither imports the other)
 //   3  confluence/                       the Confluence client (sessions from connections, budget passed in)
-//   4  actions/                          the action engine
-//   5  jobs/                             queues and workers
+//   4  actions/  crawl/                  the action engine, and the crawl its built-in handler runs
+//   5  jobs/  schedules/                 queues and workers; schedules that enqueue jobs
 //   6  routes/  plugins/                 the HTTP surface (routes may import the Core *type*: the shape core.ts hands them)
 //   7  app.ts  core.ts  server.ts  worker.ts   entry points and the composition root
 const LAYERS = [
@@ -17,13 +18,18 @@ const LAYERS = [
   ['http'],
   ['budget', 'connections'],
   ['confluence'],
-  ['actions'],
-  ['jobs'],
+  ['actions', 'crawl'],
+  ['jobs', 'schedules'],
   ['routes', 'plugins'],
   ['app.ts', 'core.ts', 'server.ts', 'worker.ts']
 ]
 /** Same-rank folders that must not import each other either. */
 const SIBLINGS_APART = new Set(['budget', 'connections'])
+
+// Fail closed: a new folder under src/ must be given a layer here before it lints.
+const unplaced = readdirSync(new URL('./src/', import.meta.url), { withFileTypes: true })
+  .filter(d => d.isDirectory() && !LAYERS.flat().includes(d.name)).map(d => d.name)
+if (unplaced.length > 0) throw new Error(`eslint.config.mjs: give src/${unplaced.join(', src/')} a layer in LAYERS`)
 
 const escape = (s) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')
 /** A relative import of folder `name` (any depth) or of entry file `name.ts`. */

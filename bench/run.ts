@@ -37,6 +37,19 @@ const BENCHES: Bench[] = [
       [`concurrency ${run.concurrency}: spoke of raw (goal ≥ 50%)`, pct(run.ratio)],
       [`concurrency ${run.concurrency}: floor of raw; spoke of floor`, `${pct(run.floorRatio)}; ${pct(run.spokeOfFloor)}`]
     ])
+  },
+  {
+    name: 'content crawl (rate-limited simulator, two workers)',
+    module: './crawl',
+    fn: 'benchCrawl',
+    summarize: (r) => [
+      ...r.runs.flatMap((run: any) => [
+        [`${run.exportedItems} items: items/s of what ${run.limitPerSecond} req/s allows (goal ≥ 90%)`, `${run.itemsPerSecond.toFixed(0)} of ${run.allowedItemsPerSecond.toFixed(0)} = ${pct(run.ratio)}`],
+        [`${run.exportedItems} items: 429s of requests (goal ≤ 1%)`, `${run.rateLimited} of ${run.requests} = ${(run.rateLimitedShare * 100).toFixed(2)}%`],
+        [`${run.exportedItems} items: peak RSS per crawling worker MB (goal < 256)`, run.peakRssMb.map((m: number) => m.toFixed(0)).join(' / ')]
+      ]),
+      ...(r.rssGrowth !== undefined ? [['peak RSS, largest vs smallest site', `×${(r.rssGrowth as number).toFixed(2)}`]] : [])
+    ]
   }
 ]
 

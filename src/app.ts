@@ -18,6 +18,7 @@ import actionRoutes from './routes/actions'
 import connectionRoutes from './routes/connections'
 import oauthRoutes from './routes/oauth'
 import jobRoutes from './routes/jobs'
+import scheduleRoutes from './routes/schedules'
 import queuesDashboard from './routes/queues-dashboard'
 
 export interface BuildAppOptions {
@@ -91,6 +92,7 @@ export async function buildApp (opts: BuildAppOptions): Promise<FastifyInstance>
   await app.register(connectionRoutes, { core: opts.core })
   await app.register(oauthRoutes, { core: opts.core })
   await app.register(jobRoutes, { core: opts.core })
+  await app.register(scheduleRoutes, { core: opts.core })
   await app.register(queuesDashboard, { core: opts.core })
   await app.register(adminPages, { core: opts.core, keys, sessions })
   return app

@@ -14,8 +14,11 @@ import { SpokeConfluenceClient } from './confluence/client'
 import { loadActions } from './actions/load-actions'
 import { createActionRegistry, type ActionRegistry } from './actions/action-registry'
 import { createActionEngine, type ActionEngine } from './actions/execute-action'
+import type { HandlerServices } from './actions/handlers/types'
+import { callbackPolicy } from './http/signed-post'
 import { createIdempotencyStore, type IdempotencyStore } from './actions/idempotency'
 import { JobService } from './jobs/job-service'
+import { ScheduleService } from './schedules/schedule-service'
 
 export type ReadinessCheck = () => Promise<boolean>
 
@@ -43,6 +46,8 @@ export interface Core {
   idempotency: IdempotencyStore
   /** The job queues as the api uses them: enqueue, read, retry, cancel (workers: src/worker.ts). */
   jobs: JobService
+  /** Schedules of any action (BullMQ job schedulers); their ticks are dispatched by the worker. */
+  schedules: ScheduleService
   /** Named readiness checks, each answering within its timeout. */
   addReadinessCheck: (name: string, check: ReadinessCheck) => void
   readiness: () => Promise<Record<string, 'ok' | 'failed'>>
@@ -81,8 +86,18 @@ export async function createCore (config: Config, log: Logger, opts: CoreOptions
   const confluence = new SpokeConfluenceClient({
     sessions: connections.sessions, resolver: connections.sessions, agent, timeoutMs: config.upstreamTimeoutMs, budget: budget.hooks()
   })
-  const engine = createActionEngine({ registry: actions, client: confluence, connections: connections.sessions, config, log })
+  // What a long-running handler (the crawl) needs besides Confluence calls.
+  const services: HandlerServices = {
+    redis: store,
+    keyPrefix: config.keyPrefix,
+    dataDir: config.dataDir,
+    callbackSecret: config.callbackSecret,
+    callbackPolicy: callbackPolicy(config),
+    orgAdmin: async (alias: string) => await connections.sessions.orgAdmin(alias)
+  }
+  const engine = createActionEngine({ registry: actions, client: confluence, connections: connections.sessions, config, log, services })
   const metrics = createMetrics()
+  const jobs = new JobService({ config, log, producer, actions, engine, connections: connections.sessions, metrics })
   const core: Core = {
     config,
     log,
@@ -93,7 +108,8 @@ export async function createCore (config: Config, log: Logger, opts: CoreOptions
     actions,
     engine,
     idempotency: createIdempotencyStore(store, { keyPrefix: config.keyPrefix }),
-    jobs: new JobService({ config, log, producer, actions, engine, connections: connections.sessions, metrics }),
+    jobs,
+    schedules: new ScheduleService({ actions, engine, connections: connections.sessions, jobs, log, store, producer, keyPrefix: config.keyPrefix }),
     addReadinessCheck: (name, check) => { checks.set(name, check) },
     readiness: async () => {
       const entries = await Promise.all([...checks].map(async ([name, check]) =>
@@ -111,6 +127,7 @@ export async function createCore (config: Config, log: Logger, opts: CoreOptions
   }
   core.onClose(async () => { await connections.close(); await agent.close() })
   core.onClose(() => core.jobs.close())
+  core.onClose(() => core.schedules.close())
   core.addReadinessCheck('redis', async () => (await store.ping()) === 'PONG')
   core.addReadinessCheck('actions', async () => actions.size > 0)
   // Started while Redis was away: the alias files are written once it answers; until then, not ready.

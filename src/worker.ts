@@ -5,6 +5,7 @@ import { createRedis } from './lib/redis'
 import { startRunActionWorker } from './jobs/run-action.worker'
 import { startCallbackWorker } from './jobs/callback.worker'
 import { callbackPolicy } from './jobs/callbacks'
+import { startScheduleWorker } from './schedules/dispatch.worker'
 
 export interface WorkerOptions {
   /** Jobs per process (default SPOKE_WORKER_CONCURRENCY). */
@@ -12,6 +13,8 @@ export interface WorkerOptions {
   /** Deliveries of one callback (default 6) and the first backoff (default 2 s, doubling). */
   callbackAttempts?: number
   callbackBackoffMs?: number
+  /** Longest Retry-After a job waits out inline (default 30 s; tests shorten it). */
+  maxRetryAfterSeconds?: number
 }
 
 /** Longest Retry-After a job waits out inline; a longer one ends the attempt and the job is delayed. */
@@ -29,7 +32,7 @@ export async function startWorkers (core: Core, opts: WorkerOptions = {}): Promi
     connections: core.connections.sessions,
     redis: connection,
     log,
-    maxRetryAfterSeconds: JOB_INLINE_RETRY_AFTER_SECONDS,
+    maxRetryAfterSeconds: opts.maxRetryAfterSeconds ?? JOB_INLINE_RETRY_AFTER_SECONDS,
     connection,
     subscriber
   }, {
@@ -41,8 +44,9 @@ export async function startWorkers (core: Core, opts: WorkerOptions = {}): Promi
   const callbacks = config.callbackSecret === undefined
     ? undefined
     : startCallbackWorker({ jobs: core.jobs, connection, log }, { keyPrefix: config.keyPrefix, secret: config.callbackSecret, policy: callbackPolicy(config) })
+  const schedules = startScheduleWorker(core.schedules, { connection, keyPrefix: config.keyPrefix, log })
   core.onClose(async () => {
-    await Promise.all([runAction.close(), callbacks?.close()])
+    await Promise.all([runAction.close(), callbacks?.close(), schedules.close()])
     subscriber.disconnect()
     await connection.quit().catch(() => connection.disconnect())
   })

@@ -4,6 +4,7 @@ import type { FastifyInstance } from 'fastify'
 import type { Fault, FaultConfig, FaultTarget } from './faults'
 import type { ContentSummary } from './ground-truth'
 import type { Simulator } from './index'
+import { MutationError, type Mutation } from './mutations'
 import type { ContentKind } from './seed'
 import type { GatewayExpiryMode } from './state'
 
@@ -49,6 +50,18 @@ export function registerControlApi (app: FastifyInstance, sim: Simulator): void 
     const { cloudId, contentId } = request.params as { cloudId: string, contentId: string }
     const access = sim.state.sites.has(cloudId) ? sim.data.effectiveReadAccess(contentId, cloudId) : undefined
     return access ?? reply.code(404).send({ message: 'unknown site or content' })
+  })
+  app.post('/__sim/sites/:cloudId/mutations', async (request, reply) => {
+    const { cloudId } = request.params as { cloudId: string }
+    if (!sim.state.sites.has(cloudId)) return reply.code(404).send({ message: 'unknown site' })
+    const { mutations } = (request.body ?? {}) as { mutations?: Mutation[] }
+    if (!Array.isArray(mutations)) return reply.code(400).send({ message: 'body: { mutations: [...] }' })
+    try {
+      return { results: mutations.map((m) => sim.data.mutate(m, cloudId)) }
+    } catch (err) {
+      if (err instanceof MutationError) return reply.code(400).send({ message: err.message })
+      throw err
+    }
   })
   app.get('/__sim/sites/:cloudId/groups/:groupId/members', async (request, reply) => {
     const { cloudId, groupId } = request.params as { cloudId: string, groupId: string }

@@ -3,6 +3,7 @@
 // parentheses; ORDER BY. Anything else is a CqlError (the search answers 400 "CQL query cannot be parsed").
 // Queries run over "entities": content indices [0, total), then the site's spaces, then the directory's users
 // (`type = space`, `type = user`); content-only fields never match a space or a user.
+import { zonedToEpochSeconds } from './time-zone'
 import type { SiteData, Space, User } from './seed'
 
 export class CqlError extends Error {}
@@ -240,7 +241,7 @@ export function compileWhere (site: SiteData, expr: Expr, now = Date.now()): Pre
 function compileClause (site: SiteData, clause: Extract<Expr, { kind: 'clause' }>, now: number): Predicate {
   const { field, op } = clause
   if (field === 'created' || field === 'lastmodified') {
-    const [from, to] = dateRange(clause.values[0], now)
+    const [from, to] = dateRange(clause.values[0], now, site.timeZone)
     const test: Record<string, (t: number) => boolean> = {
       '=': (t) => t >= from && t < to, '!=': (t) => t < from || t >= to, '<': (t) => t < from, '<=': (t) => t < to, '>': (t) => t >= to, '>=': (t) => t >= from
     }
@@ -289,7 +290,7 @@ function literal (v: Value): string {
 }
 
 /** A date value as a [from, to) range of epoch seconds: a whole day for dates, a minute for times. */
-function dateRange (v: Value, now: number): [number, number] {
+function dateRange (v: Value, now: number, timeZone: string): [number, number] {
   if (v.kind === 'function') {
     const offset = v.args[0] ? relativeSeconds(v.args[0]) : 0
     const base = Math.floor(now / 1000) + offset
@@ -301,7 +302,8 @@ function dateRange (v: Value, now: number): [number, number] {
   }
   const m = /^(\d{4})[-/](\d{2})[-/](\d{2})(?:[ T](\d{2}):(\d{2}))?$/.exec(v.text)
   if (!m) throw new CqlError(`invalid date '${v.text}'`)
-  const seconds = Date.UTC(Number(m[1]), Number(m[2]) - 1, Number(m[3]), Number(m[4] ?? 0), Number(m[5] ?? 0)) / 1000
+  // read in the site's time zone, as Confluence does
+  const seconds = zonedToEpochSeconds(Number(m[1]), Number(m[2]), Number(m[3]), Number(m[4] ?? 0), Number(m[5] ?? 0), timeZone)
   return [seconds, seconds + (m[4] ? 60 : 86400)]
 }
 

@@ -1,12 +1,13 @@
 // Read access to the seeded data for tests: what exists, who can read what, who is in which group, plus
 // the few mutations tests need to set up a scenario (edit content, change memberships).
+import { applyMutation, type Mutation } from './mutations'
 import { effectiveReadAccess, Reader, type ReadAccess } from './permissions'
 import type { ContentKind, SiteData } from './seed'
 import { DEFAULT_CLOUD_ID, type SimState } from './state'
 
 export interface ContentSummary {
   id: string
-  kind: ContentKind
+  kind: ContentKind | 'comment'
   spaceId: string
   spaceKey: string
   title: string
@@ -31,9 +32,16 @@ export class GroundTruth {
     return this.state.users.map(({ accountId, displayName, accountType, email, emailVisible, managed }) => ({ accountId, displayName, accountType, email, emailVisible, managed }))
   }
 
-  spaces (cloudId?: string): Array<{ id: string, key: string, name: string, status: string, homepageId: string | null }> {
+  spaces (cloudId?: string): Array<{ id: string, key: string, name: string, status: string, homepageId: string | null, accessClasses: string[] }> {
     const site = this.site(cloudId)
-    return site.spaces.map((s) => ({ id: s.id, key: s.key, name: s.name, status: s.status, homepageId: s.pageEnd > s.pageStart ? site.contentId(s.pageStart) : null }))
+    return site.spaces.map((s) => ({ id: s.id, key: s.key, name: s.name, status: s.status, homepageId: s.pageEnd > s.pageStart ? site.contentId(s.pageStart) : null, accessClasses: [...s.accessClasses] }))
+  }
+
+  /** Changes the site as a person would between crawl runs (see mutations.ts); the ground truth follows. */
+  mutate (mutation: Mutation, cloudId?: string): ContentSummary {
+    const site = this.site(cloudId)
+    applyMutation(site, (a) => this.state.userByAccountId(a), mutation)
+    return this.summary(site, site.contentIndex(mutation.id))
   }
 
   groups (cloudId?: string): Array<{ id: string, name: string, members: string[] }> {
@@ -45,6 +53,28 @@ export class GroundTruth {
   * content (kind?: ContentKind, cloudId?: string): Generator<ContentSummary> {
     const site = this.site(cloudId)
     for (let c = 0; c < site.total; c++) if (!kind || site.kind(c) === kind) yield this.summary(site, c)
+  }
+
+  /** Every footer comment (parentId = its page or blog post), lazily, in id order. */
+  * comments (cloudId?: string): Generator<ContentSummary> {
+    const site = this.site(cloudId)
+    const comments = site.comments
+    for (let k = 0; k < comments.count; k++) {
+      const c = comments.container[k]
+      const space = site.spaces[site.space[c]]
+      yield {
+        id: comments.id(k),
+        kind: 'comment',
+        spaceId: space.id,
+        spaceKey: space.key,
+        title: `Re: ${site.title(c)}`,
+        status: comments.statusOf(k),
+        parentId: site.contentId(c),
+        version: comments.version[k],
+        createdAt: new Date(comments.created[k] * 1000).toISOString(),
+        modifiedAt: new Date(comments.modified[k] * 1000).toISOString()
+      }
+    }
   }
 
   contentById (contentId: string, cloudId?: string): ContentSummary | undefined {
@@ -69,7 +99,9 @@ export class GroundTruth {
   canRead (accountId: string, contentId: string, cloudId?: string): boolean {
     const site = this.site(cloudId)
     const user = this.state.userByAccountId(accountId)
-    const c = site.contentIndex(contentId)
+    const k = site.comments.index(contentId)
+    // a comment is readable by whoever may read its container
+    const c = k === -1 ? site.contentIndex(contentId) : site.comments.container[k]
     return user !== undefined && c !== -1 && new Reader(site, user.index).canRead(c)
   }
 

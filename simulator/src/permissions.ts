@@ -1,7 +1,11 @@
 // Who may read what. Confluence's rule: the space must grant read, and every read restriction on the
 // content or its ancestors must list the user (directly or through a group). Attachments follow their
-// container. The seed never nests read restrictions, so the closest restriction alone is the ground truth.
-import type { Principals, SiteData } from './seed'
+// container. A space may also grant read to a whole access class (anonymous, all licensed users). The
+// restriction of a trashed or draft ancestor no longer applies (Confluence moves the children of a trashed
+// page up, and the API answers 404 for its restrictions), so the chain walk skips it.
+import { STATUSES, type Principals, type SiteData } from './seed'
+
+const GONE = new Set([STATUSES.indexOf('trashed'), STATUSES.indexOf('deleted'), STATUSES.indexOf('draft')])
 
 export interface ReadAccess {
   /** where the access comes from: the content's own restriction, an ancestor's, or the space permissions */
@@ -26,10 +30,17 @@ export class Reader {
   canReadSpace (s: number): boolean {
     let verdict = this.spaceVerdicts.get(s)
     if (verdict === undefined) {
-      verdict = this.listed(this.site.spaces[s].read)
+      const space = this.site.spaces[s]
+      verdict = this.listed(space.read) || space.accessClasses.some((k) => this.inClass(k))
       this.spaceVerdicts.set(s, verdict)
     }
     return verdict
+  }
+
+  /** anonymous-users: everyone; all-licensed-users: every human account (app accounts hold no licence) */
+  inClass (accessClass: string): boolean {
+    if (accessClass === 'anonymous-users') return true
+    return accessClass === 'all-licensed-users' && this.site.users[this.userIndex]?.accountType === 'atlassian'
   }
 
   canRead (c: number): boolean {
@@ -37,6 +48,7 @@ export class Reader {
     if (!this.canReadSpace(site.space[c])) return false
     const own = site.kind(c) === 'attachment' ? site.parent[c] : c
     for (let r = site.nearestReadRestricted[own]; r !== -1; r = parentRestricted(site, r)) {
+      if (r !== own && GONE.has(site.status[r])) continue
       if (!this.listed(site.restrictions.get(r)?.read)) return false
     }
     return true

@@ -3,9 +3,19 @@
 // typed arrays indexed by a content index (pages, then blog posts, then attachments); titles, bodies and
 // labels are recomputed from (seed, index) on demand, so 100,000 pages cost a few megabytes.
 import { hash32, Rng } from './random'
+import type { Comments } from './comments'
 import { ADJECTIVES, BODY_WORDS, FIRST_NAMES, LABELS, LAST_NAMES, NOUNS, SPACE_THEMES, TIME_ZONES } from './words'
 
-export interface SizeSpec { pages: number, spaces: number, blogposts: number, attachments: number, users: number, groups: number }
+export interface SizeSpec {
+  pages: number
+  spaces: number
+  blogposts: number
+  attachments: number
+  users: number
+  groups: number
+  /** footer comments (default: none, except in the `nested` profile: a quarter of the pages) */
+  comments?: number
+}
 export type SizeOption = number | Partial<SizeSpec>
 
 export interface User {
@@ -25,6 +35,8 @@ export interface User {
 export interface Group { index: number, id: string, name: string, members: Set<number> }
 export interface Principals { users: number[], groups: number[] }
 export interface Restriction { read?: Principals, update?: Principals }
+/** Access classes a space may grant read to (v2 role assignments with principal type ACCESS_CLASS). */
+export type AccessClass = 'anonymous-users' | 'all-licensed-users'
 export interface SpacePermission { id: string, principalType: 'user' | 'group', principal: number, key: 'read' | 'create' | 'administer', targetType: 'space' | 'page' | 'blogpost' }
 
 export interface Space {
@@ -39,6 +51,8 @@ export interface Space {
   blogStart: number
   blogEnd: number
   read: Principals
+  /** read granted to a whole class of accounts, besides `read` */
+  accessClasses: AccessClass[]
   permissions: SpacePermission[]
 }
 
@@ -64,7 +78,8 @@ export function sizeSpec (size: SizeOption = 100): SizeSpec {
     blogposts: given.blogposts ?? Math.ceil(pages / 10),
     attachments: given.attachments ?? Math.ceil(pages / 5),
     users,
-    groups: Math.max(0, given.groups ?? clamp(Math.ceil(users / 10), 4, 300))
+    groups: Math.max(0, given.groups ?? clamp(Math.ceil(users / 10), 4, 300)),
+    ...(given.comments !== undefined ? { comments: given.comments } : {})
   }
 }
 
@@ -121,14 +136,18 @@ export class SiteData {
   /** pages and blog posts: closest content (self or ancestor) with a read restriction, or -1 */
   readonly nearestReadRestricted: Int32Array
   readonly restrictions = new Map<number, Restriction>()
-  /** children of page i: childList[childStart[i] .. childStart[i + 1]) */
-  readonly childStart: Int32Array
-  readonly childList: Int32Array
+  /** children of page i: childList[childStart[i] .. childStart[i + 1]) (rebuilt after a move) */
+  childStart: Int32Array
+  childList: Int32Array
   /** attachments of content c (page or blog post): attachmentList[attachmentStart[c] .. attachmentStart[c + 1]) */
   readonly attachmentStart: Int32Array
   readonly attachmentList: Int32Array
   /** bumped by every mutation (memberships, content edits), so caches of search results stay correct */
   revision = 0
+  /** the site's default time zone (CQL dates are read in it; systemInfo reports it) */
+  timeZone = 'Etc/UTC'
+  /** footer comments (set by SimState once the site is seeded) */
+  comments!: Comments
 
   constructor (readonly number: number, readonly cloudId: string, readonly seed: number, readonly users: User[], size: SizeSpec) {
     this.name = `site-${number}`
@@ -220,6 +239,31 @@ export class SiteData {
     this.revision++
   }
 
+  /** After a move: the children lists again. */
+  rebuildChildren (): void {
+    ;[this.childStart, this.childList] = invert(this.parent, 0, this.pageCount, this.pageCount)
+  }
+
+  /** After a restriction change or a move: every page's and blog post's closest read-restricted content. */
+  recomputeReadChains (): void {
+    const n = this.pageCount + this.blogCount
+    const done = new Uint8Array(n)
+    const resolve = (c: number): number => {
+      const path: number[] = []
+      let k = c
+      while (k !== -1 && done[k] === 0) { path.push(k); k = this.kind(k) === 'page' ? this.parent[k] : -1 }
+      let nearest = k === -1 ? -1 : this.nearestReadRestricted[k]
+      for (let i = path.length - 1; i >= 0; i--) {
+        const p = path[i]
+        if (this.restrictions.get(p)?.read !== undefined) nearest = p
+        this.nearestReadRestricted[p] = nearest
+        done[p] = 1
+      }
+      return this.nearestReadRestricted[c]
+    }
+    for (let c = 0; c < n; c++) if (done[c] === 0) resolve(c)
+  }
+
   private directoryCache?: Map<string, User>
   private directoryIndex (): Map<string, User> {
     return this.directoryCache ?? (this.directoryCache = new Map(this.users.map((u) => [u.accountId, u])))
@@ -268,6 +312,7 @@ export class SiteData {
         blogStart: blog,
         blogEnd: (blog += blogSplit[s]),
         read,
+        accessClasses: [],
         permissions: []
       }
       if (space.pageEnd > this.pageCount) space.pageEnd = page = this.pageCount

@@ -7,6 +7,8 @@ import { RateLimiter, type RateLimitOptions } from './rate-limit'
 import { seedFromString, hash32 } from './random'
 import { buildDirectory, SiteData, sizeSpec, SITE_ADMINS_GROUP, type SizeOption, type User } from './seed'
 import { TokenStore } from './tokens'
+import { applyNestedProfile, type PermissionProfile } from './seed-nested'
+import { Comments } from './comments'
 
 export interface SimulatorOptions {
   /** 0 = a random free port (default) */
@@ -39,6 +41,8 @@ export interface SimulatorOptions {
   gatewayExpiryMode?: GatewayExpiryMode
   /** check the simulator's own responses against the specs and record mismatches (for its tests) */
   validateResponses?: boolean
+  /** `nested` (crawl tests): nested mixed read restrictions, long lists, access classes, drafts, a non-UTC zone */
+  permissions?: PermissionProfile
   /** answer with only the fields the spec marks required (see sparse.ts); pagination links stay */
   sparse?: boolean
 }
@@ -91,8 +95,9 @@ export class SimState {
   readonly invalidRequests: InvalidRequest[] = []
   readonly responseViolations: ResponseViolation[] = []
   readonly knownScopes: Set<string>
-  readonly options: Required<Omit<SimulatorOptions, 'port' | 'host' | 'rateLimit' | 'size' | 'seed'>> & { size: SizeOption }
+  readonly options: Required<Omit<SimulatorOptions, 'port' | 'host' | 'rateLimit' | 'size' | 'seed' | 'permissions'>> & { size: SizeOption }
   gatewayExpiryMode: GatewayExpiryMode
+  readonly permissionProfile: PermissionProfile
   /** public base URL, known once listening (used in absolute links of the admin API) */
   publicUrl = ''
   private readonly userIndex: Map<string, User>
@@ -125,6 +130,7 @@ export class SimState {
       sparse: options.sparse ?? false
     }
     this.gatewayExpiryMode = this.options.gatewayExpiryMode
+    this.permissionProfile = options.permissions ?? 'default'
     this.tokens = new TokenStore(this.options)
     this.faults = new Faults(this.seed)
     this.rateLimiter = new RateLimiter(options.rateLimit)
@@ -134,7 +140,10 @@ export class SimState {
   /** Adds a site seeded from (seed, site number); tokens granted afterwards include it. */
   addSite (size: SizeOption = this.options.size): SiteData {
     const number = this.sites.size + 1
-    const site = new SiteData(number, cloudIdFor(number), hash32(this.seed, number), this.users, sizeSpec(size))
+    const spec = sizeSpec(size)
+    const site = new SiteData(number, cloudIdFor(number), hash32(this.seed, number), this.users, spec)
+    if (this.permissionProfile === 'nested') applyNestedProfile(site)
+    site.comments = new Comments(site, spec.comments ?? (this.permissionProfile === 'nested' ? Math.ceil(spec.pages / 4) : 0))
     this.sites.set(site.cloudId, site)
     return site
   }

@@ -89,7 +89,7 @@ export class AliasService {
     }
     rec.file = f.file
     await this.save(rec, existing)
-    for (const u of f.unresolved) log.warn({ alias: f.id, field: u.field, variable: u.variable }, 'connection file placeholder has no value: the alias needs configuration')
+    for (const u of f.unresolved) log[u.optional === true ? 'info' : 'warn']({ alias: f.id, field: u.field, variable: u.variable }, u.optional === true ? 'optional connection file placeholder has no value: the field is left out' : 'connection file placeholder has no value: the alias needs configuration')
   }
 
   private async view (rec: AliasRecord, records: AliasRecord[]): Promise<AliasView> {

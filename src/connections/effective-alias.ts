@@ -40,7 +40,7 @@ export function effectiveAlias (rec: AliasRecord, parent: AliasRecord | undefine
     problems.push(u ? `credential.clientSecret: environment variable ${u.variable} is not set` : 'credential.clientSecret: not set')
   }
   for (const u of rec.unresolved) {
-    if (u.field !== 'credential.clientId' && u.field !== 'credential.clientSecret') problems.push(`${u.field}: environment variable ${u.variable} is not set`)
+    if (u.optional !== true && u.field !== 'credential.clientId' && u.field !== 'credential.clientSecret') problems.push(`${u.field}: environment variable ${u.variable} is not set`)
   }
   const orgOwner = d.orgAdmin ? rec : (p?.orgAdmin ? parent : undefined)
   let orgApiKey: string | undefined

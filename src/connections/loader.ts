@@ -1,6 +1,7 @@
 // connections/*.json: one alias per file, file name = alias id. Secrets appear only as `${ENV_NAME}`
 // placeholders, resolved from the environment at load. An unset variable does not stop the start: the
-// field is left out and the alias is listed as needing configuration. A file that is not valid JSON or
+// field is left out and the alias is listed as needing configuration — unless the field is optional (it
+// has a fallback: without an org admin key, emails come from profiles), then it is only left out. A file that is not valid JSON or
 // fails the alias schema stops the start with the file name and every reason.
 import { readdirSync, readFileSync, existsSync } from 'node:fs'
 import { basename, join } from 'node:path'
@@ -18,6 +19,8 @@ export class AliasFileError extends Error {
 
 const PLACEHOLDER = /\$\{([A-Za-z_][A-Za-z0-9_]*)\}/g
 const SECRET_FIELDS = ['credential.clientSecret', 'orgAdmin.apiKey']
+/** Fields the alias works without: an unset placeholder there is reported as optional, not as a problem. */
+export const OPTIONAL_FIELDS: ReadonlySet<string> = new Set(['orgAdmin.orgId', 'orgAdmin.apiKey'])
 
 /** Replace `${NAME}` in every string; a string with an unset variable is removed and reported. */
 export function substitute (value: unknown, env: Record<string, string | undefined>, path = '', unresolved: Unresolved[] = []): unknown {
@@ -28,7 +31,7 @@ export function substitute (value: unknown, env: Record<string, string | undefin
       if (v === undefined || v === '') { missing ??= name; return '' }
       return v
     })
-    if (missing !== undefined) { unresolved.push({ field: path, variable: missing }); return undefined }
+    if (missing !== undefined) { unresolved.push({ field: path, variable: missing, ...(OPTIONAL_FIELDS.has(path) ? { optional: true as const } : {}) }); return undefined }
     return out
   }
   if (Array.isArray(value)) {

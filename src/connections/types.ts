@@ -34,7 +34,12 @@ export type PublicAliasDocument = Omit<AliasDocument, '$schema' | 'credential' |
 }
 
 /** A `${ENV}` placeholder that had no value at load time. */
-export interface Unresolved { field: string, variable: string }
+export interface Unresolved {
+  field: string
+  variable: string
+  /** the field has a documented fallback (loader.ts OPTIONAL_FIELDS): left out, it is no problem of the alias */
+  optional?: true
+}
 
 export interface AliasRecord {
   v: 1

@@ -98,6 +98,17 @@ describe('alias files', () => {
     expect(full.doc.credential).toMatchObject({ clientId: 'id', clientSecret: 'secret' })
   })
 
+  it('loads the shipped confluence_crawl.json: an unset org admin key is optional, not a problem', () => {
+    const file = join(__dirname, '../../connections/confluence_crawl.json')
+    const loaded = loadAliasFile(file, ALLOWED, { CRAWL_CLIENT_ID: 'id', CRAWL_CLIENT_SECRET: 'secret' })
+    expect(loaded.unresolved).toEqual([
+      { field: 'orgAdmin.orgId', variable: 'CRAWL_ORG_ID', optional: true },
+      { field: 'orgAdmin.apiKey', variable: 'CRAWL_ORG_API_KEY', optional: true }
+    ])
+    expect(loaded.doc.orgAdmin).toEqual({})
+    expect(loadAliasFile(file, ALLOWED, {}).unresolved.filter(u => u.optional !== true).map(u => u.variable)).toEqual(['CRAWL_CLIENT_ID', 'CRAWL_CLIENT_SECRET'])
+  })
+
   it('stops on a bad file with its name and every reason; refuses literal secrets', () => {
     const dir = mkdtempSync(join(tmpdir(), 'conn-'))
     writeFileSync(join(dir, 'bad.json'), JSON.stringify({ name: 1, credential: { type: 'nope' } }))

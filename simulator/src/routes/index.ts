@@ -2,11 +2,13 @@
 // the specs get 501.
 import { attachmentHandlers } from './attachments'
 import { blogPostHandlers } from './blogposts'
+import { commentHandlers } from './comments'
 import type { OpHandler } from './context'
 import { groupHandlers } from './groups'
 import { pageHandlers } from './pages'
 import { restrictionHandlers } from './restrictions'
 import { searchHandlers } from './search'
+import { settingsHandlers } from './settings'
 import { spaceHandlers } from './spaces'
 import { userHandlers } from './users'
 
@@ -15,8 +17,10 @@ export const handlers: Record<string, OpHandler> = {
   ...pageHandlers,
   ...blogPostHandlers,
   ...attachmentHandlers,
+  ...commentHandlers,
   ...spaceHandlers,
   ...userHandlers,
   ...groupHandlers,
-  ...restrictionHandlers
+  ...restrictionHandlers,
+  ...settingsHandlers
 }

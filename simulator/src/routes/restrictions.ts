@@ -6,9 +6,12 @@ import type { OpContext, OpHandler } from './context'
 
 const OPERATIONS = ['read', 'update'] as const
 
+/** Trashed, purged and draft content has no readable restrictions: 404, as Confluence answers (CONFCLOUD-77618). */
+const NO_RESTRICTIONS = new Set(['trashed', 'deleted', 'draft'])
+
 function content (ctx: OpContext): number {
   const c = ctx.site.contentIndex(String(ctx.path.id))
-  return c !== -1 && ctx.reader().canRead(c) ? c : -1
+  return c !== -1 && !NO_RESTRICTIONS.has(ctx.site.statusOf(c)) && ctx.reader().canRead(c) ? c : -1
 }
 
 function principalsOf (ctx: OpContext, c: number, operation: string): Principals {

@@ -47,4 +47,25 @@ const getSpacePermissionsAssignments: OpHandler = (ctx) => {
   }, 25, 'identity')
 }
 
-export const spaceHandlers: Record<string, OpHandler> = { getSpaces, getSpaceById, getSpacePermissionsAssignments }
+/** Role id of the one role the simulator assigns (every Confluence space role includes viewing the space). */
+export const VIEWER_ROLE_ID = 'sim-role-viewer'
+
+/** RBAC view of the read grant: users, groups and access classes, each assigned the viewer role. */
+const getSpaceRoleAssignments: OpHandler = (ctx) => {
+  const site = ctx.site
+  const space = site.spaceById.get(String(ctx.path.id))
+  if (!space || !ctx.reader().canReadSpace(space.index)) return v2Error(404)
+  const entries = [
+    ...space.read.users.map((u) => ({ principalType: 'USER', principalId: site.users[u].accountId })),
+    ...space.read.groups.map((g) => ({ principalType: 'GROUP', principalId: site.groups[g].id })),
+    ...space.accessClasses.map((k) => ({ principalType: 'ACCESS_CLASS', principalId: k }))
+  ]
+  const type = ctx.query['principal-type'] as string | undefined
+  const id = ctx.query['principal-id'] as string | undefined
+  const roleId = ctx.query['role-id'] as string | undefined
+  return cursorPage(ctx, range(0, entries.length),
+    (i) => (type === undefined || entries[i].principalType === type) && (id === undefined || entries[i].principalId === id) && (roleId === undefined || roleId === VIEWER_ROLE_ID),
+    (i) => ({ principal: entries[i], roleId: VIEWER_ROLE_ID }), 25, 'identity')
+}
+
+export const spaceHandlers: Record<string, OpHandler> = { getSpaces, getSpaceById, getSpacePermissionsAssignments, getSpaceRoleAssignments }

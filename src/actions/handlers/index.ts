@@ -2,6 +2,7 @@
 // Schema of the `handler.params` it accepts (checked at load like everything else in the file).
 import { groupMembership } from './group-membership'
 import { groupMembersBulk } from './group-members-bulk'
+import { contentCrawl } from '../../crawl/run'
 import type { ActionHandler } from './types'
 
 export interface HandlerSpec { run: ActionHandler, params: Record<string, unknown> }
@@ -13,6 +14,10 @@ export const HANDLERS: Readonly<Record<string, HandlerSpec>> = {
   },
   'group-members-bulk': {
     run: groupMembersBulk,
+    params: { type: 'object', additionalProperties: false }
+  },
+  'content-crawl': {
+    run: contentCrawl,
     params: { type: 'object', additionalProperties: false }
   }
 }

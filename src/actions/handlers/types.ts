@@ -1,8 +1,23 @@
 // What a built-in handler receives: the validated input, the resolved connection, and a `call` that already
 // applies the engine's retry rules. Handlers hold the few action rules that cannot be data.
+import type { Redis } from 'ioredis'
 import type { CallOptions, ConfluenceRequest, ConfluenceResponse, ConfluenceSite } from '../../confluence/types'
 import type { ResolvedConnection } from '../../connections/types'
+import type { AddressPolicy } from '../../lib/address-policy'
 import type { ActionDefinition } from '../action-definition'
+
+/** Process services a long-running handler (the crawl) needs besides Confluence calls. */
+export interface HandlerServices {
+  /** the store connection (crawl state, watermarks) */
+  redis: Redis
+  keyPrefix: string
+  dataDir: string
+  callbackSecret?: string
+  /** where a webhook sink may deliver (the operator's callback address policy) */
+  callbackPolicy: AddressPolicy
+  /** the Organizations API key of an alias, when it has one */
+  orgAdmin: (alias: string) => Promise<{ orgId?: string, apiKey: string, connectionUrl: string } | undefined>
+}
 
 export interface ProgressUpdate { done?: number, total?: number, message?: string }
 
@@ -30,6 +45,7 @@ export interface HandlerContext {
   signal?: AbortSignal
   onProgress?: (update: ProgressUpdate) => void
   job?: JobRun
+  services?: HandlerServices
 }
 
 export type ActionHandler = (ctx: HandlerContext) => Promise<unknown>

@@ -1,0 +1,70 @@
+// Footer comments of pages and blog posts, seeded on demand (the `nested` profile, or `size.comments`) with a
+// random stream of their own so the rest of the data set does not move. Comments live beside the content
+// arrays (ids continue after the last content id) and take their container's read permission: Confluence
+// has no restriction on a comment; who may read the page or blog post may read its comments.
+import { hash32, Rng } from './random'
+import { STATUSES, type ContentStatus, type SiteData } from './seed'
+
+const TRASHED = STATUSES.indexOf('trashed')
+
+export class Comments {
+  readonly count: number
+  /** first comment id (comments never share an id with content) */
+  readonly idBase: number
+  readonly container: Int32Array
+  readonly created: Uint32Array
+  readonly modified: Uint32Array
+  readonly version: Uint32Array
+  readonly status: Uint8Array
+  readonly author: Uint32Array
+  /** comments of container c: list[start[c] .. start[c + 1]) in creation order */
+  readonly start: Int32Array
+  readonly list: Int32Array
+
+  constructor (site: SiteData, count: number) {
+    const containers = site.pageCount + site.blogCount
+    const n = this.count = containers === 0 ? 0 : Math.max(0, count)
+    this.idBase = site.idBase + site.total
+    this.container = new Int32Array(n)
+    this.created = new Uint32Array(n)
+    this.modified = new Uint32Array(n)
+    this.version = new Uint32Array(n)
+    this.status = new Uint8Array(n)
+    this.author = new Uint32Array(n)
+    const rng = new Rng(hash32(site.seed, 0xc033))
+    for (let k = 0; k < n; k++) {
+      // a third of the containers collect most comments (discussions cluster)
+      const c = rng.chance(0.7) ? rng.int(Math.max(1, Math.ceil(containers / 3))) : rng.int(containers)
+      this.container[k] = c
+      this.created[k] = site.created[c] + rng.int(90 * 86400)
+      this.modified[k] = rng.chance(0.8) ? this.created[k] : this.created[k] + rng.int(30 * 86400)
+      this.version[k] = this.modified[k] === this.created[k] ? 1 : 2
+      this.status[k] = rng.chance(0.03) ? TRASHED : 0
+      this.author[k] = rng.chance(0.2) ? 0 : 2 + rng.int(Math.max(1, site.users.length - 2))
+    }
+    this.start = new Int32Array(containers + 1)
+    for (let k = 0; k < n; k++) this.start[this.container[k] + 1]++
+    for (let c = 0; c < containers; c++) this.start[c + 1] += this.start[c]
+    const fill = this.start.slice(0, containers)
+    this.list = new Int32Array(n)
+    for (let k = 0; k < n; k++) this.list[fill[this.container[k]]++] = k
+  }
+
+  id (k: number): string { return String(this.idBase + k) }
+
+  /** Comment index of an id, or -1. */
+  index (id: string | number): number {
+    const k = Number(id) - this.idBase
+    return Number.isInteger(k) && k >= 0 && k < this.count ? k : -1
+  }
+
+  of (c: number): Int32Array { return c + 1 < this.start.length ? this.list.subarray(this.start[c], this.start[c + 1]) : new Int32Array(0) }
+
+  statusOf (k: number): ContentStatus { return STATUSES[this.status[k]] }
+
+  body (site: SiteData, k: number): string {
+    const words: string[] = []
+    for (let i = 0; i < 12; i++) words.push(site.bodyWords(this.container[k])[hash32(site.seed, k, 0xc0 + i) % 24])
+    return `<p>${words.join(' ')}.</p>`
+  }
+}

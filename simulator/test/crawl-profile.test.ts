@@ -1,0 +1,115 @@
+// The `nested` permission profile and the mutations crawl tests rely on: nested mixed restrictions, long
+// restriction lists, access classes through role assignments, 404 restrictions of trashed content, the
+// site's time zone in systemInfo and CQL, and a ground truth that follows every mutation.
+import { startSimulator, type Simulator } from '../src/index'
+import { confluence, http, q } from './helpers'
+
+describe('simulator: nested permission profile and mutations', () => {
+  let sim: Simulator
+  let admin: string
+
+  beforeAll(async () => {
+    sim = await startSimulator({ seed: 7, permissions: 'nested', size: { pages: 400, spaces: 4, users: 160, groups: 8 }, validateResponses: true })
+    admin = sim.issueToken().accessToken
+  })
+  afterAll(async () => { await sim.close() })
+  afterEach(() => {
+    expect(sim.invalidRequests()).toEqual([])
+    expect(sim.responseViolations()).toEqual([])
+  })
+
+  const site = (): ReturnType<Simulator['data']['site']> => sim.data.site()
+
+  it('nests read restrictions that mix users and groups, and some lists run past one page', () => {
+    const s = site()
+    let nested = 0
+    let long = 0
+    for (const [c, r] of s.restrictions) {
+      if (r.read === undefined) continue
+      if (r.read.users.length > 100) long++
+      if (s.kind(c) === 'page' && s.parent[c] !== -1 && s.nearestReadRestricted[s.parent[c]] !== -1) nested++
+    }
+    expect(nested).toBeGreaterThan(3)
+    expect(long).toBeGreaterThan(0)
+  })
+
+  it('pages a long restriction list with start/limit', async () => {
+    const s = site()
+    const [c] = [...s.restrictions].find(([, r]) => (r.read?.users.length ?? 0) > 100 && true) ?? []
+    const id = s.contentId(c as number)
+    const first = await confluence(sim, admin, 'GET', `/wiki/rest/api/content/${id}/restriction/byOperation/read?limit=100`)
+    const second = await confluence(sim, admin, 'GET', `/wiki/rest/api/content/${id}/restriction/byOperation/read?limit=100&start=100`)
+    expect(first.body.restrictions.user.size).toBe(100)
+    expect(second.body.restrictions.user.size).toBe((s.restrictions.get(c as number)?.read?.users.length ?? 0) - 100)
+  })
+
+  it('grants read to access classes through role assignments', async () => {
+    const space = sim.data.spaces().find((x) => x.accessClasses.length > 0)
+    expect(space).toBeDefined()
+    const res = await confluence(sim, admin, 'GET', `/wiki/api/v2/spaces/${space?.id as string}/role-assignments?limit=250`)
+    expect(res.status).toBe(200)
+    expect(res.body.results).toEqual(expect.arrayContaining([{ principal: { principalType: 'ACCESS_CLASS', principalId: space?.accessClasses[0] }, roleId: expect.any(String) }]))
+  })
+
+  it('reports the site time zone and reads CQL dates in it', async () => {
+    const info = await confluence(sim, admin, 'GET', '/wiki/rest/api/settings/systemInfo')
+    expect(info.body.defaultTimeZone).toBe('Australia/Sydney')
+    const page = sim.data.mutate({ op: 'edit', id: sim.data.content('page').next().value.id })
+    const at = new Date(page.modifiedAt)
+    // the same instant written as Sydney wall-clock time (UTC+10/+11) matches; as UTC it does not
+    const sydney = new Intl.DateTimeFormat('sv-SE', { timeZone: 'Australia/Sydney', year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit' }).format(at)
+    const utc = at.toISOString().slice(0, 16).replace('T', ' ')
+    const search = async (when: string): Promise<string[]> => {
+      const res = await confluence(sim, admin, 'GET', `/wiki/rest/api/content/search?cql=${q(`id = ${page.id} and lastmodified = "${when}"`)}`)
+      return res.body.results.map((r: { id: string }) => r.id)
+    }
+    expect(await search(sydney)).toEqual([page.id])
+    expect(await search(utc)).toEqual([])
+  })
+
+  it('serves footer comments of pages and blog posts, readable by whoever reads the container', async () => {
+    const comments = [...sim.data.comments()]
+    expect(comments.length).toBe(100)
+    const onBlog = comments.find((c) => sim.data.contentById(c.parentId as string)?.kind === 'blogpost' && c.status === 'current')
+    const onPage = comments.find((c) => sim.data.contentById(c.parentId as string)?.kind === 'page' && c.status === 'current' && sim.data.contentById(c.parentId as string)?.status === 'current')
+    expect(onBlog !== undefined && onPage !== undefined).toBe(true)
+    const page = onPage?.parentId as string
+    const res = await confluence(sim, admin, 'GET', `/wiki/api/v2/pages/${page}/footer-comments?body-format=storage&limit=250`)
+    expect(res.status).toBe(200)
+    const expected = comments.filter((c) => c.parentId === page && c.status === 'current').map((c) => c.id)
+    expect(res.body.results.map((r: { id: string }) => r.id).sort()).toEqual(expected.sort())
+    expect(res.body.results[0]).toMatchObject({ pageId: page, status: 'current', body: { storage: { representation: 'storage' } } })
+    const blog = await confluence(sim, admin, 'GET', `/wiki/api/v2/blogposts/${onBlog?.parentId as string}/footer-comments`)
+    expect(blog.body.results.some((r: { id: string, blogPostId: string }) => r.id === onBlog?.id && r.blogPostId === onBlog?.parentId)).toBe(true)
+    for (const u of sim.data.users().slice(0, 40)) expect(sim.data.canRead(u.accountId, onPage?.id as string)).toBe(sim.data.canRead(u.accountId, page))
+  })
+
+  it('follows a restriction change, a move and a trash in the ground truth', async () => {
+    const s = site()
+    const users = sim.data.users().filter((u) => u.accountType === 'atlassian')
+    // a current page with a current child, in a space every licensed user reads
+    const parent = [...sim.data.content('page')].find((p) => p.status === 'current' && [...sim.data.content('page')].some((k) => k.parentId === p.id && k.status === 'current') &&
+      users.every((u) => sim.data.canRead(u.accountId, p.id)) && s.restrictions.get(s.contentIndex(p.id))?.read === undefined)
+    expect(parent).toBeDefined()
+    const child = [...sim.data.content('page')].find((k) => k.parentId === parent?.id && k.status === 'current')?.id as string
+    const alice = users[5].accountId
+    sim.data.mutate({ op: 'restrict', id: parent?.id as string, read: { users: [alice] } })
+    expect(sim.data.canRead(users[6].accountId, child)).toBe(false)
+    expect(sim.data.canRead(alice, child)).toBe(sim.data.canRead(alice, parent?.id as string))
+    // a trashed ancestor's restriction stops applying, and its restrictions answer 404
+    sim.data.mutate({ op: 'delete', id: parent?.id as string })
+    expect(sim.data.canRead(users[6].accountId, child)).toBe(true)
+    const gone = await confluence(sim, admin, 'GET', `/wiki/rest/api/content/${parent?.id as string}/restriction/byOperation/read`)
+    expect(gone.status).toBe(404)
+    // over the control API: publish a draft, move a page to the root
+    const draft = [...sim.data.content('page')].find((p) => p.status === 'draft')?.id as string
+    const res = await http(`${sim.url}/__sim/sites/${sim.defaultCloudId}/mutations`, {
+      method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ mutations: [{ op: 'publish', id: draft }, { op: 'move', id: child, parentId: null }] })
+    })
+    expect(res.status).toBe(200)
+    expect(sim.data.contentById(draft)?.status).toBe('current')
+    expect(sim.data.contentById(child)?.parentId).toBeNull()
+    const bad = await http(`${sim.url}/__sim/sites/${sim.defaultCloudId}/mutations`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ mutations: [{ op: 'publish', id: child }] }) })
+    expect(bad.status).toBe(400)
+  })
+})

@@ -1,0 +1,67 @@
+// Where records go. Each sink takes one batch per fully processed listing page and reports a position the
+// checkpoint keeps; a resumed run hands that position back, so nothing written after the last checkpoint
+// survives twice (the file is cut back to it) and nothing before it is written again.
+import { mkdir, open, realpath, type FileHandle } from 'node:fs/promises'
+import { dirname, join, relative, resolve, sep } from 'node:path'
+import { InputInvalidError } from '../errors/errors'
+import type { CrawlRecord } from './types'
+import { postBatch, type WebhookOptions } from './webhook-sink'
+
+export interface Sink {
+  /** Writes the batch durably (file: flushed; webhook: acknowledged). */
+  write: (records: CrawlRecord[]) => Promise<void>
+  /** Opaque position to checkpoint after a write. */
+  position: () => number
+  close: () => Promise<void>
+}
+
+/** `path` relative to `<dataDir>/crawls/`; anything that escapes it is refused. */
+export function crawlFilePath (dataDir: string, path: string): string {
+  const root = resolve(dataDir, 'crawls')
+  const target = resolve(root, path)
+  const rel = relative(root, target)
+  if (rel === '' || rel.startsWith('..') || rel.includes(`..${sep}`) || resolve(root, rel) !== target || path.includes('\0')) {
+    throw new InputInvalidError(`sink.path must name a file inside SPOKE_DATA_DIR/crawls/ (got "${path.slice(0, 200)}")`, { errors: [{ path: '/sink/path', message: 'must stay inside the crawls directory', keyword: 'sinkPath', params: {} }] })
+  }
+  return join(root, rel)
+}
+
+/** NDJSON file, appended; `resumeAt` cuts it back to the last checkpointed length (0 = a new run starts it afresh). */
+export async function openFileSink (dataDir: string, path: string, resumeAt: number): Promise<Sink> {
+  const file = crawlFilePath(dataDir, path)
+  await mkdir(dirname(file), { recursive: true })
+  // a symlink placed inside crawls/ must not lead outside it
+  const realRoot = await realpath(resolve(dataDir, 'crawls'))
+  const realDir = await realpath(dirname(file))
+  if (realDir !== realRoot && !realDir.startsWith(realRoot + sep)) throw new InputInvalidError('sink.path leads outside SPOKE_DATA_DIR/crawls/')
+  const handle: FileHandle = await open(file, 'a+')
+  await handle.truncate(resumeAt)
+  let length = resumeAt
+  return {
+    write: async (records) => {
+      if (records.length === 0) return
+      const text = records.map((r) => JSON.stringify(r)).join('\n') + '\n'
+      const buf = Buffer.from(text)
+      await handle.write(buf, 0, buf.length, length)
+      await handle.datasync()
+      length += buf.length
+    },
+    position: () => length,
+    close: async () => { await handle.close() }
+  }
+}
+
+/** Batches POSTed, signed like job callbacks; position = batches acknowledged (the receiver de-duplicates by recordId). */
+export function openWebhookSink (opts: WebhookOptions, resumeAt: number): Sink {
+  let sent = resumeAt
+  return {
+    write: async (records) => {
+      for (let i = 0; i < records.length; i += opts.batchSize) {
+        await postBatch(opts, { sequence: sent, records: records.slice(i, i + opts.batchSize) })
+        sent++
+      }
+    },
+    position: () => sent,
+    close: async () => {}
+  }
+}

@@ -1,0 +1,103 @@
+// What a crawl keeps in Redis, so the process holds no list of every id: per scope (alias + spaces + types)
+// the watermark of the last complete run and, per space, the items last exported with their ACL hash; per
+// run, the items seen so far (space by space) and the accounts to export. Deletions are the difference
+// between the two, streamed with HSCAN.
+import { createHash } from 'node:crypto'
+import type { Redis } from 'ioredis'
+import type { CrawlInput } from './types'
+
+const RUN_TTL_SECONDS = 7 * 86400
+const SCAN_COUNT = 500
+
+export function scopeOf (alias: string, input: Pick<CrawlInput, 'spaces' | 'types'>): string {
+  const key = JSON.stringify([alias, [...(input.spaces?.include ?? [])].sort(), [...(input.spaces?.exclude ?? [])].sort(), [...input.types].sort()])
+  return createHash('sha1').update(key).digest('hex').slice(0, 20)
+}
+
+export class CrawlState {
+  private readonly base: string
+  private readonly run: string
+
+  constructor (private readonly redis: Redis, keyPrefix: string, scope: string, runId: string) {
+    this.base = `${keyPrefix}:crawl:${scope}`
+    this.run = `${keyPrefix}:crawl:run:${runId}`
+  }
+
+  async watermark (): Promise<string | null> { return await this.redis.get(`${this.base}:wm`) }
+  async setWatermark (value: string): Promise<void> { await this.redis.set(`${this.base}:wm`, value) }
+
+  private items (spaceId: string): string { return `${this.base}:items:${spaceId}` }
+  private seen (spaceId: string): string { return `${this.run}:seen:${spaceId}` }
+
+  /** Stored `<kind>|<aclHash>` of items, for the permissions pass. */
+  async known (spaceId: string, ids: string[]): Promise<Array<string | null>> {
+    return ids.length === 0 ? [] : await this.redis.hmget(this.items(spaceId), ...ids)
+  }
+
+  async markSeen (spaceId: string, entries: Array<[string, string]>, accounts: string[]): Promise<void> {
+    const m = this.redis.multi()
+    if (entries.length > 0) m.hset(this.seen(spaceId), Object.fromEntries(entries)).expire(this.seen(spaceId), RUN_TTL_SECONDS)
+    if (accounts.length > 0) m.sadd(`${this.run}:accounts`, ...accounts).expire(`${this.run}:accounts`, RUN_TTL_SECONDS)
+    await m.exec()
+  }
+
+  /** Items stored for the space but not seen by this (complete) listing, a chunk at a time. */
+  async * unseen (spaceId: string): AsyncGenerator<Array<{ id: string, kind: string }>> {
+    let cursor = '0'
+    do {
+      const [next, flat] = await this.redis.hscan(this.items(spaceId), cursor, 'COUNT', SCAN_COUNT)
+      cursor = next
+      const ids: string[] = []
+      const kinds: string[] = []
+      for (let i = 0; i < flat.length; i += 2) { ids.push(flat[i]); kinds.push(flat[i + 1].split('|')[0]) }
+      if (ids.length === 0) continue
+      const present = await this.redis.hmget(this.seen(spaceId), ...ids)
+      const gone = ids.map((id, i) => ({ id, kind: kinds[i] })).filter((_, i) => present[i] === null)
+      if (gone.length > 0) yield gone
+    } while (cursor !== '0')
+  }
+
+  /** After a complete listing: what was seen becomes what is stored. Idempotent (a resumed commit finds nothing). */
+  async replaceItems (spaceId: string): Promise<void> {
+    const seen = this.seen(spaceId)
+    if (await this.redis.exists(seen) === 1) { await this.redis.rename(seen, this.items(spaceId)); await this.redis.persist(this.items(spaceId)) } else await this.redis.del(this.items(spaceId))
+  }
+
+  /** After a partial listing (or an incremental run): what was seen is added, nothing is removed. */
+  async mergeItems (spaceId: string): Promise<void> {
+    let cursor = '0'
+    do {
+      const [next, flat] = await this.redis.hscan(this.seen(spaceId), cursor, 'COUNT', SCAN_COUNT)
+      cursor = next
+      if (flat.length > 0) await this.redis.hset(this.items(spaceId), ...flat)
+    } while (cursor !== '0')
+    await this.redis.del(this.seen(spaceId))
+  }
+
+  /** Accounts to export, a chunk at a time (SSCAN may repeat one: the caller tolerates it). */
+  async * accounts (): AsyncGenerator<string[]> {
+    let cursor = '0'
+    do {
+      const [next, members] = await this.redis.sscan(`${this.run}:accounts`, cursor, 'COUNT', 100)
+      cursor = next
+      if (members.length > 0) yield members
+    } while (cursor !== '0')
+  }
+
+  async addAccounts (accounts: string[]): Promise<void> {
+    if (accounts.length > 0) await this.redis.multi().sadd(`${this.run}:accounts`, ...accounts).expire(`${this.run}:accounts`, RUN_TTL_SECONDS).exec()
+  }
+
+  async saveEmails (entries: Array<[string, string]>): Promise<void> {
+    if (entries.length > 0) await this.redis.multi().hset(`${this.run}:emails`, Object.fromEntries(entries)).expire(`${this.run}:emails`, RUN_TTL_SECONDS).exec()
+  }
+
+  async emails (accountIds: string[]): Promise<Array<string | null>> {
+    return accountIds.length === 0 ? [] : await this.redis.hmget(`${this.run}:emails`, ...accountIds)
+  }
+
+  async dropRun (spaceIds: string[]): Promise<void> {
+    await this.redis.del(`${this.run}:accounts`, `${this.run}:emails`, ...spaceIds.map((s) => this.seen(s)))
+  }
+}
+

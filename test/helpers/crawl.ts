@@ -1,0 +1,57 @@
+// Helpers of the crawl tests: read an NDJSON sink, reduce it to the state an index would hold (upsert by
+// recordId, fields merged; `deleted` removes), and evaluate exported ACLs with exported memberships.
+import { readFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { canRead, type Acl, type Subject } from '../../src/crawl/acl'
+
+export type Rec = Record<string, any> & { recordId: string, kind: string }
+
+export function readSink (dataDir: string, path: string): Rec[] {
+  const text = readFileSync(join(dataDir, 'crawls', path), 'utf8')
+  return text.split('\n').filter(Boolean).map((l) => JSON.parse(l) as Rec)
+}
+
+/** The index's view: one entry per recordId, later records merged over earlier ones, deletions removing. */
+export function reduce (records: Rec[], into = new Map<string, Rec>()): Map<string, Rec> {
+  for (const r of records) {
+    if (r.kind === 'deleted') into.delete(r.recordId)
+    else into.set(r.recordId, { ...(into.get(r.recordId) ?? {}), ...r })
+  }
+  return into
+}
+
+/** Subjects from exported user and group records. */
+export function subjects (state: Map<string, Rec>): Map<string, Subject> {
+  const groupsOf = new Map<string, Set<string>>()
+  for (const r of state.values()) {
+    if (r.kind !== 'group') continue
+    for (const m of r.members as string[]) {
+      let set = groupsOf.get(m)
+      if (set === undefined) groupsOf.set(m, set = new Set())
+      set.add(r.groupId)
+    }
+  }
+  const out = new Map<string, Subject>()
+  for (const r of state.values()) if (r.kind === 'user') out.set(r.accountId, { accountId: r.accountId, groupIds: groupsOf.get(r.accountId) ?? new Set(), accountType: r.accountType })
+  return out
+}
+
+export { canRead, type Acl, type Subject }
+
+/** Nearest-wins (Onyx): the item's own restriction, else the closest restricted ancestor's, else the space's. */
+export function nearestWins (acl: Acl, s: Subject | undefined): boolean {
+  const restrictions = acl.allOf.filter((c) => c.source === 'restriction')
+  const clause = restrictions[0] ?? acl.allOf[0]
+  return canRead({ allOf: [clause] }, s)
+}
+
+/** Intersection of ids (Elastic): tokens in every restriction layer; the space only when no layer restricts. */
+export function intersection (acl: Acl, s: Subject | undefined): boolean {
+  const restrictions = acl.allOf.filter((c) => c.source === 'restriction')
+  if (restrictions.length === 0) return canRead({ allOf: [acl.allOf[0]] }, s)
+  const token = (p: any): string => p.type === 'user' ? `u:${String(p.accountId)}` : p.type === 'group' ? `g:${String(p.groupId)}` : `c:${String(p.id)}`
+  let common = new Set(restrictions[0].anyOf.map(token))
+  for (const c of restrictions.slice(1)) { const next = new Set(c.anyOf.map(token)); common = new Set([...common].filter((t) => next.has(t))) }
+  const kept = restrictions[0].anyOf.filter((p) => common.has(token(p)))
+  return canRead({ allOf: [{ source: 'restriction', sourceId: 'x', anyOf: kept }] }, s)
+}
