@@ -69,12 +69,16 @@ export async function createCore (config: Config, log: Logger): Promise<Core> {
     throw err
   }
 
-  const engine = createActionEngine({ registry: actions, client: layer.confluence, connections: layer.connections, config, log })
+  const metrics = createMetrics()
+  const services = {
+    redis: store, keyPrefix: config.keyPrefix, dataDir: config.dataDir, callbackSecret: config.callbackSecret,
+    callbackAllowLinkLocal: config.callbackAllowLinkLocal, orgAdmin: async (alias: string) => await layer.connections.orgAdmin(alias), metrics
+  }
+  const engine = createActionEngine({ registry: actions, client: layer.confluence, connections: layer.connections, config, log, services })
   // Every Confluence call of this process shares its site's rate budget with every other process.
   layer.confluence.hooks = new SiteBudget(store, {
     keyPrefix: config.keyPrefix, ratePerSecond: config.siteRatePerSecond, burst: config.siteBurst, syncPatienceMs: config.syncRetryAfterMaxSeconds * 1000, log
   }).hooks()
-  const metrics = createMetrics()
   const core: Core = {
     config,
     log,

@@ -10,7 +10,7 @@ import type {
 } from '../confluence/types'
 import type { ActionRegistry } from './action-registry'
 import { toSchemaErrors } from './ajv'
-import type { JobRun, ProgressUpdate } from './handlers/types'
+import type { HandlerServices, JobRun, ProgressUpdate } from './handlers/types'
 import type { CompiledAction, CompiledRequest } from './load-actions'
 import {
   BadCursorError, BadNextLinkError, decodeCursor, encodeCursor, nextPage, pageKey, type PageRequest, type Query
@@ -60,6 +60,8 @@ export interface EngineDeps {
   retry?: { baseDelayMs?: number, maxDelayMs?: number, maxAttempts?: number }
   sleep?: RetryDeps['sleep']
   random?: () => number
+  /** Given to built-in handlers (the crawl keeps its state in Redis). */
+  services?: HandlerServices
 }
 
 export const DEFAULT_CONNECTION = 'confluence_cloud'
@@ -104,7 +106,7 @@ export function createActionEngine (deps: EngineDeps): ActionEngine {
     try {
       if (action.handler !== undefined) {
         output = await action.handler.run({
-          action: action.definition, input, params: action.handler.params, connection, call, site: getSite, signal: params.signal, onProgress: params.onProgress, job: params.job
+          action: action.definition, input, params: action.handler.params, connection, call, site: getSite, signal: params.signal, onProgress: params.onProgress, job: params.job, services: deps.services
         })
       } else {
         const scope: TemplateScope = { input, connection: { alias: connection.resolved } }

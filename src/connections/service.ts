@@ -489,6 +489,12 @@ export class ConnectionService implements ConnectionResolver {
     }
   }
 
+  /** The org admin key of the alias that serves `requested` (or its parent's), for the Organizations API; never logged. */
+  async orgAdmin (requested: string = DEFAULT_ALIAS): Promise<{ orgId?: string, apiKey: string, connectionUrl: string } | undefined> {
+    const a = (await this.target(requested)).alias as EffectiveAlias
+    return a.orgAdmin?.apiKey ? { orgId: a.orgAdmin.orgId, apiKey: a.orgAdmin.apiKey, connectionUrl: a.connectionUrl } : undefined
+  }
+
   /** The entry that serves `requested`: itself, or its parent's active child. */
   private async target (requested: string): Promise<Entry> {
     const e = await this.entry(requested)

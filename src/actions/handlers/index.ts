@@ -2,6 +2,8 @@
 // Schema of the `handler.params` it accepts (checked at load like everything else in the file).
 import { groupMembership } from './group-membership'
 import { groupMembersBulk } from './group-members-bulk'
+import { licenceUsage } from '../../licence/usage'
+import { licenceReclaim } from '../../licence/reclaim'
 import type { ActionHandler } from './types'
 
 export interface HandlerSpec { run: ActionHandler, params: Record<string, unknown> }
@@ -13,6 +15,14 @@ export const HANDLERS: Readonly<Record<string, HandlerSpec>> = {
   },
   'group-members-bulk': {
     run: groupMembersBulk,
+    params: { type: 'object', additionalProperties: false }
+  },
+  'licence-usage': {
+    run: licenceUsage,
+    params: { type: 'object', additionalProperties: false }
+  },
+  'licence-reclaim': {
+    run: licenceReclaim,
     params: { type: 'object', additionalProperties: false }
   }
 }

@@ -1,7 +1,23 @@
 // What a built-in handler receives: the validated input, the resolved connection, and a `call` that already
 // applies the engine's retry rules. Handlers hold the few action rules that cannot be data.
 import type { CallOptions, ConfluenceRequest, ConfluenceResponse, ConfluenceSite, ResolvedConnection } from '../../confluence/types'
+import type { Redis } from 'ioredis'
 import type { ActionDefinition } from '../action-definition'
+import type { Metrics } from '../../lib/metrics'
+
+/** Process services a long-running handler (the crawl) needs besides Confluence calls. */
+export interface HandlerServices {
+  /** the store connection (crawl state, watermarks) */
+  redis: Redis
+  keyPrefix: string
+  dataDir: string
+  callbackSecret?: string
+  callbackAllowLinkLocal: boolean
+  /** the Organizations API key of an alias, when it has one */
+  orgAdmin: (alias: string) => Promise<{ orgId?: string, apiKey: string, connectionUrl: string } | undefined>
+  /** the licence gauges and counters (seats in use, seats reclaimed) */
+  metrics?: Pick<Metrics, 'licenceSeatsInUse' | 'licenceSeatsReclaimed'>
+}
 
 export interface ProgressUpdate { done?: number, total?: number, message?: string }
 
@@ -29,6 +45,7 @@ export interface HandlerContext {
   signal?: AbortSignal
   onProgress?: (update: ProgressUpdate) => void
   job?: JobRun
+  services?: HandlerServices
 }
 
 export type ActionHandler = (ctx: HandlerContext) => Promise<unknown>
