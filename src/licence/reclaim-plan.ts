@@ -33,7 +33,8 @@ export interface ReclaimPlan {
   noSeat: number
 }
 
-const MAX_LISTED = 1_000
+/** Ids listed per skipped category (the counts are always complete). */
+const MAX_LISTED = 10_000
 export const DEFAULT_MAX_ACCOUNTS = 100
 
 export async function planReclaim (ctx: HandlerContext, input: ReclaimInput, asOf: number): Promise<ReclaimPlan> {

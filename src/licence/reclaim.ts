@@ -30,7 +30,8 @@ export const licenceReclaim: ActionHandler = async (ctx) => {
   const dryRun = input.dryRun !== false
   const plan = await loadOrPlan(ctx, input)
   const tasks: MembershipTask[] = plan.candidates.flatMap(c => c.groups.map(groupId => ({ groupId, accountId: c.accountId, op: 'remove' as const })))
-  const results = await runMembershipTasks(ctx, tasks, { dryRun, keyOf: t => `remove:${t.groupId}:${t.accountId}` })
+  const phase = dryRun ? 'checking memberships' : 'removing memberships'
+  const results = await runMembershipTasks({ ...ctx, onProgress: u => ctx.onProgress?.({ ...u, message: phase }) }, tasks, { dryRun, keyOf: t => `remove:${t.groupId}:${t.accountId}` })
 
   let t = 0
   const counts: Record<Outcome, number> = { removed: 0, already_removed: 0, would_remove: 0, not_a_member: 0, failed: 0 }
