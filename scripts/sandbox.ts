@@ -66,7 +66,9 @@ async function authorizeDefaultAlias (base: string, adminKey: string, sim: Simul
     },
     site: { cloudId: sim.defaultCloudId },
     retryPolicy: current.retryPolicy ?? { strategy: 'retry_after', maxAttempts: 4, maxElapsedSeconds: 600 },
-    managedGroups: groups
+    managedGroups: groups,
+    // The simulator's Organizations API key, for the licence actions (docs/licences.md).
+    orgAdmin: { orgId: sim.orgId, apiKey: sim.adminApiKey }
   }
   await send('PUT', `${base}/v1/connections/confluence_cloud`, auth, doc)
 
@@ -145,6 +147,9 @@ function printExamples (base: string, invoker: string, admin: string, sim: Simul
     '# A bulk membership change as a job (202 + job id), then the jobs API',
     run('confluence.group.members.bulk', { groupId: group.id, add: others }),
     `curl -s "${base}/v1/jobs?limit=5" -H "Authorization: Bearer ${invoker}"`,
+    '# Licences (docs/licences.md): seats in use, then what reclaiming 30-day-inactive seats would do (dry run)',
+    run('confluence.license.usage', {}),
+    run('confluence.license.reclaim', { inactiveDays: 30, groups: [group.id] }),
     '# Any action can run as a job',
     run('confluence.space.list', { limit: 5 }, 'async'),
     '# The alias, its token status, and a connection test',

@@ -86,17 +86,18 @@ export async function createCore (config: Config, log: Logger, opts: CoreOptions
   const confluence = new SpokeConfluenceClient({
     sessions: connections.sessions, resolver: connections.sessions, agent, timeoutMs: config.upstreamTimeoutMs, budget: budget.hooks()
   })
-  // What a long-running handler (the crawl) needs besides Confluence calls.
+  const metrics = createMetrics()
+  // What a long-running handler (the crawl, licences) needs besides Confluence calls.
   const services: HandlerServices = {
     redis: store,
     keyPrefix: config.keyPrefix,
     dataDir: config.dataDir,
     callbackSecret: config.callbackSecret,
     callbackPolicy: callbackPolicy(config),
-    orgAdmin: async (alias: string) => await connections.sessions.orgAdmin(alias)
+    orgAdmin: async (alias: string) => await connections.sessions.orgAdmin(alias),
+    metrics
   }
   const engine = createActionEngine({ registry: actions, client: confluence, connections: connections.sessions, config, log, services })
-  const metrics = createMetrics()
   const jobs = new JobService({ config, log, producer, actions, engine, connections: connections.sessions, metrics })
   const core: Core = {
     config,

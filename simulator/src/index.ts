@@ -28,6 +28,7 @@ import type { Faults } from './faults'
 import { registerGateway } from './gateway'
 import { GroundTruth } from './ground-truth'
 import { registerOAuthServer } from './oauth-server'
+import { OrgActivity, type LicenceUsageTruth, type OrgAccount } from './org-activity'
 import type { RateLimitOptions } from './rate-limit'
 import { ADMIN_ACCOUNT_ID, SERVICE_ACCOUNT_ID, type SizeOption } from './seed'
 import { DEFAULT_CLOUD_ID, SimState, type GatewayExpiryMode, type InvalidRequest, type ResponseViolation, type SimulatorOptions } from './state'
@@ -38,6 +39,8 @@ export type { RateLimitOptions } from './rate-limit'
 export type { ReadAccess } from './permissions'
 export type { ContentSummary } from './ground-truth'
 export type { CountersSnapshot } from './counters'
+export type { LicenceUsageTruth, OrgAccount, ActivityBucket, AccountStatus } from './org-activity'
+export { bucketOf } from './org-activity'
 export { DEFAULTS, DEFAULT_CLOUD_ID, cloudIdFor } from './state'
 export { ADMIN_ACCOUNT_ID, SERVICE_ACCOUNT_ID } from './seed'
 
@@ -71,6 +74,15 @@ export interface Simulator {
   readonly adminApiKey: string
   /** ground truth and scenario mutations */
   readonly data: GroundTruth
+  /** the Organizations API's licence view (status, billing, product activity) and its ground truth */
+  readonly org: {
+    /** the clock the seeded activity dates are relative to (ms) */
+    readonly now: number
+    /** undefined: the org does not manage the account (not listed, no activity known) */
+    account: (accountId: string) => OrgAccount | undefined
+    /** seats and activity of a site's Confluence as of `asOf` (ms, default now) */
+    usage: (options?: { cloudId?: string, asOf?: number }) => LicenceUsageTruth
+  }
   readonly faults: Faults
   /** the whole state, for what the methods below do not cover */
   readonly state: SimState
@@ -93,7 +105,8 @@ export interface Simulator {
 
 export async function startSimulator (options: SimulatorOptions = {}): Promise<Simulator> {
   const state = new SimState(options)
-  const app = buildApp(state)
+  const activity = new OrgActivity(state)
+  const app = buildApp(state, activity)
   const data = new GroundTruth(state)
   const siteInfo = (cloudId: string): SiteInfo => {
     const site = data.site(cloudId)
@@ -110,6 +123,14 @@ export async function startSimulator (options: SimulatorOptions = {}): Promise<S
     orgId: state.options.orgId,
     adminApiKey: state.options.adminApiKey,
     data,
+    org: {
+      now: activity.now,
+      account: (accountId) => {
+        const user = state.userByAccountId(accountId)
+        return user === undefined ? undefined : activity.account(user)
+      },
+      usage: (opts = {}) => activity.usage(data.site(opts.cloudId).url, opts.asOf)
+    },
     faults: state.faults,
     state,
     counters: () => state.counters.snapshot(),
@@ -162,7 +183,7 @@ export async function startSimulator (options: SimulatorOptions = {}): Promise<S
   return Object.assign(sim, { url, port })
 }
 
-function buildApp (state: SimState): FastifyInstance {
+function buildApp (state: SimState, activity: OrgActivity): FastifyInstance {
   const app = Fastify({ logger: false, forceCloseConnections: true, bodyLimit: 5 * 1024 * 1024 })
   app.removeContentTypeParser(['application/json', 'text/plain'])
   // a malformed JSON body is a contract violation to record, not a framework error
@@ -178,7 +199,7 @@ function buildApp (state: SimState): FastifyInstance {
     if (request.simOperation) state.counters.request(request.simOperation, reply.statusCode)
   })
   registerOAuthServer(app, state)
-  registerAdminApi(app, state)
+  registerAdminApi(app, state, activity)
   registerGateway(app, state)
   return app
 }

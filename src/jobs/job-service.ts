@@ -13,6 +13,8 @@ import type { ConnectionResolver, ResolvedConnection } from '../connections/type
 import { AppError } from '../errors/app-error'
 import { JobNotFoundError, JobStateConflictError, QueueUnavailableError, RequestInvalidError } from '../errors/errors'
 import { checkBulkInput } from '../actions/handlers/group-members-bulk'
+import { checkReclaimInput } from '../licence/reclaim'
+import { checkUsageInput } from '../licence/usage'
 import { assertCallbackUrl, callbackPolicy, type CallbackState } from './callbacks'
 import type { AddressPolicy } from '../lib/address-policy'
 import { createJobMetrics, type JobMetrics } from './job-metrics'
@@ -47,7 +49,9 @@ const LIST_SCAN_MAX = 1_000
 
 /** Checks an action needs before it is queued (400/403 now rather than a failed job later), by handler name. */
 const ENQUEUE_CHECKS: Record<string, (input: Record<string, unknown>, connection: ResolvedConnection) => void> = {
-  'group-members-bulk': checkBulkInput
+  'group-members-bulk': checkBulkInput,
+  'licence-reclaim': checkReclaimInput,
+  'licence-usage': checkUsageInput
 }
 
 export class JobService {

@@ -1,10 +1,14 @@
 // Prometheus metrics: one registry per core (tests build many apps in one process), process metrics,
 // and the HTTP latency histogram. Label values are route patterns, never raw URLs or secrets.
-import { Registry, Histogram, collectDefaultMetrics } from 'prom-client'
+import { Counter, Gauge, Registry, Histogram, collectDefaultMetrics } from 'prom-client'
 
 export interface Metrics {
   registry: Registry
   httpDuration: Histogram<'method' | 'route' | 'status_code'>
+  /** Set by confluence.license.usage in the process that ran it (label: alias only, never an account). */
+  licenceSeatsInUse: Gauge<'alias'>
+  /** Accounts confluence.license.reclaim removed from the managed groups (real runs only). */
+  licenceSeatsReclaimed: Counter<'alias'>
 }
 
 export function createMetrics (): Metrics {
@@ -17,5 +21,7 @@ export function createMetrics (): Metrics {
     buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
     registers: [registry]
   })
-  return { registry, httpDuration }
+  const licenceSeatsInUse = new Gauge({ name: 'spoke_licence_seats_in_use', help: 'Confluence seats in use (billable accounts with access) at the last licence usage run, by alias', labelNames: ['alias'] as const, registers: [registry] })
+  const licenceSeatsReclaimed = new Counter({ name: 'spoke_licence_seats_reclaimed_total', help: 'Accounts removed from managed groups by licence reclamation, by alias', labelNames: ['alias'] as const, registers: [registry] })
+  return { registry, httpDuration, licenceSeatsInUse, licenceSeatsReclaimed }
 }

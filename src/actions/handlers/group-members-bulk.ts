@@ -1,21 +1,16 @@
-// confluence.group.members.bulk: many accounts through the single-account logic of the sync membership
-// actions (changeMembership), a few at a time. Inside a job each account's outcome is checkpointed in
-// Redis as it completes, so a retried or resumed job (after a crash) skips the accounts already done;
-// a retryable failure leaves its account for the job's next attempt unless this is the last one.
-import { AppError } from '../../errors/app-error'
+// confluence.group.members.bulk: many accounts of one managed group through the shared membership task
+// runner (membership-tasks.ts): the same check-then-write as the sync membership actions, checkpointed per
+// account so a retried or resumed job (after a crash) skips the accounts already done.
 import { InputInvalidError } from '../../errors/errors'
 import type { ResolvedConnection } from '../../connections/types'
-import { assertManaged, changeMembership, type MembershipOp } from './group-membership'
+import { assertManaged, type MembershipOp } from './group-membership'
+import { runMembershipTasks, type TaskResult } from './membership-tasks'
 import type { ActionHandler } from './types'
 
 export interface BulkInput { groupId: string, add?: string[], remove?: string[], dryRun?: boolean }
-export interface AccountResult { accountId: string, op: MembershipOp, changed: boolean, error?: { code: string, message: string } }
+export type AccountResult = TaskResult
 
 export const MAX_BULK_ACCOUNTS = 10_000
-/** Accounts in flight at once within one job (the site budget paces the requests themselves). */
-const CONCURRENCY = 8
-/** Failures that belong to one account (an unknown account, a write Confluence refuses); anything else stops the job. */
-const PER_ACCOUNT_CODES = new Set(['UPSTREAM_NOT_FOUND', 'UPSTREAM_INVALID'])
 
 /** The checks that can run before the job is queued: the managed group, and the size of the whole request. */
 export function checkBulkInput (input: Record<string, unknown>, connection: ResolvedConnection): void {
@@ -35,49 +30,12 @@ export function checkBulkInput (input: Record<string, unknown>, connection: Reso
 export const groupMembersBulk: ActionHandler = async (ctx) => {
   checkBulkInput(ctx.input, ctx.connection)
   const { groupId, add = [], remove = [], dryRun = false } = ctx.input as unknown as BulkInput
-  const ops: Array<{ accountId: string, op: MembershipOp }> = [
-    ...add.map(accountId => ({ accountId, op: 'add' as const })),
-    ...remove.map(accountId => ({ accountId, op: 'remove' as const }))
+  const tasks = [
+    ...add.map(accountId => ({ groupId, accountId, op: 'add' as MembershipOp })),
+    ...remove.map(accountId => ({ groupId, accountId, op: 'remove' as MembershipOp }))
   ]
-  const job = ctx.job
-  const done = job === undefined ? new Map<string, string>() : await job.checkpoint.load()
-  const results = new Array<AccountResult>(ops.length)
-  let finished = 0
-  let retryLater: AppError | undefined
-  let fatal: unknown
-  const stopped = (): boolean => retryLater !== undefined || fatal !== undefined || ctx.signal?.aborted === true
-
-  const runOne = async (i: number): Promise<void> => {
-    const { accountId, op } = ops[i]
-    const key = `${op}:${accountId}`
-    const saved = done.get(key)
-    if (saved !== undefined) { results[i] = JSON.parse(saved) as AccountResult; finished++; return }
-    let result: AccountResult
-    try {
-      const r = await changeMembership(ctx, { groupId, accountId, op, dryRun })
-      result = { accountId, op, changed: r.changed }
-    } catch (err) {
-      if (ctx.signal?.aborted === true) return
-      if (!(err instanceof AppError)) { fatal ??= err; return }
-      if (err.retryable && job !== undefined && !job.finalAttempt) { retryLater ??= err; return }
-      if (!err.retryable && !PER_ACCOUNT_CODES.has(err.code)) { fatal ??= err; return }
-      result = { accountId, op, changed: false, error: { code: err.code, message: err.message } }
-    }
-    results[i] = result
-    if (job !== undefined) await job.checkpoint.save(key, JSON.stringify(result))
-    finished++
-    ctx.onProgress?.({ done: finished, total: ops.length })
-  }
-
-  let next = 0
-  await Promise.all(Array.from({ length: Math.min(CONCURRENCY, ops.length) }, async () => {
-    while (next < ops.length && !stopped()) await runOne(next++)
-  }))
-  if (ctx.signal?.aborted === true) throw ctx.signal.reason
-  if (fatal !== undefined) throw fatal
-  if (retryLater !== undefined) throw retryLater
-  ctx.onProgress?.({ done: finished, total: ops.length })
-
+  // Checkpoint fields `${op}:${accountId}`, as before the runner was shared (jobs in flight keep resuming).
+  const results = await runMembershipTasks(ctx, tasks, { dryRun, keyOf: t => `${t.op}:${t.accountId}` })
   let changed = 0
   let failed = 0
   for (const r of results) { if (r.error !== undefined) failed++; else if (r.changed) changed++ }

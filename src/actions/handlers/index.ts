@@ -3,6 +3,8 @@
 import { groupMembership } from './group-membership'
 import { groupMembersBulk } from './group-members-bulk'
 import { contentCrawl } from '../../crawl/run'
+import { licenceUsage } from '../../licence/usage'
+import { licenceReclaim } from '../../licence/reclaim'
 import type { ActionHandler } from './types'
 
 export interface HandlerSpec { run: ActionHandler, params: Record<string, unknown> }
@@ -18,6 +20,14 @@ export const HANDLERS: Readonly<Record<string, HandlerSpec>> = {
   },
   'content-crawl': {
     run: contentCrawl,
+    params: { type: 'object', additionalProperties: false }
+  },
+  'licence-usage': {
+    run: licenceUsage,
+    params: { type: 'object', additionalProperties: false }
+  },
+  'licence-reclaim': {
+    run: licenceReclaim,
     params: { type: 'object', additionalProperties: false }
   }
 }

@@ -5,6 +5,7 @@ import type { CallOptions, ConfluenceRequest, ConfluenceResponse, ConfluenceSite
 import type { ResolvedConnection } from '../../connections/types'
 import type { AddressPolicy } from '../../lib/address-policy'
 import type { ActionDefinition } from '../action-definition'
+import type { Metrics } from '../../lib/metrics'
 
 /** Process services a long-running handler (the crawl) needs besides Confluence calls. */
 export interface HandlerServices {
@@ -17,6 +18,8 @@ export interface HandlerServices {
   callbackPolicy: AddressPolicy
   /** the Organizations API key of an alias, when it has one */
   orgAdmin: (alias: string) => Promise<{ orgId?: string, apiKey: string, connectionUrl: string } | undefined>
+  /** the licence gauges and counters (seats in use, seats reclaimed) */
+  metrics?: Pick<Metrics, 'licenceSeatsInUse' | 'licenceSeatsReclaimed'>
 }
 
 export interface ProgressUpdate { done?: number, total?: number, message?: string }
