@@ -35,9 +35,12 @@ async function withoutStackTraces (req: FastifyRequest, reply: FastifyReply, pay
   return JSON.stringify(JSON.parse(payload), (key, value) => key === 'stacktrace' ? [] : value)
 }
 
-async function withoutOutsideFonts (_req: FastifyRequest, reply: FastifyReply, payload: unknown): Promise<unknown> {
+/** Outside Bull Board's React root, so it stays: a visible way back (its own menu also has one). */
+const BACK_LINK = '<a id="spoke-console-link" href="/admin" style="position:fixed;left:1rem;bottom:2.2rem;z-index:1000;color:#fff;font:14px system-ui,sans-serif">← Admin console</a>'
+
+async function asOurPage (_req: FastifyRequest, reply: FastifyReply, payload: unknown): Promise<unknown> {
   if (typeof payload !== 'string' || !String(reply.getHeader('content-type') ?? '').startsWith('text/html')) return payload
-  return payload.replace(OUTSIDE_FONT, '')
+  return payload.replace(OUTSIDE_FONT, '').replace('</body>', `${BACK_LINK}</body>`)
 }
 
 /** Bull Board's own error answers (`{"error":"Queue not found"}` with 400/403/404/405) as our problems. */
@@ -68,7 +71,7 @@ const queuesDashboard: FastifyPluginAsync<{ core: Core }> = async (app, { core }
     options: { uiConfig: { boardTitle: 'Confluence spoke jobs', miscLinks: [{ text: '← Admin console', url: '/admin' }] } }
   })
   app.addHook('onSend', asProblem)
-  app.addHook('onSend', withoutOutsideFonts)
+  app.addHook('onSend', asOurPage)
   app.addHook('onRoute', (route) => {
     const methods = Array.isArray(route.method) ? route.method : [route.method]
     const reads = methods.every(m => m === 'GET' || m === 'HEAD')

@@ -163,4 +163,194 @@ describeWithBrowser('the admin console in headless chromium', () => {
     expect(view.managedGroups).toEqual([{ groupId: group.id, name: group.name }])
     noProblems(admin)
   })
+
+  let jobId: string
+  let failedJobId: string
+  it('runs an action that needs a managed group (dry run, as a job) and follows the job in the console', async () => {
+    const group = (await spoke.core.connections.aliases.get(ALIAS)).managedGroups![0]
+    const accountId = sim.data.users().find(u => u.accountType === 'atlassian')!.accountId
+    const run = async (groupId: string): Promise<string> => {
+      const res = await request(`${base}/v1/actions/confluence.group.member.add/execute`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${spoke.keys.invoker}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ connection: ALIAS, mode: 'async', input: { groupId, accountId, dryRun: true } })
+      })
+      expect(res.statusCode).toBe(202)
+      return ((await res.body.json()) as { jobId: string }).jobId
+    }
+    jobId = await run(group.groupId)
+    failedJobId = await run('not-a-managed-group') // refused: GROUP_NOT_MANAGED
+    const { page } = admin
+    await clickAndWait(page, 'a[href="/admin/jobs"]')
+    await clickAndWait(page, `a[href="/admin/jobs/${jobId}"]`)
+    for (let i = 0; i < 50 && !(await html(page)).includes('<td>completed</td>'); i++) {
+      await new Promise(resolve => setTimeout(resolve, 100))
+      await page.reload()
+    }
+    const text = await html(page)
+    expect(text).toContain('<td>completed</td>')
+    expect(text).toContain('"dryRun": true')
+    await shot(page, '08-job')
+    noProblems(admin)
+  })
+
+  it('retries a failed job from its page', async () => {
+    const { page } = admin
+    await page.goto(`${base}/admin/jobs/${failedJobId}`)
+    for (let i = 0; i < 50 && !(await html(page)).includes('GROUP_NOT_MANAGED'); i++) {
+      await new Promise(resolve => setTimeout(resolve, 100))
+      await page.reload()
+    }
+    expect(await html(page)).toContain('GROUP_NOT_MANAGED')
+    await clickAndWait(page, `form[action="/admin/jobs/${failedJobId}/retry"] button`)
+    expect(await html(page)).toContain('Job queued again.')
+    noProblems(admin)
+  })
+
+  it('refuses a change posted without the session\'s CSRF token', async () => {
+    const { page } = admin
+    admin.expectRefusal(new RegExp(`/admin/aliases/${ALIAS}/test$`))
+    await Promise.all([page.waitForNavigation(), page.evaluate((action: string) => {
+      const f = document.createElement('form')
+      f.method = 'post'; f.action = action
+      document.body.append(f); f.submit()
+    }, `/admin/aliases/${ALIAS}/test`)])
+    expect(await html(page)).toContain('CSRF token missing or wrong')
+    admin.expectRefusal(undefined)
+    expect(admin.problems).toEqual([])
+  })
+
+  it('signs out', async () => {
+    const { page } = admin
+    await clickAndWait(page, 'form[action="/admin/logout"] button')
+    expect(page.url()).toContain('/admin/login')
+    noProblems(admin)
+  })
+
+  for (const javaScript of [false, true]) {
+    it(`signs in from a "Get OAuth Token" link and reaches the consent (JavaScript ${javaScript ? 'on' : 'off'})`, async () => {
+      const w = await open(javaScript)
+      await signIn(w, spoke.keys.admin, `${base}/v1/connections/${ALIAS}/authorize`)
+      await waitForUrl(w.page, u => u.startsWith(`${sim.url}/authorize`))
+      await clickAndWait(w.page, 'button[name=decision][value=approve]')
+      await waitForUrl(w.page, u => u.startsWith(`${base}/v1/oauth/callback`))
+      expect(await html(w.page)).toContain('Connected')
+      await shot(w.page, `10-signin-then-consent-js-${javaScript ? 'on' : 'off'}`)
+      noProblems(w)
+    })
+  }
+
+  it('works without JavaScript for an admin: Test connection and the groups picker', async () => {
+    const w = await open(false)
+    await signIn(w, spoke.keys.admin)
+    await w.page.goto(`${base}/admin/aliases/${ALIAS}`)
+    await clickAndWait(w.page, `form[action="/admin/aliases/${ALIAS}/test"] button`)
+    expect(await html(w.page)).toContain('Test connection: <span class="ok">OK</span>')
+    await w.page.goto(`${base}/admin/aliases/${ALIAS}/groups`)
+    const managedNow = (await spoke.core.connections.aliases.get(ALIAS)).managedGroups!.map(g => g.groupId)
+    const other = sim.data.groups().find(g => g.name !== 'site-admins' && !managedNow.includes(g.id))!
+    await w.page.select('#add', other.id)
+    await clickAndWait(w.page, 'button[name=op][value=add]')
+    expect(await html(w.page)).toContain('Managed groups saved.')
+    const managed = (await spoke.core.connections.aliases.get(ALIAS)).managedGroups!.map(g => g.groupId)
+    expect(managed).toContain(other.id)
+    await w.page.select('#remove', other.id)
+    await clickAndWait(w.page, 'button[name=op][value=remove]')
+    expect((await spoke.core.connections.aliases.get(ALIAS)).managedGroups!.map(g => g.groupId)).not.toContain(other.id)
+    noProblems(w)
+  })
+
+  it('shows a viewer everything read-only (JavaScript off): no form but sign-out, admin pages refused', async () => {
+    const w = await open(false)
+    await signIn(w, spoke.keys.viewer)
+    for (const path of ['/admin', `/admin/aliases/${ALIAS}`, `/admin/aliases/${ALIAS}/groups`, '/admin/jobs', `/admin/jobs/${jobId}`, `/admin/jobs/${failedJobId}`, '/admin/crawls', '/admin/schedules']) {
+      await w.page.goto(`${base}${path}`)
+      const forms = await w.page.$$eval('form', (fs) => fs.map(f => f.getAttribute('action')))
+      expect({ path, forms: forms.filter(a => a !== '/admin/logout' && a !== '/admin/jobs' && a !== '/admin/crawls') }).toEqual({ path, forms: [] })
+      const text = await html(w.page)
+      expect(text).toContain('Signed in as viewer (read-only)')
+      for (const word of ['Edit alias', 'New alias', '>Edit<', 'Get OAuth Token</a>', 'Delete', '>Retry<', '>Cancel<']) expect({ path, has: text.includes(word), word }).toEqual({ path, has: false, word })
+    }
+    await shot(w.page, '11-viewer')
+    w.expectRefusal(/\/admin\/aliases\/new$/)
+    await w.page.goto(`${base}/admin/aliases/new`)
+    expect(await html(w.page)).toContain('Not allowed')
+    w.expectRefusal(undefined)
+    expect(w.problems).toEqual([])
+  })
+
+  it('adds a child alias and shows which child the parent resolves to', async () => {
+    const w = await open(true)
+    await signIn(w, spoke.keys.admin, `${base}/admin/aliases/${ALIAS}`)
+    const { page } = w
+    await clickAndWait(page, `a[href="/admin/aliases/new?parent=${ALIAS}"]`)
+    await page.type('#id', 'acme_emea')
+    await page.type('#name', 'Acme EMEA')
+    await page.select('#grant', '') // the parent's credential
+    await clickAndWait(page, 'button[name=then][value=view]')
+    expect(page.url()).toBe(`${base}/admin/aliases/acme_emea?done=saved`)
+    expect(await html(page)).toContain('the active child: requests naming the parent run as this alias')
+    await clickAndWait(page, `a[href="/admin/aliases/${ALIAS}"]`)
+    expect(await html(page)).toContain('run as <strong>acme_emea</strong>')
+    await shot(page, '09-parent-resolves-to-child')
+    noProblems(w)
+  })
+
+
+  it('Bull Board and Swagger UI load nothing from outside, raise no CSP error, link back, and hide stack traces from viewers', async () => {
+    const w = await open(true)
+    await signIn(w, spoke.keys.viewer, `${base}/admin/queues`)
+    await w.page.goto(`${base}/admin/queues`, { waitUntil: 'networkidle0' })
+    expect(await w.page.$eval('#spoke-console-link', (a) => (a as HTMLAnchorElement).getAttribute('href'))).toBe('/admin')
+    await shot(w.page, '12-bull-board')
+    const failed = `${base}/admin/queues/api/queues?activeQueue=${spoke.core.jobs.queue.name}&status=failed&page=1`
+    // An admin sees the failed job's stack trace (so the viewer's check below is not vacuous)...
+    const asAdmin = await request(failed, { headers: { authorization: `Bearer ${spoke.keys.admin}` } })
+    expect(await asAdmin.body.text()).toMatch(/"stacktrace":\["/)
+    // ...a viewer does not.
+    await w.page.goto(failed)
+    const listed = await html(w.page)
+    expect(listed).toContain('GROUP_NOT_MANAGED')
+    expect(listed).not.toMatch(/"stacktrace":\["/)
+    expect(listed).not.toMatch(/\.ts:\d+|node_modules/)
+    await w.page.goto(`${base}/docs`, { waitUntil: 'networkidle0' })
+    await w.page.waitForSelector('.swagger-ui .info')
+    expect(await w.page.$('.swagger-ui .info a[href="/admin"]')).not.toBeNull()
+    await shot(w.page, '13-swagger')
+    expect(browser.urls.filter(u => !u.startsWith(base) && !u.startsWith(sim.url) && !u.startsWith('data:'))).toEqual([])
+    noProblems(w)
+  })
+
+  it('leaves no secret in any page, URL or log line of the walk, and stays quick', async () => {
+    const tokens = await spoke.core.connections.tokens.readTokens(ALIAS)
+    const secrets: Record<string, string | undefined> = {
+      'client secret': sim.clientSecret,
+      'wrong client secret': WRONG_SECRET,
+      'admin key': spoke.keys.admin,
+      'invoker key': spoke.keys.invoker,
+      'viewer key': spoke.keys.viewer,
+      'access token': tokens.set?.accessToken,
+      'refresh token': tokens.set?.refreshToken
+    }
+    sessionIds.forEach((id, i) => { secrets[`session id ${i}`] = id })
+    expect(tokens.set?.accessToken).toBeTruthy()
+    expect(sessionIds.length).toBeGreaterThanOrEqual(5)
+    const bodies = await browser.bodies()
+    expect(bodies.length).toBeGreaterThan(20)
+    const places: Array<[string, string]> = [
+      ...bodies.map(b => [`page ${b.url}`, b.body] as [string, string]),
+      ...browser.urls.map(u => [`URL ${u}`, decodeURIComponent(u)] as [string, string]),
+      ['spoke log', spoke.logs()]
+    ]
+    const found: string[] = []
+    for (const [what, secret] of Object.entries(secrets)) {
+      if (!secret) continue
+      for (const [where, text] of places) if (text.includes(secret)) found.push(`${what} in ${where.slice(0, 120)}`)
+    }
+    expect(found).toEqual([])
+    // Who did what: audit lines name the role and the key's fingerprint.
+    expect(spoke.logs()).toMatch(/"audit":"alias created","by":\{"role":"admin","keyId":"[0-9a-f]{8}"\}/)
+    for (const w of watched) expect(w.problems).toEqual([])
+    expect(Date.now() - started).toBeLessThan(90_000)
+  })
 })

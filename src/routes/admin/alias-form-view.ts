@@ -57,6 +57,6 @@ ${text('maxAttempts', 'Max attempts', v.maxAttempts, '1–20')}${text('maxElapse
 <fieldset><legend>Organization admin (optional: managed accounts' emails for the crawl)</legend>
 ${text('orgId', 'Organization id', v.orgId)}${secret('orgApiKey', 'Organization admin API key', v.orgKeySet)}
 </fieldset>
-<p class="actions"><button type="submit" name="then" value="view">Save</button>
-<button type="submit" name="then" value="token">Save and Get OAuth Token</button> <a href="${opts.isNew ? '/admin' : `/admin/aliases/${encodeURIComponent(v.id)}`}">Cancel</a></p></form>`
+<div class="actions"><button type="submit" name="then" value="view">Save</button>
+<button type="submit" name="then" value="token">Save and Get OAuth Token</button> <a href="${opts.isNew ? '/admin' : `/admin/aliases/${encodeURIComponent(v.id)}`}">Cancel</a></div></form>`
 }

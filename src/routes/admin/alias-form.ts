@@ -75,7 +75,7 @@ const aliasForms: FastifyPluginAsync<{ core: Core }> = async (app, { core }) => 
     const body = a.children.length > 0
       ? h`<p class="bad">Alias <code>${a.id}</code> is the parent of ${a.children.join(', ')}: delete or re-parent its children first.</p>`
       : h`<p>Delete alias <code>${a.id}</code> (${a.name ?? ''}) and its tokens? Jobs naming it will fail until it exists again.</p>
-<p class="actions">${postButton(`${aliasPath(a.id)}/delete`, 'Delete alias', user.csrf)} <a href="${aliasPath(a.id)}">Cancel</a></p>`
+<div class="actions">${postButton(`${aliasPath(a.id)}/delete`, 'Delete alias', user.csrf)} <a href="${aliasPath(a.id)}">Cancel</a></div>`
     return sendPage(reply, 200, page(`Delete ${a.id} · Confluence spoke`, h`<h1>Delete ${a.id}</h1>${body}`, frameOf(user)))
   })
 

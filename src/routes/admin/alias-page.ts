@@ -37,11 +37,11 @@ function aliasPage (a: AliasView, all: AliasView[], user: ConsoleUser, tested?: 
   const choices = a.siteChoices && a.siteChoices.length > 0
     ? h`<ul>${a.siteChoices.map(s => h`<li>${s.url} <span class="muted">cloudId ${s.cloudId}</span> ${user.isAdmin ? h`${postButton(`${aliasPath(a.id)}/site`, 'Use this site', user.csrf, { cloudId: s.cloudId })} <a href="${consentLink(a.id, s.url)}">Get OAuth Token for this site</a>` : ''}</li>`)}</ul>` : ''
   const actions = user.isAdmin
-    ? h`<p class="actions"><a class="button" href="${aliasPath(a.id)}/edit">Edit</a>
+    ? h`<div class="actions"><a class="button" href="${aliasPath(a.id)}/edit">Edit</a>
 ${grant === 'oauth2_authorization_code' ? h`<a class="button" href="${consentLink(a.id)}">Get OAuth Token</a>` : postButton(`${aliasPath(a.id)}/token`, 'Get OAuth Token', user.csrf)}
 ${postButton(`${aliasPath(a.id)}/test`, 'Test connection', user.csrf)} <a class="button" href="${aliasPath(a.id)}/groups">Confluence Groups</a>
-${a.parent ? '' : h`<a class="button" href="/admin/aliases/new?parent=${encodeURIComponent(a.id)}">Add child alias</a>`} <a class="button" href="${aliasPath(a.id)}/delete">Delete</a></p>`
-    : h`<p class="actions"><a class="button" href="${aliasPath(a.id)}/groups">Confluence Groups</a></p>`
+${a.parent ? '' : h`<a class="button" href="/admin/aliases/new?parent=${encodeURIComponent(a.id)}">Add child alias</a>`} <a class="button" href="${aliasPath(a.id)}/delete">Delete</a></div>`
+    : h`<div class="actions"><a class="button" href="${aliasPath(a.id)}/groups">Confluence Groups</a></div>`
   const r = a.retryPolicy
   return h`<h1>${a.name ?? a.id} <code>${a.id}</code></h1>${actions}
 <h2>State</h2><table><tr><th>Token</th><td>${tokenState(a)}</td></tr>

@@ -29,14 +29,14 @@ ${withAction ? h`<input type="text" name="action" placeholder="action id" value=
 function jobActions (j: JobView, user: ConsoleUser): Html {
   if (!user.isAdmin) return h``
   const path = jobPath(j.id)
-  return h`<p class="actions">${j.state === 'failed' || j.state === 'cancelled' ? postButton(`${path}/retry`, 'Retry', user.csrf) : ''}
-${j.state === 'waiting' || j.state === 'delayed' || j.state === 'active' ? postButton(`${path}/cancel`, 'Cancel', user.csrf) : ''}</p>`
+  return h`<div class="actions">${j.state === 'failed' || j.state === 'cancelled' ? postButton(`${path}/retry`, 'Retry', user.csrf) : ''}
+${j.state === 'waiting' || j.state === 'delayed' || j.state === 'active' ? postButton(`${path}/cancel`, 'Cancel', user.csrf) : ''}</div>`
 }
 
 function jobPage (j: JobView, user: ConsoleUser): Html {
   const result = j.result === undefined ? '' : JSON.stringify(j.result, null, 2)
   return h`<h1>Job <code>${j.id}</code></h1>${jobActions(j, user)}<table>
-<tr><th>Action</th><td>${j.action}</td></tr><tr><th>Connection</th><td>${j.connection.requested}${j.connection.resolved ? ` → ${j.connection.resolved}` : ''}</td></tr>
+<tr><th>Action</th><td>${j.action}</td></tr><tr><th>Connection</th><td>${j.connection.requested}${j.connection.resolved && j.connection.resolved !== j.connection.requested ? ` → ${j.connection.resolved}` : ''}</td></tr>
 <tr><th>State</th><td>${j.state}</td></tr><tr><th>Progress</th><td>${progressText(j.progress) || '—'}</td></tr><tr><th>Attempts</th><td>${j.attemptsMade}</td></tr>
 <tr><th>Created</th><td>${when(j.createdAt)}</td></tr><tr><th>Started</th><td>${when(j.startedAt)}</td></tr><tr><th>Finished</th><td>${when(j.finishedAt)}</td></tr>
 ${j.nextAttemptAt ? h`<tr><th>Next attempt</th><td>${when(j.nextAttemptAt)}</td></tr>` : ''}

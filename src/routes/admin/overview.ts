@@ -31,7 +31,7 @@ const overview: FastifyPluginAsync<{ core: Core }> = async (app, { core }) => {
     const rows = aliases.map(a => aliasRow(a, aliases, user))
     return sendPage(reply, 200, page('Confluence spoke admin', h`<h1>Connections</h1>
 <p class="muted">Each connection &amp; credential alias holds an Atlassian OAuth 2.0 app and the token it obtained. A request naming a parent alias runs as its active child.</p>
-${user.isAdmin ? h`<p class="actions"><a class="button" href="/admin/aliases/new">New alias</a></p>` : ''}
+${user.isAdmin ? h`<div class="actions"><a class="button" href="/admin/aliases/new">New alias</a></div>` : ''}
 <table><thead><tr><th>Alias</th><th>Grant type</th><th>State</th><th>Site</th><th>Managed groups</th><th>Next step</th></tr></thead>
 <tbody>${rows.length > 0 ? rows : h`<tr><td colspan="6" class="muted">No aliases yet.${user.isAdmin ? h` <a href="/admin/aliases/new">Create one</a>.` : ''}</td></tr>`}</tbody></table>
 <h2>Recent jobs</h2>${jobTable(jobs.jobs)}<p><a href="/admin/jobs">All jobs</a></p>
