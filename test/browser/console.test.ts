@@ -157,7 +157,7 @@ describeWithBrowser('the admin console in headless chromium', () => {
     await clickAndWait(page, `a[href="/admin/aliases/${ALIAS}/groups"]`)
     await page.select('#add', group.id)
     await clickAndWait(page, 'button[name=op][value=add]')
-    expect(await page.$eval('#remove', (el) => [...(el as HTMLSelectElement).options].map(o => o.value))).toEqual([group.id])
+    expect(await page.$eval('#remove', (el: any) => [...el.options].map((o: any) => String(o.value)))).toEqual([group.id])
     await shot(page, '07-groups')
     const view = await spoke.core.connections.aliases.get(ALIAS)
     expect(view.managedGroups).toEqual([{ groupId: group.id, name: group.name }])
@@ -211,6 +211,7 @@ describeWithBrowser('the admin console in headless chromium', () => {
     const { page } = admin
     admin.expectRefusal(new RegExp(`/admin/aliases/${ALIAS}/test$`))
     await Promise.all([page.waitForNavigation(), page.evaluate((action: string) => {
+      const document = (globalThis as any).document // runs in the page (no DOM types in this project)
       const f = document.createElement('form')
       f.method = 'post'; f.action = action
       document.body.append(f); f.submit()
@@ -301,7 +302,7 @@ describeWithBrowser('the admin console in headless chromium', () => {
     const w = await open(true)
     await signIn(w, spoke.keys.viewer, `${base}/admin/queues`)
     await w.page.goto(`${base}/admin/queues`, { waitUntil: 'networkidle0' })
-    expect(await w.page.$eval('#spoke-console-link', (a) => (a as HTMLAnchorElement).getAttribute('href'))).toBe('/admin')
+    expect(await w.page.$eval('#spoke-console-link', (a: any) => String(a.getAttribute('href')))).toBe('/admin')
     await shot(w.page, '12-bull-board')
     const failed = `${base}/admin/queues/api/queues?activeQueue=${spoke.core.jobs.queue.name}&status=failed&page=1`
     // An admin sees the failed job's stack trace (so the viewer's check below is not vacuous)...
