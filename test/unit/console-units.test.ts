@@ -5,6 +5,7 @@ import path from 'node:path'
 import { h, when, withoutApiPaths } from '../../src/routes/admin/html'
 import { CONNECTOR_SCOPES, SEED_SCOPES, docFromValues, newAliasValues, valuesFromForm } from '../../src/routes/admin/alias-form-doc'
 import { afterSignIn } from '../../src/routes/admin/sign-in'
+import { tokenState } from '../../src/routes/admin/alias-status'
 
 const scopesOf = (file: string): string[] => JSON.parse(readFileSync(path.join(__dirname, '..', '..', 'connections', file), 'utf8')).credential.scopes
 
@@ -59,4 +60,13 @@ it('reaches a destination off the console through the continue page', () => {
   expect(afterSignIn('/admin/aliases/x')).toBe('/admin/aliases/x')
   expect(afterSignIn('/v1/connections/x/authorize')).toBe('/admin/continue?next=%2Fv1%2Fconnections%2Fx%2Fauthorize')
   expect(afterSignIn('/administrator')).toBe('/admin/continue?next=%2Fadministrator')
+})
+
+it('never shows a future "until" for a refused token, nor for one that needs consent', () => {
+  const future = new Date(Date.now() + 3600_000).toISOString()
+  const alias = (status: string, extra = {}): any => ({ id: 'x', credential: { type: 'oauth2_authorization_code' }, problems: [], token: { status, expiresAt: future, grantedScopes: [], lastRefreshAt: null, ...extra } })
+  expect(tokenState(alias('active')).text).toContain('token valid until')
+  expect(tokenState(alias('refresh_failed', { error: 'invalid_grant' })).text).not.toContain('until')
+  expect(tokenState(alias('refresh_failed', { error: 'invalid_grant' })).text).toContain('Refresh refused')
+  expect(tokenState(alias('needs_consent', { consentError: 'the token endpoint refused the client id or client secret' })).text).toContain('Last "Get OAuth Token" failed')
 })
