@@ -70,12 +70,13 @@ export function audit (req: FastifyRequest, change: string, fields: Record<strin
 
 /** A single text field of a form ('' when absent; the first of a repeated one). */
 export function field (form: FormFields, name: string): string {
-  const v = form[name]
-  return (Array.isArray(v) ? v[0] ?? '' : v ?? '').trim()
+  const v: unknown = form[name]
+  const first: unknown = Array.isArray(v) ? v[0] : v
+  return typeof first === 'string' ? first.trim() : '' // a JSON body may carry anything: only strings are fields
 }
 
 /** A multi-valued field (checkboxes, multi-selects). */
 export function fieldList (form: FormFields, name: string): string[] {
-  const v = form[name]
-  return v === undefined ? [] : (Array.isArray(v) ? v : [v])
+  const v: unknown = form[name]
+  return (Array.isArray(v) ? v : [v]).filter((x): x is string => typeof x === 'string')
 }
