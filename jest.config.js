@@ -1,4 +1,5 @@
-// Two projects: `unit` (pure modules, no I/O) and `integration` (real Redis, real HTTP to the simulator).
+// Projects: `unit` (pure modules, no I/O), `integration` (real Redis, real HTTP to the simulator), `browser` (the
+// admin console in headless chromium) and `simulator`.
 // A few of Fastify's test-time dependencies (cookie 2, set-cookie-parser 3) ship as ES modules only;
 // Jest cannot require ESM on Node 20, so those files are transpiled to CommonJS like our own.
 const esmOnly = ['cookie', 'set-cookie-parser']
@@ -23,6 +24,15 @@ module.exports = {
       ...common,
       displayName: 'integration',
       testMatch: ['<rootDir>/test/integration/**/*.test.ts'],
+      globalSetup: '<rootDir>/test/global-setup.ts',
+      globalTeardown: '<rootDir>/test/global-teardown.ts',
+      setupFilesAfterEnv: ['<rootDir>/test/integration-setup.ts']
+    },
+    // The admin console in a real browser (Debian's chromium, headless; skipped with a message where none is installed).
+    {
+      ...common,
+      displayName: 'browser',
+      testMatch: ['<rootDir>/test/browser/**/*.test.ts'],
       globalSetup: '<rootDir>/test/global-setup.ts',
       globalTeardown: '<rootDir>/test/global-teardown.ts',
       setupFilesAfterEnv: ['<rootDir>/test/integration-setup.ts']

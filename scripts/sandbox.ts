@@ -28,12 +28,15 @@ async function sandbox (): Promise<void> {
     ? pretty({ colorize: true, singleLine: true, translateTime: 'HH:MM:ss.l', ignore: 'pid,hostname,service,reqId' })
     : undefined
   const started = await main(env, { afterClose: () => sim.close(), logDestination })
-  const base = `http://127.0.0.1:${started.config.port}`
+  // The sandbox talks to the spoke directly; people are shown the public URL, the one origin where the
+  // console's session cookie and the OAuth callback live (localhost and 127.0.0.1 are different origins).
+  const local = `http://127.0.0.1:${started.config.port}`
+  const base = started.config.publicUrl.replace(/\/+$/, '')
   const admin = keysGiven ? firstKey(env.SPOKE_API_KEYS, 'admin') : adminKey
   if (!admin) throw new Error('SPOKE_API_KEYS has no admin key: the sandbox needs one to register the default alias')
   const invoker = keysGiven ? (firstKey(env.SPOKE_API_KEYS, 'invoker') ?? admin) : invokerKey
 
-  await authorizeDefaultAlias(base, admin, sim)
+  await authorizeDefaultAlias(local, admin, sim)
   printExamples(base, invoker, admin, sim)
 }
 
@@ -123,7 +126,8 @@ function printExamples (base: string, invoker: string, admin: string, sim: Simul
   const lines = [
     '',
     'Sandbox ready: the spoke and a simulated Confluence Cloud site, default alias authorized.',
-    `  spoke      ${base}   (docs: ${base}/docs, admin page: ${base}/admin, queues: ${base}/admin/queues)`,
+    `  spoke      ${base}   (docs: ${base}/docs, queues: ${base}/admin/queues)`,
+    `  console    ${base}/admin   (sign in with the admin key below; "Get OAuth Token", Test connection and Confluence Groups are there)`,
     `  simulator  ${sim.url}   (cloudId ${sim.defaultCloudId})`,
     `  admin key  ${admin}`,
     `  invoker key ${invoker}`,

@@ -13,6 +13,7 @@ import { answerExpectation, clientErrorHandler } from './plugins/client-errors'
 import auth, { type RouteAccess } from './plugins/auth'
 import metricsPlugin from './plugins/metrics'
 import openapi from './plugins/openapi'
+import securityHeaders from './plugins/security-headers'
 import healthRoutes from './routes/health'
 import actionRoutes from './routes/actions'
 import connectionRoutes from './routes/connections'
@@ -77,6 +78,7 @@ export async function buildApp (opts: BuildAppOptions): Promise<FastifyInstance>
   })
 
   await app.register(errorHandler)
+  await app.register(securityHeaders)
   await app.register(metricsPlugin, { metrics: opts.core.metrics })
   const keys = new ApiKeyRing(opts.apiKeys)
   const sessions = new SessionStore(opts.core.redis.store, opts.core.config.keyPrefix)

@@ -138,7 +138,7 @@ export class AliasService {
     if (existing && !dropTokens && existing.sealed.clientSecret !== rec.sealed.clientSecret) {
       // A new client secret deserves a new try: clear a refusal recorded under the old one.
       const t = await tokens.readTokens(rec.id).catch((): TokenState => ({ meta: {} }))
-      if (t.meta.status === 'refresh_failed') await tokens.writeMeta(rec.id, { ...t.meta, status: undefined, error: undefined })
+      if (t.meta.status === 'refresh_failed' || t.meta.consentError) await tokens.writeMeta(rec.id, { ...t.meta, status: undefined, error: undefined, consentError: undefined })
     }
     if (existing && !dropTokens && (existing.doc.site?.cloudId !== rec.doc.site?.cloudId || existing.doc.site?.url !== rec.doc.site?.url)) {
       await tokens.clearSite(rec.id)

@@ -9,6 +9,8 @@ export interface TokenView {
   grantedScopes: string[]
   lastRefreshAt: string | null
   error?: string
+  /** Why the last "Get OAuth Token" failed (only while consent is still needed). */
+  consentError?: string
 }
 
 export interface AliasView extends PublicAliasDocument {
@@ -49,7 +51,7 @@ export function aliasView ({ rec, records, alias, tokens, activeChild, parentsAc
   const problems = [...alias.problems]
   if (problems.length === 0) {
     if (tokens.unreadable) problems.push('the stored tokens do not open with the current SPOKE_MASTER_KEY (set SPOKE_MASTER_KEY_PREVIOUS, or obtain new tokens)')
-    if (token.status === 'needs_consent') problems.push(`consent needed: GET /v1/connections/${id}/authorize`)
+    if (token.status === 'needs_consent') problems.push(`consent needed: GET /v1/connections/${id}/authorize${token.consentError ? ` (the last attempt failed: ${token.consentError})` : ''}`)
     if (token.status === 'refresh_failed') problems.push(`the refresh token was refused (${tokens.meta.error ?? 'invalid_grant'}): run the consent again, GET /v1/connections/${id}/authorize`)
     if (tokens.choices && !tokens.site) problems.push(`several sites are reachable: choose one with PUT /v1/connections/${id} (site.cloudId) or GET /v1/connections/${id}/authorize?site=<url>`)
   }
@@ -89,6 +91,7 @@ export function tokenView (a: EffectiveAlias, t: TokenState, now = Date.now()): 
     expiresAt: expiresAt ? new Date(expiresAt).toISOString() : null,
     grantedScopes: set?.scopes ?? t.meta.grantedScopes ?? [],
     lastRefreshAt: last ? new Date(last).toISOString() : null,
-    ...(t.meta.error && status === 'refresh_failed' ? { error: t.meta.error } : {})
+    ...(t.meta.error && status === 'refresh_failed' ? { error: t.meta.error } : {}),
+    ...(t.meta.consentError && status === 'needs_consent' ? { consentError: t.meta.consentError } : {})
   }
 }

@@ -20,7 +20,7 @@ export type ConsentOutcome =
   | { kind: 'no_code', alias: string }
   | { kind: 'alias_gone', alias: string }
   | { kind: 'alias_changed', alias: string, problems: string[] }
-  | { kind: 'exchange_failed', alias: string, reason: string }
+  | { kind: 'exchange_failed', alias: string, reason: string, clientRefused: boolean }
   | { kind: 'connected', alias: string, site: BoundSite, refreshToken: boolean }
   | { kind: 'choose_site', alias: string, choices: SiteChoice[], refreshToken: boolean }
   | { kind: 'site_not_in_grant', alias: string, want: string, choices: SiteChoice[] }
@@ -36,6 +36,14 @@ export interface ConsentDeps {
   endpoint: TokenEndpoint
   publicUrl: string
   log: Logger
+}
+
+export const CLIENT_REFUSED = 'the token endpoint refused the client id or client secret: check the client secret of the alias, save it, then Get OAuth Token again'
+
+/** A 401, or an OAuth error naming the client: the client id/secret pair is wrong, not the user's consent. */
+function refusesClient (err: unknown): boolean {
+  if (!(err instanceof TokenEndpointError)) return false
+  return err.status === 401 || err.oauthError === 'invalid_client' || err.oauthError === 'unauthorized_client'
 }
 
 export class ConsentFlow {
@@ -85,8 +93,12 @@ export class ConsentFlow {
       resp = await endpoint.exchangeCode(oauthClientOf(a), q.code, st.redirectUri)
     } catch (err) {
       const reason = err instanceof TokenEndpointError ? `${err.oauthError ?? err.kind} (HTTP ${err.status})` : (err as Error).message
-      log.warn({ alias: id, reason }, 'code exchange failed')
-      return { kind: 'exchange_failed', alias: id, reason }
+      const clientRefused = refusesClient(err)
+      log.warn({ alias: id, reason, clientRefused }, 'code exchange failed')
+      // Kept for the alias's status, so the console can say why the consent did not stick.
+      const prev = await tokens.readTokens(id).catch(() => undefined)
+      if (prev) await tokens.writeMeta(id, { ...prev.meta, consentError: clientRefused ? `${CLIENT_REFUSED} (${reason})` : `the code exchange failed: ${reason}` })
+      return { kind: 'exchange_failed', alias: id, reason, clientRefused }
     }
     let choices: SiteChoice[] = []
     let listed = true

@@ -76,6 +76,8 @@ export interface TokenMeta {
   lastRefreshAt?: number
   gen?: number
   error?: string
+  /** Why the last "Get OAuth Token" failed at the code exchange (cleared by the next success or a new secret). */
+  consentError?: string
 }
 
 export interface SiteChoice { cloudId: string, url: string, name?: string }

@@ -8,6 +8,11 @@ export function hashApiKey (key: string): string {
   return createHash('sha256').update(key, 'utf8').digest('hex')
 }
 
+/** A short, non-reversible name for a key in audit log lines (8 hex digits of its SHA-256): who did it, never the key. */
+export function keyFingerprint (key: string): string {
+  return hashApiKey(key).slice(0, 8)
+}
+
 export class ApiKeyRing {
   private readonly digests: Array<{ role: ApiKeyRole, digest: Buffer }>
   constructor (keys: HashedApiKey[]) {

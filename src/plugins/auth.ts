@@ -5,14 +5,15 @@ import fp from 'fastify-plugin'
 import type { FastifyRequest } from 'fastify'
 import { ADMIN_ONLY, type ApiKeyRole } from '../config/roles'
 import { ForbiddenError, UnauthenticatedError } from '../errors/errors'
-import type { ApiKeyRing } from '../lib/api-keys'
-import { SESSION_COOKIE, readCookie, type SessionStore } from '../lib/sessions'
+import { keyFingerprint, type ApiKeyRing } from '../lib/api-keys'
+import { SESSION_COOKIE, readCookie, type SessionPrincipal, type SessionStore } from '../lib/sessions'
 
 export type RouteAccess = 'public' | readonly ApiKeyRole[]
 
 declare module 'fastify' {
   interface FastifyContextConfig { access?: RouteAccess, browser?: boolean }
-  interface FastifyRequest { principal?: { role: ApiKeyRole } }
+  /** Who is asking: the key's role and its fingerprint (lib/api-keys keyFingerprint), for audit lines. */
+  interface FastifyRequest { principal?: { role: ApiKeyRole, keyId?: string } }
 }
 
 export { ADMIN_ONLY }
@@ -25,7 +26,7 @@ export function presentedKey (req: FastifyRequest): string | undefined {
 }
 
 /** A cookie-authenticated change must come from our own pages (SameSite=Strict already blocks most). */
-function sameOrigin (req: FastifyRequest): boolean {
+export function sameOrigin (req: FastifyRequest): boolean {
   const site = req.headers['sec-fetch-site']
   if (site !== undefined && site !== 'same-origin' && site !== 'none') return false
   const origin = req.headers.origin
@@ -33,12 +34,12 @@ function sameOrigin (req: FastifyRequest): boolean {
   try { return new URL(origin).host === req.headers.host } catch { return false }
 }
 
-async function sessionRole (req: FastifyRequest, sessions: SessionStore | undefined): Promise<ApiKeyRole | undefined> {
+async function sessionPrincipal (req: FastifyRequest, sessions: SessionStore | undefined): Promise<SessionPrincipal | undefined> {
   if (!sessions || !req.routeOptions.config.browser) return undefined
   const id = readCookie(req.headers.cookie, SESSION_COOKIE)
   if (id === undefined) return undefined
   if (req.method !== 'GET' && req.method !== 'HEAD' && !sameOrigin(req)) return undefined
-  return sessions.roleOf(id)
+  return sessions.principalOf(id)
 }
 
 export default fp<{ keys: ApiKeyRing, sessions?: SessionStore }>(async (app, opts) => {
@@ -48,13 +49,14 @@ export default fp<{ keys: ApiKeyRing, sessions?: SessionStore }>(async (app, opt
     const access = req.routeOptions.config.access ?? ADMIN_ONLY
     if (access === 'public') return
     const key = presentedKey(req)
-    let role: ApiKeyRole | undefined
+    let principal: SessionPrincipal | undefined
     if (key !== undefined) {
-      role = opts.keys.roleOf(key)
+      const role = opts.keys.roleOf(key)
       if (role === undefined) throw new UnauthenticatedError('The API key is not valid', { headers: { 'www-authenticate': 'Bearer error="invalid_token"' } })
+      principal = { role, keyId: keyFingerprint(key) }
     } else {
-      role = await sessionRole(req, opts.sessions)
-      if (role === undefined) {
+      principal = await sessionPrincipal(req, opts.sessions)
+      if (principal === undefined) {
         // A person opening a page is sent to the sign-in form; programs get the 401 problem.
         if (req.routeOptions.config.browser && req.method === 'GET' && /text\/html/.test(req.headers.accept ?? '')) {
           return reply.redirect(`/admin/login?next=${encodeURIComponent(req.url)}`, 303)
@@ -62,7 +64,8 @@ export default fp<{ keys: ApiKeyRing, sessions?: SessionStore }>(async (app, opt
         throw new UnauthenticatedError('Send an API key as "Authorization: Bearer <key>"', { headers: { 'www-authenticate': 'Bearer' } })
       }
     }
-    req.principal = { role }
+    req.principal = principal
+    const role = principal.role
     if (!access.includes(role)) throw new ForbiddenError(`This route needs one of the roles: ${access.join(', ')} (your key is ${role})`)
   })
 }, { name: 'auth' })

@@ -23,7 +23,8 @@ export const tokenViewSchema = {
     expiresAt: nullableString,
     grantedScopes: { type: 'array', items: { type: 'string' } },
     lastRefreshAt: nullableString,
-    error: { type: 'string' }
+    error: { type: 'string' },
+    consentError: { type: 'string', description: 'Why the last "Get OAuth Token" failed, while consent is still needed' }
   }
 } as const
 

@@ -1,6 +1,7 @@
 // GET /v1/oauth/callback: the end of the consent. Public (Atlassian redirects the admin's browser here);
 // protected by the single-use state. The connection layer answers a typed outcome; the status and the words
-// of the small HTML page saying how it went are chosen here.
+// of the small HTML page saying how it went are chosen here. The page offers the way on as links (back to the
+// alias in the console, or a new consent for one site), never as API paths to type.
 import type { FastifyPluginAsync } from 'fastify'
 import type { Core } from '../core'
 import { describeChoices } from '../connections/errors'
@@ -33,8 +34,8 @@ const oauthRoutes: FastifyPluginAsync<{ core: Core }> = async (app, { core }) =>
     return reply
       .code(result.status)
       .header('cache-control', 'no-store')
-      .header('content-security-policy', "default-src 'none'; style-src 'unsafe-inline'")
-      .header('referrer-policy', 'no-referrer')
+      .header('content-security-policy', "default-src 'none'; style-src 'unsafe-inline'; form-action 'none'; base-uri 'none'; frame-ancestors 'none'")
+      .header('referrer-policy', 'no-referrer') // the URL carries the code and state
       .type('text/html; charset=utf-8')
       .send(page(result))
   })
@@ -47,7 +48,7 @@ export function consentPage (o: ConsentOutcome): ConsentPage {
     case 'invalid_state':
       return { ok: false, status: 400, title: 'Invalid sign-in link', message: 'The callback carries no valid state. Start again from "Get OAuth Token".' }
     case 'state_used_or_expired':
-      return { ok: false, status: 400, title: 'Sign-in link already used or expired', message: 'This consent was already completed, or it is older than 10 minutes. Start again from "Get OAuth Token" (GET /v1/connections/{alias}/authorize).' }
+      return { ok: false, status: 400, title: 'Sign-in link already used or expired', message: 'This consent was already completed, or it is older than 10 minutes. Start again from "Get OAuth Token" on the alias\'s page in the admin console.' }
     case 'declined':
       return { ok: false, status: 400, alias: o.alias, title: 'Consent not given', message: `Atlassian answered "${o.error}"${o.description ? `: ${o.description}` : ''}. Nothing was changed.` }
     case 'no_code':
@@ -57,17 +58,19 @@ export function consentPage (o: ConsentOutcome): ConsentPage {
     case 'alias_changed':
       return { ok: false, status: 409, alias: o.alias, title: 'Alias not ready', message: `Alias "${o.alias}" changed during the consent: ${o.problems.join('; ') || 'it no longer uses the authorization code grant'}.` }
     case 'exchange_failed':
-      return { ok: false, status: 502, alias: o.alias, title: 'Code exchange failed', message: `The token endpoint refused the authorization code: ${o.reason}. Start again.` }
+      return o.clientRefused
+        ? { ok: false, status: 502, alias: o.alias, title: 'Client id or secret refused', message: `Atlassian's token endpoint refused this alias's client credentials (${o.reason}): the client secret (or client id) is wrong. Edit the alias, enter the secret from the Atlassian developer console (Settings → Authentication details), save, and Get OAuth Token again.` }
+        : { ok: false, status: 502, alias: o.alias, title: 'Code exchange failed', message: `The token endpoint refused the authorization code: ${o.reason}. Start again from "Get OAuth Token".` }
     case 'connected':
       return { ok: true, status: 200, alias: o.alias, title: 'Connected', message: `Alias "${o.alias}" is connected to ${o.site.url || o.site.cloudId}.${o.refreshToken ? '' : NO_REFRESH}` }
     case 'site_not_in_grant':
-      return { ok: false, status: 409, alias: o.alias, choices: o.choices, title: 'Site not in the grant', message: `The grant does not reach ${o.want}. It reaches ${describeChoices(o.choices)}. Choose one with PUT /v1/connections/${o.alias} (site.cloudId) or start again with GET /v1/connections/${o.alias}/authorize?site=<url>.` }
+      return { ok: false, status: 409, alias: o.alias, choices: o.choices, title: 'Site not in the grant', message: `The grant does not reach ${o.want}. It reaches ${describeChoices(o.choices)}. Choose one of them on the alias's page, or authorize again for one site below.` }
     case 'sites_unknown':
-      return { ok: false, status: 502, alias: o.alias, title: 'Tokens stored, site unknown', message: `The tokens are stored, but the list of sites could not be read. The site is bound on the first call, or set site.cloudId with PUT /v1/connections/${o.alias}.` }
+      return { ok: false, status: 502, alias: o.alias, title: 'Tokens stored, site unknown', message: 'The tokens are stored, but the list of sites could not be read. The site is bound on the first call, or set the site\'s cloudId on the alias\'s page.' }
     case 'no_site':
       return { ok: false, status: 409, alias: o.alias, title: 'No Confluence site', message: 'The grant reaches no Confluence site. Approve the consent for a site with Confluence.' }
     case 'choose_site':
-      return { ok: true, status: 200, alias: o.alias, choices: o.choices, title: 'Choose a site', message: `The grant reaches several Confluence sites: ${describeChoices(o.choices)}. Choose one with PUT /v1/connections/${o.alias} (site.cloudId), or start again with GET /v1/connections/${o.alias}/authorize?site=<url>.${o.refreshToken ? '' : NO_REFRESH}` }
+      return { ok: true, status: 200, alias: o.alias, choices: o.choices, title: 'Choose a site', message: `The grant reaches several Confluence sites: ${describeChoices(o.choices)}. Choose one on the alias's page, or authorize again for one site below.${o.refreshToken ? '' : NO_REFRESH}` }
   }
 }
 
@@ -86,7 +89,7 @@ h1{font-size:1.4rem}.ok{color:#216e39}.fail{color:#b42318}code{background:#f3f3f
 <body><h1 class="${r.ok ? 'ok' : 'fail'}">${escapeHtml(r.title)}</h1>
 ${r.alias ? `<p>Alias: <code>${escapeHtml(r.alias)}</code></p>` : ''}
 <p>${escapeHtml(r.message)}</p>${choices}
-<p>You can close this page.</p></body></html>
+<p>${r.alias ? `<a href="/admin/aliases/${encodeURIComponent(r.alias)}">Back to alias ${escapeHtml(r.alias)}</a> · ` : ''}<a href="/admin">Back to the admin console</a></p></body></html>
 `
 }
 

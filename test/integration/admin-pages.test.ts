@@ -1,5 +1,6 @@
 // The admin page and the queue dashboard in a browser: sign in with a key, an HttpOnly SameSite=Strict
 // session cookie, roles kept, the JSON API still bearer-only, no open redirect, sign-out ends the session.
+import { csrfToken } from '../../src/lib/sessions'
 import { buildTestSpoke, type TestSpoke } from '../helpers/spoke'
 
 let spoke: TestSpoke
@@ -31,8 +32,12 @@ it('sends a person without a session to the sign-in form, and programs get 401',
 })
 
 it('refuses wrong and invoker keys, and never redirects off-site', async () => {
-  expect((await signIn('not-a-key-at-all')).location).toMatch(/^\/admin\/login\?failed=1/)
-  expect((await signIn(spoke.keys.invoker)).cookie).toBeUndefined()
+  expect((await signIn('not-a-key-at-all')).location).toMatch(/^\/admin\/login\?failed=invalid/)
+  const invoker = await signIn(spoke.keys.invoker)
+  expect(invoker.cookie).toBeUndefined()
+  expect(invoker.location).toMatch(/^\/admin\/login\?failed=invoker/) // the key is valid; its role is refused
+  const told = await spoke.app.inject({ method: 'GET', url: invoker.location! })
+  expect(told.body).toContain('role (invoker) cannot use the console')
   const offsite = await signIn(spoke.keys.viewer, '//evil.example/phish')
   expect(offsite.location).toBe('/admin')
 })
@@ -48,7 +53,8 @@ it('a viewer session sees the page and the dashboard but cannot change anything 
   const page = await spoke.app.inject({ method: 'GET', url: '/admin', headers: { ...HTML, ...jar } })
   expect(page.statusCode).toBe(200)
   expect(page.body).toContain('confluence_cloud')
-  expect(page.body).not.toContain('Get OAuth Token') // consent is an admin's act
+  expect(page.body).not.toContain('Edit alias') // changes are an admin's act
+  expect(page.body).not.toContain('New alias')
   expect(page.headers['content-security-policy']).toContain("default-src 'none'")
 
   expect((await spoke.app.inject({ method: 'GET', url: '/admin/queues', headers: { ...HTML, ...jar } })).statusCode).toBe(200)
@@ -62,7 +68,8 @@ it('an admin session may use the dashboard from our own pages only, and sign-out
   const { cookie } = await signIn(spoke.keys.admin)
   const jar = { cookie: cookieOf(cookie!) }
   const page = await spoke.app.inject({ method: 'GET', url: '/admin', headers: { ...HTML, ...jar } })
-  expect(page.body).toContain('Get OAuth Token')
+  expect(page.body).toContain('Edit alias') // the shipped aliases need configuration first
+  expect(page.body).toContain('New alias')
   const mutating = spoke.app.routeTable.find(r => r.url.startsWith('/admin/queues/api') && ['PUT', 'POST', 'PATCH', 'DELETE'].includes(r.method))!
   const url = mutating.url.replace(/:[A-Za-z]+/g, 'x')
   const crossSite = await spoke.app.inject({ method: mutating.method as 'PUT', url, headers: { ...jar, 'sec-fetch-site': 'cross-site' } })
@@ -75,7 +82,12 @@ it('an admin session may use the dashboard from our own pages only, and sign-out
   expect(keys.length).toBeGreaterThan(0)
   expect(keys.join(' ')).not.toContain(jar.cookie.split('=')[1])
 
-  const out = await spoke.app.inject({ method: 'POST', url: '/admin/logout', headers: jar })
+  const refused = await spoke.app.inject({ method: 'POST', url: '/admin/logout', headers: jar }) // no CSRF token
+  expect(refused.statusCode).toBe(403)
+  const out = await spoke.app.inject({
+    method: 'POST', url: '/admin/logout', headers: { ...jar, 'content-type': 'application/x-www-form-urlencoded' },
+    payload: new URLSearchParams({ _csrf: csrfToken(jar.cookie.split('=')[1]) }).toString()
+  })
   expect(out.statusCode).toBe(303)
   expect((await spoke.app.inject({ method: 'GET', url: '/admin', headers: jar })).statusCode).toBe(401)
 })
