@@ -37,12 +37,16 @@ async function withinTime<T> (what: string, p: Promise<T>): Promise<T> {
 
 interface Answer { statusCode: number, headers: Record<string, unknown>, body: string }
 
-/** Records a 5xx, or an error that is not problem+json with a code. */
-function judge (what: string, res: Answer): void {
+/**
+ * Records a 5xx, or an error that is not problem+json with a code. A console page asked for as HTML
+ * (Accept: text/html) may answer an HTML error page instead, as long as it names the stable code.
+ */
+function judge (what: string, res: Answer, acceptsHtml = false): void {
   sent++
   if (res.statusCode >= 500) { fiveXx++; failures.push(`${what} → ${res.statusCode} ${res.body.slice(0, 200)}`); return }
   if (res.statusCode < 400) return
   const ctype = String(res.headers['content-type'] ?? '')
+  if (acceptsHtml && ctype.startsWith('text/html') && /<code>[A-Z][A-Z_]+<\/code>/.test(res.body)) return
   let code: unknown
   try { code = (JSON.parse(res.body) as { code?: unknown }).code } catch {}
   if (!ctype.startsWith('application/problem+json') || typeof code !== 'string' || !/^[A-Z][A-Z_]+$/.test(code)) {
@@ -52,7 +56,7 @@ function judge (what: string, res: Answer): void {
 
 async function inject (what: string, opts: InjectOptions): Promise<Answer> {
   const res = await withinTime(what, t.app.inject(opts))
-  judge(what, res)
+  judge(what, res, /text\/html/.test(String((opts.headers as Record<string, string> | undefined)?.accept ?? '')))
   return res
 }
 
