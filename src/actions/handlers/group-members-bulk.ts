@@ -4,9 +4,8 @@
 // a retryable failure leaves its account for the job's next attempt unless this is the last one.
 import { AppError } from '../../errors/app-error'
 import { InputInvalidError } from '../../errors/errors'
-import type { ResolvedConnection } from '../../connections/types'
 import { assertManaged, changeMembership, type MembershipOp } from './group-membership'
-import type { ActionHandler } from './types'
+import type { ActionHandler, HandlerModule, PrecheckContext } from './types'
 
 export interface BulkInput { groupId: string, add?: string[], remove?: string[], dryRun?: boolean }
 export interface AccountResult { accountId: string, op: MembershipOp, changed: boolean, error?: { code: string, message: string } }
@@ -18,9 +17,9 @@ const CONCURRENCY = 8
 const PER_ACCOUNT_CODES = new Set(['UPSTREAM_NOT_FOUND', 'UPSTREAM_INVALID'])
 
 /** The checks that can run before the job is queued: the managed group, and the size of the whole request. */
-export function checkBulkInput (input: Record<string, unknown>, connection: ResolvedConnection): void {
-  const { groupId, add = [], remove = [] } = input as unknown as BulkInput
-  assertManaged({ connection }, groupId)
+function checkBulkInput (ctx: PrecheckContext): void {
+  const { groupId, add = [], remove = [] } = ctx.input as unknown as BulkInput
+  assertManaged(ctx, groupId)
   const total = add.length + remove.length
   if (total === 0 || total > MAX_BULK_ACCOUNTS) {
     throw new InputInvalidError(`add and remove together must name 1 to ${MAX_BULK_ACCOUNTS} accounts (got ${total})`, { errors: [{ path: '', message: `1 to ${MAX_BULK_ACCOUNTS} accounts`, keyword: 'bulkSize', params: { total } }] })
@@ -32,8 +31,7 @@ export function checkBulkInput (input: Record<string, unknown>, connection: Reso
   }
 }
 
-export const groupMembersBulk: ActionHandler = async (ctx) => {
-  checkBulkInput(ctx.input, ctx.connection)
+const runBulk: ActionHandler = async (ctx) => {
   const { groupId, add = [], remove = [], dryRun = false } = ctx.input as unknown as BulkInput
   const ops: Array<{ accountId: string, op: MembershipOp }> = [
     ...add.map(accountId => ({ accountId, op: 'add' as const })),
@@ -82,4 +80,10 @@ export const groupMembersBulk: ActionHandler = async (ctx) => {
   let failed = 0
   for (const r of results) { if (r.error !== undefined) failed++; else if (r.changed) changed++ }
   return { results, summary: { total: results.length, changed, unchanged: results.length - changed - failed, failed, dryRun } }
+}
+
+export const groupMembersBulk: HandlerModule = {
+  params: { type: 'object', additionalProperties: false },
+  precheck: checkBulkInput,
+  run: runBulk
 }
