@@ -1,17 +1,14 @@
 // Connection admin API (docs/api.md#connections). Admin-only, except the two reads viewers may see too.
-// Schemas: connection-schemas.ts.
+// Schemas: connection-schemas.ts. What /test and the group routes ask of Confluence runs through the action
+// engine (actions/connection-checks.ts), the same functions an admin console calls.
 import Ajv from 'ajv'
 import type { FastifyPluginAsync, FastifySchemaCompiler } from 'fastify'
 import type { Core } from '../core'
-import { AppError } from '../errors/app-error'
 import { RequestInvalidError } from '../errors/errors'
 import { ADMIN_ONLY, OBSERVERS } from '../config/roles'
 import { aliasBodySchema } from '../connections/alias-body-schema'
-import type { ResolvedConnection } from '../connections/types'
+import { siteGroups, testConnection } from '../actions/connection-checks'
 import { aliasParams, aliasViewSchema, errors, groupSchema, nullableString, problem, tokenViewSchema } from './connection-schemas'
-
-const GROUP_PAGE = 200
-const MAX_GROUP_PAGES = 500
 
 // Params and querystrings: a small Ajv that coerces (query values are strings). Bodies: validated by the
 // connection layer itself (same schema as the files, plus the SSRF guard), so every error is listed once.
@@ -19,27 +16,6 @@ const paramAjv = new Ajv({ coerceTypes: true, allErrors: true, useDefaults: true
 const validatorCompiler: FastifySchemaCompiler<unknown> = ({ schema, httpPart }) => {
   if (httpPart === 'body') return () => true
   return paramAjv.compile(schema as object) as ReturnType<FastifySchemaCompiler<unknown>>
-}
-
-interface ActionDef { id: string, scopes?: string[][] }
-interface ActionList { list: () => ActionDef[] | Iterable<ActionDef> }
-
-/** Per action, the scopes still missing for its cheapest scope set (actions fully covered are left out). */
-export function missingScopes (granted: string[], actions: ActionDef[]): Record<string, string[]> {
-  const have = new Set(granted)
-  const out: Record<string, string[]> = {}
-  for (const a of actions) {
-    const sets = (a.scopes ?? []).filter(s => Array.isArray(s))
-    if (sets.length === 0) continue
-    let best: string[] | undefined
-    for (const set of sets) {
-      const missing = set.filter(s => !have.has(s))
-      if (best === undefined || missing.length < best.length) best = missing
-      if (missing.length === 0) break
-    }
-    if (best && best.length > 0) out[a.id] = best
-  }
-  return out
 }
 
 const connectionRoutes: FastifyPluginAsync<{ core: Core }> = async (app, { core }) => {
@@ -146,39 +122,7 @@ const connectionRoutes: FastifyPluginAsync<{ core: Core }> = async (app, { core 
         ...errors
       }
     }
-  }, async (req) => {
-    const resolved = await sessions.resolve(req.params.alias)
-    let site: { cloudId: string, url: string } | null = null
-    let account: Record<string, unknown> | null = null
-    let error: { code: string, message: string, retryable: boolean } | undefined
-    try {
-      site = await core.confluence.site(resolved)
-      const res = await core.confluence.call(resolved, { method: 'GET', path: '/wiki/rest/api/user/current' })
-      const b = (res.body ?? {}) as Record<string, unknown>
-      account = {
-        accountId: String(b.accountId ?? ''),
-        ...(typeof b.displayName === 'string' ? { displayName: b.displayName } : {}),
-        ...(typeof b.accountType === 'string' ? { accountType: b.accountType } : {}),
-        email: typeof b.email === 'string' && b.email !== '' ? b.email : null
-      }
-    } catch (err) {
-      if (!(err instanceof AppError)) throw err
-      error = { code: err.code, message: err.message, retryable: err.retryable }
-    }
-    const after = await sessions.resolve(req.params.alias)
-    const granted = after.grantedScopes ?? []
-    const registry = (core as unknown as { actions?: ActionList }).actions
-    const defs = registry && typeof registry.list === 'function' ? [...registry.list()] : []
-    return {
-      ok: error === undefined,
-      connection: { requested: resolved.requested, resolved: resolved.resolved },
-      site,
-      account,
-      grantedScopes: granted,
-      missingScopes: missingScopes(granted, defs),
-      ...(error ? { error } : {})
-    }
-  })
+  }, async (req) => await testConnection(core, req.params.alias, req.id))
 
   const groupsBody = {
     type: 'object',
@@ -215,7 +159,7 @@ const connectionRoutes: FastifyPluginAsync<{ core: Core }> = async (app, { core 
     if (issues.length > 0) throw new RequestInvalidError(`Invalid body: ${issues.map(i => `${i.path} ${i.message}`).join('; ')}`, { errors: issues.map(i => ({ in: 'body', ...i })) })
     const wanted = (body as { groups: Array<{ groupId: string, name?: string }> }).groups
     await aliases.get(req.params.alias) // 404 first
-    const available = await allGroups(core, await sessions.resolve(req.params.alias))
+    const available = await siteGroups(core, req.params.alias, req.id)
     const byId = new Map(available.map(g => [g.groupId, g]))
     const unknown = wanted.filter(g => !byId.has(g.groupId))
     if (unknown.length > 0) {
@@ -249,7 +193,7 @@ const connectionRoutes: FastifyPluginAsync<{ core: Core }> = async (app, { core 
   }, async (req) => {
     const view = await aliases.get(req.params.alias)
     const managed = new Set((view.managedGroups ?? []).map(g => g.groupId))
-    const groups = await allGroups(core, await sessions.resolve(req.params.alias))
+    const groups = await siteGroups(core, req.params.alias, req.id)
     return { groups: groups.map(g => ({ ...g, managed: managed.has(g.groupId) })) }
   })
 }
@@ -269,25 +213,6 @@ function validateGroupsBody (body: unknown): Array<{ path: string, message: stri
     for (const k of Object.keys(o)) if (k !== 'groupId' && k !== 'name') issues.push({ path: `/groups/${i}/${k}`, message: 'is not allowed' })
   })
   return issues
-}
-
-/** Every page of GET /wiki/rest/api/group (offset paging, 200 a page). */
-async function allGroups (core: Core, connection: ResolvedConnection): Promise<Array<{ groupId: string, name: string }>> {
-  const out: Array<{ groupId: string, name: string }> = []
-  const seen = new Set<string>()
-  for (let page = 0, start = 0; page < MAX_GROUP_PAGES; page++) {
-    const res = await core.confluence.call(connection, { method: 'GET', path: '/wiki/rest/api/group', query: { start, limit: GROUP_PAGE } })
-    const body = (res.body ?? {}) as { results?: Array<{ id?: string, name?: string }>, size?: number, _links?: { next?: string } }
-    const results = Array.isArray(body.results) ? body.results : []
-    for (const g of results) {
-      if (typeof g?.id !== 'string' || seen.has(g.id)) continue
-      seen.add(g.id)
-      out.push({ groupId: g.id, name: typeof g.name === 'string' ? g.name : '' })
-    }
-    if (results.length === 0 || (results.length < GROUP_PAGE && !body._links?.next)) break
-    start += results.length
-  }
-  return out
 }
 
 export default connectionRoutes
