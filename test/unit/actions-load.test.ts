@@ -7,11 +7,12 @@ import { loadSharedDefinitions } from '../../src/actions/definitions-file'
 
 const valid = () => JSON.parse(readFileSync('actions/confluence.page.get.json', 'utf8')) as Record<string, any>
 const FILE = '/defs/confluence.page.get.json'
+const DEFS = loadSharedDefinitions('actions')
 
 function reason (mutate: (d: Record<string, any>) => void, file = FILE): string {
   const def = valid()
   mutate(def)
-  try { new ActionCompiler().compile(def, file) } catch (err) {
+  try { new ActionCompiler(DEFS).compile(def, file) } catch (err) {
     expect(err).toBeInstanceOf(ActionLoadError)
     expect((err as Error).message).toContain(file)
     return (err as Error).message
@@ -52,11 +53,11 @@ describe('action loader', () => {
   it('refuses a paginated action that sets the page size itself', () => {
     const def = JSON.parse(readFileSync('actions/confluence.space.list.json', 'utf8'))
     def.request.query.limit = '{{input.limit}}'
-    expect(() => new ActionCompiler().compile(def, '/x/confluence.space.list.json')).toThrow(/leave them out of request.query/)
+    expect(() => new ActionCompiler(DEFS).compile(def, '/x/confluence.space.list.json')).toThrow(/leave them out of request.query/)
   })
 
   it('declares the paging inputs and the list wrapper itself, and refuses files that write them', () => {
-    const compiler = new ActionCompiler(loadSharedDefinitions('actions'))
+    const compiler = new ActionCompiler(DEFS)
     const def = JSON.parse(readFileSync('actions/confluence.space.list.json', 'utf8'))
     const action = compiler.compile(def, '/x/confluence.space.list.json')
     expect(Object.keys(action.summary.input.properties as object)).toEqual(['spaceKeys', 'type', 'status', 'limit', 'cursor', 'all', 'maxResults'])
