@@ -57,6 +57,7 @@ export interface CompiledAction {
 
 const REQUEST_ROOTS = ['input', 'connection'] as const
 const MAPPING_ROOTS = ['input', 'connection', 'response', 'item', 'index'] as const
+
 /** An action definition, as opposed to the shared definitions (`_*.json`) and the test cases beside them. */
 export function isActionFile (name: string): boolean {
   return name.endsWith('.json') && !name.startsWith('_') && !name.endsWith('.cases.json') && !name.endsWith('.schema.json')
