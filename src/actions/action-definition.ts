@@ -1,5 +1,7 @@
-// TypeScript view of an action file (actions/*.json); action-definition.schema.json is the authority.
+// TypeScript view of an action file (actions/*.json, ActionFile) and of the definition the loader makes of it
+// (ActionDefinition: complete published schemas); action-definition.schema.json is the authority on files.
 import type { HttpMethod } from '../confluence/types'
+import type { ListOutputSpec } from './list-shape'
 
 export type JsonSchema = Record<string, unknown>
 
@@ -44,4 +46,9 @@ export interface ActionDefinition {
   pagination?: PaginationSpec
   mapping?: OutputMapping
   handler?: { name: string, params?: Record<string, unknown> }
+}
+
+/** An action file after its $refs are inlined: a list mapping's output gives only `results` (list-shape.ts). */
+export interface ActionFile extends Omit<ActionDefinition, 'output'> {
+  output: JsonSchema | ListOutputSpec
 }

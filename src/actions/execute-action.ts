@@ -110,9 +110,9 @@ export function createActionEngine (deps: EngineDeps): ActionEngine {
     let output: unknown
     try {
       if (action.handler !== undefined) {
-        output = await action.handler.run({
-          action: action.definition, input, params: action.handler.params, connection, call, site: getSite, signal: params.signal, onProgress: params.onProgress, job: params.job, services: deps.services
-        })
+        const ctx = { action: action.definition, input, params: action.handler.params, connection, call, site: getSite, signal: params.signal, onProgress: params.onProgress, job: params.job, services: deps.services }
+        if (action.handler.precheck !== undefined) await action.handler.precheck(ctx)
+        output = await action.handler.run(ctx)
       } else {
         const scope: TemplateScope = { input, connection: { alias: connection.resolved } }
         if (action.needsSite) scope.connection.site = await getSite()

@@ -26,6 +26,14 @@ export interface CompileOptions {
   encode?: (s: string) => string
   /** Roots the expressions may name. */
   roots?: readonly string[]
+  /** Filled in while compiling: what the compiled expressions read (one object may collect several templates). */
+  reads?: TemplateReads
+}
+
+/** What compiled templates read, so the engine fetches only what they need. */
+export interface TemplateReads {
+  /** An expression names `connection.site` (or all of `connection`), or uses a filter that needs the site (wikiUrl). */
+  site: boolean
 }
 
 const ALL_ROOTS = ['input', 'connection', 'response', 'item', 'index'] as const
@@ -127,7 +135,7 @@ function compileString (text: string, where: string, opts: CompileOptions): Rend
 
 type Filter = (value: unknown, arg: unknown, scope: TemplateScope) => unknown
 
-const FILTERS: Record<string, { arg: 'none' | 'optional' | 'required', fn: Filter }> = {
+const FILTERS: Record<string, { arg: 'none' | 'optional' | 'required', fn: Filter, readsSite?: true }> = {
   /** Numbers and booleans to strings (v1 ids are int64 numbers, outputs want strings). */
   string: { arg: 'none', fn: (v) => (typeof v === 'number' || typeof v === 'boolean') ? String(v) : v },
   /** "" → null (hidden emails come back as empty strings). */
@@ -139,7 +147,7 @@ const FILTERS: Record<string, { arg: 'none' | 'optional' | 'required', fn: Filte
   /** value === arg. */
   eq: { arg: 'required', fn: (v, arg) => v === arg },
   /** A site-relative Confluence link (`/spaces/…`, `/wiki/…`) to an absolute `https://<site>/wiki/…` URL. */
-  wikiUrl: { arg: 'none', fn: (v, _arg, scope) => wikiUrl(v, scope.connection.site?.url) },
+  wikiUrl: { arg: 'none', fn: (v, _arg, scope) => wikiUrl(v, scope.connection.site?.url), readsSite: true },
   /** The safe CQL for `{ cql?, text?, spaceKeys?, types? }` (see cql.ts). */
   searchCql: { arg: 'none', fn: (v) => (v !== null && typeof v === 'object') ? buildCql(v as Parameters<typeof buildCql>[0]) : undefined }
 }
@@ -200,6 +208,7 @@ function compileAlternative (source: string, where: string, whole: string, opts:
     if (spec === undefined) throw new TemplateError(where, `unknown filter "${m[1]}" (known: ${FILTER_NAMES.join(', ')})`)
     if (m[2] === undefined && spec.arg === 'required') throw new TemplateError(where, `filter "${m[1]}" needs an argument`)
     if (m[2] !== undefined && spec.arg === 'none') throw new TemplateError(where, `filter "${m[1]}" takes no argument`)
+    if (spec.readsSite === true && opts.reads !== undefined) opts.reads.site = true
     const arg = m[2] === undefined ? undefined : parseLiteral(m[2].trim(), where)
     return { fn: spec.fn, arg }
   })
@@ -218,6 +227,7 @@ function compileOperand (text: string, where: string, opts: CompileOptions): Ope
     const segments = text.split('.')
     const roots = opts.roots ?? ALL_ROOTS
     if (!roots.includes(segments[0])) throw new TemplateError(where, `"${segments[0]}" is not available here (use ${roots.join(', ')})`)
+    if (segments[0] === 'connection' && (segments[1] === undefined || segments[1] === 'site') && opts.reads !== undefined) opts.reads.site = true
     return compilePath(segments)
   }
   const literal = parseLiteral(text, where)
@@ -265,9 +275,4 @@ function splitTop (text: string, sep: string): string[] {
   }
   out.push(cur)
   return out
-}
-
-/** Does the template read `connection.site` (directly or through wikiUrl)? Lets the engine skip the site lookup. */
-export function referencesSite (template: unknown): boolean {
-  return JSON.stringify(template ?? null).match(/connection\.site|\|\s*wikiUrl/) !== null
 }

@@ -9,12 +9,9 @@ import type { ActionRegistry } from '../actions/action-registry'
 import type { ActionEngine } from '../actions/execute-action'
 import type { StoredResponse } from '../actions/idempotency'
 import { DEFAULT_ALIAS } from '../connections/alias-id'
-import type { ConnectionResolver, ResolvedConnection } from '../connections/types'
+import type { ConnectionResolver } from '../connections/types'
 import { AppError } from '../errors/app-error'
 import { JobNotFoundError, JobStateConflictError, QueueUnavailableError, RequestInvalidError } from '../errors/errors'
-import { checkBulkInput } from '../actions/handlers/group-members-bulk'
-import { checkReclaimInput } from '../licence/reclaim'
-import { checkUsageInput } from '../licence/usage'
 import { assertCallbackUrl, callbackPolicy, type CallbackState } from './callbacks'
 import type { AddressPolicy } from '../lib/address-policy'
 import { createJobMetrics, type JobMetrics } from './job-metrics'
@@ -47,13 +44,6 @@ export interface JobServiceDeps {
 const QUEUE_TIMEOUT_MS = 800
 const LIST_SCAN_MAX = 1_000
 
-/** Checks an action needs before it is queued (400/403 now rather than a failed job later), by handler name. */
-const ENQUEUE_CHECKS: Record<string, (input: Record<string, unknown>, connection: ResolvedConnection) => void> = {
-  'group-members-bulk': checkBulkInput,
-  'licence-reclaim': checkReclaimInput,
-  'licence-usage': checkUsageInput
-}
-
 export class JobService {
   readonly queue: Queue<RunActionJobData, RunActionResult>
   readonly callbackQueue: Queue<CallbackJobData>
@@ -82,7 +72,8 @@ export class JobService {
     }
     const requested = req.body.connection ?? DEFAULT_ALIAS
     const connection = await guard(this.deps.connections.resolve(requested))
-    ENQUEUE_CHECKS[action.definition.handler?.name ?? '']?.(input, connection)
+    // A handler's own checks (400/403 now rather than a failed job later).
+    if (action.handler?.precheck !== undefined) await action.handler.precheck({ input, connection, params: action.handler.params })
 
     const ann = action.definition.annotations
     // A write that is not idempotent runs once: a retry could apply it twice.

@@ -1,5 +1,6 @@
 // Connection admin API (docs/api.md#connections). Admin-only, except the two reads viewers may see too.
-// Schemas: connection-schemas.ts.
+// Schemas: connection-schemas.ts. What /test and the group routes ask of Confluence runs through the action
+// engine (actions/connection-checks.ts), the same functions an admin console calls.
 import Ajv from 'ajv'
 import type { FastifyPluginAsync, FastifySchemaCompiler } from 'fastify'
 import type { Core } from '../core'
@@ -7,9 +8,8 @@ import { RequestInvalidError } from '../errors/errors'
 import { ADMIN_ONLY, OBSERVERS } from '../config/roles'
 import { aliasBodySchema } from '../connections/alias-body-schema'
 import { aliasParams, aliasViewSchema, errors, groupSchema, nullableString, problem, tokenViewSchema } from './connection-schemas'
-import { allGroups, availableGroups, testConnection } from './connection-checks'
-
-export { missingScopes } from './connection-checks'
+import { siteGroups } from '../actions/connection-checks'
+import { availableGroups, testConnection } from './connection-checks'
 
 // Params and querystrings: a small Ajv that coerces (query values are strings). Bodies: validated by the
 // connection layer itself (same schema as the files, plus the SSRF guard), so every error is listed once.
@@ -123,7 +123,7 @@ const connectionRoutes: FastifyPluginAsync<{ core: Core }> = async (app, { core 
         ...errors
       }
     }
-  }, async (req) => await testConnection(core, req.params.alias))
+  }, async (req) => await testConnection(core, req.params.alias, req.id))
 
   const groupsBody = {
     type: 'object',
@@ -160,7 +160,7 @@ const connectionRoutes: FastifyPluginAsync<{ core: Core }> = async (app, { core 
     if (issues.length > 0) throw new RequestInvalidError(`Invalid body: ${issues.map(i => `${i.path} ${i.message}`).join('; ')}`, { errors: issues.map(i => ({ in: 'body', ...i })) })
     const wanted = (body as { groups: Array<{ groupId: string, name?: string }> }).groups
     await aliases.get(req.params.alias) // 404 first
-    const available = await allGroups(core, await sessions.resolve(req.params.alias))
+    const available = await siteGroups(core, req.params.alias, req.id)
     const byId = new Map(available.map(g => [g.groupId, g]))
     const unknown = wanted.filter(g => !byId.has(g.groupId))
     if (unknown.length > 0) {
@@ -191,7 +191,7 @@ const connectionRoutes: FastifyPluginAsync<{ core: Core }> = async (app, { core 
         504: problem
       }
     }
-  }, async (req) => ({ groups: await availableGroups(core, req.params.alias) }))
+  }, async (req) => ({ groups: await availableGroups(core, req.params.alias, req.id) }))
 }
 
 function validateGroupsBody (body: unknown): Array<{ path: string, message: string }> {

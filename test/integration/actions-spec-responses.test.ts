@@ -61,6 +61,7 @@ const membership = (op: 'add' | 'remove'): Case => ({
 
 const CASES: Case[] = [
   { action: 'confluence.page.get', operations: ['getPageById'], input: fc.record({ pageId: fc.constant('123'), bodyFormat: fc.constantFrom('storage', 'atlas_doc_format', 'view') }) },
+  { action: 'confluence.blogpost.get', operations: ['getBlogPostById'], input: fc.record({ blogPostId: fc.constant('456'), bodyFormat: fc.constantFrom('storage', 'atlas_doc_format', 'view') }) },
   { action: 'confluence.page.list', operations: ['getPagesInSpace'], input: fc.record({ spaceId: fc.constant('42'), bodyFormat: fc.constantFrom('storage', 'atlas_doc_format') }, { requiredKeys: ['spaceId'] }) },
   { action: 'confluence.space.list', operations: ['getSpaces'], input: fc.constant({}) },
   { action: 'confluence.content.search', operations: ['searchByCQL'], input: fc.oneof(fc.constant({ cql: 'type = page' }), fc.constant({ text: 'hello', types: ['page', 'attachment'] })) },

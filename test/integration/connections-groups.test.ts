@@ -84,3 +84,14 @@ it('reports a failing connection in the test body instead of failing the request
   expect(res.status).toBe(200)
   expect(res.json()).toMatchObject({ ok: false, site: null, account: null, error: { code: 'CONNECTION_NOT_AUTHORIZED' } })
 })
+
+it('runs through the action engine: a 503 from Confluence is retried for /groups/available and /test', async () => {
+  sim.faults.next({ kind: 'error', status: 503, retryAfter: 0 }, 1, { operations: ['getGroups'], targets: ['api'] })
+  const groups = await http(t, 'GET', '/v1/connections/grp/groups/available', { key: t.keys.admin })
+  expect(groups.status).toBe(200)
+  expect(groups.json().groups).toHaveLength(sim.data.groups(sim.defaultCloudId).length)
+  sim.faults.next({ kind: 'error', status: 503, retryAfter: 0 }, 1, { operations: ['getCurrentUser'], targets: ['api'] })
+  const tested = await http(t, 'POST', '/v1/connections/grp/test', { key: t.keys.admin })
+  expect(tested.json()).toMatchObject({ ok: true, account: { accountId: sim.serviceAccountId } })
+  sim.faults.clear()
+})

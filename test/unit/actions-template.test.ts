@@ -1,4 +1,4 @@
-import { compileTemplate, referencesSite, TemplateError, TemplateValueError, type TemplateScope } from '../../src/actions/template'
+import { compileTemplate, TemplateError, TemplateValueError, type TemplateScope } from '../../src/actions/template'
 
 const site = { url: 'https://acme.atlassian.net', cloudId: 'c1' }
 const scope = (over: Partial<TemplateScope> = {}): TemplateScope => ({ input: {}, connection: { alias: 'a', site }, ...over })
@@ -50,8 +50,14 @@ describe('template expressions', () => {
     expect(t(scope({ input: { u: 'javascript:alert(1)' } }))).toBeUndefined()
     expect(t(scope({ input: { u: 'https://' } }))).toBeUndefined()
     expect(t(scope({ input: { u: '' } }))).toBeUndefined()
-    expect(referencesSite({ a: '{{item.x | wikiUrl}}' })).toBe(true)
-    expect(referencesSite({ a: '{{item.x}}' })).toBe(false)
+  })
+
+  it('records whether the compiled expressions read the site (wikiUrl, connection.site)', () => {
+    const readsSite = (template: unknown): boolean => { const reads = { site: false }; compileTemplate(template, 't', { reads }); return reads.site }
+    expect(readsSite({ a: '{{item.x | wikiUrl}}' })).toBe(true)
+    expect(readsSite({ a: ['{{connection.site.url}}/x'] })).toBe(true)
+    expect(readsSite({ a: '{{connection}}' })).toBe(true)
+    expect(readsSite({ a: '{{item.x}}', b: '{{connection.alias}}', c: 'text about connection.site | wikiUrl' })).toBe(false)
   })
 
   it('maps lists with $each (item and index in scope) and chooses with $if', () => {

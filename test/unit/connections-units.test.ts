@@ -13,7 +13,7 @@ import { credentialIdentity, DEFAULT_RETRY_POLICY, effectiveAlias } from '../../
 import { aliasView, tokenView } from '../../src/connections/alias-view'
 import type { AliasRecord } from '../../src/connections/types'
 import { buildUrl, queryString, sanitize, upstreamError, upstreamMessage } from '../../src/confluence/client'
-import { missingScopes } from '../../src/routes/connections'
+import { missingScopes } from '../../src/actions/connection-checks'
 
 const ALLOWED = ['auth.atlassian.com', 'api.atlassian.com', '*.atlassian.net', '127.0.0.1:4010']
 

@@ -1,11 +1,10 @@
-// confluence.group.members.bulk: many accounts of one managed group through the shared membership task
-// runner (membership-tasks.ts): the same check-then-write as the sync membership actions, checkpointed per
-// account so a retried or resumed job (after a crash) skips the accounts already done.
+// confluence.group.members.bulk: many accounts through the single-account logic of the sync membership
+// actions, run by the shared membership task runner (membership-tasks.ts): a few at a time, each account's
+// outcome checkpointed as it completes so a retried or resumed job (after a crash) skips the accounts done.
 import { InputInvalidError } from '../../errors/errors'
-import type { ResolvedConnection } from '../../connections/types'
 import { assertManaged, type MembershipOp } from './group-membership'
 import { runMembershipTasks, type TaskResult } from './membership-tasks'
-import type { ActionHandler } from './types'
+import type { ActionHandler, HandlerModule, PrecheckContext } from './types'
 
 export interface BulkInput { groupId: string, add?: string[], remove?: string[], dryRun?: boolean }
 export type AccountResult = TaskResult
@@ -13,9 +12,9 @@ export type AccountResult = TaskResult
 export const MAX_BULK_ACCOUNTS = 10_000
 
 /** The checks that can run before the job is queued: the managed group, and the size of the whole request. */
-export function checkBulkInput (input: Record<string, unknown>, connection: ResolvedConnection): void {
-  const { groupId, add = [], remove = [] } = input as unknown as BulkInput
-  assertManaged({ connection }, groupId)
+function checkBulkInput (ctx: PrecheckContext): void {
+  const { groupId, add = [], remove = [] } = ctx.input as unknown as BulkInput
+  assertManaged(ctx, groupId)
   const total = add.length + remove.length
   if (total === 0 || total > MAX_BULK_ACCOUNTS) {
     throw new InputInvalidError(`add and remove together must name 1 to ${MAX_BULK_ACCOUNTS} accounts (got ${total})`, { errors: [{ path: '', message: `1 to ${MAX_BULK_ACCOUNTS} accounts`, keyword: 'bulkSize', params: { total } }] })
@@ -27,8 +26,7 @@ export function checkBulkInput (input: Record<string, unknown>, connection: Reso
   }
 }
 
-export const groupMembersBulk: ActionHandler = async (ctx) => {
-  checkBulkInput(ctx.input, ctx.connection)
+const runBulk: ActionHandler = async (ctx) => {
   const { groupId, add = [], remove = [], dryRun = false } = ctx.input as unknown as BulkInput
   const tasks = [
     ...add.map(accountId => ({ groupId, accountId, op: 'add' as MembershipOp })),
@@ -40,4 +38,10 @@ export const groupMembersBulk: ActionHandler = async (ctx) => {
   let failed = 0
   for (const r of results) { if (r.error !== undefined) failed++; else if (r.changed) changed++ }
   return { results, summary: { total: results.length, changed, unchanged: results.length - changed - failed, failed, dryRun } }
+}
+
+export const groupMembersBulk: HandlerModule = {
+  params: { type: 'object', additionalProperties: false },
+  precheck: checkBulkInput,
+  run: runBulk
 }

@@ -4,7 +4,7 @@
 import { GroupNotManagedError, UpstreamInvalidError } from '../../errors/errors'
 import type { PaginationSpec } from '../action-definition'
 import { nextPage, type PageRequest } from '../paginate'
-import type { ActionHandler, HandlerContext } from './types'
+import type { HandlerContext, HandlerModule } from './types'
 
 const MEMBEROF_PATH = '/wiki/rest/api/user/memberof'
 const MEMBEROF_PAGES: PaginationSpec = { style: 'offset', limitParam: 'limit', startParam: 'start', defaultLimit: 200, maxLimit: 200 }
@@ -57,8 +57,12 @@ export async function changeMembership (ctx: Pick<HandlerContext, 'call' | 'conn
   return { changed: true, dryRun: false }
 }
 
-export const groupMembership: ActionHandler = async (ctx) => {
-  const op = ctx.params.op as MembershipOp
-  const input = ctx.input as { groupId: string, accountId: string, dryRun?: boolean }
-  return await changeMembership(ctx, { groupId: input.groupId, accountId: input.accountId, op, dryRun: input.dryRun === true })
+/** confluence.group.member.add and .remove: one handler, the operation is `handler.params.op`. */
+export const groupMembership: HandlerModule = {
+  params: { type: 'object', additionalProperties: false, required: ['op'], properties: { op: { enum: ['add', 'remove'] } } },
+  run: async (ctx) => {
+    const op = ctx.params.op as MembershipOp
+    const input = ctx.input as { groupId: string, accountId: string, dryRun?: boolean }
+    return await changeMembership(ctx, { groupId: input.groupId, accountId: input.accountId, op, dryRun: input.dryRun === true })
+  }
 }

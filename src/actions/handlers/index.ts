@@ -1,33 +1,18 @@
-// The named built-in handlers an action file may use instead of a request template, each with the JSON
-// Schema of the `handler.params` it accepts (checked at load like everything else in the file).
+// The named built-in handlers an action file may use instead of a request template (`handler.name`). Each
+// is a HandlerModule (types.ts): its run, the JSON Schema of its params, and optionally its precheck.
 import { groupMembership } from './group-membership'
 import { groupMembersBulk } from './group-members-bulk'
 import { contentCrawl } from '../../crawl/run'
-import { licenceUsage } from '../../licence/usage'
-import { licenceReclaim } from '../../licence/reclaim'
-import type { ActionHandler } from './types'
+import { checkUsageInput, licenceUsage } from '../../licence/usage'
+import { checkReclaimInput, licenceReclaim } from '../../licence/reclaim'
+import type { HandlerModule } from './types'
 
-export interface HandlerSpec { run: ActionHandler, params: Record<string, unknown> }
+const NO_PARAMS = { type: 'object', additionalProperties: false }
 
-export const HANDLERS: Readonly<Record<string, HandlerSpec>> = {
-  'group-membership': {
-    run: groupMembership,
-    params: { type: 'object', additionalProperties: false, required: ['op'], properties: { op: { enum: ['add', 'remove'] } } }
-  },
-  'group-members-bulk': {
-    run: groupMembersBulk,
-    params: { type: 'object', additionalProperties: false }
-  },
-  'content-crawl': {
-    run: contentCrawl,
-    params: { type: 'object', additionalProperties: false }
-  },
-  'licence-usage': {
-    run: licenceUsage,
-    params: { type: 'object', additionalProperties: false }
-  },
-  'licence-reclaim': {
-    run: licenceReclaim,
-    params: { type: 'object', additionalProperties: false }
-  }
+export const HANDLERS: Readonly<Record<string, HandlerModule>> = {
+  'group-membership': groupMembership,
+  'group-members-bulk': groupMembersBulk,
+  'content-crawl': { run: contentCrawl, params: NO_PARAMS },
+  'licence-usage': { run: licenceUsage, params: NO_PARAMS, precheck: (ctx) => checkUsageInput(ctx.input) },
+  'licence-reclaim': { run: licenceReclaim, params: NO_PARAMS, precheck: (ctx) => checkReclaimInput(ctx.input, ctx.connection) }
 }

@@ -52,3 +52,18 @@ export interface HandlerContext {
 }
 
 export type ActionHandler = (ctx: HandlerContext) => Promise<unknown>
+
+/** What a precheck sees: no calls to Confluence, only the request itself. */
+export type PrecheckContext = Pick<HandlerContext, 'input' | 'params' | 'connection'>
+
+/**
+ * A built-in handler as the loader and the job service know it. `precheck` holds the checks that need no
+ * Confluence call: the job service runs it before queuing (a 400/403 now rather than a failed job later), and
+ * the engine runs it before every `run`, so `run` may assume it passed.
+ */
+export interface HandlerModule {
+  run: ActionHandler
+  /** JSON Schema of the `handler.params` an action file may give (checked at load). */
+  params: Record<string, unknown>
+  precheck?: (ctx: PrecheckContext) => void | Promise<void>
+}

@@ -81,7 +81,7 @@ const aliasPages: FastifyPluginAsync<{ core: Core }> = async (app, { core }) => 
   app.post<{ Params: { id: string } }>('/admin/aliases/:id/test', change, async (req, reply) => {
     requireCsrf(req)
     const user = consoleUser(req)
-    const tested = await testConnection(core, req.params.id)
+    const tested = await testConnection(core, req.params.id, String(req.id))
     audit(req, 'connection tested', { alias: req.params.id, ok: tested.ok })
     return sendPage(reply, 200, page(`${req.params.id} · Confluence spoke`, await render(req.params.id, user, tested), frameOf(user)))
   })
