@@ -27,7 +27,7 @@ async function sandbox (): Promise<void> {
   const logDestination = process.stdout.isTTY && env.LOG_FORMAT !== 'json'
     ? pretty({ colorize: true, singleLine: true, translateTime: 'HH:MM:ss.l', ignore: 'pid,hostname,service,reqId' })
     : undefined
-  const started = await main(env, { afterClose: () => sim.close(), logDestination })
+  const started = await main(env, { afterClose: () => sim.close(), logDestination, sandbox: true })
   const base = `http://127.0.0.1:${started.config.port}`
   const admin = keysGiven ? firstKey(env.SPOKE_API_KEYS, 'admin') : adminKey
   if (!admin) throw new Error('SPOKE_API_KEYS has no admin key: the sandbox needs one to register the default alias')
