@@ -92,7 +92,7 @@ export async function preflightAtStart (preflight: Preflight, log: Pick<Logger, 
   const report = await preflight.run()
   const refusals: Finding[] = []
   for (const f of report.findings) {
-    const fields = { preflight: f.check, level: f.level }
+    const fields = { preflight: f.check, finding: f.level }
     if (f.level === 'refuse' && preflight.mode === 'enforce') { refusals.push(f); log.error(fields, `preflight refused: ${f.message}`) } else if (f.level === 'refuse') log.error(fields, `preflight (SPOKE_PREFLIGHT=warn, starting anyway): ${f.message}`)
     else if (f.level === 'warn' || f.level === 'unknown') log.warn(fields, `preflight: ${f.message}`)
     else if (f.level === 'skipped') log.info(fields, `preflight: ${f.message}`)
