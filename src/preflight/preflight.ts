@@ -3,7 +3,6 @@
 // at `refuse`; SPOKE_PREFLIGHT=warn logs the refusals as errors and starts anyway; the sandbox reports
 // without logging or refusing. Redis settings are re-read at most every REDIS_TTL_MS; the clock is
 // compared once, at start (an outbound call per /readyz would be too much).
-import type { Logger } from 'pino'
 import type { Redis } from 'ioredis'
 import type { Config } from '../config/env'
 import {
@@ -83,11 +82,14 @@ export class Preflight {
   }
 }
 
+type LogLine = (fields: object, message: string) => void
+export interface StartLog { warn: LogLine, error: LogLine, info: LogLine }
+
 /**
  * The start's preflight: logs every finding worth a look and answers the refusals that must stop the
  * start (none in warn or sandbox mode). The sandbox runs nothing here.
  */
-export async function preflightAtStart (preflight: Preflight, log: Pick<Logger, 'warn' | 'error' | 'info'>): Promise<Finding[]> {
+export async function preflightAtStart (preflight: Preflight, log: StartLog): Promise<Finding[]> {
   if (preflight.mode === 'sandbox') return []
   const report = await preflight.run()
   const refusals: Finding[] = []
