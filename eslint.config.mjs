@@ -10,6 +10,7 @@ import tseslint from 'typescript-eslint'
 //                                        (siblings: neither imports the other)
 //   3  confluence/                       the Confluence client (sessions from connections, budget passed in)
 //   4  actions/  crawl/  licence/        the action engine, and what its built-in handlers run (crawl, licences)
+//      preflight/                        production checks at start and on /readyz (config, Redis settings, clock)
 //   5  jobs/  schedules/                 queues and workers; schedules that enqueue jobs
 //   6  routes/  plugins/                 the HTTP surface (routes may import the Core *type*: the shape core.ts hands them)
 //   7  app.ts  core.ts  server.ts  worker.ts   entry points and the composition root
@@ -18,7 +19,7 @@ const LAYERS = [
   ['http'],
   ['budget', 'connections'],
   ['confluence'],
-  ['actions', 'crawl', 'licence'],
+  ['actions', 'crawl', 'licence', 'preflight'],
   ['jobs', 'schedules'],
   ['routes', 'plugins'],
   ['app.ts', 'core.ts', 'server.ts', 'worker.ts']

@@ -27,7 +27,7 @@ async function sandbox (): Promise<void> {
   const logDestination = process.stdout.isTTY && env.LOG_FORMAT !== 'json'
     ? pretty({ colorize: true, singleLine: true, translateTime: 'HH:MM:ss.l', ignore: 'pid,hostname,service,reqId' })
     : undefined
-  const started = await main(env, { afterClose: () => sim.close(), logDestination })
+  const started = await main(env, { afterClose: () => sim.close(), logDestination, sandbox: true })
   // The sandbox talks to the spoke directly; people are shown the public URL, the one origin where the
   // console's session cookie and the OAuth callback live (localhost and 127.0.0.1 are different origins).
   const local = `http://127.0.0.1:${started.config.port}`

@@ -17,6 +17,7 @@ import securityHeaders from './plugins/security-headers'
 import healthRoutes from './routes/health'
 import actionRoutes from './routes/actions'
 import connectionRoutes from './routes/connections'
+import connectionSetupRoutes from './routes/connection-setup'
 import oauthRoutes from './routes/oauth'
 import jobRoutes from './routes/jobs'
 import scheduleRoutes from './routes/schedules'
@@ -92,6 +93,7 @@ export async function buildApp (opts: BuildAppOptions): Promise<FastifyInstance>
   await app.register(healthRoutes, { core: opts.core })
   await app.register(actionRoutes, { core: opts.core })
   await app.register(connectionRoutes, { core: opts.core })
+  await app.register(connectionSetupRoutes, { core: opts.core })
   await app.register(oauthRoutes, { core: opts.core })
   await app.register(jobRoutes, { core: opts.core })
   await app.register(scheduleRoutes, { core: opts.core })

@@ -19,6 +19,7 @@ import { callbackPolicy } from './http/signed-post'
 import { createIdempotencyStore, type IdempotencyStore } from './actions/idempotency'
 import { JobService } from './jobs/job-service'
 import { ScheduleService } from './schedules/schedule-service'
+import { Preflight } from './preflight/preflight'
 
 export type ReadinessCheck = () => Promise<boolean>
 
@@ -48,6 +49,8 @@ export interface Core {
   jobs: JobService
   /** Schedules of any action (BullMQ job schedulers); their ticks are dispatched by the worker. */
   schedules: ScheduleService
+  /** Production checks: run at start by server.ts, reported on /readyz and the console (`current()`). */
+  preflight: Preflight
   /** Named readiness checks, each answering within its timeout. */
   addReadinessCheck: (name: string, check: ReadinessCheck) => void
   readiness: () => Promise<Record<string, 'ok' | 'failed'>>
@@ -111,6 +114,7 @@ export async function createCore (config: Config, log: Logger, opts: CoreOptions
     idempotency: createIdempotencyStore(store, { keyPrefix: config.keyPrefix }),
     jobs,
     schedules: new ScheduleService({ actions, engine, connections: connections.sessions, jobs, log, store, producer, keyPrefix: config.keyPrefix }),
+    preflight: new Preflight({ config, redis: store }),
     addReadinessCheck: (name, check) => { checks.set(name, check) },
     readiness: async () => {
       const entries = await Promise.all([...checks].map(async ([name, check]) =>

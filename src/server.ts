@@ -8,12 +8,15 @@ import { resolveSecrets } from './lib/secrets'
 import { createCore } from './core'
 import { buildApp } from './app'
 import { startWorkers } from './worker'
+import { preflightAtStart } from './preflight/preflight'
 
 export interface MainOptions {
   /** Runs after the spoke has closed on shutdown (the sandbox stops its simulator here). */
   afterClose?: () => Promise<void>
   /** Where log lines go (default stdout as JSON; the sandbox passes a pretty printer on a terminal). */
   logDestination?: DestinationStream
+  /** The sandbox: the production preflight reports but never logs or refuses. */
+  sandbox?: boolean
 }
 
 export interface Started { config: Config, close: () => Promise<void> }
@@ -29,9 +32,16 @@ export async function main (env: NodeJS.ProcessEnv = process.env, opts: MainOpti
     }
     throw err
   }
+  if (opts.sandbox === true) config.preflight = 'sandbox'
   const log = createLogger(config.logLevel, opts.logDestination)
   const secrets = resolveSecrets(config, log)
   const core = await createCore(config, log)
+  const refusals = await preflightAtStart(core.preflight, log)
+  if (refusals.length > 0) {
+    process.stderr.write(`Refusing to start (production preflight; SPOKE_PREFLIGHT=warn starts anyway):\n${refusals.map(f => `  - ${f.check}: ${f.message}`).join('\n')}\n`)
+    await core.close()
+    process.exit(78) // EX_CONFIG
+  }
 
   const app = config.role === 'worker' ? undefined : await buildApp({ core, apiKeys: secrets.apiKeys, logger: log })
   if (config.role !== 'api') await startWorkers(core)

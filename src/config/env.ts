@@ -48,6 +48,10 @@ export interface Config {
   callbackAllowedCidrs: string[]
   /** BullMQ lock of an active job; a dead worker's job runs again after about this long. */
   jobLockMs: number
+  /** Production checks at start (src/preflight): `enforce` refuses unsafe settings, `warn` only logs them; the sandbox sets `sandbox`. */
+  preflight?: 'enforce' | 'warn' | 'sandbox'
+  /** Whether SPOKE_MASTER_KEY / SPOKE_API_KEYS were given: resolveSecrets fills both in, the preflight must still know. */
+  secretsGiven?: { masterKey: boolean, apiKeys: boolean }
 }
 
 export class ConfigError extends Error {
@@ -92,7 +96,9 @@ export function loadConfig (env: Env = process.env): Config {
     callbackAllowLinkLocal: bool(env, 'SPOKE_CALLBACK_ALLOW_LINK_LOCAL', false),
     callbackAllowPrivate: bool(env, 'SPOKE_CALLBACK_ALLOW_PRIVATE', false),
     callbackAllowedCidrs: cidrs(env, 'SPOKE_CALLBACK_ALLOWED_CIDRS'),
-    jobLockMs: int(env, 'SPOKE_JOB_LOCK_MS', 30_000, 1_000, 600_000)
+    jobLockMs: int(env, 'SPOKE_JOB_LOCK_MS', 30_000, 1_000, 600_000),
+    preflight: oneOf(env, 'SPOKE_PREFLIGHT', ['enforce', 'warn'] as const, 'enforce'),
+    secretsGiven: { masterKey: optional(env, 'SPOKE_MASTER_KEY') !== undefined, apiKeys: optional(env, 'SPOKE_API_KEYS') !== undefined }
   }
 }
 

@@ -4,6 +4,24 @@ import type { FastifyPluginAsync } from 'fastify'
 import type { Core } from '../core'
 import { OBSERVERS } from '../config/roles'
 
+// Readiness plus the production preflight (src/preflight) as detail for operators.
+const readiness = {
+  type: 'object',
+  properties: {
+    status: { type: 'string' },
+    checks: { type: 'object', additionalProperties: { type: 'string' } },
+    preflight: {
+      type: 'object',
+      properties: {
+        mode: { type: 'string' },
+        outcome: { type: 'string' },
+        checkedAt: { type: 'string' },
+        findings: { type: 'array', items: { type: 'object', properties: { check: { type: 'string' }, level: { type: 'string' }, message: { type: 'string' } } } }
+      }
+    }
+  }
+}
+
 const healthRoutes: FastifyPluginAsync<{ core: Core }> = async (app, { core }) => {
   app.get('/healthz', {
     config: { access: 'public' },
@@ -14,17 +32,16 @@ const healthRoutes: FastifyPluginAsync<{ core: Core }> = async (app, { core }) =
     config: { access: 'public' },
     schema: {
       tags: ['operations'],
-      summary: 'Redis reachable and actions loaded',
+      summary: 'Redis reachable and actions loaded; the production preflight as detail',
+      description: '`preflight` never changes readiness, except a refusal found at run time (Redis maxmemory-policy changed away from noeviction) under SPOKE_PREFLIGHT=enforce.',
       security: [],
-      response: {
-        200: { $ref: 'Readiness#' },
-        503: { $ref: 'Readiness#' }
-      }
+      response: { 200: readiness, 503: readiness }
     }
   }, async (_req, reply) => {
-    const checks = await core.readiness()
+    const [checks, preflight] = await Promise.all([core.readiness(), core.preflight.current()])
+    if (core.preflight.runtimeRefusals(preflight).length > 0) checks.preflight = 'failed'
     const ready = Object.values(checks).every(c => c === 'ok')
-    return reply.code(ready ? 200 : 503).send({ status: ready ? 'ready' : 'unavailable', checks })
+    return reply.code(ready ? 200 : 503).send({ status: ready ? 'ready' : 'unavailable', checks, preflight })
   })
 
   app.get('/metrics', {

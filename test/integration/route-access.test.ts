@@ -37,6 +37,7 @@ const EXPECTED: Array<[string, string | RegExp, Expected]> = [
   ['GET', '/v1/connections/:alias/authorize', ADMIN],
   ['POST', '/v1/connections/:alias/token', ADMIN],
   ['POST', '/v1/connections/:alias/test', ADMIN],
+  ['GET', '/v1/connections/:alias/setup', ADMIN],
   ['GET', '/v1/connections/:alias/groups', ADMIN],
   ['PUT', '/v1/connections/:alias/groups', ADMIN],
   ['GET', '/v1/connections/:alias/groups/available', ADMIN],
