@@ -3,6 +3,7 @@
 // `npx tsx scripts/scope-tables.ts` rewrites the block; test/unit/scope-tables.test.ts fails when it is stale.
 import { readFileSync, readdirSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
+import { isActionFile } from '../src/actions/load-actions'
 import { scopeKind, setKind, type ActionScopes } from '../src/connections/scopes'
 
 export const DOC = join(__dirname, '..', 'docs', 'going-live.md')
@@ -11,7 +12,7 @@ const BEGIN = '<!-- scopes:begin -->'
 const END = '<!-- scopes:end -->'
 
 export function readActions (dir = ACTIONS_DIR): ActionScopes[] {
-  return readdirSync(dir).filter(f => f.endsWith('.json')).sort().map(f => {
+  return readdirSync(dir).filter(isActionFile).sort().map(f => {
     const a = JSON.parse(readFileSync(join(dir, f), 'utf8')) as ActionScopes
     return { id: a.id, scopes: a.scopes ?? [] }
   }).sort((a, b) => a.id.localeCompare(b.id))
