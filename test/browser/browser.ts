@@ -91,8 +91,13 @@ export async function clickAndWait (page: Page, selector: string): Promise<void>
   await Promise.all([page.waitForNavigation({ waitUntil: 'load' }), page.click(selector)])
 }
 
+/** A screenshot artifact; one that cannot be taken is reported, never a test failure (it asserts nothing). */
 export async function shot (page: Page, name: string): Promise<void> {
-  await page.screenshot({ path: path.join(SCREENSHOTS, `${name}.png`), fullPage: true })
+  try {
+    await page.screenshot({ path: path.join(SCREENSHOTS, `${name}.png`), fullPage: true })
+  } catch (err) {
+    process.stderr.write(`screenshot ${name} not taken: ${err instanceof Error ? err.message : String(err)}\n`)
+  }
 }
 
 /** The page's visible HTML (page.content works with JavaScript off: it reads the DOM over the protocol). */
