@@ -19,6 +19,9 @@ import { callbackPolicy } from './http/signed-post'
 import { createIdempotencyStore, type IdempotencyStore } from './actions/idempotency'
 import { JobService } from './jobs/job-service'
 import { ScheduleService } from './schedules/schedule-service'
+import { privacySchedules } from './schedules/privacy-schedule'
+import { PersonalDataIndex } from './privacy/personal-data-index'
+import { erasureKeys } from './jobs/queues'
 
 export type ReadinessCheck = () => Promise<boolean>
 
@@ -48,6 +51,8 @@ export interface Core {
   jobs: JobService
   /** Schedules of any action (BullMQ job schedulers); their ticks are dispatched by the worker. */
   schedules: ScheduleService
+  /** The index of the accounts whose personal data the spoke stores (docs/privacy.md). */
+  privacy: PersonalDataIndex
   /** Named readiness checks, each answering within its timeout. */
   addReadinessCheck: (name: string, check: ReadinessCheck) => void
   readiness: () => Promise<Record<string, 'ok' | 'failed'>>
@@ -87,6 +92,10 @@ export async function createCore (config: Config, log: Logger, opts: CoreOptions
     sessions: connections.sessions, resolver: connections.sessions, agent, timeoutMs: config.upstreamTimeoutMs, budget: budget.hooks()
   })
   const metrics = createMetrics()
+  // Personal data: the index, and the default report schedule of an alias (wired once schedules exist).
+  const privacyHooks: { current?: ReturnType<typeof privacySchedules> } = {}
+  const privacy = new PersonalDataIndex(store, config.keyPrefix, (alias) => privacyHooks.current?.onNewAlias(alias))
+  const grantOf = async (alias: string): Promise<string | undefined> => (await connections.sessions.alias(alias))?.grant
   // What a long-running handler (the crawl, licences) needs besides Confluence calls.
   const services: HandlerServices = {
     redis: store,
@@ -95,10 +104,13 @@ export async function createCore (config: Config, log: Logger, opts: CoreOptions
     callbackSecret: config.callbackSecret,
     callbackPolicy: callbackPolicy(config),
     orgAdmin: async (alias: string) => await connections.sessions.orgAdmin(alias),
-    metrics
+    metrics,
+    privacy: { index: privacy, erasure: erasureKeys(config.keyPrefix), grantOf, metrics: metrics.privacy, onCycle: (alias, period) => privacyHooks.current?.onCycle(alias, period) }
   }
   const engine = createActionEngine({ registry: actions, client: confluence, connections: connections.sessions, config, log, services })
-  const jobs = new JobService({ config, log, producer, actions, engine, connections: connections.sessions, metrics })
+  const jobs = new JobService({ config, log, producer, actions, engine, connections: connections.sessions, metrics, privacy })
+  const schedules = new ScheduleService({ actions, engine, connections: connections.sessions, jobs, log, store, producer, keyPrefix: config.keyPrefix })
+  privacyHooks.current = privacySchedules({ schedules, grantOf, everySeconds: config.privacyReportEverySeconds, log })
   const core: Core = {
     config,
     log,
@@ -110,7 +122,8 @@ export async function createCore (config: Config, log: Logger, opts: CoreOptions
     engine,
     idempotency: createIdempotencyStore(store, { keyPrefix: config.keyPrefix }),
     jobs,
-    schedules: new ScheduleService({ actions, engine, connections: connections.sessions, jobs, log, store, producer, keyPrefix: config.keyPrefix }),
+    schedules,
+    privacy,
     addReadinessCheck: (name, check) => { checks.set(name, check) },
     readiness: async () => {
       const entries = await Promise.all([...checks].map(async ([name, check]) =>

@@ -48,6 +48,8 @@ export interface Config {
   callbackAllowedCidrs: string[]
   /** BullMQ lock of an active job; a dead worker's job runs again after about this long. */
   jobLockMs: number
+  /** Default personal-data report schedule of an alias that stores personal data (seconds; 0: none). */
+  privacyReportEverySeconds: number
 }
 
 export class ConfigError extends Error {
@@ -92,7 +94,8 @@ export function loadConfig (env: Env = process.env): Config {
     callbackAllowLinkLocal: bool(env, 'SPOKE_CALLBACK_ALLOW_LINK_LOCAL', false),
     callbackAllowPrivate: bool(env, 'SPOKE_CALLBACK_ALLOW_PRIVATE', false),
     callbackAllowedCidrs: cidrs(env, 'SPOKE_CALLBACK_ALLOWED_CIDRS'),
-    jobLockMs: int(env, 'SPOKE_JOB_LOCK_MS', 30_000, 1_000, 600_000)
+    jobLockMs: int(env, 'SPOKE_JOB_LOCK_MS', 30_000, 1_000, 600_000),
+    privacyReportEverySeconds: int(env, 'SPOKE_PRIVACY_REPORT_EVERY_SECONDS', 7 * 86400, 0, 366 * 86400)
   }
 }
 

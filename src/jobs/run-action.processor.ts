@@ -88,6 +88,7 @@ export function createRunActionProcessor (deps: ProcessorDeps) {
       })
       if (pending !== undefined) await job.updateProgress({ ...pending }).catch(() => {})
       if (checkpointUsed) deps.redis.del(checkpointKey).catch(() => {})
+      await deps.jobs.privacy?.recordValue(result.meta.connection.resolved, result.output, `job:${id}`)
       await deps.beforeEnd?.(job)
       return { output: result.output, resolved: result.meta.connection.resolved }
     } catch (err) {

@@ -5,6 +5,7 @@ import { groupMembersBulk } from './group-members-bulk'
 import { contentCrawl } from '../../crawl/run'
 import { licenceUsage } from '../../licence/usage'
 import { licenceReclaim } from '../../licence/reclaim'
+import { privacyReport } from '../../privacy/report'
 import type { ActionHandler } from './types'
 
 export interface HandlerSpec { run: ActionHandler, params: Record<string, unknown> }
@@ -29,5 +30,6 @@ export const HANDLERS: Readonly<Record<string, HandlerSpec>> = {
   'licence-reclaim': {
     run: licenceReclaim,
     params: { type: 'object', additionalProperties: false }
-  }
+  },
+  'privacy-report': { run: privacyReport, params: { type: 'object', additionalProperties: false } }
 }
