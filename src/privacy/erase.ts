@@ -57,6 +57,8 @@ export async function eraseAccounts (redis: Redis, index: PersonalDataIndex, key
     if (changed) { await m.exec(); if (!key.includes(':jobs:')) counts.jobs++ }
   }
   for (const [key, v] of strings) {
+    // A client-chosen Idempotency-Key that names the account cannot be kept: the record goes.
+    if (mentions(key, terms)) { await redis.del(key); counts.replays++; continue }
     const red = redactText(v, terms)
     if (red !== v) { await redis.set(key, red, 'KEEPTTL'); counts.replays++ }
   }
