@@ -25,6 +25,8 @@ interface RunState {
   refreshed: number
   erased: ErasureCounts
   cyclePeriodSeconds?: number
+  /** The last batch's answer, until its erasures are done (then removed: it names accounts). */
+  pending?: { answer: NonNullable<ReportAnswer['accounts']>, sent: string[] }
 }
 
 interface ReportAnswer { accounts?: Array<{ accountId?: string, status?: string }> }
@@ -41,6 +43,7 @@ export const privacyReport: ActionHandler = async (ctx) => {
   const snap = keys.snapshot(alias, ctx.job?.jobId ?? randomUUID())
   const saved = ctx.job === undefined ? undefined : (await ctx.job.checkpoint.load()).get(FIELD)
   const st: RunState = saved !== undefined ? JSON.parse(saved) : { next: 0, total: 0, calls: 0, reported: 0, closed: 0, updated: 0, refreshed: 0, erased: { jobs: 0, replays: 0, crawlRuns: 0, events: 0 } }
+  if (st.pending !== undefined) await settle(ctx, p, alias, st)
   if (saved === undefined) {
     await redis.multi().zrangestore(snap, keys.index(alias), 0, -1).expire(snap, SNAPSHOT_TTL_SECONDS).exec()
     st.total = await redis.zcard(snap)
@@ -55,10 +58,13 @@ export const privacyReport: ActionHandler = async (ctx) => {
     st.calls++
     const period = Number(res.headers['cycle-period'])
     if (Number.isFinite(period) && period > 0) st.cyclePeriodSeconds = period
-    await apply(ctx, p, alias, res.status === 200 ? (res.body as ReportAnswer | null)?.accounts ?? [] : [], accounts.map((a) => a.accountId), st)
+    // The answer is checkpointed before it is acted on: a kill now resumes with the erasure, not a second
+    // call (only a kill between Atlassian's answer and this write sends the batch again).
+    st.pending = { answer: res.status === 200 ? (res.body as ReportAnswer | null)?.accounts ?? [] : [], sent: accounts.map((a) => a.accountId) }
     st.next++
     st.reported += accounts.length
     await save(ctx, st)
+    await settle(ctx, p, alias, st)
     ctx.onProgress?.({ done: st.reported, total: st.total, message: 'reporting accounts to Atlassian' })
   }
   await redis.del(snap)
@@ -70,6 +76,12 @@ export const privacyReport: ActionHandler = async (ctx) => {
   p.onCycle?.(alias, st.cyclePeriodSeconds)
   // Counts only: never an accountId, a name or an email.
   return { alias, batches: st.next, calls: st.calls, reported: st.reported, closed: st.closed, updated: st.updated, refreshed: st.refreshed, erased: st.erased, indexed, ...(st.cyclePeriodSeconds !== undefined ? { cyclePeriodSeconds: st.cyclePeriodSeconds } : {}) }
+}
+
+async function settle (ctx: HandlerContext, p: PrivacyServices, alias: string, st: RunState): Promise<void> {
+  await apply(ctx, p, alias, st.pending!.answer, st.pending!.sent, st)
+  st.pending = undefined
+  await save(ctx, st)
 }
 
 async function apply (ctx: HandlerContext, p: PrivacyServices, alias: string, answer: NonNullable<ReportAnswer['accounts']>, sent: string[], st: RunState): Promise<void> {
