@@ -14,14 +14,16 @@ export interface PrivacyKeys {
   snapshot: (alias: string, runId: string) => string
 }
 
+// The alias is a hash tag: one alias's keys share a Redis Cluster slot, so one script call can write them
+// (unless the prefix has a tag of its own, which then puts every key of the spoke in one slot).
 export function privacyKeys (keyPrefix: string): PrivacyKeys {
   const base = `${keyPrefix}:pd`
   return {
     aliases: `${base}:aliases`,
-    index: (alias) => `${base}:idx:${alias}`,
-    where: (alias, accountId) => `${base}:at:${alias}:${accountId}`,
-    meta: (alias) => `${base}:meta:${alias}`,
-    snapshot: (alias, runId) => `${base}:snap:${alias}:${runId}`
+    index: (alias) => `${base}:{${alias}}:idx`,
+    where: (alias, accountId) => `${base}:{${alias}}:at:${accountId}`,
+    meta: (alias) => `${base}:{${alias}}:meta`,
+    snapshot: (alias, runId) => `${base}:{${alias}}:snap:${runId}`
   }
 }
 

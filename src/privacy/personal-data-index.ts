@@ -4,6 +4,22 @@ import type { Redis } from 'ioredis'
 import { collectAccountIds } from './collect'
 import { privacyKeys, WHERE_TTL_SECONDS, type PrivacyKeys } from './keys'
 
+const CHUNK = 1_000
+// KEYS: the index, then one "where" set per account; ARGV: time, reference, TTL, then the accountIds.
+// Server side: a stored page of 200 members costs one round trip instead of 600 commands from the client.
+const RECORD = `local n = #KEYS - 1
+local args = {}
+for i = 1, n do
+  args[2 * i - 1] = ARGV[1]
+  args[2 * i] = ARGV[3 + i]
+  redis.call('SADD', KEYS[i + 1], ARGV[2])
+  redis.call('EXPIRE', KEYS[i + 1], ARGV[3])
+end
+redis.call('ZADD', KEYS[1], unpack(args))
+return n`
+
+interface RecordCommand { pdRecord: (numKeys: number, ...args: Array<string | number>) => Promise<number> }
+
 export type PersonalDataRef = `job:${string}` | `idem:${string}` | `crawl:${string}`
 
 export class PersonalDataIndex {
@@ -14,6 +30,8 @@ export class PersonalDataIndex {
   /** `onNewAlias` runs once per alias ever (it gets the default report schedule, see core.ts). */
   constructor (private readonly redis: Redis, private readonly keyPrefix: string, private readonly onNewAlias?: (alias: string) => void) {
     this.keys = privacyKeys(keyPrefix)
+    // EVALSHA, with the script sent once per connection.
+    if (typeof (redis as any).pdRecord !== 'function') redis.defineCommand('pdRecord', { lua: RECORD })
   }
 
   /** An Idempotency-Key response just stored (routes/actions.ts): the accounts in its output point at the replay. */
@@ -25,25 +43,20 @@ export class PersonalDataIndex {
     if (alias !== undefined) await this.recordValue(alias, body?.output, `idem:${this.keyPrefix}:idem:${scope}:${key}`)
   }
 
-  /** Registers `accountIds` as stored for `alias` at `ref`, now. */
+  /** Registers `accountIds` as stored for `alias` at `ref`, now: one script call per 1,000 accounts. */
   async record (alias: string, accountIds: Iterable<string>, ref: PersonalDataRef, at = Date.now()): Promise<number> {
-    const m = this.redis.pipeline()
-    let n = 0
-    for (const id of accountIds) {
-      const where = this.keys.where(alias, id)
-      m.zadd(this.keys.index(alias), at, id).sadd(where, ref).expire(where, WHERE_TTL_SECONDS)
-      n++
+    const ids = Array.isArray(accountIds) ? accountIds as string[] : [...accountIds]
+    if (ids.length === 0) return 0
+    const index = this.keys.index(alias)
+    for (let i = 0; i < ids.length; i += CHUNK) {
+      const chunk = ids.slice(i, i + CHUNK)
+      await (this.redis as unknown as RecordCommand).pdRecord(1 + chunk.length, index, ...chunk.map((id) => this.keys.where(alias, id)), at, ref, WHERE_TTL_SECONDS, ...chunk)
     }
-    if (n === 0) return 0
-    const fresh = !this.known.has(alias)
-    if (fresh) m.sadd(this.keys.aliases, alias)
-    const res = await m.exec()
-    if (fresh) {
+    if (!this.known.has(alias)) {
       this.known.add(alias)
-      const added = res?.[res.length - 1]?.[1]
-      if (added === 1) this.onNewAlias?.(alias)
+      if (await this.redis.sadd(this.keys.aliases, alias) === 1) this.onNewAlias?.(alias)
     }
-    return n
+    return ids.length
   }
 
   /** Registers every accountId found in `value` (see collect.ts). */
