@@ -1,5 +1,5 @@
 // The "no trace" test of issue #14: an account's data is stored through the real routes (a bulk job, an
-// idempotent user read, a user action run as a job), the account is closed in the simulator, the report
+// idempotent user read, a user action run as a job, a crawl), the account is closed in the simulator, the report
 // runs, and then nothing in Redis (every key of the test's prefix, every value read by type) nor in the jobs
 // API names its accountId, name or email, while the other accounts' data is intact. An account reported
 // `updated` loses its cached replay (the next read is fresh). The default report schedule exists.
@@ -63,10 +63,14 @@ it('erases a closed account everywhere, keeps the others, refreshes an updated o
   // A client may name the account in its Idempotency-Key: that record cannot be redacted, it goes.
   expect((await read(victim, `victim-${victim.accountId}`)).status).toBe(200)
   const members = await submitJob(t, 'confluence.group.members', { input: { groupId: group.id, all: true } })
+  // A crawl stages every group member (the victim among them) in Redis while it runs.
+  const crawl = await submitJob(t, 'confluence.content.crawl', { input: { sink: { type: 'file', path: 'privacy.ndjson' } } })
   expect((await waitForJob(t, bulk)).state).toBe('completed')
   const membersJob = await waitForJob(t, members)
   expect(membersJob.state).toBe('completed')
   expect(JSON.stringify(membersJob.result)).toContain(victim.email!)
+  expect((await waitForJob(t, crawl)).state).toBe('completed')
+  expect(await t.core.privacy.where(alias, victim.accountId)).toContain(`crawl:${crawl}`)
 
   // The alias got its default report schedule with its first stored account; let its first run finish.
   const schedule = await http(t, 'GET', `/v1/schedules/privacy-report-${alias}`, { key: t.keys.admin })
