@@ -9,7 +9,8 @@ import tseslint from 'typescript-eslint'
 //   2  budget/ | connections/            the site rate budget | aliases, sealed secrets, tokens, consent
 //                                        (siblings: neither imports the other)
 //   3  confluence/                       the Confluence client (sessions from connections, budget passed in)
-//   4  actions/  crawl/  licence/        the action engine, and what its built-in handlers run (crawl, licences)
+//   4  actions/  crawl/  licence/        the action engine, and what its built-in handlers run (crawl, licences,
+//      privacy/                          the personal-data index, report and erasure)
 //      preflight/                        production checks at start and on /readyz (config, Redis settings, clock)
 //   5  jobs/  schedules/                 queues and workers; schedules that enqueue jobs
 //   6  routes/  plugins/                 the HTTP surface (routes may import the Core *type*: the shape core.ts hands them)
@@ -19,7 +20,7 @@ const LAYERS = [
   ['http'],
   ['budget', 'connections'],
   ['confluence'],
-  ['actions', 'crawl', 'licence', 'preflight'],
+  ['actions', 'crawl', 'licence', 'privacy', 'preflight'],
   ['jobs', 'schedules'],
   ['routes', 'plugins'],
   ['app.ts', 'core.ts', 'server.ts', 'worker.ts']

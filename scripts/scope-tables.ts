@@ -65,7 +65,9 @@ export function renderScopeBlock (actions: readonly ActionScopes[]): string {
   for (const a of actions) {
     const sets = a.scopes ?? []
     const of = (kind: string): string => sets.filter(s => setKind(s) === kind).map(s => code(s)).join('<br>or ') || '—'
-    const none = sets.some(s => setKind(s) === 'none') ? ' (no scope needed)' : ''
+    // A set of platform scopes only (e.g. report:personal-data) is named as such: it is still needed.
+    const platformOnly = sets.find(s => setKind(s) === 'none' && s.length > 0)
+    const none = platformOnly !== undefined ? ` (platform scope ${code(platformOnly)})` : sets.some(s => setKind(s) === 'none') ? ' (no scope needed)' : ''
     lines.push(`| \`${a.id}\`${none} | ${of('classic')} | ${of('granular')} | ${of('mixed')} |`)
   }
   const used = [...new Set(actions.flatMap(a => (a.scopes ?? []).flat()))].sort()

@@ -20,6 +20,9 @@ import { createIdempotencyStore, type IdempotencyStore } from './actions/idempot
 import { JobService } from './jobs/job-service'
 import { ScheduleService } from './schedules/schedule-service'
 import { Preflight } from './preflight/preflight'
+import { privacySchedules } from './schedules/privacy-schedule'
+import { PersonalDataIndex } from './privacy/personal-data-index'
+import { erasureKeys } from './jobs/queues'
 
 export type ReadinessCheck = () => Promise<boolean>
 
@@ -51,6 +54,8 @@ export interface Core {
   schedules: ScheduleService
   /** Production checks: run at start by server.ts, reported on /readyz and the console (`current()`). */
   preflight: Preflight
+  /** The index of the accounts whose personal data the spoke stores (docs/privacy.md). */
+  privacy: PersonalDataIndex
   /** Named readiness checks, each answering within its timeout. */
   addReadinessCheck: (name: string, check: ReadinessCheck) => void
   readiness: () => Promise<Record<string, 'ok' | 'failed'>>
@@ -90,6 +95,10 @@ export async function createCore (config: Config, log: Logger, opts: CoreOptions
     sessions: connections.sessions, resolver: connections.sessions, agent, timeoutMs: config.upstreamTimeoutMs, budget: budget.hooks()
   })
   const metrics = createMetrics()
+  // Personal data: the index, and the default report schedule of an alias (wired once schedules exist).
+  const privacyHooks: { current?: ReturnType<typeof privacySchedules> } = {}
+  const privacy = new PersonalDataIndex(store, config.keyPrefix, (alias) => privacyHooks.current?.onNewAlias(alias))
+  const grantOf = async (alias: string): Promise<string | undefined> => (await connections.sessions.alias(alias))?.grant
   // What a long-running handler (the crawl, licences) needs besides Confluence calls.
   const services: HandlerServices = {
     redis: store,
@@ -98,10 +107,13 @@ export async function createCore (config: Config, log: Logger, opts: CoreOptions
     callbackSecret: config.callbackSecret,
     callbackPolicy: callbackPolicy(config),
     orgAdmin: async (alias: string) => await connections.sessions.orgAdmin(alias),
-    metrics
+    metrics,
+    privacy: { index: privacy, erasure: erasureKeys(config.keyPrefix), grantOf, metrics: metrics.privacy, onCycle: (alias, period) => privacyHooks.current?.onCycle(alias, period) }
   }
   const engine = createActionEngine({ registry: actions, client: confluence, connections: connections.sessions, config, log, services })
-  const jobs = new JobService({ config, log, producer, actions, engine, connections: connections.sessions, metrics })
+  const jobs = new JobService({ config, log, producer, actions, engine, connections: connections.sessions, metrics, privacy })
+  const schedules = new ScheduleService({ actions, engine, connections: connections.sessions, jobs, log, store, producer, keyPrefix: config.keyPrefix })
+  privacyHooks.current = privacySchedules({ schedules, grantOf, everySeconds: config.privacyReportEverySeconds, log })
   const core: Core = {
     config,
     log,
@@ -113,7 +125,8 @@ export async function createCore (config: Config, log: Logger, opts: CoreOptions
     engine,
     idempotency: createIdempotencyStore(store, { keyPrefix: config.keyPrefix }),
     jobs,
-    schedules: new ScheduleService({ actions, engine, connections: connections.sessions, jobs, log, store, producer, keyPrefix: config.keyPrefix }),
+    schedules,
+    privacy,
     preflight: new Preflight({ config, redis: store }),
     addReadinessCheck: (name, check) => { checks.set(name, check) },
     readiness: async () => {

@@ -28,6 +28,7 @@ import type { Faults } from './faults'
 import { registerGateway } from './gateway'
 import { GroundTruth } from './ground-truth'
 import { registerOAuthServer } from './oauth-server'
+import { registerPrivacyApi } from './privacy-api'
 import { OrgActivity, type LicenceUsageTruth, type OrgAccount } from './org-activity'
 import type { RateLimitOptions } from './rate-limit'
 import { ADMIN_ACCOUNT_ID, SERVICE_ACCOUNT_ID, type SizeOption } from './seed'
@@ -43,6 +44,7 @@ export type { LicenceUsageTruth, OrgAccount, ActivityBucket, AccountStatus } fro
 export { bucketOf } from './org-activity'
 export { DEFAULTS, DEFAULT_CLOUD_ID, cloudIdFor } from './state'
 export { ADMIN_ACCOUNT_ID, SERVICE_ACCOUNT_ID } from './seed'
+export { privacyOf, type PrivacyReporting, type PrivacyStats } from './privacy-api'
 
 export interface SiteInfo { cloudId: string, name: string, url: string }
 
@@ -201,6 +203,7 @@ function buildApp (state: SimState, activity: OrgActivity): FastifyInstance {
   registerOAuthServer(app, state)
   registerAdminApi(app, state, activity)
   registerGateway(app, state)
+  registerPrivacyApi(app, state)
   return app
 }
 

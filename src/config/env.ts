@@ -52,6 +52,8 @@ export interface Config {
   preflight?: 'enforce' | 'warn' | 'sandbox'
   /** Whether SPOKE_MASTER_KEY / SPOKE_API_KEYS were given: resolveSecrets fills both in, the preflight must still know. */
   secretsGiven?: { masterKey: boolean, apiKeys: boolean }
+  /** Default personal-data report schedule of an alias that stores personal data (seconds; 0: none). */
+  privacyReportEverySeconds: number
 }
 
 export class ConfigError extends Error {
@@ -98,7 +100,8 @@ export function loadConfig (env: Env = process.env): Config {
     callbackAllowedCidrs: cidrs(env, 'SPOKE_CALLBACK_ALLOWED_CIDRS'),
     jobLockMs: int(env, 'SPOKE_JOB_LOCK_MS', 30_000, 1_000, 600_000),
     preflight: oneOf(env, 'SPOKE_PREFLIGHT', ['enforce', 'warn'] as const, 'enforce'),
-    secretsGiven: { masterKey: optional(env, 'SPOKE_MASTER_KEY') !== undefined, apiKeys: optional(env, 'SPOKE_API_KEYS') !== undefined }
+    secretsGiven: { masterKey: optional(env, 'SPOKE_MASTER_KEY') !== undefined, apiKeys: optional(env, 'SPOKE_API_KEYS') !== undefined },
+    privacyReportEverySeconds: int(env, 'SPOKE_PRIVACY_REPORT_EVERY_SECONDS', 7 * 86400, 0, 366 * 86400)
   }
 }
 

@@ -5,14 +5,14 @@
 /**
  * `granular`: verb:thing:confluence (read:page:confluence, read:content.metadata:confluence);
  * `classic`: verb:confluence or verb:confluence-thing (search:confluence, write:confluence-groups);
- * `platform`: not a Confluence API scope (offline_access for refresh tokens, read:me, read:account).
+ * `platform`: not a Confluence API scope (offline_access for refresh tokens, read:me, read:account, report:personal-data for the Personal Data Reporting API).
  */
 export type ScopeKind = 'classic' | 'granular' | 'platform' | 'unknown'
 export type SetKind = 'classic' | 'granular' | 'mixed' | 'none'
 
 const GRANULAR = /^[a-z]+:[a-z][a-z0-9.-]*:confluence$/
 const CLASSIC = /^[a-z]+:confluence(-[a-z0-9.-]+)?$/
-const PLATFORM = new Set(['offline_access', 'read:me', 'read:account'])
+const PLATFORM = new Set(['offline_access', 'read:me', 'read:account', 'report:personal-data'])
 
 export function scopeKind (scope: string): ScopeKind {
   if (GRANULAR.test(scope)) return 'granular'

@@ -26,7 +26,8 @@ export const contentCrawl: ActionHandler = async (ctx) => {
   if (input.sink.type === 'webhook' && services.callbackSecret === undefined) throw new InputInvalidError('a webhook sink needs SPOKE_CALLBACK_SECRET (batches are always signed)')
   const alias = ctx.connection.resolved
   const site = await ctx.site()
-  const state = new CrawlState(services.redis, services.keyPrefix, scopeOf(alias, input), ctx.job?.jobId ?? randomUUID())
+  const runId = ctx.job?.jobId ?? randomUUID()
+  const state = new CrawlState(services.redis, services.keyPrefix, scopeOf(alias, input), runId, async (ids) => { await services.privacy?.index.record(alias, ids, `crawl:${runId}`) })
   const cp = await loadCheckpoint(ctx.job?.checkpoint) ?? await startRun(ctx, input, state, site.url)
   const sink: Sink = input.sink.type === 'file'
     ? await openFileSink(services.dataDir, input.sink.path, cp.sink)

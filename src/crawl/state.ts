@@ -9,6 +9,11 @@ import type { CrawlInput } from './types'
 const RUN_TTL_SECONDS = 7 * 86400
 const SCAN_COUNT = 500
 
+/** A run's staged accounts and emails (personal data: erased by privacy/erase.ts for closed accounts). */
+export function crawlRunKeys (keyPrefix: string, runId: string): { accounts: string, emails: string } {
+  return { accounts: `${keyPrefix}:crawl:run:${runId}:accounts`, emails: `${keyPrefix}:crawl:run:${runId}:emails` }
+}
+
 export function scopeOf (alias: string, input: Pick<CrawlInput, 'spaces' | 'types'>): string {
   const key = JSON.stringify([alias, [...(input.spaces?.include ?? [])].sort(), [...(input.spaces?.exclude ?? [])].sort(), [...input.types].sort()])
   return createHash('sha1').update(key).digest('hex').slice(0, 20)
@@ -18,7 +23,8 @@ export class CrawlState {
   private readonly base: string
   private readonly run: string
 
-  constructor (private readonly redis: Redis, keyPrefix: string, scope: string, runId: string) {
+  /** `stored` registers the accounts a run stages in Redis (the personal-data index, docs/privacy.md). */
+  constructor (private readonly redis: Redis, keyPrefix: string, scope: string, runId: string, private readonly stored: (accountIds: string[]) => Promise<void> = async () => {}) {
     this.base = `${keyPrefix}:crawl:${scope}`
     this.run = `${keyPrefix}:crawl:run:${runId}`
   }
@@ -38,7 +44,7 @@ export class CrawlState {
     const m = this.redis.multi()
     if (entries.length > 0) m.hset(this.seen(spaceId), Object.fromEntries(entries)).expire(this.seen(spaceId), RUN_TTL_SECONDS)
     if (accounts.length > 0) m.sadd(`${this.run}:accounts`, ...accounts).expire(`${this.run}:accounts`, RUN_TTL_SECONDS)
-    await m.exec()
+    await Promise.all([m.exec(), this.stored(accounts)])
   }
 
   /** Items stored for the space but not seen by this (complete) listing, a chunk at a time. */
@@ -85,11 +91,11 @@ export class CrawlState {
   }
 
   async addAccounts (accounts: string[]): Promise<void> {
-    if (accounts.length > 0) await this.redis.multi().sadd(`${this.run}:accounts`, ...accounts).expire(`${this.run}:accounts`, RUN_TTL_SECONDS).exec()
+    if (accounts.length > 0) await Promise.all([this.redis.multi().sadd(`${this.run}:accounts`, ...accounts).expire(`${this.run}:accounts`, RUN_TTL_SECONDS).exec(), this.stored(accounts)])
   }
 
   async saveEmails (entries: Array<[string, string]>): Promise<void> {
-    if (entries.length > 0) await this.redis.multi().hset(`${this.run}:emails`, Object.fromEntries(entries)).expire(`${this.run}:emails`, RUN_TTL_SECONDS).exec()
+    if (entries.length > 0) await Promise.all([this.redis.multi().hset(`${this.run}:emails`, Object.fromEntries(entries)).expire(`${this.run}:emails`, RUN_TTL_SECONDS).exec(), this.stored(entries.map(([id]) => id))])
   }
 
   async emails (accountIds: string[]): Promise<Array<string | null>> {

@@ -46,3 +46,4 @@ export const UpstreamUnavailableError = define('UPSTREAM_UNAVAILABLE', 502, 'Con
 export const UpstreamTimeoutError = define('UPSTREAM_TIMEOUT', 504, 'Confluence did not answer in time', true)
 export const QueueUnavailableError = define('QUEUE_UNAVAILABLE', 503, 'Queue unavailable', true)
 export const InternalError = define('INTERNAL', 500, 'Internal error')
+export const PrivacyReportUnsupportedError = define('PRIVACY_REPORT_UNSUPPORTED', 409, 'The alias cannot report personal data')

@@ -21,6 +21,7 @@ import {
   type CallbackJobData, type RunActionJobData, type RunActionResult
 } from './queues'
 import type { Metrics } from '../lib/metrics'
+import type { PersonalDataIndex } from '../privacy/personal-data-index'
 
 export interface EnqueueRequest {
   actionId: string
@@ -38,6 +39,8 @@ export interface JobServiceDeps {
   engine: ActionEngine
   connections: ConnectionResolver
   metrics: Metrics
+  /** Registers the accounts a job's input and result store (docs/privacy.md). */
+  privacy?: PersonalDataIndex
 }
 
 /** Redis calls on the request path give up after this long (then 503 QUEUE_UNAVAILABLE). */
@@ -49,6 +52,7 @@ export class JobService {
   readonly callbackQueue: Queue<CallbackJobData>
   readonly keys: ReturnType<typeof jobKeys>
   readonly metrics: JobMetrics
+  readonly privacy?: PersonalDataIndex
   private readonly callbackPolicy: AddressPolicy
 
   constructor (private readonly deps: JobServiceDeps) {
@@ -58,6 +62,7 @@ export class JobService {
     this.keys = jobKeys(deps.config.keyPrefix)
     this.metrics = createJobMetrics(deps.metrics.registry, [this.queue, this.callbackQueue])
     this.callbackPolicy = callbackPolicy(deps.config)
+    this.privacy = deps.privacy
   }
 
   private get redis (): Redis { return this.deps.producer }
@@ -90,7 +95,8 @@ export class JobService {
     if (req.body.callbackUrl !== undefined) data.callbackUrl = req.body.callbackUrl
     await guard(Promise.all([
       this.queue.add(action.id, data, { jobId: id, attempts }),
-      this.redis.zadd(this.keys.index, 0, id)
+      this.redis.zadd(this.keys.index, 0, id),
+      this.privacy?.recordValue(connection.resolved, input, `job:${id}`)
     ]))
     this.deps.log.info({ jobId: id, action: action.id, connection: requested }, 'job queued')
     const self = `/v1/jobs/${id}`

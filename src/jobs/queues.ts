@@ -2,6 +2,8 @@
 // Job data is plain text in Redis: ids, the input and the callback URL — never a token or a secret.
 import { Queue, type ConnectionOptions, type JobsOptions } from 'bullmq'
 import { randomFillSync } from 'node:crypto'
+import type { ErasureKeys } from '../privacy/erase'
+import { crawlRunKeys } from '../crawl/state'
 
 export const RUN_ACTION_QUEUE = 'run-action'
 export const CALLBACK_QUEUE = 'callback'
@@ -106,4 +108,16 @@ export function createCallbackQueue (connection: ConnectionOptions, keyPrefix: s
       removeOnFail: { age: RETENTION.failedSeconds }
     }
   })
+}
+
+/** Where a job keeps what it stored, for the erasure of closed accounts (privacy/erase.ts). */
+export function erasureKeys (keyPrefix: string): ErasureKeys {
+  const bull = `${bullPrefix(keyPrefix)}:${RUN_ACTION_QUEUE}`
+  const side = jobKeys(keyPrefix)
+  return {
+    jobHash: (id) => `${bull}:${id}`,
+    jobEvents: `${bull}:events`,
+    jobSide: (id) => [side.extra(id), side.checkpoint(id)],
+    crawlRun: (runId) => crawlRunKeys(keyPrefix, runId)
+  }
 }

@@ -86,6 +86,8 @@ export function createRunActionProcessor (deps: ProcessorDeps) {
         maxRetryAfterSeconds: deps.maxRetryAfterSeconds,
         job: { jobId: id, finalAttempt: job.attemptsMade + 1 >= (job.opts.attempts ?? 1), checkpoint }
       })
+      // Before the checkpoint goes: a failed index write retries the attempt, which then resumes (docs/privacy.md).
+      await deps.jobs.privacy?.recordValue(result.meta.connection.resolved, result.output, `job:${id}`)
       if (pending !== undefined) await job.updateProgress({ ...pending }).catch(() => {})
       if (checkpointUsed) deps.redis.del(checkpointKey).catch(() => {})
       await deps.beforeEnd?.(job)

@@ -76,5 +76,6 @@ async function loadOrPlan (ctx: Parameters<ActionHandler>[0], input: ReclaimInpu
   if (saved !== undefined) return JSON.parse(saved) as ReclaimPlan
   const plan = await planReclaim(ctx, input, Date.now())
   await ctx.job?.checkpoint.save(PLAN_FIELD, JSON.stringify(plan))
+  if (ctx.job !== undefined) await ctx.services?.privacy?.index.recordValue(ctx.connection.resolved, plan, `job:${ctx.job.jobId}`) // a failed job's plan names accounts (docs/privacy.md)
   return plan
 }

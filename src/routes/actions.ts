@@ -124,6 +124,7 @@ const actionRoutes: FastifyPluginAsync<ActionRoutesOptions> = async (app, { core
     }
     const { response, replayed } = await core.idempotency.run({ scope: actionId, key, fingerprint: fingerprint(body) }, run)
     if (replayed) reply.header('idempotent-replayed', 'true')
+    else await core.privacy.recordReplay(actionId, key, response).catch((err) => req.log.error({ err }, 'personal-data index write failed'))
     return send(reply, response)
   }
 

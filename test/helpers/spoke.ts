@@ -39,6 +39,9 @@ export async function buildTestSpoke (env: Record<string, string> = {}, opts: Te
     SPOKE_API_KEYS: `admin:${keys.admin},invoker:${keys.invoker},viewer:${keys.viewer}`,
     SPOKE_DATA_DIR: `/tmp/spoke-test-${randomUUID()}`,
     LOG_LEVEL: 'info',
+    // No default personal-data report schedule (it would run at once and add jobs and calls to every test
+    // that stores an account); privacy-erasure.test.ts turns it on.
+    SPOKE_PRIVACY_REPORT_EVERY_SECONDS: '0',
     ...env
   })
   const lines: string[] = []

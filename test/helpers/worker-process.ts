@@ -21,6 +21,7 @@ export async function startWorkerProcess (t: TestSpoke, simUrl: string, env: Rec
       ATLASSIAN_AUTH_URL: simUrl,
       ATLASSIAN_API_URL: simUrl,
       LOG_LEVEL: 'info',
+      SPOKE_PRIVACY_REPORT_EVERY_SECONDS: '0',
       ...env
     }
   })

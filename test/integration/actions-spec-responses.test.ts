@@ -89,7 +89,8 @@ const CASES: Case[] = [
  */
 const NOT_SAMPLED: Record<string, string> = {
   'confluence.license.usage': 'reads the Organizations API, not in the vendored Confluence specs (covered by licence-usage.test.ts)',
-  'confluence.license.reclaim': 'reads the Organizations API, not in the vendored Confluence specs (covered by licence-reclaim.test.ts)'
+  'confluence.license.reclaim': 'reads the Organizations API, not in the vendored Confluence specs (covered by licence-reclaim.test.ts)',
+  'confluence.privacy.report': 'calls the Personal Data Reporting API, not in the vendored Confluence specs (covered by privacy-*.test.ts)'
 }
 
 const contract = loadContract()

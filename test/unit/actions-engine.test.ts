@@ -74,7 +74,7 @@ describe('catalogue', () => {
     expect(registry.list().map(a => a.id)).toEqual([
       'confluence.blogpost.get', 'confluence.content.crawl', 'confluence.content.search', 'confluence.group.list', 'confluence.group.member.add', 'confluence.group.member.remove',
       'confluence.group.members.bulk', 'confluence.group.members', 'confluence.license.reclaim', 'confluence.license.usage',
-      'confluence.page.get', 'confluence.page.list', 'confluence.site.list', 'confluence.space.list',
+      'confluence.page.get', 'confluence.page.list', 'confluence.privacy.report', 'confluence.site.list', 'confluence.space.list',
       'confluence.user.current', 'confluence.user.get', 'confluence.user.groups'
     ])
     expect(() => registry.get('confluence.nope')).toThrow(expect.objectContaining({ code: 'ACTION_NOT_FOUND' }))

@@ -5,6 +5,7 @@ import { groupMembersBulk } from './group-members-bulk'
 import { contentCrawl } from '../../crawl/run'
 import { checkUsageInput, licenceUsage } from '../../licence/usage'
 import { checkReclaimInput, licenceReclaim } from '../../licence/reclaim'
+import { privacyReport } from '../../privacy/report'
 import type { HandlerModule } from './types'
 
 const NO_PARAMS = { type: 'object', additionalProperties: false }
@@ -14,5 +15,6 @@ export const HANDLERS: Readonly<Record<string, HandlerModule>> = {
   'group-members-bulk': groupMembersBulk,
   'content-crawl': { run: contentCrawl, params: NO_PARAMS },
   'licence-usage': { run: licenceUsage, params: NO_PARAMS, precheck: (ctx) => checkUsageInput(ctx.input) },
-  'licence-reclaim': { run: licenceReclaim, params: NO_PARAMS, precheck: (ctx) => checkReclaimInput(ctx.input, ctx.connection) }
+  'licence-reclaim': { run: licenceReclaim, params: NO_PARAMS, precheck: (ctx) => checkReclaimInput(ctx.input, ctx.connection) },
+  'privacy-report': { run: privacyReport, params: NO_PARAMS }
 }

@@ -20,6 +20,8 @@ export interface HandlerServices {
   orgAdmin: (alias: string) => Promise<{ orgId?: string, apiKey: string, connectionUrl: string } | undefined>
   /** the licence gauges and counters (seats in use, seats reclaimed) */
   metrics?: Pick<Metrics, 'licenceSeatsInUse' | 'licenceSeatsReclaimed'>
+  /** the personal-data index, erasure keys and metrics (confluence.privacy.report; crawl state registers accounts) */
+  privacy?: import('../../privacy/services').PrivacyServices
 }
 
 export interface ProgressUpdate { done?: number, total?: number, message?: string }
