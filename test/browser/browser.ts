@@ -22,6 +22,7 @@ export class ConsoleBrowser {
   readonly urls: string[] = []
   readonly html: Array<{ url: string, body: string }> = []
   private readonly pending: Array<Promise<void>> = []
+  private settled = 0
   private constructor (readonly browser: Browser) {}
 
   static async launch (): Promise<ConsoleBrowser> {
@@ -60,7 +61,7 @@ export class ConsoleBrowser {
       if (res.status() >= 400 && !isAllowed(url) && !/favicon\.ico/.test(url)) problems.push(`error answer: ${res.status()} ${res.request().method()} ${url}`)
       const type = res.headers()['content-type'] ?? ''
       if (res.status() >= 300 && res.status() < 400) return
-      if (/text\/html|json/.test(type)) this.pending.push(res.text().then(body => { this.html.push({ url, body }) }, () => {}))
+      if (/text\/html|json/.test(type)) this.pending.push(res.text().then(body => { this.html.push({ url, body }) }, () => {}).finally(() => { this.settled++ }))
       const location = res.headers().location
       if (location) this.urls.push(location)
     })
@@ -68,9 +69,16 @@ export class ConsoleBrowser {
   }
 
   /** Every answer body captured so far (waits for the ones still being read). */
-  async bodies (): Promise<Array<{ url: string, body: string }>> {
-    await Promise.all(this.pending)
-    return this.html
+  /**
+   * Every answer body captured so far: waits for the ones still being read, at most 5 s (DevTools may never
+   * hand over the body of a document the page left at once, such as a meta-refresh hop); those are listed.
+   */
+  async bodies (): Promise<{ read: Array<{ url: string, body: string }>, unreadable: number }> {
+    const settled = await Promise.race([
+      Promise.all(this.pending).then(() => true),
+      new Promise<boolean>(resolve => setTimeout(() => resolve(false), 5_000).unref())
+    ])
+    return { read: this.html, unreadable: settled ? 0 : this.pending.length - this.settled }
   }
 
   async close (): Promise<void> { await this.browser.close() }

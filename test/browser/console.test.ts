@@ -336,8 +336,10 @@ describeWithBrowser('the admin console in headless chromium', () => {
     sessionIds.forEach((id, i) => { secrets[`session id ${i}`] = id })
     expect(tokens.set?.accessToken).toBeTruthy()
     expect(sessionIds.length).toBeGreaterThanOrEqual(5)
-    const bodies = await browser.bodies()
+    const { read: bodies, unreadable } = await browser.bodies()
     expect(bodies.length).toBeGreaterThan(20)
+    if (unreadable > 0) process.stderr.write(`secret scan: ${unreadable} answer bodies could not be read from the browser\n`)
+    expect(unreadable).toBeLessThanOrEqual(2)
     const places: Array<[string, string]> = [
       ...bodies.map(b => [`page ${b.url}`, b.body] as [string, string]),
       ...browser.urls.map(u => [`URL ${u}`, decodeURIComponent(u)] as [string, string]),
