@@ -56,6 +56,12 @@ it('a viewer session sees the page and the dashboard but cannot change anything 
   expect(page.body).not.toContain('Edit alias') // changes are an admin's act
   expect(page.body).not.toContain('New alias')
   expect(page.headers['content-security-policy']).toContain("default-src 'none'")
+  // The home page names the production checks that are not fine (the test Redis keeps no AOF; keys were generated).
+  const report = await spoke.core.preflight.current()
+  const open = report.findings.filter(f => f.level === 'warn' || f.level === 'refuse' || f.level === 'unknown')
+  expect(open.length).toBeGreaterThan(0)
+  expect(page.body).toContain('Production checks')
+  for (const f of open) expect(page.body).toContain(`(${f.check})`)
 
   expect((await spoke.app.inject({ method: 'GET', url: '/admin/queues', headers: { ...HTML, ...jar } })).statusCode).toBe(200)
   const mutating = spoke.app.routeTable.find(r => r.url.startsWith('/admin/queues/api') && ['PUT', 'POST', 'PATCH', 'DELETE'].includes(r.method))!

@@ -7,6 +7,15 @@ import { aliasPath, effectiveGrant, grantLabel, nextStep, tokenState } from './a
 import { consoleUser, frameOf, type ConsoleUser } from './context'
 import { h, page, sendPage, type Html } from './html'
 import { CRAWL_ACTION, jobTable, scheduleTable } from './job-views'
+import type { PreflightReport } from '../../preflight/preflight'
+
+/** The production checks (docs/going-live.md) that are not fine: what an operator should fix first. */
+function preflightNotice (report: PreflightReport | undefined): Html {
+  const open = (report?.findings ?? []).filter(f => f.level === 'warn' || f.level === 'refuse' || f.level === 'unknown')
+  if (report === undefined || open.length === 0) return h``
+  const items = open.map(f => h`<li><strong>${f.level === 'refuse' ? 'Unsafe' : f.level === 'unknown' ? 'Not checked' : 'Warning'}</strong> (${f.check}): ${f.message}</li>`)
+  return h`<section class="notice" role="status"><h2>Production checks</h2><ul>${items}</ul><p class="muted">See the going-live guide (docs/going-live.md) for each setting.</p></section>`
+}
 
 function aliasRow (a: AliasView, all: AliasView[], user: ConsoleUser): Html {
   const family = a.parent
@@ -22,14 +31,15 @@ function aliasRow (a: AliasView, all: AliasView[], user: ConsoleUser): Html {
 const overview: FastifyPluginAsync<{ core: Core }> = async (app, { core }) => {
   app.get('/admin', { config: { access: OBSERVERS, browser: true }, schema: { hide: true } }, async (req, reply) => {
     const user = consoleUser(req)
-    const [aliases, jobs, crawls, schedules] = await Promise.all([
+    const [aliases, jobs, crawls, schedules, preflight] = await Promise.all([
       core.connections.aliases.list(),
       core.jobs.list({ limit: 10 }),
       core.jobs.list({ limit: 5, action: CRAWL_ACTION }),
-      core.schedules.list()
+      core.schedules.list(),
+      core.preflight.current().catch(() => undefined)
     ])
     const rows = aliases.map(a => aliasRow(a, aliases, user))
-    return sendPage(reply, 200, page('Confluence spoke admin', h`<h1>Connections</h1>
+    return sendPage(reply, 200, page('Confluence spoke admin', h`${preflightNotice(preflight)}<h1>Connections</h1>
 <p class="muted">Each connection &amp; credential alias holds an Atlassian OAuth 2.0 app and the token it obtained. A request naming a parent alias runs as its active child.</p>
 ${user.isAdmin ? h`<div class="actions"><a class="button" href="/admin/aliases/new">New alias</a></div>` : ''}
 <table><thead><tr><th>Alias</th><th>Grant type</th><th>State</th><th>Site</th><th>Managed groups</th><th>Next step</th></tr></thead>
