@@ -60,7 +60,7 @@ export class JobService {
     this.callbackQueue = createCallbackQueue(deps.producer, deps.config.keyPrefix)
     for (const q of [this.queue, this.callbackQueue]) q.on('error', (err) => deps.log.debug({ err }, 'queue connection error'))
     this.keys = jobKeys(deps.config.keyPrefix)
-    this.metrics = createJobMetrics(deps.metrics.registry, [this.queue, this.callbackQueue])
+    this.metrics = createJobMetrics(deps.metrics.registry, [this.queue, this.callbackQueue], deps.metrics.jobs.duration)
     this.callbackPolicy = callbackPolicy(deps.config)
     this.privacy = deps.privacy
   }

@@ -41,7 +41,23 @@ export class RetryLaterError extends Error {
 const PROGRESS_EVERY_MS = 250
 
 export function createRunActionProcessor (deps: ProcessorDeps) {
-  return async function processRunAction (job: Job<RunActionJobData, RunActionResult>, _token: string | undefined, signal: AbortSignal | undefined): Promise<RunActionResult> {
+  const duration = deps.jobs.metrics.duration
+  if (duration === undefined) return processRunAction
+  // Every attempt's duration, by how it ended (spoke_job_duration_seconds).
+  return async function timedRunAction (job: Job<RunActionJobData, RunActionResult>, token: string | undefined, signal: AbortSignal | undefined): Promise<RunActionResult> {
+    const started = performance.now()
+    let outcome = 'completed'
+    try {
+      return await processRunAction(job, token, signal)
+    } catch (err) {
+      outcome = err instanceof RetryLaterError ? 'retry' : signal?.aborted === true || (err instanceof Error && err.message.startsWith(`${CANCELLED_CODE}:`)) ? 'cancelled' : 'failed'
+      throw err
+    } finally {
+      duration.labels(job.data.actionId, outcome).observe((performance.now() - started) / 1000)
+    }
+  }
+
+  async function processRunAction (job: Job<RunActionJobData, RunActionResult>, _token: string | undefined, signal: AbortSignal | undefined): Promise<RunActionResult> {
     const id = String(job.id)
     const data = job.data
     const abort = signal ?? new AbortController().signal
