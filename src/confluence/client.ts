@@ -127,7 +127,7 @@ export class SpokeConfluenceClient implements ConfluenceClient {
 
 /**
  * `GET /wiki/api/v2/pages/{id}`: the path without origin or query, any segment that is not a lower-case
- * word (ids, space keys, account ids, cloudIds) replaced, so the label set stays bounded.
+ * word or an API version (ids, space keys, account ids, cloudIds) replaced, so the label set stays bounded.
  */
 export function routeTemplate (req: Pick<ConfluenceRequest, 'method' | 'path'>): string {
   let path = req.path
@@ -139,7 +139,7 @@ export function routeTemplate (req: Pick<ConfluenceRequest, 'method' | 'path'>):
   if (q >= 0) path = path.slice(0, q)
   path = path.replace(/\/ex\/confluence\/[^/]+/, '')
   const parts = path.split('/')
-  for (let i = 0; i < parts.length; i++) if (parts[i] !== '' && !/^[a-z][a-z_.-]{0,40}$/.test(parts[i])) parts[i] = '{id}'
+  for (let i = 0; i < parts.length; i++) if (parts[i] !== '' && !/^(?:[a-z][a-z_.-]{0,40}|v\d)$/.test(parts[i])) parts[i] = '{id}'
   return `${req.method} ${parts.join('/')}`
 }
 
