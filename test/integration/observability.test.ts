@@ -7,13 +7,15 @@ import { buildTestSpoke, type TestSpoke } from '../helpers/spoke'
 import { connectSimulatorAlias, http, simulatorEnv } from '../helpers/connect'
 import { parsePromText, sampleSum, sampleValue, type Sample } from '../helpers/prom-text'
 import { SiteBudget } from '../../src/budget/site-budget'
+import { submitJob, waitForJob } from '../helpers/jobs'
+import { readSink } from '../helpers/crawl'
 
 let sim: Simulator
 let t: TestSpoke
 
 beforeAll(async () => {
   sim = await startSimulator({ seed: 'observability', size: 20 })
-  t = await buildTestSpoke({ ...simulatorEnv(sim), LOG_LEVEL: 'warn' })
+  t = await buildTestSpoke({ ...simulatorEnv(sim), LOG_LEVEL: 'warn' }, { workers: true })
   await connectSimulatorAlias(t, sim, { grant: 'client_credentials' })
 })
 afterAll(async () => {
@@ -99,3 +101,23 @@ it('a refused refresh token: the refresh counter and the alias-state gauge move 
   // A call outside the engine is labelled by its route template, never the raw path.
   expect(sampleSum(after, 'spoke_upstream_requests_total', { operation: 'GET /wiki/rest/api/user/current', status_class: '4xx' })).toBeGreaterThanOrEqual(1)
 }, 30_000)
+
+it('a crawl job: items by kind, the crawl progress time, the job duration, and its paced requests under the action id', async () => {
+  const before = await scrape()
+  const id = await submitJob(t, 'confluence.content.crawl', { input: { types: ['page', 'blogpost'], sink: { type: 'file', path: 'obs/crawl.ndjson' } } })
+  const job = await waitForJob(t, id, undefined, 30_000)
+  expect(job.state).toBe('completed')
+  const after = await scrape()
+  const delta = (name: string, labels: Record<string, string>): number => sampleSum(after, name, labels) - sampleSum(before, name, labels)
+  const written = readSink(t.config.dataDir, 'obs/crawl.ndjson')
+  for (const kind of ['space', 'page', 'blogpost']) {
+    expect({ kind, counted: delta('spoke_crawl_items_total', { kind }) }).toEqual({ kind, counted: written.filter(r => r.kind === kind).length })
+  }
+  expect(written.length).toBeGreaterThan(5)
+  expect(sampleValue(after, 'spoke_crawl_last_progress_timestamp_seconds', { alias: 'confluence_cloud' })).toBeGreaterThan(Date.now() / 1000 - 60)
+  expect(delta('spoke_job_duration_seconds_count', { action: 'confluence.content.crawl', outcome: 'completed' })).toBe(1)
+  const calls = delta('spoke_upstream_requests_total', { operation: 'confluence.content.crawl', status_class: '2xx' })
+  expect(calls).toBeGreaterThan(0)
+  // Job requests take tokens of the site budget (leases may grant a few more than were spent).
+  expect(delta('spoke_budget_tokens_granted_total', { cloud_id: sim.defaultCloudId })).toBeGreaterThanOrEqual(calls)
+}, 40_000)
