@@ -34,6 +34,8 @@ export interface ExecuteParams {
   maxRetryAfterSeconds?: number
   /** Set when a job runs the action: its requests are paced by the site's shared budget, and handlers may checkpoint. */
   job?: JobRun
+  /** The caller's W3C traceparent (lib/trace-context.ts), sent on every upstream request of this run. */
+  traceparent?: string
 }
 
 export interface ExecuteMeta {
@@ -107,7 +109,12 @@ export function createActionEngine (deps: EngineDeps): ActionEngine {
     // A job's requests wait for tokens of the site's shared budget (ConfluenceRequest.paced).
     const paced = params.job !== undefined
     const call = (req: ConfluenceRequest, opts?: CallOptions): Promise<ConfluenceResponse> => {
-      const sent = params.signal === undefined && !paced ? req : { ...req, signal: params.signal, paced }
+      const tp = params.traceparent
+      let sent = req
+      if (params.signal !== undefined || paced || tp !== undefined) {
+        sent = { ...req, signal: params.signal, paced }
+        if (tp !== undefined) sent.headers = { ...req.headers, traceparent: tp }
+      }
       // The action id labels the request's metrics unless a handler named a finer operation.
       return withRetries(() => deps.client.call(connection, sent, opts, action.id),
         req.method === 'GET' ? { ...retry, retryTransient: true } : retry,

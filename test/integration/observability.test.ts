@@ -7,7 +7,7 @@ import { buildTestSpoke, type TestSpoke } from '../helpers/spoke'
 import { connectSimulatorAlias, http, simulatorEnv } from '../helpers/connect'
 import { parsePromText, sampleSum, sampleValue, type Sample } from '../helpers/prom-text'
 import { SiteBudget } from '../../src/budget/site-budget'
-import { submitJob, waitForJob } from '../helpers/jobs'
+import { submit, submitJob, waitForJob } from '../helpers/jobs'
 import { readSink } from '../helpers/crawl'
 
 let sim: Simulator
@@ -15,7 +15,8 @@ let t: TestSpoke
 
 beforeAll(async () => {
   sim = await startSimulator({ seed: 'observability', size: 20 })
-  t = await buildTestSpoke({ ...simulatorEnv(sim), LOG_LEVEL: 'warn' }, { workers: true })
+  // info: the trace id tests read the request's and the job's log lines
+  t = await buildTestSpoke({ ...simulatorEnv(sim), LOG_LEVEL: 'info' }, { workers: true })
   await connectSimulatorAlias(t, sim, { grant: 'client_credentials' })
 })
 afterAll(async () => {
@@ -121,3 +122,40 @@ it('a crawl job: items by kind, the crawl progress time, the job duration, and i
   // Job requests take tokens of the site budget (leases may grant a few more than were spent).
   expect(delta('spoke_budget_tokens_granted_total', { cloud_id: sim.defaultCloudId })).toBeGreaterThanOrEqual(calls)
 }, 40_000)
+
+describe('W3C traceparent', () => {
+  const traceId = '4bf92f3577b34da6a3ce929d0e0e4736'
+  const traceparent = `00-${traceId}-00f067aa0ba902b7-01`
+
+  it('sync: continued on every upstream request and on the request\'s log lines', async () => {
+    sim.reset()
+    const res = await http(t, 'POST', '/v1/actions/confluence.user.current/execute', { key: t.keys.invoker, body: { input: {} }, headers: { traceparent } })
+    expect(res.status).toBe(200)
+    expect(sim.tracedRequests()).toEqual([{ operationId: 'getCurrentUser', traceparent }])
+    const lines = t.logs().split('\n').filter(l => l.includes(traceId))
+    expect(lines.length).toBeGreaterThan(0)
+    expect(lines.every(l => JSON.parse(l).traceId === traceId)).toBe(true)
+  })
+
+  it('async: carried in the job data to every upstream request of the job and its log lines', async () => {
+    sim.reset()
+    const submitted = await submit(t, 'confluence.content.crawl', { input: { types: ['page'], sink: { type: 'file', path: 'obs/traced.ndjson' } } }, { headers: { traceparent } })
+    expect(submitted.status).toBe(202)
+    const id = submitted.json().jobId as string
+    const job = await waitForJob(t, id, undefined, 30_000)
+    expect(job.state).toBe('completed')
+    const traced = sim.tracedRequests()
+    expect(traced.length).toBe(sim.counters().requests - (sim.counters().byOperation['oauth.token'] ?? 0))
+    expect(new Set(traced.map(r => r.traceparent))).toEqual(new Set([traceparent]))
+    const jobLines = t.logs().split('\n').filter(l => l.includes(`"jobId":"${id}"`))
+    expect(jobLines.some(l => JSON.parse(l).msg === 'job completed' && JSON.parse(l).traceId === traceId)).toBe(true)
+  }, 40_000)
+
+  it('a malformed traceparent is dropped: nothing sent upstream, no trace id logged', async () => {
+    sim.reset()
+    const res = await http(t, 'POST', '/v1/actions/confluence.user.current/execute', { key: t.keys.invoker, body: { input: {} }, headers: { traceparent: `00-${'0'.repeat(32)}-00f067aa0ba902b7-01` } })
+    expect(res.status).toBe(200)
+    expect(sim.tracedRequests()).toEqual([])
+    expect(t.logs()).not.toContain(`"traceId":"${'0'.repeat(32)}"`)
+  })
+})
