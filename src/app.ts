@@ -22,6 +22,7 @@ import oauthRoutes from './routes/oauth'
 import jobRoutes from './routes/jobs'
 import scheduleRoutes from './routes/schedules'
 import queuesDashboard from './routes/queues-dashboard'
+import { parseTraceparent, traceIdOf } from './lib/trace-context'
 
 export interface BuildAppOptions {
   core: Core
@@ -48,6 +49,11 @@ export async function buildApp (opts: BuildAppOptions): Promise<FastifyInstance>
     genReqId: (req) => {
       const given = req.headers['x-request-id']
       return typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID()
+    },
+    // A caller's W3C trace id on every log line of its request (lib/trace-context.ts); nothing when absent.
+    childLoggerFactory: (logger, bindings, opts, raw) => {
+      const tp = parseTraceparent(raw.headers.traceparent)
+      return logger.child(tp === undefined ? bindings : { ...bindings, traceId: traceIdOf(tp) }, opts)
     },
     ajv: { customOptions: { allErrors: true, removeAdditional: false, coerceTypes: 'array', useDefaults: true } },
     routerOptions: { ignoreTrailingSlash: true, maxParamLength: 200 },

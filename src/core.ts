@@ -78,23 +78,24 @@ export async function createCore (config: Config, log: Logger, opts: CoreOptions
   const closers: Array<() => Promise<void>> = []
   const checks = new Map<string, ReadinessCheck>()
 
+  const metrics = createMetrics()
   const agent = createAgent({ timeoutMs: config.upstreamTimeoutMs })
   // Every Confluence call of this process shares its site's rate budget with every other process.
   const budget = new SiteBudget(store, {
-    keyPrefix: config.keyPrefix, ratePerSecond: config.siteRatePerSecond, burst: config.siteBurst, syncPatienceMs: config.syncRetryAfterMaxSeconds * 1000, log
+    keyPrefix: config.keyPrefix, ratePerSecond: config.siteRatePerSecond, burst: config.siteBurst, syncPatienceMs: config.syncRetryAfterMaxSeconds * 1000, log, metrics: metrics.budget
   })
   let connections: ConnectionLayer
   try {
-    connections = await createConnectionLayer(config, store, log, agent, opts)
+    connections = await createConnectionLayer(config, store, log, agent, { ...opts, metrics: metrics.tokens })
   } catch (err) {
     await agent.close().catch(() => {})
     store.disconnect(); producer.disconnect()
     throw err
   }
   const confluence = new SpokeConfluenceClient({
-    sessions: connections.sessions, resolver: connections.sessions, agent, timeoutMs: config.upstreamTimeoutMs, budget: budget.hooks()
+    sessions: connections.sessions, resolver: connections.sessions, agent, timeoutMs: config.upstreamTimeoutMs, budget: budget.hooks(), metrics: metrics.upstream
   })
-  const metrics = createMetrics()
+  metrics.tokens.aliasStates = aliasStateCounts(connections)
   // Personal data: the index, and the default report schedule of an alias (wired once schedules exist).
   const privacyHooks: { current?: ReturnType<typeof privacySchedules> } = {}
   const privacy = new PersonalDataIndex(store, config.keyPrefix, (alias) => privacyHooks.current?.onNewAlias(alias))
@@ -110,7 +111,7 @@ export async function createCore (config: Config, log: Logger, opts: CoreOptions
     metrics,
     privacy: { index: privacy, erasure: erasureKeys(config.keyPrefix), grantOf, metrics: metrics.privacy, onCycle: (alias, period) => privacyHooks.current?.onCycle(alias, period) }
   }
-  const engine = createActionEngine({ registry: actions, client: confluence, connections: connections.sessions, config, log, services })
+  const engine = createActionEngine({ registry: actions, client: confluence, connections: connections.sessions, config, log, services, metrics: metrics.upstream })
   const jobs = new JobService({ config, log, producer, actions, engine, connections: connections.sessions, metrics, privacy })
   const schedules = new ScheduleService({ actions, engine, connections: connections.sessions, jobs, log, store, producer, keyPrefix: config.keyPrefix })
   privacyHooks.current = privacySchedules({ schedules, grantOf, everySeconds: config.privacyReportEverySeconds, log })
@@ -151,6 +152,25 @@ export async function createCore (config: Config, log: Logger, opts: CoreOptions
   // Started while Redis was away: the alias files are written once it answers; until then, not ready.
   core.addReadinessCheck('connections', async () => connections.filesApplied())
   return core
+}
+
+const ALIAS_STATES_TTL_MS = 5_000
+
+/** Aliases by token state for the spoke_aliases gauge: the alias views, read at most every 5 s per process. */
+function aliasStateCounts (connections: ConnectionLayer): () => Promise<Record<string, number>> {
+  let cached: { at: number, counts: Promise<Record<string, number>> } | undefined
+  return async () => {
+    if (cached === undefined || Date.now() - cached.at > ALIAS_STATES_TTL_MS) {
+      const counts = connections.aliases.list().then((views) => {
+        const c: Record<string, number> = {}
+        for (const v of views) c[v.token.status] = (c[v.token.status] ?? 0) + 1
+        return c
+      })
+      cached = { at: Date.now(), counts }
+      counts.catch(() => { cached = undefined })
+    }
+    return await withTimeout(cached.counts, READINESS_TIMEOUT_MS)
+  }
 }
 
 function withTimeout<T> (p: Promise<T>, ms: number): Promise<T> {

@@ -10,7 +10,13 @@ export interface CountersSnapshot {
   tokenRequests: number
 }
 
+/** A request that carried a W3C `traceparent` (the spoke's tracing tests read these). */
+export interface TracedRequest { operationId: string, traceparent: string }
+
+const MAX_TRACED = 1000
+
 export class Counters {
+  private traced: TracedRequest[] = []
   private requests = 0
   private tokenRequests = 0
   private readonly byOperation = new Map<string, Map<number, number>>()
@@ -22,6 +28,14 @@ export class Counters {
     if (!statuses) { statuses = new Map(); this.byOperation.set(operationId, statuses) }
     statuses.set(status, (statuses.get(status) ?? 0) + 1)
   }
+
+  /** The last MAX_TRACED requests that carried a traceparent. */
+  tracedRequest (operationId: string, traceparent: string): void {
+    if (this.traced.length >= MAX_TRACED) this.traced.shift()
+    this.traced.push({ operationId, traceparent })
+  }
+
+  tracedRequests (): TracedRequest[] { return [...this.traced] }
 
   tokenRequest (): void { this.tokenRequests++ }
   tokenGranted (grant: GrantType): void { this.tokensGranted[grant]++ }
@@ -42,6 +56,7 @@ export class Counters {
   }
 
   clear (): void {
+    this.traced = []
     this.requests = 0
     this.tokenRequests = 0
     this.byOperation.clear()

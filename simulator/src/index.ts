@@ -23,7 +23,7 @@ import type { AddressInfo } from 'node:net'
 import { registerAdminApi } from './admin-api'
 import { InvalidJson } from './contract'
 import { registerControlApi } from './control-api'
-import type { CountersSnapshot } from './counters'
+import type { CountersSnapshot, TracedRequest } from './counters'
 import type { Faults } from './faults'
 import { registerGateway } from './gateway'
 import { GroundTruth } from './ground-truth'
@@ -39,7 +39,7 @@ export type { FaultConfig, Fault, FaultTarget } from './faults'
 export type { RateLimitOptions } from './rate-limit'
 export type { ReadAccess } from './permissions'
 export type { ContentSummary } from './ground-truth'
-export type { CountersSnapshot } from './counters'
+export type { CountersSnapshot, TracedRequest } from './counters'
 export type { LicenceUsageTruth, OrgAccount, ActivityBucket, AccountStatus } from './org-activity'
 export { bucketOf } from './org-activity'
 export { DEFAULTS, DEFAULT_CLOUD_ID, cloudIdFor } from './state'
@@ -90,6 +90,8 @@ export interface Simulator {
   readonly state: SimState
   counters: () => CountersSnapshot
   invalidRequests: () => InvalidRequest[]
+  /** requests that carried a W3C traceparent header (last 1000; cleared by reset) */
+  tracedRequests: () => TracedRequest[]
   responseViolations: () => ResponseViolation[]
   /** clears counters, faults, rate-limit windows and recorded violations */
   reset: () => void
@@ -137,6 +139,7 @@ export async function startSimulator (options: SimulatorOptions = {}): Promise<S
     state,
     counters: () => state.counters.snapshot(),
     invalidRequests: () => [...state.invalidRequests],
+    tracedRequests: () => state.counters.tracedRequests(),
     responseViolations: () => [...state.responseViolations],
     reset: () => state.reset(),
     expireAllTokens: () => state.tokens.expireAllAccessTokens(),
@@ -199,6 +202,8 @@ function buildApp (state: SimState, activity: OrgActivity): FastifyInstance {
   app.addContentTypeParser('*', { parseAs: 'buffer' }, (_request, body, done) => { done(null, (body as Buffer).length > 0 ? body : undefined) })
   app.addHook('onResponse', async (request, reply) => {
     if (request.simOperation) state.counters.request(request.simOperation, reply.statusCode)
+    const tp = request.headers.traceparent
+    if (typeof tp === 'string') state.counters.tracedRequest(request.simOperation ?? 'unmatched', tp)
   })
   registerOAuthServer(app, state)
   registerAdminApi(app, state, activity)

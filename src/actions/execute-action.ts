@@ -9,6 +9,7 @@ import {
 import type { CallOptions, ConfluenceClient, ConfluenceRequest, ConfluenceResponse, ConfluenceSite } from '../confluence/types'
 import { DEFAULT_ALIAS } from '../connections/alias-id'
 import type { ConnectionResolver, ResolvedConnection } from '../connections/types'
+import { ChildCache, type UpstreamMetrics } from '../lib/metrics-spoke'
 import { abortableSleep, withRetries, type RetryDeps, type RetryOptions } from '../http/retry'
 import type { ActionRegistry } from './action-registry'
 import { toSchemaErrors } from './ajv'
@@ -33,6 +34,8 @@ export interface ExecuteParams {
   maxRetryAfterSeconds?: number
   /** Set when a job runs the action: its requests are paced by the site's shared budget, and handlers may checkpoint. */
   job?: JobRun
+  /** The caller's W3C traceparent (lib/trace-context.ts), sent on every upstream request of this run. */
+  traceparent?: string
 }
 
 export interface ExecuteMeta {
@@ -65,6 +68,8 @@ export interface EngineDeps {
   random?: () => number
   /** Given to built-in handlers (the crawl keeps its state in Redis). */
   services?: HandlerServices
+  /** Upstream metrics: the engine counts its per-call retries (lib/metrics-spoke.ts). */
+  metrics?: Pick<UpstreamMetrics, 'retries'>
 }
 
 /** Hard stop for `all: true`, whatever maxResults says: a run of mostly empty pages must end. */
@@ -73,6 +78,11 @@ const DEFAULT_MAX_ATTEMPTS = 3
 
 export function createActionEngine (deps: EngineDeps): ActionEngine {
   const retryDeps: RetryDeps = { sleep: deps.sleep ?? abortableSleep, random: deps.random ?? Math.random }
+  const retries = deps.metrics?.retries
+  if (retries !== undefined) {
+    const byReason = new ChildCache((reason) => retries.labels(reason))
+    retryDeps.onRetry = (reason) => byReason.get(reason, '').inc()
+  }
   const baseDelayMs = deps.retry?.baseDelayMs ?? 250
   const maxDelayMs = deps.retry?.maxDelayMs ?? 4_000
 
@@ -99,8 +109,14 @@ export function createActionEngine (deps: EngineDeps): ActionEngine {
     // A job's requests wait for tokens of the site's shared budget (ConfluenceRequest.paced).
     const paced = params.job !== undefined
     const call = (req: ConfluenceRequest, opts?: CallOptions): Promise<ConfluenceResponse> => {
-      const sent = params.signal === undefined && !paced ? req : { ...req, signal: params.signal, paced }
-      return withRetries(() => deps.client.call(connection, sent, opts),
+      const tp = params.traceparent
+      let sent = req
+      if (params.signal !== undefined || paced || tp !== undefined) {
+        sent = { ...req, signal: params.signal, paced }
+        if (tp !== undefined) sent.headers = { ...req.headers, traceparent: tp }
+      }
+      // The action id labels the request's metrics unless a handler named a finer operation.
+      return withRetries(() => deps.client.call(connection, sent, opts, action.id),
         req.method === 'GET' ? { ...retry, retryTransient: true } : retry,
         retryDeps, (n) => { if (n > attempts) attempts = n })
     }

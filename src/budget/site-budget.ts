@@ -22,6 +22,7 @@ import type { RateBudget, SiteKey } from './rate-budget'
 import { parseRetryAfter, quotaLeft } from '../http/rate-limit-headers'
 import { abortableSleep } from '../http/retry'
 import { UpstreamRateLimitedError } from '../errors/errors'
+import type { BudgetMetrics } from '../lib/metrics-spoke'
 
 export interface SiteBudgetOptions {
   keyPrefix: string
@@ -32,6 +33,8 @@ export interface SiteBudgetOptions {
   /** How long a job's request may wait for a token before the attempt ends with UPSTREAM_RATE_LIMITED. */
   jobPatienceMs?: number
   log?: Logger
+  /** Tokens granted, waits, pauses (lib/metrics-spoke.ts); none in tools. */
+  metrics?: BudgetMetrics
 }
 
 // Up to ARGV[5] tokens at once. Returns { granted, waitMs }: tokens available now (waitMs 0), or one token
@@ -130,12 +133,27 @@ export class SiteBudget {
     this.jobPatienceMs = opts.jobPatienceMs ?? 60_000
     // A lease is a small share of the burst and of what the rate refills in one lease period.
     this.maxLease = Math.max(1, Math.min(MAX_LEASE, Math.floor(opts.burst / 4), Math.floor(opts.ratePerSecond * LEASE_MS / 1000)))
+    if (opts.metrics !== undefined) {
+      const pauses = this.pauses
+      opts.metrics.pausesLeft = function * () { const now = Date.now(); for (const [id, e] of pauses) yield [id, e.until - now] }
+    }
   }
 
   private key (cloudId: string): string { return `${this.opts.keyPrefix}:budget:{${cloudId}}` }
 
   /** Wait for a token of the site's bucket; UPSTREAM_RATE_LIMITED when that would take longer than `patienceMs`. */
   async take (cloudId: string, patienceMs: number, signal?: AbortSignal): Promise<void> {
+    const m = this.opts.metrics
+    if (m === undefined) return await this.takeToken(cloudId, patienceMs, signal)
+    const started = Date.now()
+    try {
+      await this.takeToken(cloudId, patienceMs, signal)
+    } finally {
+      m.wait.labels(cloudId, 'job').observe((Date.now() - started) / 1000)
+    }
+  }
+
+  private async takeToken (cloudId: string, patienceMs: number, signal?: AbortSignal): Promise<void> {
     const deadline = Date.now() + patienceMs
     const lease = this.leaseOf(cloudId)
     for (;;) {
@@ -152,6 +170,7 @@ export class SiteBudget {
         this.opts.log?.debug({ err }, 'site budget unavailable; calling without it')
         return
       }
+      if (granted > 0) this.opts.metrics?.granted.labels(cloudId).inc(granted)
       if (granted >= 1 && waitMs <= 0) {
         lease.tokens = granted - 1
         lease.expiresAt = Date.now() + LEASE_MS
@@ -201,6 +220,7 @@ export class SiteBudget {
     if (status === 429 || remaining === '0') {
       const seconds = parseRetryAfter(headers['retry-after'], headers['x-ratelimit-reset'])
       const ms = seconds === undefined ? DEFAULT_PAUSE_MS : Math.min(MAX_PAUSE_MS, seconds * 1000)
+      this.opts.metrics?.pauses.labels(cloudId, status === 429 ? 'rate_limited' : 'quota').inc()
       this.pauseLocally(cloudId, ms)
       this.redis.budgetPause(this.key(cloudId), ms, KEY_TTL_MS).catch((err: unknown) => this.opts.log?.debug({ err }, 'site budget pause not recorded'))
       return
@@ -233,7 +253,9 @@ export class SiteBudget {
         if (paused > this.opts.syncPatienceMs) {
           throw new UpstreamRateLimitedError(`Confluence site ${site.cloudId} is rate limited for another ${Math.ceil(paused / 1000)} s`, { retryAfter: Math.ceil(paused / 1000) })
         }
+        const started = Date.now()
         await abortableSleep(paused)
+        this.opts.metrics?.wait.labels(site.cloudId, 'sync').observe((Date.now() - started) / 1000)
       },
       afterResponse: (site: SiteKey, status: number, headers: Record<string, string>) => {
         if (status === 429 || headers['x-ratelimit-remaining'] === '0' || headers['x-ratelimit-nearlimit'] === 'true') this.record(site.cloudId, status, headers)

@@ -14,6 +14,7 @@ import type { ConnectionResolver, Session, SessionProvider } from '../connection
 import { parseRetryAfter } from '../http/rate-limit-headers'
 import { send, type RawResponse } from '../http/send'
 import { encodeInputComponent } from '../lib/uri'
+import { ChildCache, statusClass, type StatusClass, type UpstreamMetrics } from '../lib/metrics-spoke'
 import type { CallAs, CallOptions, ConfluenceClient, ConfluenceRequest, ConfluenceResponse, ConfluenceSite, QueryValue } from './types'
 
 export interface ClientOptions {
@@ -25,6 +26,8 @@ export interface ClientOptions {
   /** The per-site rate budget every request goes through (budget/site-budget.ts; NO_BUDGET in tools). */
   budget: RateBudget
   userAgent?: string
+  /** Upstream request metrics (lib/metrics-spoke.ts); none in tools. */
+  metrics?: UpstreamMetrics
 }
 
 const MAX_DETAIL = 500
@@ -36,8 +39,17 @@ export class SpokeConfluenceClient implements ConfluenceClient {
   private readonly timeoutMs: number
   private readonly budget: RateBudget
   private readonly userAgent: string
+  private readonly metrics?: UpstreamMetrics
+  private readonly counted?: ChildCache<{ inc: () => void }>
+  private readonly timed?: ChildCache<{ observe: (v: number) => void }>
 
   constructor (opts: ClientOptions) {
+    const m = opts.metrics
+    if (m !== undefined) {
+      this.metrics = m
+      this.counted = new ChildCache((op, cls) => m.requests.labels(op, cls))
+      this.timed = new ChildCache((op) => m.duration.labels(op))
+    }
     this.sessions = opts.sessions
     this.resolver = opts.resolver
     this.agent = opts.agent
@@ -52,13 +64,14 @@ export class SpokeConfluenceClient implements ConfluenceClient {
     return { cloudId: s.site.cloudId, url: s.site.url }
   }
 
-  async call (as: CallAs, req: ConfluenceRequest, opts?: CallOptions): Promise<ConfluenceResponse> {
+  async call (as: CallAs, req: ConfluenceRequest, opts?: CallOptions, operation?: string): Promise<ConfluenceResponse> {
     const alias = typeof as === 'string' ? (await this.resolver.resolve(as)).resolved : as.resolved
     let s = this.sessions.current(alias) ?? await this.sessions.get(alias)
-    let res = await this.once(s, req)
+    let res = await this.once(s, req, operation)
     if (this.worthARefresh(res, s)) {
       s = await this.sessions.renew(alias, s.accessToken)
-      res = await this.once(s, req)
+      this.metrics?.retries.labels('token_renewed').inc()
+      res = await this.once(s, req, operation)
     }
     if ((res.status >= 200 && res.status < 300) || opts?.okStatuses?.includes(res.status) === true) return res
     throw upstreamError(res, req.method, s.accessToken)
@@ -70,7 +83,7 @@ export class SpokeConfluenceClient implements ConfluenceClient {
     return (res.status === 403 || res.status === 404) && Date.now() >= s.expiresAt
   }
 
-  private async once (s: Session, req: ConfluenceRequest): Promise<ConfluenceResponse> {
+  private async once (s: Session, req: ConfluenceRequest, operation: string | undefined): Promise<ConfluenceResponse> {
     const url = buildUrl(s, req)
     const headers: Record<string, string> = { accept: 'application/json', 'user-agent': this.userAgent }
     if (req.headers) for (const k in req.headers) headers[k.toLowerCase()] = req.headers[k]
@@ -83,10 +96,51 @@ export class SpokeConfluenceClient implements ConfluenceClient {
     const budget = this.budget
     const key = budget.beforeRequest || budget.afterResponse ? siteKey(s) : undefined
     if (budget.beforeRequest) await budget.beforeRequest(key as SiteKey, req)
-    const raw: RawResponse = await send(this.agent, { method: req.method, url, origin: s.origin, headers, body, timeoutMs: req.timeoutMs ?? this.timeoutMs, signal: req.signal })
+    const op = this.counted !== undefined ? req.operation ?? operation ?? routeTemplate(req) : ''
+    const started = performance.now()
+    let raw: RawResponse
+    try {
+      raw = await send(this.agent, { method: req.method, url, origin: s.origin, headers, body, timeoutMs: req.timeoutMs ?? this.timeoutMs, signal: req.signal })
+    } catch (err) {
+      if (this.counted !== undefined && req.signal?.aborted !== true) {
+        this.counted.get(op, (err as AppError).code === 'UPSTREAM_TIMEOUT' ? 'timeout' : 'network').inc()
+      }
+      throw err
+    }
+    if (this.counted !== undefined) this.observe(op, s, raw, performance.now() - started)
     if (budget.afterResponse) budget.afterResponse(key as SiteKey, raw.status, raw.headers)
     return { status: raw.status, headers: raw.headers, body: raw.body, url }
   }
+
+  private observe (op: string, s: Session, raw: RawResponse, ms: number): void {
+    const cls: StatusClass = statusClass(raw.status)
+    this.counted!.get(op, cls).inc()
+    this.timed!.get(op, '').observe(ms / 1000)
+    if (raw.status === 429) {
+      const m = this.metrics!
+      m.rateLimited.labels(op, s.site.cloudId).inc()
+      const after = parseRetryAfter(raw.headers['retry-after'], raw.headers['x-ratelimit-reset'])
+      if (after !== undefined) m.retryAfter.labels(s.site.cloudId).observe(after)
+    }
+  }
+}
+
+/**
+ * `GET /wiki/api/v2/pages/{id}`: the path without origin or query, any segment that is not a lower-case
+ * word or an API version (ids, space keys, account ids, cloudIds) replaced, so the label set stays bounded.
+ */
+export function routeTemplate (req: Pick<ConfluenceRequest, 'method' | 'path'>): string {
+  let path = req.path
+  if (/^https?:\/\//i.test(path)) {
+    const i = path.indexOf('/', path.indexOf('//') + 2)
+    path = i < 0 ? '/' : path.slice(i)
+  }
+  const q = path.indexOf('?')
+  if (q >= 0) path = path.slice(0, q)
+  path = path.replace(/\/ex\/confluence\/[^/]+/, '')
+  const parts = path.split('/')
+  for (let i = 0; i < parts.length; i++) if (parts[i] !== '' && !/^(?:[a-z][a-z_.-]{0,40}|v\d)$/.test(parts[i])) parts[i] = '{id}'
+  return `${req.method} ${parts.join('/')}`
 }
 
 function siteKey (s: Session): SiteKey {

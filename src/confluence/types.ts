@@ -32,6 +32,8 @@ export interface ConfluenceRequest {
   timeoutMs?: number
   /** A background (job) request: it waits for a token of the site's shared rate budget; others only respect a site-wide pause. */
   paced?: boolean
+  /** The metrics label of this request (overrides `call`'s `operation`, the action id); else a route template of the path. */
+  operation?: string
 }
 
 export interface ConfluenceResponse {
@@ -54,7 +56,7 @@ export interface ConfluenceClient {
    * UPSTREAM_NOT_FOUND / FORBIDDEN / SCOPE_MISSING / INVALID / RATE_LIMITED (retryAfter set) /
    * UNAVAILABLE / TIMEOUT, each with `retryable` set.
    */
-  call: (as: CallAs, req: ConfluenceRequest, opts?: CallOptions) => Promise<ConfluenceResponse>
+  call: (as: CallAs, req: ConfluenceRequest, opts?: CallOptions, operation?: string) => Promise<ConfluenceResponse>
   /** The bound site of an alias (for absolute URLs in outputs). */
   site: (as: CallAs) => Promise<ConfluenceSite>
 }

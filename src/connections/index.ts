@@ -16,6 +16,7 @@ import { createTokenEndpoint, type TokenEndpoint } from './oauth-client'
 import { SessionCache } from './session-cache'
 import { TokenRefresher } from './token-refresher'
 import { TokenStore } from './token-store'
+import type { TokenMetrics } from '../lib/metrics-spoke'
 
 export { DEFAULT_ALIAS } from './alias-id'
 export type { AliasView, TokenView } from './alias-view'
@@ -27,6 +28,8 @@ const MAX_TOKEN_TIMEOUT_MS = 10_000
 export interface ConnectionLayerOptions {
   /** Tests wrap the real token endpoint to step in before a request (e.g. a sibling rotating first). */
   wrapTokenEndpoint?: (real: TokenEndpoint) => TokenEndpoint
+  /** Token refresh counters (core.ts passes them; lib/metrics-spoke.ts). */
+  metrics?: Pick<TokenMetrics, 'refreshes'>
 }
 
 export interface ConnectionLayer {
@@ -54,7 +57,7 @@ export async function createConnectionLayer (config: Config, redis: Redis, log: 
   const real = createTokenEndpoint(agent, Math.min(config.upstreamTimeoutMs, MAX_TOKEN_TIMEOUT_MS))
   const endpoint = opts.wrapTokenEndpoint ? opts.wrapTokenEndpoint(real) : real
   const defaults = { atlassianAuthUrl: config.atlassianAuthUrl, atlassianApiUrl: config.atlassianApiUrl, allowedHosts: config.allowedHosts }
-  const refresher = new TokenRefresher(tokens, endpoint, clog)
+  const refresher = new TokenRefresher(tokens, endpoint, clog, opts.metrics)
   const sessions = new SessionCache({ aliases: aliasStore, tokens, refresher, endpoint, defaults, log: clog })
   const invalidate = (id: string): void => sessions.invalidate(id)
   const aliases = new AliasService({ aliases: aliasStore, tokens, invalidate, defaults, log: clog })

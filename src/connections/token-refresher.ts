@@ -7,6 +7,9 @@ import { clientRejected, needsConsent, refreshFailed } from './errors'
 import { TokenEndpointError, type OAuthClient, type TokenEndpoint, type TokenResponse } from './oauth-client'
 import type { TokenState, TokenStore } from './token-store'
 import type { EffectiveAlias, TokenMeta, TokenSet } from './types'
+import type { TokenMetrics } from '../lib/metrics-spoke'
+
+export type RefreshOutcome = 'success' | 'refused' | 'client_rejected' | 'needs_consent' | 'error'
 
 const LOCK_TTL_MS = 15_000
 const LOCK_POLL_MS = 25
@@ -43,7 +46,8 @@ export function oauthClientOf (a: EffectiveAlias): OAuthClient {
 export class TokenRefresher {
   private readonly inflight = new Map<string, Promise<TokenState>>()
 
-  constructor (private readonly store: TokenStore, private readonly endpoint: TokenEndpoint, private readonly log: Logger) {}
+  constructor (private readonly store: TokenStore, private readonly endpoint: TokenEndpoint, private readonly log: Logger,
+    private readonly metrics?: Pick<TokenMetrics, 'refreshes'>) {}
 
   /** The alias's tokens, refreshed unless a usable set is stored; callers in this process share one refresh. */
   refresh (a: EffectiveAlias, opts: RefreshOptions): Promise<TokenState> {
@@ -67,7 +71,7 @@ export class TokenRefresher {
         try {
           const cur = await this.store.readTokens(id) // re-read after the lock
           if (usable(cur, opts)) return cur
-          return await this.obtain(a, cur)
+          return await this.obtainCounted(a, cur)
         } finally {
           await this.store.unlock(id, lock).catch(() => {})
         }
@@ -81,6 +85,22 @@ export class TokenRefresher {
     }
   }
 
+  /** obtain(), counted by outcome (spoke_token_refreshes_total): only the lock holder asks, so each request counts once. */
+  private async obtainCounted (a: EffectiveAlias, cur: TokenState): Promise<TokenState> {
+    let outcome: RefreshOutcome = 'error'
+    try {
+      const got = await this.obtain(a, cur)
+      outcome = 'success'
+      return got
+    } catch (err) {
+      if (err instanceof TokenEndpointError) outcome = err.kind === 'client_rejected' ? 'client_rejected' : 'refused'
+      else if (err instanceof RefusedAs) outcome = err.outcome
+      throw err instanceof RefusedAs ? err.cause : err
+    } finally {
+      this.metrics?.refreshes.labels(a.id, outcome).inc()
+    }
+  }
+
   /** Under the lock: ask the token endpoint, persist the new set before anything else forgets the old one. */
   private async obtain (a: EffectiveAlias, cur: TokenState): Promise<TokenState> {
     const client = oauthClientOf(a)
@@ -91,7 +111,7 @@ export class TokenRefresher {
         resp = await this.endpoint.clientCredentials(client)
       } else {
         const rt = cur.set?.refreshToken
-        if (!rt) throw needsConsent(a.id)
+        if (!rt) throw new RefusedAs('needs_consent', needsConsent(a.id))
         try {
           resp = await this.endpoint.refresh(client, rt)
         } catch (err) {
@@ -112,8 +132,8 @@ export class TokenRefresher {
         const error = `${err.oauthError ?? err.kind}${err.description ? `: ${err.description}` : ''} (HTTP ${err.status})`
         await this.store.writeMeta(a.id, { ...base.meta, status: 'refresh_failed', error })
         this.log.warn({ alias: a.id, status: err.status, error: err.oauthError, kind: err.kind }, 'token request refused; alias marked refresh_failed')
-        if (err.kind === 'client_rejected') throw clientRejected(a.id, error)
-        throw refreshFailed(a.id, error)
+        if (err.kind === 'client_rejected') throw new RefusedAs('client_rejected', clientRejected(a.id, error))
+        throw new RefusedAs('refused', refreshFailed(a.id, error))
       }
       throw err
     }
@@ -131,6 +151,11 @@ export class TokenRefresher {
     this.log.info({ alias: a.id, grant: a.grant, gen: set.gen, expiresAt: new Date(set.expiresAt).toISOString() }, 'token obtained')
     return { ...base, set, meta }
   }
+}
+
+/** Carries the metrics outcome of an error obtain() throws; obtainCounted() unwraps it. */
+class RefusedAs {
+  constructor (readonly outcome: RefreshOutcome, readonly cause: unknown) {}
 }
 
 function sleep (ms: number): Promise<void> { return new Promise(resolve => setTimeout(resolve, ms)) }

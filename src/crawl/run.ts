@@ -35,6 +35,11 @@ export const contentCrawl: ActionHandler = async (ctx) => {
   const emit = async (records: CrawlRecord[]): Promise<void> => {
     await sink.write(records)
     for (const r of records) tally(cp.counts, r.kind)
+    const m = services.metrics?.crawl
+    if (m !== undefined && records.length > 0) {
+      for (const r of records) m.items.labels(r.kind).inc()
+      m.lastProgress.labels(alias).setToCurrentTime()
+    }
   }
   const save = async (): Promise<void> => { cp.sink = sink.position(); await saveCheckpoint(ctx.job?.checkpoint, cp) }
   try {
@@ -98,6 +103,12 @@ interface SpaceDeps {
 }
 
 /** A failure that should pause or stop the run rather than be counted. */
+/** An item or listing skipped: in the run's tally and on /metrics (spoke_crawl_errors_total). */
+function crawlError (ctx: HandlerContext, cp: CrawlCheckpoint, code: string): void {
+  tally(cp.errors, code)
+  ctx.services?.metrics?.crawl?.errors.labels(code).inc()
+}
+
 function propagates (err: unknown, ctx: HandlerContext): boolean {
   return !(err instanceof AppError) || err.code === 'UPSTREAM_RATE_LIMITED' || ctx.signal?.aborted === true || err.code === 'CONNECTION_NOT_AUTHORIZED'
 }
@@ -118,7 +129,7 @@ async function crawlSpace (ctx: HandlerContext, input: CrawlInput, cp: CrawlChec
         page = await fetchListing(ctx, cp, space, kind, input.bodies)
       } catch (err) {
         if (propagates(err, ctx)) throw err
-        tally(cp.errors, (err as AppError).code)
+        crawlError(ctx, cp, (err as AppError).code)
         if (!cp.incomplete.includes(space.id)) cp.incomplete.push(space.id)
         break
       }
@@ -131,7 +142,7 @@ async function crawlSpace (ctx: HandlerContext, input: CrawlInput, cp: CrawlChec
       if (!input.permissions) for (const r of outcome.records) delete (r as { acl?: unknown }).acl
       await deps.emit(outcome.records)
       await deps.state.markSeen(space.id, outcome.seen, outcome.accounts)
-      for (const code of outcome.errors) tally(cp.errors, code)
+      for (const code of outcome.errors) crawlError(ctx, cp, code)
       cp.processed += outcome.seen.length
       cp.listed = (cp.listed ?? 0) + (outcome.processed.page ?? 0) + (outcome.processed.blogpost ?? 0)
       cp.cursor = page.next
@@ -193,7 +204,7 @@ async function crawlPrincipals (ctx: HandlerContext, services: NonNullable<Handl
     await save()
   }
   if (cp.phase === 'users') {
-    try { await stageOrgEmails(services, alias, state) } catch { tally(cp.errors, 'ORG_API_UNAVAILABLE') }
+    try { await stageOrgEmails(services, alias, state) } catch { crawlError(ctx, cp, 'ORG_API_UNAVAILABLE') }
     const users = await exportUsers(ctx.call, state, emit, ctx.signal)
     cp.users = { unresolved: users.unresolved, unresolvedIds: users.unresolvedIds }
   }

@@ -32,7 +32,11 @@ export interface RetryOptions {
 export interface RetryDeps {
   sleep: (ms: number, signal?: AbortSignal) => Promise<void>
   random: () => number
+  /** Told before each wait (metrics: spoke_upstream_retries_total by reason). */
+  onRetry?: (reason: RetryReason) => void
 }
+
+export type RetryReason = 'rate_limited' | 'unavailable' | 'timeout'
 
 const TRANSIENT = new Set(['UPSTREAM_UNAVAILABLE', 'UPSTREAM_TIMEOUT'])
 
@@ -47,9 +51,14 @@ export async function withRetries<T> (
     } catch (err) {
       const delay = retryDelay(err, n, opts, deps.random)
       if (delay === undefined || opts.signal?.aborted === true) throw err
+      deps.onRetry?.(reasonOf(err as AppError))
       await deps.sleep(delay, opts.signal)
     }
   }
+}
+
+function reasonOf (err: AppError): RetryReason {
+  return err.code === 'UPSTREAM_RATE_LIMITED' ? 'rate_limited' : err.code === 'UPSTREAM_TIMEOUT' ? 'timeout' : 'unavailable'
 }
 
 /** Milliseconds to wait before the next attempt of one call, or undefined to give up and throw. */

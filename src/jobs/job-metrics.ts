@@ -2,17 +2,20 @@
 // (bounded so a Redis outage cannot hang the scrape), and counters of retries and failures by error code.
 import { Counter, Gauge, type Registry } from 'prom-client'
 import type { Queue } from 'bullmq'
+import type { JobDurationMetrics } from '../lib/metrics-spoke'
 
 export interface JobMetrics {
   retries: Counter<'action' | 'code'>
   failures: Counter<'action' | 'code'>
   completed: Counter<'action'>
+  /** One attempt's duration in the worker, by action and outcome (lib/metrics-spoke.ts). */
+  duration?: JobDurationMetrics['duration']
 }
 
 const STATES = ['waiting', 'active', 'delayed', 'completed', 'failed'] as const
 const SCRAPE_TIMEOUT_MS = 500
 
-export function createJobMetrics (registry: Registry, queues: Queue[]): JobMetrics {
+export function createJobMetrics (registry: Registry, queues: Queue[], duration?: JobDurationMetrics['duration']): JobMetrics {
   new Gauge({
     name: 'spoke_queue_jobs',
     help: 'Jobs per queue and BullMQ state (read at scrape time)',
@@ -32,6 +35,7 @@ export function createJobMetrics (registry: Registry, queues: Queue[]): JobMetri
   return {
     retries: new Counter({ name: 'spoke_job_retries_total', help: 'Job attempts that failed and were scheduled again, by action and error code', labelNames: ['action', 'code'] as const, registers: [registry] }),
     failures: new Counter({ name: 'spoke_job_failures_total', help: 'Jobs that failed for good (or were cancelled), by action and error code', labelNames: ['action', 'code'] as const, registers: [registry] }),
-    completed: new Counter({ name: 'spoke_job_completed_total', help: 'Jobs completed, by action', labelNames: ['action'] as const, registers: [registry] })
+    completed: new Counter({ name: 'spoke_job_completed_total', help: 'Jobs completed, by action', labelNames: ['action'] as const, registers: [registry] }),
+    duration
   }
 }

@@ -27,6 +27,8 @@ export interface EnqueueRequest {
   actionId: string
   body: { connection?: string, input?: unknown, callbackUrl?: string }
   requestId: string
+  /** The caller's W3C traceparent, kept in the job data (nothing else of the request). */
+  traceparent?: string
 }
 
 export interface ListFilter { state?: PublicJobState, action?: string, connection?: string, limit?: number, cursor?: string }
@@ -60,7 +62,7 @@ export class JobService {
     this.callbackQueue = createCallbackQueue(deps.producer, deps.config.keyPrefix)
     for (const q of [this.queue, this.callbackQueue]) q.on('error', (err) => deps.log.debug({ err }, 'queue connection error'))
     this.keys = jobKeys(deps.config.keyPrefix)
-    this.metrics = createJobMetrics(deps.metrics.registry, [this.queue, this.callbackQueue])
+    this.metrics = createJobMetrics(deps.metrics.registry, [this.queue, this.callbackQueue], deps.metrics.jobs.duration)
     this.callbackPolicy = callbackPolicy(deps.config)
     this.privacy = deps.privacy
   }
@@ -93,6 +95,7 @@ export class JobService {
       requestId: req.requestId
     }
     if (req.body.callbackUrl !== undefined) data.callbackUrl = req.body.callbackUrl
+    if (req.traceparent !== undefined) data.traceparent = req.traceparent
     await guard(Promise.all([
       this.queue.add(action.id, data, { jobId: id, attempts }),
       this.redis.zadd(this.keys.index, 0, id),

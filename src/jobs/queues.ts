@@ -22,6 +22,8 @@ export interface RunActionJobData {
   cancelRequested?: true
   /** Counts retries asked through the API: each run of the job gets its own callback delivery. */
   run?: number
+  /** The submitter's W3C traceparent (lib/trace-context.ts): sent on the job's upstream requests, its trace id on the job's log lines. */
+  traceparent?: string
 }
 
 /** What a completed run-action job returns (kept on the job as its returnvalue). */

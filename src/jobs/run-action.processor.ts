@@ -17,6 +17,7 @@ import type { JobService } from './job-service'
 import { CANCELLED_CODE, type JobError } from './job-view'
 import { EXTRA_TTL_SECONDS, JOB_SCHEMA_VERSION, type RunActionJobData, type RunActionResult } from './queues'
 import { nextRetryDelay } from '../http/retry'
+import { parseTraceparent, traceIdOf } from '../lib/trace-context'
 
 export interface ProcessorDeps {
   jobs: JobService
@@ -41,9 +42,27 @@ export class RetryLaterError extends Error {
 const PROGRESS_EVERY_MS = 250
 
 export function createRunActionProcessor (deps: ProcessorDeps) {
-  return async function processRunAction (job: Job<RunActionJobData, RunActionResult>, _token: string | undefined, signal: AbortSignal | undefined): Promise<RunActionResult> {
+  const duration = deps.jobs.metrics.duration
+  if (duration === undefined) return processRunAction
+  // Every attempt's duration, by how it ended (spoke_job_duration_seconds).
+  return async function timedRunAction (job: Job<RunActionJobData, RunActionResult>, token: string | undefined, signal: AbortSignal | undefined): Promise<RunActionResult> {
+    const started = performance.now()
+    let outcome = 'completed'
+    try {
+      return await processRunAction(job, token, signal)
+    } catch (err) {
+      outcome = err instanceof RetryLaterError ? 'retry' : signal?.aborted === true || (err instanceof Error && err.message.startsWith(`${CANCELLED_CODE}:`)) ? 'cancelled' : 'failed'
+      throw err
+    } finally {
+      duration.labels(job.data.actionId, outcome).observe((performance.now() - started) / 1000)
+    }
+  }
+
+  async function processRunAction (job: Job<RunActionJobData, RunActionResult>, _token: string | undefined, signal: AbortSignal | undefined): Promise<RunActionResult> {
     const id = String(job.id)
     const data = job.data
+    const traceparent = parseTraceparent(data.traceparent)
+    const log = logOf(job)
     const abort = signal ?? new AbortController().signal
     // A bulk run has many upstream requests in flight on this one signal, each listening for the abort.
     setMaxListeners(64, abort)
@@ -84,13 +103,15 @@ export function createRunActionProcessor (deps: ProcessorDeps) {
         signal: abort,
         onProgress,
         maxRetryAfterSeconds: deps.maxRetryAfterSeconds,
-        job: { jobId: id, finalAttempt: job.attemptsMade + 1 >= (job.opts.attempts ?? 1), checkpoint }
+        job: { jobId: id, finalAttempt: job.attemptsMade + 1 >= (job.opts.attempts ?? 1), checkpoint },
+        traceparent
       })
       // Before the checkpoint goes: a failed index write retries the attempt, which then resumes (docs/privacy.md).
       await deps.jobs.privacy?.recordValue(result.meta.connection.resolved, result.output, `job:${id}`)
       if (pending !== undefined) await job.updateProgress({ ...pending }).catch(() => {})
       if (checkpointUsed) deps.redis.del(checkpointKey).catch(() => {})
       await deps.beforeEnd?.(job)
+      log.info({ jobId: id, action: data.actionId, attempt: job.attemptsMade + 1, durationMs: result.meta.durationMs }, 'job completed')
       return { output: result.output, resolved: result.meta.connection.resolved }
     } catch (err) {
       if (abort.aborted) throw await cancelled(job)
@@ -106,7 +127,7 @@ export function createRunActionProcessor (deps: ProcessorDeps) {
       if (delay === undefined) throw await fail(job, error)
       await deps.jobs.recordError(id, error).catch(() => {})
       deps.jobs.metrics.retries.inc({ action: data.actionId, code: error.code })
-      deps.log.warn({ jobId: id, action: data.actionId, attempt: job.attemptsMade + 1, code: error.code, delayMs: delay }, 'job attempt failed; retrying later')
+      log.warn({ jobId: id, action: data.actionId, attempt: job.attemptsMade + 1, code: error.code, delayMs: delay }, 'job attempt failed; retrying later')
       throw new RetryLaterError(`${error.code}: ${error.message}`, delay)
     }
   }
@@ -115,9 +136,15 @@ export function createRunActionProcessor (deps: ProcessorDeps) {
     await deps.jobs.recordError(String(job.id), error).catch(() => {})
     deps.jobs.metrics.failures.inc({ action: job.data.actionId, code: error.code })
     const level = error.code === CANCELLED_CODE ? 'info' : 'warn'
-    deps.log[level]({ jobId: job.id, action: job.data.actionId, attempt: job.attemptsMade + 1, code: error.code }, error.code === CANCELLED_CODE ? 'job cancelled' : 'job failed')
+    logOf(job)[level]({ jobId: job.id, action: job.data.actionId, attempt: job.attemptsMade + 1, code: error.code }, error.code === CANCELLED_CODE ? 'job cancelled' : 'job failed')
     await deps.beforeEnd?.(job)
     return new UnrecoverableError(`${error.code}: ${error.message}`)
+  }
+
+  /** The worker's logger, with the submitter's trace id when the job carries one. */
+  function logOf (job: Job<RunActionJobData, RunActionResult>): Logger {
+    const tp = parseTraceparent(job.data.traceparent)
+    return tp === undefined ? deps.log : deps.log.child({ traceId: traceIdOf(tp) })
   }
 
   async function cancelled (job: Job<RunActionJobData, RunActionResult>): Promise<UnrecoverableError> {

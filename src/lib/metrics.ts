@@ -1,8 +1,9 @@
 // Prometheus metrics: one registry per core (tests build many apps in one process), process metrics,
 // and the HTTP latency histogram. Label values are route patterns, never raw URLs or secrets.
 import { Counter, Gauge, Registry, Histogram, collectDefaultMetrics } from 'prom-client'
+import { createSpokeMetrics, type SpokeMetrics } from './metrics-spoke'
 
-export interface Metrics {
+export interface Metrics extends SpokeMetrics {
   registry: Registry
   httpDuration: Histogram<'method' | 'route' | 'status_code'>
   /** Set by confluence.license.usage in the process that ran it (label: alias only, never an account). */
@@ -34,5 +35,5 @@ export function createMetrics (): Metrics {
     erased: new Counter({ name: 'spoke_privacy_places_erased_total', help: 'Stored places (jobs, replays, crawl runs, events) redacted for closed accounts, by alias', labelNames: ['alias'] as const, registers: r }),
     lastCycle: new Gauge({ name: 'spoke_privacy_last_cycle_timestamp_seconds', help: 'End of the last successful personal-data report cycle (unix seconds), by alias', labelNames: ['alias'] as const, registers: r })
   }
-  return { registry, httpDuration, licenceSeatsInUse, licenceSeatsReclaimed, privacy }
+  return { registry, httpDuration, licenceSeatsInUse, licenceSeatsReclaimed, privacy, ...createSpokeMetrics(registry) }
 }

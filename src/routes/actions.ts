@@ -12,6 +12,7 @@ import { createInputAjv, toSchemaErrors } from '../actions/ajv'
 import { fingerprint, IDEMPOTENCY_KEY_PATTERN, type StoredResponse } from '../actions/idempotency'
 import type { CompiledAction } from '../actions/load-actions'
 import { PROBLEM_CONTENT_TYPE, problemResponses, toProblem } from '../lib/problem'
+import { parseTraceparent } from '../lib/trace-context'
 
 
 export interface ExecuteBody {
@@ -22,7 +23,7 @@ export interface ExecuteBody {
 }
 
 /** Runs an execute request in async mode and returns the response to send (202 + job). */
-export type AsyncExecutor = (req: { actionId: string, body: ExecuteBody, requestId: string }) => Promise<StoredResponse>
+export type AsyncExecutor = (req: { actionId: string, body: ExecuteBody, requestId: string, traceparent?: string }) => Promise<StoredResponse>
 
 /** executeAsync defaults to queuing the run as a job (core.jobs). */
 export interface ActionRoutesOptions { core: Core, executeAsync?: AsyncExecutor }
@@ -110,13 +111,15 @@ const actionRoutes: FastifyPluginAsync<ActionRoutesOptions> = async (app, { core
     const mode = body.mode ?? action.definition.mode
     if (mode === 'sync' && body.callbackUrl !== undefined) throw new RequestInvalidError('callbackUrl is only used with mode "async"')
     const key = req.headers['idempotency-key']
+    // Continued into the engine or the job (lib/trace-context.ts); undefined when the caller sent none.
+    const traceparent = parseTraceparent(req.headers.traceparent)
     const run = (): Promise<StoredResponse> => mode === 'async'
-      ? executeAsync({ actionId, body, requestId: req.id })
-      : runSync(action, body, req.id)
+      ? executeAsync({ actionId, body, requestId: req.id, traceparent })
+      : runSync(action, body, req.id, traceparent)
 
     if (key === undefined) {
       // The hot path: no idempotency record, no wrapping; the action looked up above is passed down.
-      if (mode === 'sync') return await whileCallerWaits(req, reply, (signal) => core.engine.execute({ actionId, action, connection: body.connection, input: body.input ?? {}, requestId: req.id, signal }))
+      if (mode === 'sync') return await whileCallerWaits(req, reply, (signal) => core.engine.execute({ actionId, action, connection: body.connection, input: body.input ?? {}, requestId: req.id, signal, traceparent }))
       return send(reply, await run())
     }
     if (typeof key !== 'string' || !IDEMPOTENCY_KEY_PATTERN.test(key)) {
@@ -150,9 +153,9 @@ const actionRoutes: FastifyPluginAsync<ActionRoutesOptions> = async (app, { core
   }
 
   /** A sync run as a storable response: final errors are kept (a repeat gets the same answer), retryable ones thrown. */
-  async function runSync (action: CompiledAction, body: ExecuteBody, requestId: string): Promise<StoredResponse> {
+  async function runSync (action: CompiledAction, body: ExecuteBody, requestId: string, traceparent: string | undefined): Promise<StoredResponse> {
     try {
-      return { status: 200, body: await core.engine.execute({ actionId: action.id, action, connection: body.connection, input: body.input ?? {}, requestId }) }
+      return { status: 200, body: await core.engine.execute({ actionId: action.id, action, connection: body.connection, input: body.input ?? {}, requestId, traceparent }) }
     } catch (err) {
       if (err instanceof AppError && !err.retryable && err.statusCode < 500) return { status: err.statusCode, body: toProblem(err, requestId), headers: err.headers }
       throw err

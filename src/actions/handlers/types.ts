@@ -18,8 +18,8 @@ export interface HandlerServices {
   callbackPolicy: AddressPolicy
   /** the Organizations API key of an alias, when it has one */
   orgAdmin: (alias: string) => Promise<{ orgId?: string, apiKey: string, connectionUrl: string } | undefined>
-  /** the licence gauges and counters (seats in use, seats reclaimed) */
-  metrics?: Pick<Metrics, 'licenceSeatsInUse' | 'licenceSeatsReclaimed'>
+  /** the licence gauges and counters (seats in use, seats reclaimed), and the crawl's counters */
+  metrics?: Pick<Metrics, 'licenceSeatsInUse' | 'licenceSeatsReclaimed'> & Partial<Pick<Metrics, 'crawl'>>
   /** the personal-data index, erasure keys and metrics (confluence.privacy.report; crawl state registers accounts) */
   privacy?: import('../../privacy/services').PrivacyServices
 }
