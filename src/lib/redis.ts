@@ -37,8 +37,8 @@ export function createRedis (target: RedisTarget | string, role: RedisRole, extr
       username: t.username,
       password: t.password,
       ...(t.tls ? { tls: {}, enableTLSForSentinelMode: true } : {}),
-      // Ask the sentinels again forever (the default), and follow +switch-master at once instead of on the next error.
-      failoverDetector: true,
+      // On a lost connection ioredis asks the sentinels for the primary again (forever, by default).
+      // failoverDetector stays off: in ioredis 5.11 its sentinel connections outlive disconnect().
       reconnectOnError: reconnectOnReadonly
     })
   } else {

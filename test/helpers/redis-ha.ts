@@ -58,10 +58,10 @@ function startServer (dir: string, args: string[], procs: RedisProc[], port: num
 function stopper (procs: RedisProc[], dir: string): () => Promise<void> {
   return async () => {
     await Promise.all(procs.map(async ({ proc }) => {
-      if (proc.exitCode !== null || proc.signalCode !== null) return
-      const gone = new Promise(resolve => proc.once('exit', resolve))
-      proc.kill('SIGKILL')
-      await gone
+      // 'close' (not 'exit'): the stderr pipe is gone too, so nothing keeps the test process alive.
+      const gone = new Promise(resolve => proc.once('close', resolve))
+      if (proc.exitCode === null && proc.signalCode === null) proc.kill('SIGKILL')
+      if (proc.stderr?.closed !== true) await gone
     }))
     rmSync(dir, { recursive: true, force: true })
   }
