@@ -73,8 +73,8 @@ export async function createCore (config: Config, log: Logger, opts: CoreOptions
   // First, before any connection is opened: a bad action file stops the start, naming the file.
   const actions = createActionRegistry(loadActions(config.actionsDir))
   const watch = new RedisWatch(log)
-  const store = createRedis(config.redisUrl, 'store', {}, watch)
-  const producer = createRedis(config.redisUrl, 'producer', {}, watch)
+  const store = createRedis(config.redis, 'store', {}, watch)
+  const producer = createRedis(config.redis, 'producer', {}, watch)
   const closers: Array<() => Promise<void>> = []
   const checks = new Map<string, ReadinessCheck>()
 

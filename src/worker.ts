@@ -23,8 +23,8 @@ const JOB_INLINE_RETRY_AFTER_SECONDS = 30
 export async function startWorkers (core: Core, opts: WorkerOptions = {}): Promise<void> {
   const { config, log } = core
   // Workers wait for Redis forever (BullMQ needs maxRetriesPerRequest: null) and carry on when it returns.
-  const connection = createRedis(config.redisUrl, 'worker', {}, core.redis.watch)
-  const subscriber = createRedis(config.redisUrl, 'worker', {}, core.redis.watch)
+  const connection = createRedis(config.redis, 'worker', {}, core.redis.watch)
+  const subscriber = createRedis(config.redis, 'worker', {}, core.redis.watch)
   const concurrency = opts.concurrency ?? config.workerConcurrency
   const runAction = startRunActionWorker({
     jobs: core.jobs,

@@ -2,7 +2,9 @@
 // A bad value throws ConfigError naming the variable; the entry points turn that into a non-zero exit.
 import { cidrProblem } from '../lib/address-policy'
 import { API_KEY_ROLES, type ApiKeyRole } from './roles'
-export { API_KEY_ROLES, type ApiKeyRole }
+import { ConfigError } from './config-error'
+import { clusterKeyPrefix, parseRedisTarget, type RedisTarget } from './redis-target'
+export { API_KEY_ROLES, type ApiKeyRole, ConfigError, type RedisTarget }
 
 export type SpokeRole = 'api' | 'worker' | 'all'
 
@@ -11,7 +13,10 @@ export interface ApiKeySpec { role: ApiKeyRole, key: string }
 export interface Config {
   port: number
   host: string
+  /** REDIS_URL of a single Redis; empty with Sentinel or Cluster (see `redis`). */
   redisUrl: string
+  /** Single Redis, Sentinel or Cluster: every client of the process is built from this (lib/redis.ts). */
+  redis: RedisTarget
   role: SpokeRole
   /** 32-byte key from SPOKE_MASTER_KEY; undefined until secrets.ts fills it from the data dir. */
   masterKey?: Buffer
@@ -56,12 +61,6 @@ export interface Config {
   privacyReportEverySeconds: number
 }
 
-export class ConfigError extends Error {
-  constructor (readonly variable: string, reason: string) {
-    super(`Invalid configuration: ${variable} ${reason}`)
-    this.name = 'ConfigError'
-  }
-}
 
 type Env = Record<string, string | undefined>
 
@@ -69,12 +68,15 @@ const ATLASSIAN_HOSTS = ['auth.atlassian.com', 'api.atlassian.com', '*.atlassian
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']
 
 export function loadConfig (env: Env = process.env): Config {
+  const redis = parseRedisTarget(env)
+  const prefix = pattern(env, 'SPOKE_KEY_PREFIX', /^[A-Za-z0-9:_{}-]{1,64}$/, 'spoke')
   const atlassianAuthUrl = url(env, 'ATLASSIAN_AUTH_URL', 'https://auth.atlassian.com')
   const atlassianApiUrl = url(env, 'ATLASSIAN_API_URL', 'https://api.atlassian.com')
   return {
     port: int(env, 'PORT', 3000, 0, 65535),
     host: str(env, 'HOST', '127.0.0.1'),
-    redisUrl: redisUrl(env),
+    redisUrl: redis.mode === 'single' ? redis.url : '',
+    redis,
     role: oneOf(env, 'SPOKE_ROLE', ['api', 'worker', 'all'] as const, 'all'),
     masterKey: masterKey(env),
     apiKeys: apiKeys(env),
@@ -88,7 +90,8 @@ export function loadConfig (env: Env = process.env): Config {
     dataDir: str(env, 'SPOKE_DATA_DIR', '.data'),
     workerConcurrency: int(env, 'SPOKE_WORKER_CONCURRENCY', 8, 1, 1000),
     logLevel: oneOf(env, 'LOG_LEVEL', LOG_LEVELS, 'info'),
-    keyPrefix: pattern(env, 'SPOKE_KEY_PREFIX', /^[A-Za-z0-9:_{}-]{1,64}$/, 'spoke'),
+    // A single Redis and Sentinel keep the prefix as given (existing keys stay found); a Cluster needs it hash-tagged.
+    keyPrefix: redis.mode === 'cluster' ? clusterKeyPrefix(prefix) : prefix,
     syncRetryAfterMaxSeconds: int(env, 'SPOKE_SYNC_RETRY_AFTER_MAX_SECONDS', 5, 0, 60),
     validateOutput: bool(env, 'SPOKE_VALIDATE_OUTPUT', env.NODE_ENV === 'test'),
     shutdownTimeoutMs: int(env, 'SPOKE_SHUTDOWN_TIMEOUT_MS', 10_000, 0, 600_000),
@@ -150,14 +153,6 @@ function url (env: Env, name: string, dflt: string): string {
   try { parsed = new URL(raw) } catch { throw new ConfigError(name, `must be an absolute URL, got "${raw}"`) }
   if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') throw new ConfigError(name, 'must be an http(s) URL')
   return raw.replace(/\/+$/, '')
-}
-
-function redisUrl (env: Env): string {
-  const raw = str(env, 'REDIS_URL', 'redis://127.0.0.1:6379')
-  let parsed: URL
-  try { parsed = new URL(raw) } catch { throw new ConfigError('REDIS_URL', 'must be a redis:// or rediss:// URL') }
-  if (parsed.protocol !== 'redis:' && parsed.protocol !== 'rediss:') throw new ConfigError('REDIS_URL', 'must be a redis:// or rediss:// URL')
-  return raw
 }
 
 function masterKey (env: Env): Buffer | undefined {

@@ -7,6 +7,7 @@ import type { Logger } from 'pino'
 import type { Agent } from 'undici'
 import type { Config } from '../config/env'
 import { Keyring, previousKeysFromEnv } from '../lib/crypto'
+import { duplicateRedis } from '../lib/redis'
 import { AliasService } from './alias-service'
 import { AliasStore } from './alias-store'
 import { ConsentFlow } from './consent'
@@ -65,7 +66,7 @@ export async function createConnectionLayer (config: Config, redis: Redis, log: 
 
   let applied = false
   let closed = false
-  const subscriber = redis.duplicate({ enableOfflineQueue: true, maxRetriesPerRequest: null, connectionName: 'confluence-spoke:conn-events' })
+  const subscriber = duplicateRedis(redis, { enableOfflineQueue: true, maxRetriesPerRequest: null, connectionName: 'confluence-spoke:conn-events' })
   subscriber.on('error', () => {})
   subscriber.on('message', (_ch: string, id: string) => { invalidate(id) })
   const close = async (): Promise<void> => {

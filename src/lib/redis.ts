@@ -1,7 +1,11 @@
 // One Redis factory, three option sets (BullMQ "going to production"): the HTTP path fails fast instead
 // of queueing commands while Redis is away; workers wait for it forever, as BullMQ requires.
-import { Redis, type RedisOptions } from 'ioredis'
+// The target is a single Redis, a Sentinel-managed primary or a Cluster (config/redis-target.ts). A Cluster
+// client is handed out typed as `Redis`: the spoke only uses commands, MULTI, EVAL, defineCommand, pub/sub,
+// status and quit, which ioredis's Cluster implements alike (and BullMQ accepts either).
+import { Cluster, Redis, type ClusterOptions, type RedisOptions } from 'ioredis'
 import type { Logger } from 'pino'
+import type { RedisTarget } from '../config/redis-target'
 
 export type RedisRole = 'producer' | 'worker' | 'store'
 
@@ -11,19 +15,70 @@ const optionsFor: Record<RedisRole, RedisOptions> = {
   store: { enableOfflineQueue: false, maxRetriesPerRequest: 1 }
 }
 
-export function createRedis (url: string, role: RedisRole, extra: RedisOptions = {}, watch?: RedisWatch): Redis {
-  const client = new Redis(url, {
-    ...optionsFor[role],
-    connectionName: `confluence-spoke:${role}`,
-    // Reconnect forever with a capped backoff: readiness follows Redis down and back up without a restart.
-    retryStrategy: (times) => Math.min(times * 200, 2_000),
-    ...extra
-  })
+// Reconnect forever with a capped backoff: readiness follows Redis down and back up without a restart.
+const backoff = (times: number): number => Math.min(times * 200, 2_000)
+
+// After a Sentinel failover the old primary may come back as a replica while a client is still connected to
+// it: a write answered READONLY reconnects (ioredis then asks the sentinels for the new primary) and is resent.
+const reconnectOnReadonly = (err: Error): 2 | false => err.message.startsWith('READONLY') ? 2 : false
+
+export function createRedis (target: RedisTarget | string, role: RedisRole, extra: RedisOptions = {}, watch?: RedisWatch): Redis {
+  const t: RedisTarget = typeof target === 'string' ? { mode: 'single', url: target } : target
+  const options: RedisOptions = { ...optionsFor[role], connectionName: `confluence-spoke:${role}`, retryStrategy: backoff, ...extra }
+  let client: Redis
+  if (t.mode === 'single') {
+    client = new Redis(t.url, options)
+  } else if (t.mode === 'sentinel') {
+    client = new Redis({
+      ...options,
+      sentinels: t.sentinels,
+      name: t.name,
+      sentinelPassword: t.sentinelPassword,
+      username: t.username,
+      password: t.password,
+      ...(t.tls ? { tls: {}, enableTLSForSentinelMode: true } : {}),
+      // On a lost connection ioredis asks the sentinels for the primary again (forever, by default).
+      // failoverDetector stays off: in ioredis 5.11 its sentinel connections outlive disconnect().
+      reconnectOnError: reconnectOnReadonly
+    })
+  } else {
+    client = new Cluster(t.nodes, clusterOptions(options, t)) as unknown as Redis
+  }
   // Connection errors are reported by /readyz, by the commands that fail and (once per outage) by the
   // watch; an unhandled 'error' event would otherwise crash the process.
   client.on('error', (err: Error) => watch?.failed(err))
   if (watch) client.on('ready', () => watch.ready())
   return client
+}
+
+function clusterOptions (options: RedisOptions, auth: { username?: string, password?: string, tls: boolean }): ClusterOptions {
+  const { enableOfflineQueue, enableAutoPipelining, retryStrategy, ...node } = options
+  return {
+    enableOfflineQueue,
+    enableAutoPipelining,
+    clusterRetryStrategy: (times: number) => retryStrategy?.(times) ?? backoff(times),
+    // A failover moves slots: ask again for the slot map soon, and wait a little for a new primary.
+    retryDelayOnFailover: 200,
+    retryDelayOnClusterDown: 200,
+    slotsRefreshTimeout: 2_000,
+    redisOptions: { ...node, username: auth.username, password: auth.password, ...(auth.tls ? { tls: {} } : {}) }
+  }
+}
+
+/** A second connection like `client` with other options (e.g. a pub/sub subscriber), for any kind of target. */
+export function duplicateRedis (client: Redis, override: RedisOptions): Redis {
+  if (!isCluster(client)) return client.duplicate(override)
+  const cluster = client as unknown as Cluster
+  const { enableOfflineQueue, ...node } = override
+  // Cluster.duplicate merges options shallowly: keep the node options (auth, TLS) under the override.
+  return cluster.duplicate([], {
+    ...(enableOfflineQueue !== undefined ? { enableOfflineQueue } : {}),
+    redisOptions: { ...cluster.options.redisOptions, ...node }
+  }) as unknown as Redis
+}
+
+export function isCluster (client: Redis): boolean {
+  return (client as unknown as { isCluster?: boolean }).isCluster === true
 }
 
 const CONNECTION_ERROR = /ECONNREFUSED|ECONNRESET|ETIMEDOUT|EHOSTUNREACH|ENETUNREACH|ENOTFOUND|EAI_AGAIN|EPIPE|Connection is closed|Stream isn't writeable|Reached the max retries/i
