@@ -1,13 +1,11 @@
 // Schedules API (docs/api.md#schedules): run any action on a schedule, as normal jobs. Admins write,
 // admins and viewers read (a schedule's input may name what it reads or where it sends it).
 import type { FastifyPluginAsync } from 'fastify'
-import type { ApiKeyRole } from '../config/env'
+import { ADMIN_ONLY, OBSERVERS } from '../config/roles'
 import type { Core } from '../core'
 import { problemResponses } from '../lib/problem'
 import type { ScheduleBody } from '../schedules/schedule-service'
 
-const OBSERVE: readonly ApiKeyRole[] = ['admin', 'viewer']
-const ADMIN: readonly ApiKeyRole[] = ['admin']
 
 const idParams = { type: 'object', required: ['id'], properties: { id: { type: 'string', pattern: '^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$' } } }
 
@@ -59,17 +57,17 @@ const scheduleRoutes: FastifyPluginAsync<{ core: Core }> = async (app, { core })
   const schedules = core.schedules
 
   app.get('/v1/schedules', {
-    config: { access: OBSERVE },
+    config: { access: OBSERVERS },
     schema: { tags: ['schedules'], summary: 'List schedules', response: { 200: { type: 'object', required: ['schedules'], properties: { schedules: { type: 'array', items: scheduleSchema } } }, ...problems } }
   }, async () => ({ schedules: await schedules.list() }))
 
   app.get<{ Params: { id: string } }>('/v1/schedules/:id', {
-    config: { access: OBSERVE },
+    config: { access: OBSERVERS },
     schema: { tags: ['schedules'], summary: 'One schedule', params: idParams, response: { 200: scheduleSchema, ...problems } }
   }, async (req) => await schedules.get(req.params.id))
 
   app.put<{ Params: { id: string }, Body: ScheduleBody }>('/v1/schedules/:id', {
-    config: { access: ADMIN },
+    config: { access: ADMIN_ONLY },
     schema: {
       tags: ['schedules'],
       summary: 'Create or replace a schedule that runs an action as jobs',
@@ -84,7 +82,7 @@ const scheduleRoutes: FastifyPluginAsync<{ core: Core }> = async (app, { core })
   })
 
   app.delete<{ Params: { id: string } }>('/v1/schedules/:id', {
-    config: { access: ADMIN },
+    config: { access: ADMIN_ONLY },
     schema: { tags: ['schedules'], summary: 'Stop and delete a schedule (jobs it queued stay)', params: idParams, response: { 204: { type: 'null' }, ...problems } }
   }, async (req, reply) => {
     await schedules.delete(req.params.id)
