@@ -90,11 +90,6 @@ export async function buildApp (opts: BuildAppOptions): Promise<FastifyInstance>
   const keys = new ApiKeyRing(opts.apiKeys)
   const sessions = new SessionStore(opts.core.redis.store, opts.core.config.keyPrefix)
   await app.register(auth, { keys, sessions })
-  app.addSchema({
-    $id: 'Readiness',
-    type: 'object',
-    properties: { status: { type: 'string' }, checks: { type: 'object', additionalProperties: { type: 'string' } } }
-  })
   await app.register(openapi)
   await app.register(healthRoutes, { core: opts.core })
   await app.register(actionRoutes, { core: opts.core })

@@ -2,8 +2,9 @@
 // account those groups or the ACLs name, with an email from the Organizations API (managed accounts, with
 // the alias's org admin key), else from the profile when visible, else null — such accounts are counted
 // and listed, never dropped. Emails of the org are staged in Redis, not in memory.
-import { request } from 'undici'
-import type { HandlerContext, HandlerServices } from '../actions/handlers/types'
+import type { HandlerContext } from '../actions/handlers/types'
+import { OrgAdminNotConfiguredError } from '../errors/errors'
+import { orgAccess, orgUserPages } from '../licence/org-users'
 import type { CrawlState } from './state'
 import type { CrawlRecord, GroupRecord, UserRecord } from './types'
 
@@ -34,24 +35,21 @@ export async function exportGroups (call: Call, state: CrawlState, start: number
   return groups.length < GROUP_PAGE ? undefined : start + GROUP_PAGE
 }
 
-/** Stages the org's managed accounts' emails (accountId → email) in Redis; false when the alias has no org key. */
-export async function stageOrgEmails (services: HandlerServices, alias: string, state: CrawlState): Promise<boolean> {
-  const org = await services.orgAdmin(alias)
-  if (org === undefined) return false
-  const auth = { authorization: `Bearer ${org.apiKey}`, accept: 'application/json' }
-  let orgId = org.orgId
-  if (orgId === undefined) {
-    const res = await request(`${org.connectionUrl}admin/v1/orgs`, { headers: auth })
-    orgId = ((await res.body.json()) as { data?: Array<{ id?: string }> }).data?.[0]?.id
-    if (orgId === undefined) return false
+/**
+ * Stages the org's managed accounts' emails (accountId → email) in Redis; false when the alias has no org key
+ * or the key sees no organization. Read through the one Organizations API client (licence/org-users): retries,
+ * timeouts, and the key sent only to the alias's own API origin.
+ */
+export async function stageOrgEmails (ctx: Pick<HandlerContext, 'services' | 'connection' | 'signal'>, state: CrawlState): Promise<boolean> {
+  let access
+  try {
+    access = await orgAccess(ctx)
+  } catch (err) {
+    if (err instanceof OrgAdminNotConfiguredError) return false
+    throw err
   }
-  let url: string | undefined = `${org.connectionUrl}admin/v1/orgs/${orgId}/users`
-  for (let n = 0; url !== undefined && n < 100_000; n++) {
-    const res = await request(url, { headers: auth })
-    if (res.statusCode !== 200) { await res.body.dump(); throw new Error(`the Organizations API answered ${res.statusCode}`) }
-    const body = await res.body.json() as { data?: Array<{ account_id?: string, email?: string }>, links?: { next?: string } }
-    await state.saveEmails((body.data ?? []).filter((u) => u.account_id && u.email).map((u) => [u.account_id as string, u.email as string]))
-    url = body.links?.next
+  for await (const page of orgUserPages(access, ctx.signal)) {
+    await state.saveEmails(page.users.filter((u) => u.account_id && u.email).map((u) => [u.account_id as string, u.email as string]))
   }
   return true
 }

@@ -204,7 +204,7 @@ async function crawlPrincipals (ctx: HandlerContext, services: NonNullable<Handl
     await save()
   }
   if (cp.phase === 'users') {
-    try { await stageOrgEmails(services, alias, state) } catch { crawlError(ctx, cp, 'ORG_API_UNAVAILABLE') }
+    try { await stageOrgEmails(ctx, state) } catch { crawlError(ctx, cp, 'ORG_API_UNAVAILABLE') }
     const users = await exportUsers(ctx.call, state, emit, ctx.signal)
     cp.users = { unresolved: users.unresolved, unresolvedIds: users.unresolvedIds }
   }

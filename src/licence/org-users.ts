@@ -16,6 +16,7 @@ import { AppError } from '../errors/app-error'
 /** One item of GET /admin/v1/orgs/{orgId}/users (confluence-api.md §8); only what licence reports read. */
 export interface OrgUser {
   account_id?: string
+  email?: string
   account_status?: string
   access_billable?: boolean
   last_active?: string | null
