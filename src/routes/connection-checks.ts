@@ -2,15 +2,11 @@
 // themselves run through the action engine (actions/connection-checks.ts); this adds what only a route
 // knows, such as which of the site's groups the alias manages.
 import type { Core } from '../core'
-import { siteGroups, testConnection as runTest, type ConnectionTest, type SiteGroup } from '../actions/connection-checks'
+import { siteGroups, type SiteGroup } from '../actions/connection-checks'
 
-export type { ConnectionTest, SiteGroup }
-export { missingScopes } from '../actions/connection-checks'
-
+export type { ConnectionTest, SiteGroup } from '../actions/connection-checks'
 /** POST /v1/connections/{alias}/test: site, account, granted scopes versus each action's scopes. */
-export async function testConnection (core: Core, alias: string, requestId: string): Promise<ConnectionTest> {
-  return await runTest(core, alias, requestId)
-}
+export { missingScopes, testConnection } from '../actions/connection-checks'
 
 /** GET /v1/connections/{alias}/groups/available: every group of the site, live, with whether it is managed. */
 export async function availableGroups (core: Core, alias: string, requestId: string): Promise<Array<SiteGroup & { managed: boolean }>> {
