@@ -45,6 +45,8 @@ export async function buildApp (opts: BuildAppOptions): Promise<FastifyInstance>
     loggerInstance: opts.logger,
     bodyLimit: opts.bodyLimit ?? 2 * 1024 * 1024,
     requestIdHeader: false,
+    // Behind a load balancer, req.ip is the caller's address only for the proxies the operator trusts.
+    trustProxy: opts.core.config.trustProxy,
     // Accept a caller's request id only when it is well formed; otherwise make one.
     genReqId: (req) => {
       const given = req.headers['x-request-id']
