@@ -137,7 +137,7 @@ export class SiteData {
   readonly version: Uint32Array
   readonly status: Uint8Array
   readonly author: Uint32Array
-  /** pages and blog posts: closest content (self or ancestor) with a read restriction, or -1 */
+  /** pages and blog posts: closest content (self or page ancestor) with a read restriction, or -1; the walk stops at a folder (the Reader walks folders itself) */
   readonly nearestReadRestricted: Int32Array
   readonly restrictions = new Map<number, Restriction>()
   /** children of page i: childList[childStart[i] .. childStart[i + 1]) (rebuilt after a move) */

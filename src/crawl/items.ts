@@ -105,17 +105,20 @@ async function processItem (ctx: PageContext, item: V2Content, out: PageOutcome)
 }
 
 const ANCESTORS_LIMIT = 250
+/** Where the ancestors of each v2 AncestorType are read (a chain continues from its highest entry). */
+const ANCESTORS_OF: Record<string, string> = { page: 'pages', folder: 'folders', whiteboard: 'whiteboards', database: 'databases', embed: 'embeds' }
 /** A chain longer than this is not real; stop rather than spin (undefined: the item then fails closed). */
 const MAX_ANCESTORS = 5_000
 
 /**
  * Pages and folders above a page, closest first. v2 answers the closest `limit` ancestors, highest first;
- * a longer chain continues from the highest one returned (`folders/{id}/ancestors` when it is a folder).
+ * a longer chain continues from the highest one returned, through the ancestors endpoint of its type
+ * (`folders/{id}/ancestors` for a folder).
  */
 async function ancestorsOf (ctx: PageContext, id: string): Promise<string[] | undefined> {
   const chain: string[] = []
   for (let from = { id, type: 'page' }; ;) {
-    const res = await ctx.call({ method: 'GET', path: `/wiki/api/v2/${from.type === 'folder' ? 'folders' : 'pages'}/${from.id}/ancestors`, query: { limit: ANCESTORS_LIMIT }, signal: ctx.signal })
+    const res = await ctx.call({ method: 'GET', path: `/wiki/api/v2/${ANCESTORS_OF[from.type] ?? 'pages'}/${from.id}/ancestors`, query: { limit: ANCESTORS_LIMIT }, signal: ctx.signal })
     const results = ((res.body as { results?: Array<{ id?: unknown, type?: unknown }> } | null)?.results ?? []).map((r) => ({ id: String(r.id), type: String(r.type ?? 'page') }))
     chain.push(...results.map((r) => r.id).reverse())
     if (results.length < ANCESTORS_LIMIT) return chain
