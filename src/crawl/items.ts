@@ -67,6 +67,10 @@ export async function processPage (ctx: PageContext, items: V2Content[]): Promis
 async function processItem (ctx: PageContext, item: V2Content, out: PageOutcome): Promise<{ records: Array<{ record: CrawlRecord, hash: string }> }> {
   let ancestorIds: string[] = []
   const layers: Layer[] = []
+  // The item's own restriction, its ancestors and then theirs are read at once, not one after another:
+  // a crawl keeps the site's budget busy only with enough requests in flight.
+  const own = ctx.restrictions.layer(item.id)
+  own.catch(() => {}) // (awaited below; a failure of the ancestors call must not leave it unhandled)
   try {
     if (ctx.kind === 'page' && item.parentId !== undefined) {
       const chain = await ancestorsOf(ctx, item.id)
@@ -77,8 +81,7 @@ async function processItem (ctx: PageContext, item: V2Content, out: PageOutcome)
     if (!(err instanceof AppError) || err.code === 'UPSTREAM_RATE_LIMITED' || ctx.signal?.aborted === true) throw err
     layers.push({ id: item.id, state: 'error', code: err.code })
   }
-  layers.push(await ctx.restrictions.layer(item.id))
-  for (const a of ancestorIds) layers.push(await ctx.restrictions.layer(a))
+  layers.push(...await Promise.all([own, ...ancestorIds.map(async (a) => await ctx.restrictions.layer(a))]))
   const { acl, error } = composeAcl(ctx.space.clause, layers)
   if (error !== undefined) out.errors.push(error.code)
   out.accounts.push(...namedAccounts(acl).filter((a) => !ctx.space.clause.anyOf.some((p) => p.type === 'user' && p.accountId === a)))
