@@ -88,9 +88,9 @@ export async function benchAsync (opts: BenchAsyncOptions = {}): Promise<BenchAs
 // --- the three targets --------------------------------------------------------------------------------
 
 interface RunSettings { jobs: number, concurrency: number, submitters: number, redisUrl: string, layout: 'all' | 'split' }
-interface SimulatorProcess { process: ChildProcessHandle, url: string, cloudId: string, client: { id: string, secret: string } }
+export interface SimulatorProcess { process: ChildProcessHandle, url: string, cloudId: string, client: { id: string, secret: string } }
 
-async function startSimulatorProcess (): Promise<SimulatorProcess> {
+export async function startSimulatorProcess (): Promise<SimulatorProcess> {
   const port = await freePort()
   const client = { id: 'bench-client', secret: randomBytes(16).toString('hex') }
   const proc = await startTsxProcess('simulator/src/main.ts', {
@@ -201,7 +201,7 @@ async function runRawBullmq (s: RunSettings): Promise<TargetResult> {
 // --- measuring ----------------------------------------------------------------------------------------
 
 /** POST { mode: "async", input: {} } and expect 202. */
-function httpSubmitter (agent: Agent, url: string, headers: Record<string, string>): () => Promise<void> {
+export function httpSubmitter (agent: Agent, url: string, headers: Record<string, string>): () => Promise<void> {
   const body = JSON.stringify({ mode: 'async', input: {} })
   const all = { ...headers, 'content-type': 'application/json' }
   return async () => {
@@ -222,7 +222,7 @@ async function timedRun (events: QueueEvents, s: RunSettings, submit: () => Prom
 }
 
 /** Seconds from the first submission to the `count`-th completion (rejects on the first failure). */
-async function timeJobs (events: QueueEvents, count: number, inFlight: number, submit: () => Promise<void>): Promise<number> {
+export async function timeJobs (events: QueueEvents, count: number, inFlight: number, submit: () => Promise<void>): Promise<number> {
   let done = 0
   const finished = new Promise<void>((resolve, reject) => {
     events.on('completed', () => { if (++done === count) resolve() })
@@ -236,7 +236,7 @@ async function timeJobs (events: QueueEvents, count: number, inFlight: number, s
 }
 
 /** CPU time per job of each process and of Redis, from /proc (Linux; nothing elsewhere). */
-function cpuMeter (pids: Record<string, number | undefined>): { perJob: (jobs: number) => Record<string, number> } {
+export function cpuMeter (pids: Record<string, number | undefined>): { perJob: (jobs: number) => Record<string, number> } {
   if (!existsSync('/proc/self/stat')) return { perJob: () => ({}) }
   const cpuTicks = (pid: number): number => {
     try {
@@ -275,7 +275,7 @@ async function untilReady (url: string): Promise<void> {
   }
 }
 
-async function removeKeys (redisUrl: string, patterns: string[]): Promise<void> {
+export async function removeKeys (redisUrl: string, patterns: string[]): Promise<void> {
   const redis = new Redis(redisUrl)
   try {
     for (const pattern of patterns) {
