@@ -276,6 +276,11 @@ async function untilReady (url: string): Promise<void> {
 }
 
 export async function removeKeys (redisUrl: string, patterns: string[]): Promise<void> {
+  await forEachKeys(redisUrl, patterns, async (redis, keys) => { await redis.unlink(...keys) })
+}
+
+/** Calls `fn` with each batch of keys matching `patterns` (SCAN), on one connection closed afterwards. */
+export async function forEachKeys (redisUrl: string, patterns: string[], fn: (redis: Redis, keys: string[]) => Promise<void>): Promise<void> {
   const redis = new Redis(redisUrl)
   try {
     for (const pattern of patterns) {
@@ -283,7 +288,7 @@ export async function removeKeys (redisUrl: string, patterns: string[]): Promise
       do {
         const [next, found] = await redis.scan(cursor, 'MATCH', pattern, 'COUNT', 1000)
         cursor = next
-        if (found.length > 0) await redis.unlink(...found)
+        if (found.length > 0) await fn(redis, found)
       } while (cursor !== '0')
     }
   } finally {

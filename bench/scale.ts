@@ -9,11 +9,10 @@ import { join } from 'node:path'
 import os from 'node:os'
 import { Agent, request } from 'undici'
 import { QueueEvents } from 'bullmq'
-import { Redis } from 'ioredis'
 import { bullPrefix, RUN_ACTION_QUEUE } from '../src/jobs/queues'
 import type { ChildProcessHandle } from '../test/helpers/child-process'
 import { connectClientCredentials, newDeployment, startApiProcess, startWorkerProc } from '../test/helpers/spoke-processes'
-import { cpuMeter, httpSubmitter, removeKeys, startSimulatorProcess, timeJobs, type SimulatorProcess } from './async'
+import { cpuMeter, forEachKeys, httpSubmitter, removeKeys, startSimulatorProcess, timeJobs, type SimulatorProcess } from './async'
 
 export interface BenchScaleOptions {
   /** Worker process counts to run (default 1, 2, 3). */
@@ -115,22 +114,12 @@ async function runWith (n: number, s: { jobs: number, concurrency: number }, sim
 
 /** Bytes Redis holds for the keys matching `patterns` (MEMORY USAGE of each). */
 async function keysMemory (redisUrl: string, patterns: string[]): Promise<number> {
-  const redis = new Redis(redisUrl)
   let bytes = 0
-  try {
-    for (const pattern of patterns) {
-      let cursor = '0'
-      do {
-        const [next, keys] = await redis.scan(cursor, 'MATCH', pattern, 'COUNT', 1000)
-        cursor = next
-        const sizes = await Promise.all(keys.map(async k => await redis.memory('USAGE', k)))
-        bytes += sizes.reduce<number>((sum, b) => sum + Number(b ?? 0), 0)
-      } while (cursor !== '0')
-    }
-    return bytes
-  } finally {
-    redis.disconnect()
-  }
+  await forEachKeys(redisUrl, patterns, async (redis, keys) => {
+    const sizes = await Promise.all(keys.map(async k => await redis.memory('USAGE', k)))
+    bytes += sizes.reduce<number>((sum, b) => sum + Number(b ?? 0), 0)
+  })
+  return bytes
 }
 
 /** Confluence API calls the simulator has served so far (token requests excluded). */
