@@ -14,7 +14,10 @@ import { randomBytes } from 'node:crypto'
 import { existsSync, readdirSync, readFileSync } from 'node:fs'
 import { Agent, request } from 'undici'
 import { Queue, QueueEvents } from 'bullmq'
-import { Redis } from 'ioredis'
+import { once } from 'node:events'
+import { Redis, type Cluster } from 'ioredis'
+import { createRedis } from '../src/lib/redis'
+import type { RedisTarget } from '../src/config/redis-target'
 import { freePort, startTsxProcess, type ChildProcessHandle } from '../test/helpers/child-process'
 import { bullPrefix, RUN_ACTION_QUEUE } from '../src/jobs/queues'
 
@@ -275,24 +278,32 @@ async function untilReady (url: string): Promise<void> {
   }
 }
 
-export async function removeKeys (redisUrl: string, patterns: string[]): Promise<void> {
-  await forEachKeys(redisUrl, patterns, async (redis, keys) => { await redis.unlink(...keys) })
+export async function removeKeys (redis: RedisTarget | string, patterns: string[]): Promise<void> {
+  await forEachKeys(redis, patterns, async (node, keys) => { await node.unlink(...keys) })
 }
 
-/** Calls `fn` with each batch of keys matching `patterns` (SCAN), on one connection closed afterwards. */
-export async function forEachKeys (redisUrl: string, patterns: string[], fn: (redis: Redis, keys: string[]) => Promise<void>): Promise<void> {
-  const redis = new Redis(redisUrl)
+/**
+ * Calls `fn` with each batch of keys matching `patterns` (SCAN) and the node that holds them: the one Redis,
+ * or each primary of a Cluster. `redis` is a URL or the product's Redis target (config/redis-target.ts).
+ */
+export async function forEachKeys (redis: RedisTarget | string, patterns: string[], fn: (node: Redis, keys: string[]) => Promise<void>): Promise<void> {
+  const client = createRedis(redis, 'worker')
   try {
-    for (const pattern of patterns) {
-      let cursor = '0'
-      do {
-        const [next, found] = await redis.scan(cursor, 'MATCH', pattern, 'COUNT', 1000)
-        cursor = next
-        if (found.length > 0) await fn(redis, found)
-      } while (cursor !== '0')
+    const cluster = typeof redis !== 'string' && redis.mode === 'cluster'
+    if (cluster) await once(client, 'ready')
+    const nodes = cluster ? (client as unknown as Cluster).nodes('master') : [client]
+    for (const node of nodes) {
+      for (const pattern of patterns) {
+        let cursor = '0'
+        do {
+          const [next, found] = await node.scan(cursor, 'MATCH', pattern, 'COUNT', 1000)
+          cursor = next
+          if (found.length > 0) await fn(node, found)
+        } while (cursor !== '0')
+      }
     }
   } finally {
-    redis.disconnect()
+    client.disconnect()
   }
 }
 

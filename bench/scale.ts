@@ -3,6 +3,8 @@
 // worker processes (each its own process, the same concurrency each) run them. This process is the load
 // generator: it submits a fixed number of async jobs over HTTP and counts completions (BullMQ QueueEvents).
 // Figures are jobs/s and upstream calls/s, and each N's ratio to N = 1 of the same run; never asserted.
+// Redis is what the product would use from this environment: REDIS_URL, or the Sentinel or Cluster variables
+// (on a Cluster the key prefix is hash-tagged and every primary is scanned for the deployment's keys).
 // Run: flock /tmp/bench.lock npx tsx bench/scale.ts   (benchScale() is what `npm run bench` composes)
 import { mkdirSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
@@ -10,6 +12,8 @@ import os from 'node:os'
 import { Agent, request } from 'undici'
 import { QueueEvents } from 'bullmq'
 import { bullPrefix, RUN_ACTION_QUEUE } from '../src/jobs/queues'
+import { createRedis } from '../src/lib/redis'
+import type { RedisTarget } from '../src/config/redis-target'
 import type { ChildProcessHandle } from '../test/helpers/child-process'
 import { connectClientCredentials, newDeployment, startApiProcess, startWorkerProc } from '../test/helpers/spoke-processes'
 import { cpuMeter, forEachKeys, httpSubmitter, removeKeys, startSimulatorProcess, timeJobs, type SimulatorProcess } from './async'
@@ -82,10 +86,12 @@ async function runWith (n: number, s: { jobs: number, concurrency: number }, sim
     SPOKE_SITE_BURST: '10000',
     SPOKE_WORKER_CONCURRENCY: String(s.concurrency)
   })
-  const redisUrl = d.env.REDIS_URL
+  // The Redis the product is configured for (REDIS_URL, or Sentinel / Cluster variables), as its processes load it.
+  const { redis, keyPrefix } = d.config
   const children: ChildProcessHandle[] = []
   const agent = new Agent({ connections: SUBMITTERS, keepAliveTimeout: 30_000 })
-  const events = new QueueEvents(RUN_ACTION_QUEUE, { connection: { url: redisUrl }, prefix: bullPrefix(d.keyPrefix) })
+  const connection = createRedis(redis, 'worker')
+  const events = new QueueEvents(RUN_ACTION_QUEUE, { connection, prefix: bullPrefix(keyPrefix) })
   try {
     const api = await startApiProcess(d)
     children.push(api)
@@ -102,21 +108,22 @@ async function runWith (n: number, s: { jobs: number, concurrency: number }, sim
     const seconds = await timeJobs(events, s.jobs, SUBMITTERS, submit)
     events.removeAllListeners()
     const calls = await upstreamCalls(sim) - callsBefore
-    const redisBytesPerJob = Math.round(await keysMemory(redisUrl, [`${d.keyPrefix}:*`, `${bullPrefix(d.keyPrefix)}:*`]) / (s.jobs + WARM_UP))
+    const redisBytesPerJob = Math.round(await keysMemory(redis, [`${keyPrefix}:*`, `${bullPrefix(keyPrefix)}:*`]) / (s.jobs + WARM_UP))
     return { workerProcesses: n, jobsPerSecond: round(s.jobs / seconds), upstreamCallsPerSecond: round(calls / seconds), seconds: round(seconds, 2), cpuMicrosPerJob: cpu.perJob(s.jobs), redisBytesPerJob }
   } finally {
     await events.close()
+    connection.disconnect()
     await agent.close()
     await Promise.all(children.map(async c => await c.kill('SIGTERM')))
-    await removeKeys(redisUrl, [`${d.keyPrefix}:*`, `${bullPrefix(d.keyPrefix)}:*`])
+    await removeKeys(redis, [`${keyPrefix}:*`, `${bullPrefix(keyPrefix)}:*`])
   }
 }
 
 /** Bytes Redis holds for the keys matching `patterns` (MEMORY USAGE of each). */
-async function keysMemory (redisUrl: string, patterns: string[]): Promise<number> {
+async function keysMemory (target: RedisTarget, patterns: string[]): Promise<number> {
   let bytes = 0
-  await forEachKeys(redisUrl, patterns, async (redis, keys) => {
-    const sizes = await Promise.all(keys.map(async k => await redis.memory('USAGE', k)))
+  await forEachKeys(target, patterns, async (node, keys) => {
+    const sizes = await Promise.all(keys.map(async k => await node.memory('USAGE', k)))
     bytes += sizes.reduce<number>((sum, b) => sum + Number(b ?? 0), 0)
   })
   return bytes

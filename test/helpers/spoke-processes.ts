@@ -3,10 +3,14 @@
 // For the many-processes test and the scale benchmark.
 import { randomBytes, randomUUID } from 'node:crypto'
 import { request } from 'undici'
+import { loadConfig, type Config } from '../../src/config/env'
 import { freePort, startTsxProcess, type ChildProcessHandle } from './child-process'
 
 export interface Deployment {
+  /** As given; `config.keyPrefix` is what the processes use (hash-tagged on a Cluster). */
   keyPrefix: string
+  /** The configuration every process loads (its `redis` target and `keyPrefix`, for clients of the test's own). */
+  config: Config
   keys: { admin: string, invoker: string, viewer: string }
   /** The environment every process of the deployment shares. */
   env: Record<string, string>
@@ -15,27 +19,32 @@ export interface Deployment {
 export interface ApiProcess extends ChildProcessHandle { base: string }
 export interface WorkerProc extends ChildProcessHandle { id: string }
 
-/** Shared settings of one deployment; `env` adds to (or overrides) them for every process. */
+/** The Redis variables of the product (config/redis-target.ts) as this process has them: a single Redis, Sentinel or Cluster. */
+const REDIS_VARIABLES = ['REDIS_URL', 'REDIS_SENTINELS', 'REDIS_SENTINEL_NAME', 'REDIS_SENTINEL_PASSWORD', 'REDIS_CLUSTER_NODES', 'REDIS_USERNAME', 'REDIS_PASSWORD', 'REDIS_TLS']
+
+export function redisEnv (from: NodeJS.ProcessEnv = process.env): Record<string, string> {
+  const given = Object.fromEntries(REDIS_VARIABLES.flatMap(v => from[v] === undefined || from[v] === '' ? [] : [[v, from[v] as string]]))
+  return Object.keys(given).length > 0 ? given : { REDIS_URL: 'redis://127.0.0.1:6379' }
+}
+
+/** Shared settings of one deployment on the Redis this process is configured for; `env` adds to (or overrides) them for every process. */
 export function newDeployment (simUrl: string, env: Record<string, string> = {}): Deployment {
   const keyPrefix = `mp${randomBytes(5).toString('hex')}`
   const keys = { admin: `adm_${randomUUID()}`, invoker: `inv_${randomUUID()}`, viewer: `vwr_${randomUUID()}` }
-  return {
-    keyPrefix,
-    keys,
-    env: {
-      NODE_ENV: 'test',
-      REDIS_URL: process.env.REDIS_URL ?? 'redis://127.0.0.1:6379',
-      SPOKE_KEY_PREFIX: keyPrefix,
-      SPOKE_MASTER_KEY: randomBytes(32).toString('base64'),
-      SPOKE_API_KEYS: `admin:${keys.admin},invoker:${keys.invoker},viewer:${keys.viewer}`,
-      SPOKE_DATA_DIR: `/tmp/spoke-${keyPrefix}`,
-      ATLASSIAN_AUTH_URL: simUrl,
-      ATLASSIAN_API_URL: simUrl,
-      SPOKE_PRIVACY_REPORT_EVERY_SECONDS: '0',
-      LOG_LEVEL: 'warn',
-      ...env
-    }
+  const all: Record<string, string> = {
+    NODE_ENV: 'test',
+    ...redisEnv(),
+    SPOKE_KEY_PREFIX: keyPrefix,
+    SPOKE_MASTER_KEY: randomBytes(32).toString('base64'),
+    SPOKE_API_KEYS: `admin:${keys.admin},invoker:${keys.invoker},viewer:${keys.viewer}`,
+    SPOKE_DATA_DIR: `/tmp/spoke-${keyPrefix}`,
+    ATLASSIAN_AUTH_URL: simUrl,
+    ATLASSIAN_API_URL: simUrl,
+    SPOKE_PRIVACY_REPORT_EVERY_SECONDS: '0',
+    LOG_LEVEL: 'warn',
+    ...env
   }
+  return { keyPrefix, keys, env: all, config: loadConfig(all) }
 }
 
 /** An api process on a port of its own; resolves once /readyz answers 200. */
