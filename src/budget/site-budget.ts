@@ -190,7 +190,10 @@ export class SiteBudget {
         throw new UpstreamRateLimitedError(`The rate budget of site ${cloudId} has no room within ${Math.round(patienceMs / 1000)} s`, { retryAfter: Math.ceil(waitMs / 1000) })
       }
       await abortableSleep(waitMs, signal)
-      if (granted === 1) return
+      // A reserved token is spent unless a 429 paused the site meanwhile (seen here at once, from another
+      // process within 250 ms): then every reservation would meet the same full window, so ask again. The
+      // pause forgave the reservations due inside it (PAUSE keeps owed only those due after it ends).
+      if (granted === 1 && await this.pausedFor(cloudId) <= 0) return
       // It was a pause: ask again now that it is over.
     }
   }

@@ -110,3 +110,14 @@ it('a pause keeps the tokens already reserved for after it owed: the bucket does
   expect(owed).toBeGreaterThan(-6)
   await takes
 })
+
+it('a token reserved before a 429 paused the site is not spent into the paused window', async () => {
+  const budget = new SiteBudget(t.core.redis.store, { keyPrefix: `${t.config.keyPrefix}:void`, ratePerSecond: 10, burst: 1, syncPatienceMs: 1_000 })
+  await budget.take('void-site', 5_000)
+  // The bucket is dry: this take reserves the token of 100 ms from now and sleeps until then.
+  const reserved = budget.take('void-site', 5_000).then(() => Date.now())
+  await new Promise(resolve => setTimeout(resolve, 20))
+  budget.record('void-site', 429, { 'retry-after': '1' })
+  const pausedUntil = Date.now() + 950
+  expect(await reserved).toBeGreaterThanOrEqual(pausedUntil)
+})
