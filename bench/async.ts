@@ -14,7 +14,10 @@ import { randomBytes } from 'node:crypto'
 import { existsSync, readdirSync, readFileSync } from 'node:fs'
 import { Agent, request } from 'undici'
 import { Queue, QueueEvents } from 'bullmq'
-import { Redis } from 'ioredis'
+import { once } from 'node:events'
+import { Redis, type Cluster } from 'ioredis'
+import { createRedis } from '../src/lib/redis'
+import type { RedisTarget } from '../src/config/redis-target'
 import { freePort, startTsxProcess, type ChildProcessHandle } from '../test/helpers/child-process'
 import { bullPrefix, RUN_ACTION_QUEUE } from '../src/jobs/queues'
 
@@ -88,9 +91,9 @@ export async function benchAsync (opts: BenchAsyncOptions = {}): Promise<BenchAs
 // --- the three targets --------------------------------------------------------------------------------
 
 interface RunSettings { jobs: number, concurrency: number, submitters: number, redisUrl: string, layout: 'all' | 'split' }
-interface SimulatorProcess { process: ChildProcessHandle, url: string, cloudId: string, client: { id: string, secret: string } }
+export interface SimulatorProcess { process: ChildProcessHandle, url: string, cloudId: string, client: { id: string, secret: string } }
 
-async function startSimulatorProcess (): Promise<SimulatorProcess> {
+export async function startSimulatorProcess (): Promise<SimulatorProcess> {
   const port = await freePort()
   const client = { id: 'bench-client', secret: randomBytes(16).toString('hex') }
   const proc = await startTsxProcess('simulator/src/main.ts', {
@@ -201,7 +204,7 @@ async function runRawBullmq (s: RunSettings): Promise<TargetResult> {
 // --- measuring ----------------------------------------------------------------------------------------
 
 /** POST { mode: "async", input: {} } and expect 202. */
-function httpSubmitter (agent: Agent, url: string, headers: Record<string, string>): () => Promise<void> {
+export function httpSubmitter (agent: Agent, url: string, headers: Record<string, string>): () => Promise<void> {
   const body = JSON.stringify({ mode: 'async', input: {} })
   const all = { ...headers, 'content-type': 'application/json' }
   return async () => {
@@ -222,7 +225,7 @@ async function timedRun (events: QueueEvents, s: RunSettings, submit: () => Prom
 }
 
 /** Seconds from the first submission to the `count`-th completion (rejects on the first failure). */
-async function timeJobs (events: QueueEvents, count: number, inFlight: number, submit: () => Promise<void>): Promise<number> {
+export async function timeJobs (events: QueueEvents, count: number, inFlight: number, submit: () => Promise<void>): Promise<number> {
   let done = 0
   const finished = new Promise<void>((resolve, reject) => {
     events.on('completed', () => { if (++done === count) resolve() })
@@ -236,7 +239,7 @@ async function timeJobs (events: QueueEvents, count: number, inFlight: number, s
 }
 
 /** CPU time per job of each process and of Redis, from /proc (Linux; nothing elsewhere). */
-function cpuMeter (pids: Record<string, number | undefined>): { perJob: (jobs: number) => Record<string, number> } {
+export function cpuMeter (pids: Record<string, number | undefined>): { perJob: (jobs: number) => Record<string, number> } {
   if (!existsSync('/proc/self/stat')) return { perJob: () => ({}) }
   const cpuTicks = (pid: number): number => {
     try {
@@ -275,19 +278,32 @@ async function untilReady (url: string): Promise<void> {
   }
 }
 
-async function removeKeys (redisUrl: string, patterns: string[]): Promise<void> {
-  const redis = new Redis(redisUrl)
+export async function removeKeys (redis: RedisTarget | string, patterns: string[]): Promise<void> {
+  await forEachKeys(redis, patterns, async (node, keys) => { await node.unlink(...keys) })
+}
+
+/**
+ * Calls `fn` with each batch of keys matching `patterns` (SCAN) and the node that holds them: the one Redis,
+ * or each primary of a Cluster. `redis` is a URL or the product's Redis target (config/redis-target.ts).
+ */
+export async function forEachKeys (redis: RedisTarget | string, patterns: string[], fn: (node: Redis, keys: string[]) => Promise<void>): Promise<void> {
+  const client = createRedis(redis, 'worker')
   try {
-    for (const pattern of patterns) {
-      let cursor = '0'
-      do {
-        const [next, found] = await redis.scan(cursor, 'MATCH', pattern, 'COUNT', 1000)
-        cursor = next
-        if (found.length > 0) await redis.unlink(...found)
-      } while (cursor !== '0')
+    const cluster = typeof redis !== 'string' && redis.mode === 'cluster'
+    if (cluster) await once(client, 'ready')
+    const nodes = cluster ? (client as unknown as Cluster).nodes('master') : [client]
+    for (const node of nodes) {
+      for (const pattern of patterns) {
+        let cursor = '0'
+        do {
+          const [next, found] = await node.scan(cursor, 'MATCH', pattern, 'COUNT', 1000)
+          cursor = next
+          if (found.length > 0) await fn(node, found)
+        } while (cursor !== '0')
+      }
     }
   } finally {
-    redis.disconnect()
+    client.disconnect()
   }
 }
 

@@ -39,6 +39,12 @@ const BENCHES: Bench[] = [
     ])
   },
   {
+    name: 'worker processes against a slow upstream (100–200 ms)',
+    module: './scale',
+    fn: 'benchScale',
+    summarize: (r) => r.runs.map((run: any) => [`${run.workerProcesses} worker process(es): jobs/s, of 1 process`, `${run.jobsPerSecond.toFixed(0)}, ×${(run.ratio as number).toFixed(2)}`])
+  },
+  {
     name: 'content crawl (rate-limited simulator, two workers)',
     module: './crawl',
     fn: 'benchCrawl',

@@ -39,6 +39,11 @@ declare module 'fastify' {
   interface FastifyInstance { routeTable: RouteEntry[] }
 }
 
+/** A hop count as Fastify applies it (its types omit the number form). */
+function trustProxyOption (trust: boolean | number | string[]): boolean | string[] | ((address: string, hop: number) => boolean) {
+  return typeof trust === 'number' ? (_address, hop) => hop < trust : trust
+}
+
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/
 
 export async function buildApp (opts: BuildAppOptions): Promise<FastifyInstance> {
@@ -46,6 +51,8 @@ export async function buildApp (opts: BuildAppOptions): Promise<FastifyInstance>
     loggerInstance: opts.logger,
     bodyLimit: opts.bodyLimit ?? 2 * 1024 * 1024,
     requestIdHeader: false,
+    // Behind a load balancer, req.ip is the caller's address only for the proxies the operator trusts.
+    trustProxy: trustProxyOption(opts.core.config.trustProxy),
     // Accept a caller's request id only when it is well formed; otherwise make one.
     genReqId: (req) => {
       const given = req.headers['x-request-id']

@@ -15,7 +15,7 @@ import { SpokeConfluenceClient } from './confluence/client'
 import { loadActions } from './actions/load-actions'
 import { createActionRegistry, type ActionRegistry } from './actions/action-registry'
 import { createActionEngine, type ActionEngine } from './actions/execute-action'
-import type { HandlerServices } from './actions/handlers/types'
+import type { HandlerServices, OrgAdminAccess } from './actions/handlers/types'
 import { callbackPolicy } from './http/signed-post'
 import { createIdempotencyStore, type IdempotencyStore } from './actions/idempotency'
 import { JobService } from './jobs/job-service'
@@ -57,6 +57,8 @@ export interface Core {
   schedules: ScheduleService
   /** Production checks: run at start by server.ts, reported on /readyz and the console (`current()`). */
   preflight: Preflight
+  /** An alias's Organizations API key with the process's agent for that API (licences, crawl emails, setup checks). */
+  orgAdmin: HandlerServices['orgAdmin']
   /** The index of the accounts whose personal data the spoke stores (docs/privacy.md). */
   privacy: PersonalDataIndex
   /** Named readiness checks, each answering within its timeout. */
@@ -68,6 +70,8 @@ export interface Core {
 }
 
 const READINESS_TIMEOUT_MS = 1_000
+/** The Organizations API client's per-request timeout (licence/org-users waits out 429s and 5xx itself). */
+const ORG_API_TIMEOUT_MS = 30_000
 
 /** Seams for tests (never set in production). */
 export type CoreOptions = ConnectionLayerOptions
@@ -84,6 +88,8 @@ export async function createCore (config: Config, log: Logger, opts: CoreOptions
   const metrics = createMetrics()
   const tracing = createTracing(config.tracing)
   const agent = createAgent({ timeoutMs: config.upstreamTimeoutMs })
+  // The Organizations API (admin.atlassian.com) is another host with its own timeouts: its own small pool.
+  const orgAgent = createAgent({ timeoutMs: ORG_API_TIMEOUT_MS, connections: 8 })
   // Every Confluence call of this process shares its site's rate budget with every other process.
   const budget = new SiteBudget(store, {
     keyPrefix: config.keyPrefix, ratePerSecond: config.siteRatePerSecond, burst: config.siteBurst, syncPatienceMs: config.syncRetryAfterMaxSeconds * 1000, log, metrics: metrics.budget
@@ -92,7 +98,7 @@ export async function createCore (config: Config, log: Logger, opts: CoreOptions
   try {
     connections = await createConnectionLayer(config, store, log, agent, { ...opts, metrics: metrics.tokens })
   } catch (err) {
-    await agent.close().catch(() => {})
+    await Promise.all([agent.close(), orgAgent.close()]).catch(() => {})
     await tracing.shutdown().catch(() => {})
     store.disconnect(); producer.disconnect()
     throw err
@@ -104,6 +110,10 @@ export async function createCore (config: Config, log: Logger, opts: CoreOptions
   // Personal data: the index, and the default report schedule of an alias (wired once schedules exist).
   const privacyHooks: { current?: ReturnType<typeof privacySchedules> } = {}
   const privacy = new PersonalDataIndex(store, config.keyPrefix, (alias) => privacyHooks.current?.onNewAlias(alias))
+  const orgAdmin = async (alias: string): Promise<OrgAdminAccess | undefined> => {
+    const org = await connections.sessions.orgAdmin(alias)
+    return org === undefined ? undefined : { ...org, agent: orgAgent }
+  }
   const grantOf = async (alias: string): Promise<string | undefined> => (await connections.sessions.alias(alias))?.grant
   // What a long-running handler (the crawl, licences) needs besides Confluence calls.
   const services: HandlerServices = {
@@ -112,7 +122,7 @@ export async function createCore (config: Config, log: Logger, opts: CoreOptions
     dataDir: config.dataDir,
     callbackSecret: config.callbackSecret,
     callbackPolicy: callbackPolicy(config),
-    orgAdmin: async (alias: string) => await connections.sessions.orgAdmin(alias),
+    orgAdmin,
     metrics,
     privacy: { index: privacy, erasure: erasureKeys(config.keyPrefix), grantOf, metrics: metrics.privacy, onCycle: (alias, period) => privacyHooks.current?.onCycle(alias, period) }
   }
@@ -135,6 +145,7 @@ export async function createCore (config: Config, log: Logger, opts: CoreOptions
     schedules,
     privacy,
     preflight: new Preflight({ config, redis: store }),
+    orgAdmin,
     addReadinessCheck: (name, check) => { checks.set(name, check) },
     readiness: async () => {
       const entries = await Promise.all([...checks].map(async ([name, check]) =>
@@ -152,7 +163,7 @@ export async function createCore (config: Config, log: Logger, opts: CoreOptions
       await tracing.shutdown().catch((err: unknown) => log.warn({ err }, 'trace export at close failed'))
     }
   }
-  core.onClose(async () => { await connections.close(); await agent.close() })
+  core.onClose(async () => { await connections.close(); await agent.close(); await orgAgent.close() })
   core.onClose(() => core.jobs.close())
   core.onClose(() => core.schedules.close())
   core.addReadinessCheck('redis', async () => (await store.ping()) === 'PONG')

@@ -1,5 +1,6 @@
 // Worker role: BullMQ workers that run jobs on the shared core. Their closer, registered on the core, stops
 // them (waiting for active jobs) before the queues and Redis close.
+import { hostname } from 'node:os'
 import type { Core } from './core'
 import { createRedis } from './lib/redis'
 import { startRunActionWorker } from './jobs/run-action.worker'
@@ -40,6 +41,7 @@ export async function startWorkers (core: Core, opts: WorkerOptions = {}): Promi
     keyPrefix: config.keyPrefix,
     concurrency,
     lockDurationMs: config.jobLockMs,
+    name: workerId(),
     callback: { attempts: opts.callbackAttempts ?? 6, backoffMs: opts.callbackBackoffMs ?? 2_000 }
   })
   const callbacks = config.callbackSecret === undefined
@@ -54,7 +56,12 @@ export async function startWorkers (core: Core, opts: WorkerOptions = {}): Promi
   // Not awaited: with Redis away the process still starts (and serves /healthz); BullMQ's workers pick up
   // jobs by themselves once Redis answers.
   runAction.waitUntilReady().then(
-    () => log.info({ concurrency, callbacks: callbacks !== undefined }, 'workers started'),
+    () => log.info({ worker: workerId(), concurrency, callbacks: callbacks !== undefined }, 'workers started'),
     (err: unknown) => log.warn({ err: String(err) }, 'workers not ready yet')
   )
+}
+
+/** Which process ran a job: host name (the container id under Docker) and pid. */
+export function workerId (): string {
+  return `${hostname()}:${process.pid}`
 }

@@ -1,11 +1,21 @@
-// Footer comments of pages and blog posts, seeded on demand (the `nested` profile, or `size.comments`) with a
-// random stream of their own so the rest of the data set does not move. Comments live beside the content
-// arrays (ids continue after the last content id) and take their container's read permission: Confluence
-// has no restriction on a comment; who may read the page or blog post may read its comments.
+// Footer and inline comments of pages and blog posts, seeded on demand (the `nested` profile, or
+// `size.comments` / `size.inlineComments`) with random streams of their own so the rest of the data set does
+// not move. Comments live beside the content arrays (ids continue after the last content id: footer
+// comments, then inline ones) and take their container's read permission: Confluence has no restriction on
+// a comment; who may read the page or blog post may read its comments. Inline comments carry a resolution
+// status and a highlighted selection, and some are replies to a root inline comment of the same container.
 import { hash32, Rng } from './random'
 import { STATUSES, type ContentStatus, type SiteData } from './seed'
 
 const TRASHED = STATUSES.indexOf('trashed')
+export const RESOLUTIONS = ['open', 'reopened', 'resolved', 'dangling'] as const
+
+export interface CommentOptions {
+  /** inline comments (replies, resolution status) rather than footer comments */
+  inline?: boolean
+  /** first id (default: right after the site's content) */
+  idBase?: number
+}
 
 export class Comments {
   readonly count: number
@@ -17,21 +27,29 @@ export class Comments {
   readonly version: Uint32Array
   readonly status: Uint8Array
   readonly author: Uint32Array
+  readonly inline: boolean
+  /** inline: the root comment a reply answers, or -1 (a root); footer comments are all roots */
+  readonly parentComment: Int32Array
+  /** inline: index into RESOLUTIONS */
+  readonly resolution: Uint8Array
   /** comments of container c: list[start[c] .. start[c + 1]) in creation order */
   readonly start: Int32Array
   readonly list: Int32Array
 
-  constructor (site: SiteData, count: number) {
+  constructor (site: SiteData, count: number, options: CommentOptions = {}) {
     const containers = site.pageCount + site.blogCount
     const n = this.count = containers === 0 ? 0 : Math.max(0, count)
-    this.idBase = site.idBase + site.total
+    this.inline = options.inline ?? false
+    this.idBase = options.idBase ?? site.idBase + site.total
+    this.parentComment = new Int32Array(n).fill(-1)
+    this.resolution = new Uint8Array(n)
     this.container = new Int32Array(n)
     this.created = new Uint32Array(n)
     this.modified = new Uint32Array(n)
     this.version = new Uint32Array(n)
     this.status = new Uint8Array(n)
     this.author = new Uint32Array(n)
-    const rng = new Rng(hash32(site.seed, 0xc033))
+    const rng = new Rng(hash32(site.seed, this.inline ? 0x1c0e : 0xc033))
     for (let k = 0; k < n; k++) {
       // a third of the containers collect most comments (discussions cluster)
       const c = rng.chance(0.7) ? rng.int(Math.max(1, Math.ceil(containers / 3))) : rng.int(containers)
@@ -41,6 +59,18 @@ export class Comments {
       this.version[k] = this.modified[k] === this.created[k] ? 1 : 2
       this.status[k] = rng.chance(0.03) ? TRASHED : 0
       this.author[k] = rng.chance(0.2) ? 0 : 2 + rng.int(Math.max(1, site.users.length - 2))
+      if (!this.inline) continue
+      this.resolution[k] = rng.chance(0.6) ? 0 : rng.chance(0.7) ? 2 : rng.chance(0.5) ? 1 : 3
+      // a quarter answer an earlier current root of theirs (replies to trashed roots are not listed anywhere)
+      const root = k > 0 && rng.chance(0.25) ? rng.int(k) : -1
+      if (root !== -1 && this.parentComment[root] === -1 && this.status[root] === 0) {
+        this.container[k] = this.container[root]
+        this.parentComment[k] = root
+        this.status[k] = 0
+        this.resolution[k] = this.resolution[root]
+        if (this.created[k] < this.created[root]) this.created[k] = this.modified[k] = this.created[root]
+        this.version[k] = this.modified[k] === this.created[k] ? 1 : 2
+      }
     }
     this.start = new Int32Array(containers + 1)
     for (let k = 0; k < n; k++) this.start[this.container[k] + 1]++
@@ -61,6 +91,16 @@ export class Comments {
   of (c: number): Int32Array { return c + 1 < this.start.length ? this.list.subarray(this.start[c], this.start[c + 1]) : new Int32Array(0) }
 
   statusOf (k: number): ContentStatus { return STATUSES[this.status[k]] }
+
+  /** Replies to comment k, in creation order. */
+  replies (k: number): number[] { return [...this.of(this.container[k])].filter((j) => this.parentComment[j] === k) }
+
+  /** The words an inline comment highlights on its container. */
+  selection (site: SiteData, k: number): string {
+    const words = site.bodyWords(this.container[k])
+    const at = hash32(site.seed, k, 0x5e1) % 20
+    return words.slice(at, at + 3).join(' ')
+  }
 
   body (site: SiteData, k: number): string {
     const words: string[] = []

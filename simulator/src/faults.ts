@@ -17,6 +17,8 @@ export interface FaultConfig {
   resetRate?: number
   /** added latency in ms on every matching request */
   latencyMs?: number
+  /** up to this many ms more, uniformly at random (latencyMs 100 + latencyJitterMs 100: 100–200 ms) */
+  latencyJitterMs?: number
   /** only these operationIds (Confluence operationIds, or e.g. `oauth.token`); default all */
   operations?: string[]
   /** which parts of the simulator the faults hit (default ['api'], the Confluence gateway) */
@@ -63,7 +65,7 @@ export class Faults {
     }
     const c = this.config
     if (!(c.targets ?? ['api']).includes(target) || (c.operations && !c.operations.includes(operationId))) return undefined
-    const delayMs = c.latencyMs ?? 0
+    const delayMs = (c.latencyMs ?? 0) + (c.latencyJitterMs ? this.rng.int(c.latencyJitterMs + 1) : 0)
     if (c.resetRate && this.rng.chance(c.resetRate)) return { delayMs, fault: { kind: 'reset' } }
     if (c.errorRate && this.rng.chance(c.errorRate)) return { delayMs, fault: { kind: 'error', status: c.errorStatus } }
     if (c.rateLimitRate && this.rng.chance(c.rateLimitRate)) {

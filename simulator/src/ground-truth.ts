@@ -1,5 +1,6 @@
 // Read access to the seeded data for tests: what exists, who can read what, who is in which group, plus
 // the few mutations tests need to set up a scenario (edit content, change memberships).
+import type { Comments } from './comments'
 import { applyMutation, type Mutation } from './mutations'
 import { effectiveReadAccess, Reader, type ReadAccess } from './permissions'
 import type { ContentKind, SiteData } from './seed'
@@ -7,13 +8,17 @@ import { DEFAULT_CLOUD_ID, type SimState } from './state'
 
 export interface ContentSummary {
   id: string
-  kind: ContentKind | 'comment'
+  kind: ContentKind | 'comment' | 'folder'
   spaceId: string
   spaceKey: string
   title: string
   status: string
-  /** parent page (pages) or container (attachments) */
+  /** parent page or folder (pages, folders), container (attachments, comments) */
   parentId: string | null
+  /** comments: footer or inline */
+  commentType?: 'footer' | 'inline'
+  /** inline replies: the root comment */
+  parentCommentId?: string
   version: number
   createdAt: string
   modifiedAt: string
@@ -41,7 +46,14 @@ export class GroundTruth {
   mutate (mutation: Mutation, cloudId?: string): ContentSummary {
     const site = this.site(cloudId)
     applyMutation(site, (a) => this.state.userByAccountId(a), mutation)
-    return this.summary(site, site.contentIndex(mutation.id))
+    const f = site.folders.index(mutation.id)
+    return f !== -1 ? this.folderSummary(site, f) : this.summary(site, site.contentIndex(mutation.id))
+  }
+
+  /** Every folder (parentId = the page or folder it sits in, null at a space's root), in id order. */
+  * folders (cloudId?: string): Generator<ContentSummary> {
+    const site = this.site(cloudId)
+    for (let f = 0; f < site.folders.count; f++) yield this.folderSummary(site, f)
   }
 
   groups (cloudId?: string): Array<{ id: string, name: string, members: string[] }> {
@@ -55,10 +67,14 @@ export class GroundTruth {
     for (let c = 0; c < site.total; c++) if (!kind || site.kind(c) === kind) yield this.summary(site, c)
   }
 
-  /** Every footer comment (parentId = its page or blog post), lazily, in id order. */
+  /** Every footer comment, then every inline comment (parentId = its page or blog post), lazily, in id order. */
   * comments (cloudId?: string): Generator<ContentSummary> {
     const site = this.site(cloudId)
-    const comments = site.comments
+    yield * this.commentsOf(site, site.comments)
+    yield * this.commentsOf(site, site.inlineComments)
+  }
+
+  private * commentsOf (site: SiteData, comments: Comments): Generator<ContentSummary> {
     for (let k = 0; k < comments.count; k++) {
       const c = comments.container[k]
       const space = site.spaces[site.space[c]]
@@ -72,13 +88,17 @@ export class GroundTruth {
         parentId: site.contentId(c),
         version: comments.version[k],
         createdAt: new Date(comments.created[k] * 1000).toISOString(),
-        modifiedAt: new Date(comments.modified[k] * 1000).toISOString()
+        modifiedAt: new Date(comments.modified[k] * 1000).toISOString(),
+        commentType: comments.inline ? 'inline' : 'footer',
+        ...(comments.parentComment[k] !== -1 ? { parentCommentId: comments.id(comments.parentComment[k]) } : {})
       }
     }
   }
 
   contentById (contentId: string, cloudId?: string): ContentSummary | undefined {
     const site = this.site(cloudId)
+    const f = site.folders.index(contentId)
+    if (f !== -1) return this.folderSummary(site, f)
     const c = site.contentIndex(contentId)
     return c === -1 ? undefined : this.summary(site, c)
   }
@@ -99,10 +119,14 @@ export class GroundTruth {
   canRead (accountId: string, contentId: string, cloudId?: string): boolean {
     const site = this.site(cloudId)
     const user = this.state.userByAccountId(accountId)
+    if (user === undefined) return false
+    const f = site.folders.index(contentId)
+    if (f !== -1) return new Reader(site, user.index).canReadFolder(f)
     const k = site.comments.index(contentId)
+    const i = site.inlineComments.index(contentId)
     // a comment is readable by whoever may read its container
-    const c = k === -1 ? site.contentIndex(contentId) : site.comments.container[k]
-    return user !== undefined && c !== -1 && new Reader(site, user.index).canRead(c)
+    const c = k !== -1 ? site.comments.container[k] : i !== -1 ? site.inlineComments.container[i] : site.contentIndex(contentId)
+    return c !== -1 && new Reader(site, user.index).canRead(c)
   }
 
   groupMembers (groupId: string, cloudId?: string): string[] | undefined {
@@ -143,11 +167,19 @@ export class GroundTruth {
       spaceKey: space.key,
       title: site.title(c),
       status: site.statusOf(c),
-      parentId: site.parent[c] === -1 ? null : site.contentId(site.parent[c]),
+      parentId: site.kind(c) === 'attachment' ? site.contentId(site.parent[c]) : site.parentRef(c) === -1 ? null : site.refId(site.parentRef(c)),
       version: site.version[c],
       createdAt: new Date(site.created[c] * 1000).toISOString(),
       modifiedAt: new Date(site.modified[c] * 1000).toISOString()
     }
+  }
+
+  private folderSummary (site: SiteData, f: number): ContentSummary {
+    const folder = site.folders.list[f]
+    const space = site.spaces[folder.space]
+    const parent = site.folders.parentRef(f)
+    const at = new Date(folder.created * 1000).toISOString()
+    return { id: folder.id, kind: 'folder', spaceId: space.id, spaceKey: space.key, title: site.folders.title(f), status: site.folders.statusOf(f), parentId: parent === -1 ? null : site.refId(parent), version: folder.version, createdAt: at, modifiedAt: at }
   }
 
   private accountIds (site: SiteData, members: Set<number>): string[] {

@@ -1,7 +1,10 @@
 // Changes to a site between crawl runs, as people make them in Confluence: an edit (new version, modified
 // now), a move (same version: Confluence does not bump it), a restriction change (no version bump either),
 // archive, trash (delete), purge, and publishing a draft (a new page). The ground truth follows at once:
-// the read chains are recomputed after a move or a restriction change.
+// the read chains are recomputed after a move or a restriction change. Folders take a move (into a page, a
+// folder or the space's root), a restriction change, a trash (delete) or a purge; a page moves into a folder
+// the same way it moves under a page (`parentId` is the folder's id).
+import { folderOfRef, folderRef, isFolderRef } from './folders'
 import { STATUSES, type ContentStatus, type Principals, type SiteData, type User } from './seed'
 
 export type Mutation =
@@ -17,6 +20,8 @@ const STATUS_OF: Record<'archive' | 'delete' | 'purge' | 'publish', ContentStatu
 }
 
 export function applyMutation (site: SiteData, users: (accountId: string) => User | undefined, m: Mutation, nowSeconds = Math.floor(Date.now() / 1000)): void {
+  const f = site.folders.index(m.id)
+  if (f !== -1) { applyFolderMutation(site, users, f, m); site.revision++; return }
   const c = site.contentIndex(m.id)
   if (c === -1) throw new MutationError(`unknown content ${m.id}`)
   switch (m.op) {
@@ -24,11 +29,10 @@ export function applyMutation (site: SiteData, users: (accountId: string) => Use
       site.touch(c, nowSeconds)
       break
     case 'move': {
-      if (site.kind(c) !== 'page') throw new MutationError('only pages move')
-      const p = m.parentId === null ? -1 : site.contentIndex(m.parentId, 'page')
-      if (m.parentId !== null && (p === -1 || site.space[p] !== site.space[c])) throw new MutationError(`parent ${String(m.parentId)} is not a page of the same space`)
-      for (let a = p; a !== -1; a = site.parent[a]) if (a === c) throw new MutationError('a page cannot move under its own subtree')
-      site.parent[c] = p
+      if (site.kind(c) !== 'page') throw new MutationError('only pages and folders move')
+      const p = newParent(site, c, site.space[c], m.parentId)
+      site.parent[c] = isFolderRef(p) ? -1 : p
+      site.folders.pageFolder[c] = isFolderRef(p) ? folderOfRef(p) : -1
       site.rebuildChildren()
       site.recomputeReadChains()
       break
@@ -51,6 +55,37 @@ export function applyMutation (site: SiteData, users: (accountId: string) => Use
     }
   }
   site.revision++
+}
+
+/** The ref a page or folder (`ref`) may move into: a page or folder of the same space, not below itself; null = the root. */
+function newParent (site: SiteData, ref: number, space: number, parentId: string | null): number {
+  if (parentId === null) return -1
+  const folder = site.folders.index(parentId)
+  const p = folder !== -1 ? folderRef(folder) : site.contentIndex(parentId, 'page')
+  const pSpace = folder !== -1 ? site.folders.list[folder].space : p === -1 ? -1 : site.space[p]
+  if (p === -1 || pSpace !== space) throw new MutationError(`parent ${parentId} is not a page or folder of the same space`)
+  if (p === ref || site.ancestorRefs(p).includes(ref)) throw new MutationError('nothing moves under its own subtree')
+  return p
+}
+
+function applyFolderMutation (site: SiteData, users: (accountId: string) => User | undefined, f: number, m: Mutation): void {
+  const folder = site.folders.list[f]
+  switch (m.op) {
+    case 'edit': folder.version++; break
+    case 'move': {
+      const p = newParent(site, folderRef(f), folder.space, m.parentId)
+      folder.parentFolder = isFolderRef(p) ? folderOfRef(p) : -1
+      folder.parentPage = isFolderRef(p) ? -1 : p
+      break
+    }
+    case 'restrict': {
+      const read = m.read === null ? undefined : principals(site, users, m.read)
+      folder.restriction = read === undefined && folder.restriction?.update === undefined ? undefined : { ...folder.restriction, read }
+      break
+    }
+    case 'delete': case 'purge': folder.status = STATUSES.indexOf(STATUS_OF[m.op]); break
+    default: throw new MutationError(`folders take edit, move, restrict, delete and purge (not ${String(m.op)})`)
+  }
 }
 
 function principals (site: SiteData, users: (accountId: string) => User | undefined, read: { users?: string[], groups?: string[] }): Principals {

@@ -2,7 +2,9 @@
 // content or its ancestors must list the user (directly or through a group). Attachments follow their
 // container. A space may also grant read to a whole access class (anonymous, all licensed users). The
 // restriction of a trashed or draft ancestor no longer applies (Confluence moves the children of a trashed
-// page up, and the API answers 404 for its restrictions), so the chain walk skips it.
+// page up, and the API answers 404 for its restrictions), so the chain walk skips it. Folders are part of
+// the chain like pages: a page in a restricted folder needs that folder's read restriction too.
+import { folderRef } from './folders'
 import { STATUSES, type Principals, type SiteData } from './seed'
 
 const GONE = new Set([STATUSES.indexOf('trashed'), STATUSES.indexOf('deleted'), STATUSES.indexOf('draft')])
@@ -47,9 +49,24 @@ export class Reader {
     const site = this.site
     if (!this.canReadSpace(site.space[c])) return false
     const own = site.kind(c) === 'attachment' ? site.parent[c] : c
+    if (site.folders.count > 0) return this.chainListed(own)
     for (let r = site.nearestReadRestricted[own]; r !== -1; r = parentRestricted(site, r)) {
       if (r !== own && GONE.has(site.status[r])) continue
       if (!this.listed(site.restrictions.get(r)?.read)) return false
+    }
+    return true
+  }
+
+  canReadFolder (f: number): boolean {
+    return this.canReadSpace(this.site.folders.list[f].space) && this.chainListed(folderRef(f))
+  }
+
+  /** The restriction of `own` and of every page and folder above it that is not trashed or a draft. */
+  private chainListed (own: number): boolean {
+    const site = this.site
+    for (let r = own; r !== -1; r = site.parentRef(r)) {
+      if (r !== own && GONE.has(site.refStatus(r))) continue
+      if (!this.listed(site.restrictionOf(r)?.read)) return false
     }
     return true
   }
@@ -60,15 +77,16 @@ function parentRestricted (site: SiteData, r: number): number {
   return site.kind(r) === 'page' && p !== -1 ? site.nearestReadRestricted[p] : -1
 }
 
-/** Ground truth for crawl tests: the principals whose members can read the content. */
+/** Ground truth for crawl tests: the principals of the closest read restriction (a page's or a folder's), else the space's. */
 export function effectiveReadAccess (site: SiteData, c: number): ReadAccess {
   const own = site.kind(c) === 'attachment' ? site.parent[c] : c
-  const restricted = site.nearestReadRestricted[own]
+  let restricted = -1
+  for (let r = own; r !== -1 && restricted === -1; r = site.parentRef(r)) if (site.restrictionOf(r)?.read !== undefined) restricted = r
   const space = site.spaces[site.space[c]]
-  const principals = restricted === -1 ? space.read : site.restrictions.get(restricted)?.read as Principals
+  const principals = restricted === -1 ? space.read : site.restrictionOf(restricted)?.read as Principals
   return {
     source: restricted === -1 ? 'space' : restricted === c ? 'content' : 'ancestor',
-    sourceId: restricted === -1 ? space.id : site.contentId(restricted),
+    sourceId: restricted === -1 ? space.id : site.refId(restricted),
     users: principals.users.map((u) => site.users[u].accountId),
     groups: principals.groups.map((g) => ({ groupId: site.groups[g].id, name: site.groups[g].name }))
   }

@@ -92,7 +92,8 @@ export function v2Page (site: SiteData, c: number, format?: BodyFormat, withBase
     spaceId: space.id
   }
   if (site.kind(c) === 'page') {
-    if (site.parent[c] !== -1) { page.parentId = site.contentId(site.parent[c]); page.parentType = 'page' }
+    const parent = site.parentRef(c)
+    if (parent !== -1) { page.parentId = site.refId(parent); page.parentType = site.refType(parent) }
     page.position = hash32(site.seed, c, 17) % 10000
   }
   Object.assign(page, {
@@ -126,6 +127,28 @@ export function v2Attachment (site: SiteData, c: number, withBase = false): Reco
     downloadLink: download,
     version: v2Version(site, c),
     _links: { webui: webui(site, c), download, ...(withBase ? { base: site.base } : {}) }
+  }
+}
+
+/** v2 FolderSingle. */
+export function v2Folder (site: SiteData, f: number, withBase = false): Record<string, unknown> {
+  const folder = site.folders.list[f]
+  const parent = site.folders.parentRef(f)
+  const space = site.spaces[folder.space]
+  const author = site.users[folder.author].accountId
+  return {
+    id: folder.id,
+    type: 'folder',
+    status: site.folders.statusOf(f),
+    title: site.folders.title(f),
+    ...(parent !== -1 ? { parentId: site.refId(parent), parentType: site.refType(parent) } : {}),
+    position: hash32(site.seed, f, 0xf17) % 10000,
+    authorId: author,
+    ownerId: author,
+    createdAt: iso(folder.created),
+    spaceId: space.id,
+    version: { createdAt: iso(folder.created), message: '', number: folder.version, minorEdit: false, authorId: author },
+    _links: { webui: `/spaces/${space.key}/folder/${folder.id}`, ...(withBase ? { base: site.base } : {}) }
   }
 }
 

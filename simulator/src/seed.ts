@@ -4,6 +4,7 @@
 // labels are recomputed from (seed, index) on demand, so 100,000 pages cost a few megabytes.
 import { hash32, Rng } from './random'
 import type { Comments } from './comments'
+import { Folders, folderOfRef, folderRef, isFolderRef } from './folders'
 import { ADJECTIVES, BODY_WORDS, FIRST_NAMES, LABELS, LAST_NAMES, NOUNS, SPACE_THEMES, TIME_ZONES } from './words'
 
 export interface SizeSpec {
@@ -15,6 +16,8 @@ export interface SizeSpec {
   groups: number
   /** footer comments (default: none, except in the `nested` profile: a quarter of the pages) */
   comments?: number
+  /** inline comments (default: none, except in the `nested` profile: a fifth of the pages) */
+  inlineComments?: number
 }
 export type SizeOption = number | Partial<SizeSpec>
 
@@ -79,7 +82,8 @@ export function sizeSpec (size: SizeOption = 100): SizeSpec {
     attachments: given.attachments ?? Math.ceil(pages / 5),
     users,
     groups: Math.max(0, given.groups ?? clamp(Math.ceil(users / 10), 4, 300)),
-    ...(given.comments !== undefined ? { comments: given.comments } : {})
+    ...(given.comments !== undefined ? { comments: given.comments } : {}),
+    ...(given.inlineComments !== undefined ? { inlineComments: given.inlineComments } : {})
   }
 }
 
@@ -133,7 +137,7 @@ export class SiteData {
   readonly version: Uint32Array
   readonly status: Uint8Array
   readonly author: Uint32Array
-  /** pages and blog posts: closest content (self or ancestor) with a read restriction, or -1 */
+  /** pages and blog posts: closest content (self or page ancestor) with a read restriction, or -1; the walk stops at a folder (the Reader walks folders itself) */
   readonly nearestReadRestricted: Int32Array
   readonly restrictions = new Map<number, Restriction>()
   /** children of page i: childList[childStart[i] .. childStart[i + 1]) (rebuilt after a move) */
@@ -148,6 +152,10 @@ export class SiteData {
   timeZone = 'Etc/UTC'
   /** footer comments (set by SimState once the site is seeded) */
   comments!: Comments
+  /** inline comments (set by SimState once the site is seeded) */
+  inlineComments!: Comments
+  /** folders (none unless a profile seeds them) */
+  readonly folders: Folders
 
   constructor (readonly number: number, readonly cloudId: string, readonly seed: number, readonly users: User[], size: SizeSpec) {
     this.name = `site-${number}`
@@ -166,6 +174,7 @@ export class SiteData {
     this.status = new Uint8Array(n)
     this.author = new Uint32Array(n)
     this.nearestReadRestricted = new Int32Array(size.pages + size.blogposts).fill(-1)
+    this.folders = new Folders(seed, this.idBase, size.pages)
     const rng = new Rng(seed)
     this.seedGroups(rng, size.groups)
     this.seedSpaces(rng, size.spaces)
@@ -223,12 +232,30 @@ export class SiteData {
     return { mediaType: ATTACHMENT_TYPES[h % ATTACHMENT_TYPES.length].mediaType, fileSize: 1024 + hash32(this.seed, c, 13) % 5_000_000, fileId: uuid(this.seed, c) }
   }
 
-  /** Ancestors of a page, closest first. */
+  /** Page ancestors of a page, closest first (folders in between are passed through). */
   ancestors (c: number): number[] {
+    return this.ancestorRefs(c).filter((r) => !isFolderRef(r))
+  }
+
+  /** What a page or folder sits in (see folders.ts for refs): a page, a folder, or -1. Blog posts sit in nothing. */
+  parentRef (ref: number): number {
+    if (isFolderRef(ref)) return this.folders.parentRef(folderOfRef(ref))
+    if (this.kind(ref) !== 'page') return -1
+    const f = this.folders.pageFolder[ref]
+    return f !== -1 ? folderRef(f) : this.parent[ref]
+  }
+
+  /** Pages and folders above a page or folder, closest first. */
+  ancestorRefs (ref: number): number[] {
     const chain: number[] = []
-    for (let p = this.parent[c]; p !== -1; p = this.parent[p]) chain.push(p)
+    for (let r = this.parentRef(ref); r !== -1; r = this.parentRef(r)) chain.push(r)
     return chain
   }
+
+  refId (ref: number): string { return isFolderRef(ref) ? this.folders.list[folderOfRef(ref)].id : this.contentId(ref) }
+  refType (ref: number): 'page' | 'folder' | 'blogpost' | 'attachment' { return isFolderRef(ref) ? 'folder' : this.kind(ref) }
+  refStatus (ref: number): number { return isFolderRef(ref) ? this.folders.list[folderOfRef(ref)].status : this.status[ref] }
+  restrictionOf (ref: number): Restriction | undefined { return isFolderRef(ref) ? this.folders.list[folderOfRef(ref)].restriction : this.restrictions.get(ref) }
 
   userByAccountId (accountId: string): User | undefined { return this.directoryIndex().get(accountId) }
 
@@ -239,7 +266,7 @@ export class SiteData {
     this.revision++
   }
 
-  /** After a move: the children lists again. */
+  /** After a move: the children lists again (page children only; folders list theirs on demand). */
   rebuildChildren (): void {
     ;[this.childStart, this.childList] = invert(this.parent, 0, this.pageCount, this.pageCount)
   }

@@ -41,7 +41,7 @@ export interface SimulatorOptions {
   gatewayExpiryMode?: GatewayExpiryMode
   /** check the simulator's own responses against the specs and record mismatches (for its tests) */
   validateResponses?: boolean
-  /** `nested` (crawl tests): nested mixed read restrictions, long lists, access classes, drafts, a non-UTC zone */
+  /** `nested` (crawl tests): nested mixed read restrictions, folders, long lists, access classes, drafts, inline comments, a non-UTC zone */
   permissions?: PermissionProfile
   /** answer with only the fields the spec marks required (see sparse.ts); pagination links stay */
   sparse?: boolean
@@ -144,6 +144,8 @@ export class SimState {
     const site = new SiteData(number, cloudIdFor(number), hash32(this.seed, number), this.users, spec)
     if (this.permissionProfile === 'nested') applyNestedProfile(site)
     site.comments = new Comments(site, spec.comments ?? (this.permissionProfile === 'nested' ? Math.ceil(spec.pages / 4) : 0))
+    site.inlineComments = new Comments(site, spec.inlineComments ?? (this.permissionProfile === 'nested' ? Math.ceil(spec.pages / 5) : 0),
+      { inline: true, idBase: site.comments.idBase + site.comments.count })
     this.sites.set(site.cloudId, site)
     return site
   }

@@ -1,6 +1,7 @@
 // The `nested` permission profile and the mutations crawl tests rely on: nested mixed restrictions, long
 // restriction lists, access classes through role assignments, 404 restrictions of trashed content, the
-// site's time zone in systemInfo and CQL, and a ground truth that follows every mutation.
+// site's time zone in systemInfo and CQL, folders (restricted, nested, in the ancestor chain), inline
+// comments with replies, and a ground truth that follows every mutation.
 import { startSimulator, type Simulator } from '../src/index'
 import { confluence, http, q } from './helpers'
 
@@ -68,7 +69,7 @@ describe('simulator: nested permission profile and mutations', () => {
   })
 
   it('serves footer comments of pages and blog posts, readable by whoever reads the container', async () => {
-    const comments = [...sim.data.comments()]
+    const comments = [...sim.data.comments()].filter((c) => c.commentType === 'footer')
     expect(comments.length).toBe(100)
     const onBlog = comments.find((c) => sim.data.contentById(c.parentId as string)?.kind === 'blogpost' && c.status === 'current')
     const onPage = comments.find((c) => sim.data.contentById(c.parentId as string)?.kind === 'page' && c.status === 'current' && sim.data.contentById(c.parentId as string)?.status === 'current')
@@ -111,5 +112,98 @@ describe('simulator: nested permission profile and mutations', () => {
     expect(sim.data.contentById(child)?.parentId).toBeNull()
     const bad = await http(`${sim.url}/__sim/sites/${sim.defaultCloudId}/mutations`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ mutations: [{ op: 'publish', id: child }] }) })
     expect(bad.status).toBe(400)
+  })
+
+  const groupsOf = (accountId: string): Set<string> => new Set(sim.data.userGroups(accountId).map((g) => g.id))
+  /** whether a restriction (v1 byOperation/read body) names the account directly or through a group */
+  const named = (body: any, accountId: string): boolean =>
+    body.restrictions.user.results.some((u: { accountId: string }) => u.accountId === accountId) ||
+    body.restrictions.group.results.some((g: { id: string }) => groupsOf(accountId).has(g.id))
+
+  it('seeds folders at the root, in pages and in folders, some restricted and some trashed, with pages in them', async () => {
+    const folders = [...sim.data.folders()]
+    const ids = new Set(folders.map((f) => f.id))
+    const pages = [...sim.data.content('page')]
+    expect(folders.filter((f) => f.parentId === null).length).toBeGreaterThan(0)
+    expect(folders.filter((f) => f.parentId !== null && ids.has(f.parentId)).length).toBeGreaterThan(0)
+    expect(folders.filter((f) => f.parentId !== null && !ids.has(f.parentId)).length).toBeGreaterThan(0)
+    expect(folders.filter((f) => f.status === 'trashed').length).toBeGreaterThan(0)
+    const restricted = folders.filter((f) => site().restrictionOf(-2 - site().folders.index(f.id))?.read !== undefined)
+    expect(restricted.length).toBeGreaterThan(2)
+    // a current page in a restricted folder: v2 names the folder as its parent and in its ancestors
+    const page = pages.find((p) => p.status === 'current' && restricted.some((f) => f.id === p.parentId && f.status === 'current')) as typeof pages[number]
+    expect(page).toBeDefined()
+    const folder = folders.find((f) => f.id === page.parentId) as typeof folders[number]
+    const got = await confluence(sim, admin, 'GET', `/wiki/api/v2/pages/${page.id}`)
+    expect(got.body).toMatchObject({ parentId: folder.id, parentType: 'folder' })
+    const ancestors = await confluence(sim, admin, 'GET', `/wiki/api/v2/pages/${page.id}/ancestors?limit=250`)
+    expect(ancestors.body.results[ancestors.body.results.length - 1]).toEqual({ id: folder.id, type: 'folder' })
+    const byId = await confluence(sim, admin, 'GET', `/wiki/api/v2/folders/${folder.id}`)
+    expect(byId.body).toMatchObject({ id: folder.id, type: 'folder', title: folder.title, spaceId: folder.spaceId })
+    const children = await confluence(sim, admin, 'GET', `/wiki/api/v2/folders/${folder.id}/direct-children?limit=250`)
+    expect(children.body.results).toEqual(expect.arrayContaining([expect.objectContaining({ id: page.id, type: 'page' })]))
+    const folderAncestors = await confluence(sim, admin, 'GET', `/wiki/api/v2/folders/${folder.id}/ancestors`)
+    expect(folderAncestors.body.results.map((a: { id: string }) => a.id)).toEqual(ancestors.body.results.slice(0, -1).map((a: { id: string }) => a.id))
+    // the folder's read restriction (v1, as for any content) decides for the page: nobody it leaves out reads the page
+    const restriction = await confluence(sim, admin, 'GET', `/wiki/rest/api/content/${folder.id}/restriction/byOperation/read?limit=100`)
+    expect(restriction.status).toBe(200)
+    const users = sim.data.users()
+    let excluded = 0
+    for (const u of users) {
+      if (named(restriction.body, u.accountId)) continue
+      expect(sim.data.canRead(u.accountId, page.id)).toBe(false)
+      excluded++
+    }
+    expect(excluded).toBeGreaterThan(0)
+    // a trashed folder's restrictions answer 404 and stop applying
+    const trashed = folders.find((f) => f.status === 'trashed') as typeof folders[number]
+    expect((await confluence(sim, admin, 'GET', `/wiki/rest/api/content/${trashed.id}/restriction/byOperation/read`)).status).toBe(404)
+  })
+
+  it('moves a page into a restricted folder, restricts a folder, and refuses a cycle', async () => {
+    const folders = [...sim.data.folders()].filter((f) => f.status === 'current')
+    const users = sim.data.users().filter((u) => u.accountType === 'atlassian')
+    const open = [...sim.data.content('page')].find((p) => p.status === 'current' && p.parentId !== null && users.every((u) => sim.data.canRead(u.accountId, p.id))) as { id: string, spaceId: string }
+    expect(open).toBeDefined()
+    const folder = folders.find((f) => f.spaceId === open.spaceId && f.parentId === null) as { id: string }
+    expect(folder).toBeDefined()
+    const alice = users[9].accountId
+    const siteAdmins = sim.data.groups().find((g) => g.name === 'site-admins')?.id as string
+    const res = await http(`${sim.url}/__sim/sites/${sim.defaultCloudId}/mutations`, {
+      method: 'POST', headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ mutations: [{ op: 'restrict', id: folder.id, read: { users: [alice], groups: [siteAdmins] } }, { op: 'move', id: open.id, parentId: folder.id }] })
+    })
+    expect(res.status).toBe(200)
+    expect(sim.data.contentById(open.id)?.parentId).toBe(folder.id)
+    expect(sim.data.canRead(alice, open.id)).toBe(true)
+    expect(sim.data.canRead(users[10].accountId, open.id)).toBe(false)
+    const page = await confluence(sim, admin, 'GET', `/wiki/api/v2/pages/${open.id}/ancestors`)
+    expect(page.body.results).toEqual([{ id: folder.id, type: 'folder' }])
+    // a folder cannot move under a page inside it
+    const cycle = await http(`${sim.url}/__sim/sites/${sim.defaultCloudId}/mutations`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ mutations: [{ op: 'move', id: folder.id, parentId: open.id }] }) })
+    expect(cycle.status).toBe(400)
+    sim.data.mutate({ op: 'restrict', id: folder.id, read: null })
+    expect(sim.data.canRead(users[10].accountId, open.id)).toBe(true)
+  })
+
+  it('serves root inline comments with resolution status and selection, and their replies', async () => {
+    const inline = [...sim.data.comments()].filter((c) => c.commentType === 'inline')
+    expect(inline.length).toBe(80)
+    const reply = inline.find((c) => c.parentCommentId !== undefined && sim.data.contentById(c.parentId as string)?.status === 'current') as typeof inline[number]
+    expect(reply).toBeDefined()
+    const container = sim.data.contentById(reply.parentId as string) as { id: string, kind: string }
+    const path = `/wiki/api/v2/${container.kind === 'page' ? 'pages' : 'blogposts'}/${container.id}/inline-comments?limit=250&body-format=storage`
+    const roots = await confluence(sim, admin, 'GET', path)
+    expect(roots.status).toBe(200)
+    const expected = inline.filter((c) => c.parentId === container.id && c.parentCommentId === undefined && c.status === 'current').map((c) => c.id).sort()
+    expect(roots.body.results.map((r: { id: string }) => r.id).sort()).toEqual(expected)
+    const root = roots.body.results.find((r: { id: string }) => r.id === reply.parentCommentId)
+    expect(root).toMatchObject({ resolutionStatus: expect.any(String), properties: { inlineOriginalSelection: expect.any(String) }, body: { storage: { representation: 'storage' } } })
+    const children = await confluence(sim, admin, 'GET', `/wiki/api/v2/inline-comments/${reply.parentCommentId as string}/children`)
+    expect(children.body.results.map((r: { id: string }) => r.id)).toContain(reply.id)
+    expect(children.body.results[0].parentCommentId).toBe(reply.parentCommentId)
+    const resolved = await confluence(sim, admin, 'GET', `${path}&resolution-status=resolved`)
+    expect(resolved.body.results.every((r: { resolutionStatus: string }) => r.resolutionStatus === 'resolved')).toBe(true)
+    for (const u of sim.data.users().slice(0, 40)) expect(sim.data.canRead(u.accountId, reply.id)).toBe(sim.data.canRead(u.accountId, container.id))
   })
 })

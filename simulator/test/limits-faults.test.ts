@@ -1,4 +1,5 @@
 import { startSimulator, type Simulator } from '../src/index'
+import { Faults } from '../src/faults'
 import { confluence, http } from './helpers'
 
 describe('simulator: rate limits, faults, counters, org admin API', () => {
@@ -120,4 +121,14 @@ describe('simulator: rate limits, faults, counters, org admin API', () => {
     expect((await http(`${sim.url}/admin/v1/orgs`, { headers: { authorization: `Bearer ${token}` } })).status).toBe(401)
     expect((await http(`${sim.url}/admin/v1/orgs/other/users`, { headers: auth })).status).toBe(404)
   })
+})
+
+it('spreads added latency uniformly over latencyMs … latencyMs + latencyJitterMs', () => {
+  const faults = new Faults(7)
+  faults.set({ latencyMs: 100, latencyJitterMs: 100 })
+  const delays = Array.from({ length: 500 }, () => faults.decide('api', 'getPageById')?.delayMs ?? -1)
+  expect(Math.min(...delays)).toBeGreaterThanOrEqual(100)
+  expect(Math.max(...delays)).toBeLessThanOrEqual(200)
+  expect(delays.filter(d => d < 150).length).toBeGreaterThan(150)
+  expect(delays.filter(d => d >= 150).length).toBeGreaterThan(150)
 })

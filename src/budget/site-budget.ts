@@ -8,8 +8,10 @@
 //   and Redis sees one call per lease instead of one per request. While the bucket is dry every request
 //   reserves its own token (one call each, which the rate itself bounds).
 // - Tightened by what Confluence answers: a 429 (or X-RateLimit-Remaining: 0) pauses the whole site until
-//   Retry-After / X-RateLimit-Reset and empties the bucket, so traffic resumes at the steady rate instead
-//   of all at once; X-RateLimit-NearLimit with a known remaining quota caps the rate to what is left
+//   Retry-After / X-RateLimit-Reset (to the millisecond when the reset refines a whole-second Retry-After:
+//   a burst window that turns in 50 ms costs 50 ms, not a second) and empties the bucket, keeping the
+//   tokens already reserved for after the pause owed, so traffic resumes at the steady rate instead of all
+//   at once; X-RateLimit-NearLimit with a known remaining quota caps the rate to what is left
 //   spread over the time left.
 // - Sync calls (the HTTP path) take no tokens — no Redis round trip on the hot path — but wait out a
 //   site-wide pause (up to SPOKE_SYNC_RETRY_AFTER_MAX_SECONDS, else 429 at once), read from a per-process
@@ -19,7 +21,7 @@ import type { Redis } from 'ioredis'
 import type { Logger } from 'pino'
 // It sits below the Confluence client (which is built with `hooks()`) and needs only Redis and the HTTP layer.
 import type { RateBudget, SiteKey } from './rate-budget'
-import { parseRetryAfter, quotaLeft } from '../http/rate-limit-headers'
+import { quotaLeft, retryAfterMs } from '../http/rate-limit-headers'
 import { abortableSleep } from '../http/retry'
 import { UpstreamRateLimitedError } from '../errors/errors'
 import type { BudgetMetrics } from '../lib/metrics-spoke'
@@ -63,14 +65,22 @@ redis.call('PEXPIRE', KEYS[1], ARGV[4])
 return {granted, wait}
 `
 
-// Pause the site for ARGV[1] ms (never shortening a longer pause); the bucket restarts empty at the end.
+// Pause the site for ARGV[1] ms (never shortening a longer pause); the bucket restarts empty at the end,
+// still owing the tokens reserved for instants after it (those requests will be sent then: a bucket reset
+// to 0 would hand their tokens out a second time, and the first window after the pause would overflow).
+// ARGV[3] is the rate, to date the reservations.
 const PAUSE = `
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 local untilTs = now + tonumber(ARGV[1])
-local cur = tonumber(redis.call('HGET', KEYS[1], 'pause')) or 0
+local b = redis.call('HMGET', KEYS[1], 'pause', 'tokens', 'ts')
+local cur = tonumber(b[1]) or 0
 if untilTs > cur then
-  redis.call('HSET', KEYS[1], 'pause', untilTs, 'tokens', '0', 'ts', untilTs)
+  local tokens = tonumber(b[2]) or 0
+  local ts = tonumber(b[3]) or now
+  local owed = 0
+  if tokens < 0 then owed = math.max(0, -tokens - math.max(0, untilTs - ts) * tonumber(ARGV[3]) / 1000) end
+  redis.call('HSET', KEYS[1], 'pause', untilTs, 'tokens', tostring(-owed), 'ts', untilTs)
   redis.call('PEXPIRE', KEYS[1], ARGV[2])
 end
 return math.max(untilTs, cur) - now
@@ -109,7 +119,7 @@ interface Lease { tokens: number, expiresAt: number, fetching?: Promise<unknown>
 
 type BudgetRedis = Redis & {
   budgetTake: (key: string, rate: number, burst: number, maxWaitMs: number, ttlMs: number, want: number) => Promise<[number, number]>
-  budgetPause: (key: string, ms: number, ttlMs: number) => Promise<number>
+  budgetPause: (key: string, ms: number, ttlMs: number, rate: number) => Promise<number>
   budgetCap: (key: string, rate: number, ms: number, ttlMs: number) => Promise<number>
   budgetPauseLeft: (key: string) => Promise<number>
 }
@@ -180,7 +190,10 @@ export class SiteBudget {
         throw new UpstreamRateLimitedError(`The rate budget of site ${cloudId} has no room within ${Math.round(patienceMs / 1000)} s`, { retryAfter: Math.ceil(waitMs / 1000) })
       }
       await abortableSleep(waitMs, signal)
-      if (granted === 1) return
+      // A reserved token is spent unless a 429 paused the site meanwhile (seen here at once, from another
+      // process within 250 ms): then every reservation would meet the same full window, so ask again. The
+      // pause forgave the reservations due inside it (PAUSE keeps owed only those due after it ends).
+      if (granted === 1 && await this.pausedFor(cloudId) <= 0) return
       // It was a pause: ask again now that it is over.
     }
   }
@@ -218,11 +231,11 @@ export class SiteBudget {
   record (cloudId: string, status: number, headers: Record<string, string>): void {
     const remaining = headers['x-ratelimit-remaining']
     if (status === 429 || remaining === '0') {
-      const seconds = parseRetryAfter(headers['retry-after'], headers['x-ratelimit-reset'])
-      const ms = seconds === undefined ? DEFAULT_PAUSE_MS : Math.min(MAX_PAUSE_MS, seconds * 1000)
+      const after = retryAfterMs(headers['retry-after'], headers['x-ratelimit-reset'])
+      const ms = after === undefined ? DEFAULT_PAUSE_MS : Math.min(MAX_PAUSE_MS, after)
       this.opts.metrics?.pauses.labels(cloudId, status === 429 ? 'rate_limited' : 'quota').inc()
       this.pauseLocally(cloudId, ms)
-      this.redis.budgetPause(this.key(cloudId), ms, KEY_TTL_MS).catch((err: unknown) => this.opts.log?.debug({ err }, 'site budget pause not recorded'))
+      this.redis.budgetPause(this.key(cloudId), ms, KEY_TTL_MS, this.opts.ratePerSecond).catch((err: unknown) => this.opts.log?.debug({ err }, 'site budget pause not recorded'))
       return
     }
     if (headers['x-ratelimit-nearlimit'] === 'true') {

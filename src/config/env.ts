@@ -52,6 +52,8 @@ export interface Config {
   callbackAllowPrivate: boolean
   /** Callback receivers in these CIDRs are allowed whatever their kind (e.g. one on-premise subnet). */
   callbackAllowedCidrs: string[]
+  /** Which proxies in front of the api may set X-Forwarded-For (Fastify's trustProxy): the client address the sign-in throttle and logs use. */
+  trustProxy: boolean | number | string[]
   /** BullMQ lock of an active job; a dead worker's job runs again after about this long. */
   jobLockMs: number
   /** Production checks at start (src/preflight): `enforce` refuses unsafe settings, `warn` only logs them; the sandbox sets `sandbox`. */
@@ -104,6 +106,7 @@ export function loadConfig (env: Env = process.env): Config {
     callbackAllowLinkLocal: bool(env, 'SPOKE_CALLBACK_ALLOW_LINK_LOCAL', false),
     callbackAllowPrivate: bool(env, 'SPOKE_CALLBACK_ALLOW_PRIVATE', false),
     callbackAllowedCidrs: cidrs(env, 'SPOKE_CALLBACK_ALLOWED_CIDRS'),
+    trustProxy: trustProxy(env),
     jobLockMs: int(env, 'SPOKE_JOB_LOCK_MS', 30_000, 1_000, 600_000),
     preflight: oneOf(env, 'SPOKE_PREFLIGHT', ['enforce', 'warn'] as const, 'enforce'),
     secretsGiven: { masterKey: optional(env, 'SPOKE_MASTER_KEY') !== undefined, apiKeys: optional(env, 'SPOKE_API_KEYS') !== undefined },
@@ -209,6 +212,15 @@ function cidrs (env: Env, name: string): string[] {
     if (problem !== undefined) throw new ConfigError(name, problem)
   }
   return list
+}
+
+/** SPOKE_TRUST_PROXY: `false` (default: the socket's address), `true` (any proxy: only behind one that strips the header), a hop count, or the proxies' CIDRs. */
+function trustProxy (env: Env): boolean | number | string[] {
+  const raw = optional(env, 'SPOKE_TRUST_PROXY')
+  if (raw === undefined || /^(false|0|no)$/i.test(raw)) return false
+  if (/^(true|yes)$/i.test(raw)) return true
+  if (/^\d+$/.test(raw)) return int(env, 'SPOKE_TRUST_PROXY', 0, 1, 32)
+  return cidrs(env, 'SPOKE_TRUST_PROXY')
 }
 
 function allowedHosts (env: Env, urls: string[]): string[] {

@@ -11,7 +11,7 @@ import {
 import type { AppError } from '../errors/app-error'
 import type { RateBudget, SiteKey } from '../budget/rate-budget'
 import type { ConnectionResolver, Session, SessionProvider } from '../connections/types'
-import { parseRetryAfter } from '../http/rate-limit-headers'
+import { parseRetryAfter, retryAfterMs } from '../http/rate-limit-headers'
 import { send, type RawResponse } from '../http/send'
 import { encodeInputComponent } from '../lib/uri'
 import { ChildCache, statusClass, type StatusClass, type UpstreamMetrics } from '../lib/metrics-spoke'
@@ -254,8 +254,8 @@ export function upstreamError (res: ConfluenceResponse, method: string, token?: 
   if (s === 403) return new UpstreamForbiddenError(detail)
   if (s === 404 || s === 410) return new UpstreamNotFoundError(detail)
   if (s === 429) {
-    const retryAfter = parseRetryAfter(res.headers['retry-after'], res.headers['x-ratelimit-reset']) ?? 1
-    return new UpstreamRateLimitedError(detail, { retryAfter })
+    const ms = retryAfterMs(res.headers['retry-after'], res.headers['x-ratelimit-reset'])
+    return new UpstreamRateLimitedError(detail, { retryAfter: ms === undefined ? 1 : ms / 1000 })
   }
   if (s >= 500) {
     const retryAfter = parseRetryAfter(res.headers['retry-after'], undefined)

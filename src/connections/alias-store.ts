@@ -4,12 +4,34 @@ import type { Keyring } from '../lib/crypto'
 import { publishChange, type ConnectionKeys } from './keys'
 import type { AliasRecord } from './types'
 
+/** SET KEYS[1] ARGV[2] only while it still holds ARGV[1]: a re-seal never overwrites a concurrent write. */
+const SET_IF_UNCHANGED = `if redis.call('get', KEYS[1]) == ARGV[1] then redis.call('set', KEYS[1], ARGV[2]) return 1 else return 0 end`
+
+export type ResealOutcome = 'resealed' | 'current' | 'changed' | 'unreadable' | 'missing'
+
 export class AliasStore {
   constructor (private readonly redis: Redis, private readonly keys: ConnectionKeys, private readonly keyring: Keyring) {}
 
   // ---- secrets (sealed with the alias id and the field name as associated data) --------------------
   seal (id: string, name: string, plain: string): string { return this.keyring.seal(plain, `conn:${id}:${name}`) }
   open (id: string, name: string, sealed: string): string { return this.keyring.open(sealed, `conn:${id}:${name}`) }
+
+  /** The record's sealed secrets moved to the current master key (key rotation), unless it changed meanwhile. */
+  async resealRecord (id: string): Promise<ResealOutcome> {
+    const raw = await this.redis.get(this.keys.alias(id))
+    if (raw === null) return 'missing'
+    const rec = JSON.parse(raw) as AliasRecord
+    const sealed: Record<string, string | undefined> = { ...rec.sealed }
+    let moved = false
+    for (const [name, value] of Object.entries(sealed)) {
+      if (value === undefined || this.keyring.kidOf(value) === this.keyring.currentId) continue
+      try { sealed[name] = this.keyring.reseal(value, `conn:${id}:${name}`) } catch { return 'unreadable' }
+      moved = true
+    }
+    if (!moved) return 'current'
+    const next = JSON.stringify({ ...rec, sealed })
+    return Number(await this.redis.eval(SET_IF_UNCHANGED, 1, this.keys.alias(id), raw, next)) === 1 ? 'resealed' : 'changed'
+  }
 
   // ---- records ------------------------------------------------------------------------------------
   async getRecord (id: string): Promise<AliasRecord | undefined> {

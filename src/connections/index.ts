@@ -13,6 +13,7 @@ import { AliasStore } from './alias-store'
 import { ConsentFlow } from './consent'
 import { connectionKeys } from './keys'
 import { loadAliasFiles } from './loader'
+import { resealAll } from './reseal'
 import { createTokenEndpoint, type TokenEndpoint } from './oauth-client'
 import { SessionCache } from './session-cache'
 import { TokenRefresher } from './token-refresher'
@@ -51,7 +52,8 @@ export async function createConnectionLayer (config: Config, redis: Redis, log: 
   if (!config.masterKey) throw new Error('SPOKE_MASTER_KEY is not resolved: call resolveSecrets(config) before createCore')
   const files = loadAliasFiles(config.connectionsDir, config.allowedHosts) // a bad file stops the start here
   const clog = log.child({ component: 'connections' })
-  const keyring = new Keyring(config.masterKey, previousKeysFromEnv())
+  const previousKeys = previousKeysFromEnv()
+  const keyring = new Keyring(config.masterKey, previousKeys)
   const keys = connectionKeys(config.keyPrefix)
   const aliasStore = new AliasStore(redis, keys, keyring)
   const tokens = new TokenStore(redis, keys, keyring)
@@ -75,7 +77,22 @@ export async function createConnectionLayer (config: Config, redis: Redis, log: 
     await subscriber.quit().catch(() => {})
     subscriber.disconnect()
   }
-  const applyFiles = async (): Promise<void> => { await aliases.applyFiles(files); applied = true }
+  // Files first (they are sealed anew as they are written), then whatever an earlier key still holds.
+  const applyFiles = async (): Promise<void> => {
+    await aliases.applyFiles(files)
+    if (previousKeys.length > 0) await reseal()
+    applied = true
+  }
+  const reseal = async (): Promise<void> => {
+    try {
+      const report = await resealAll(aliasStore, tokens)
+      clog.info(report, report.unreadable.length === 0
+        ? 'master key rotation: every alias secret and token set is sealed under the current key; SPOKE_MASTER_KEY_PREVIOUS can be dropped'
+        : 'master key rotation: some aliases hold values no configured key opens; set their secrets or run their consent again')
+    } catch (err) {
+      clog.warn({ err: String(err) }, 're-sealing under the current master key failed; the next start tries again')
+    }
+  }
 
   try {
     const subscribed = subscriber.subscribe(keys.channel).catch((err: unknown) => clog.warn({ err: String(err) }, 'alias change subscription failed; caches revalidate every 5 s'))

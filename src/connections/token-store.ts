@@ -4,6 +4,7 @@
 import { randomBytes } from 'node:crypto'
 import type { Redis } from 'ioredis'
 import type { Keyring } from '../lib/crypto'
+import type { ResealOutcome } from './alias-store'
 import { publishChange, type ConnectionKeys } from './keys'
 import type { BoundSite, SiteChoice, TokenMeta, TokenSet } from './types'
 
@@ -20,6 +21,8 @@ export interface OAuthState { alias: string, site?: string, redirectUri: string,
 
 export const STATE_TTL_MS = 10 * 60 * 1000
 
+/** HSET the token set only while it is still the one read: a refresh that rotated it meanwhile wins. */
+const HSET_SET_IF_UNCHANGED = `if redis.call('hget', KEYS[1], 'set') == ARGV[1] then redis.call('hset', KEYS[1], 'set', ARGV[2]) return 1 else return 0 end`
 const RELEASE = `if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) else return 0 end`
 
 export class TokenStore {
@@ -43,6 +46,16 @@ export class TokenStore {
     if (h.site) out.site = JSON.parse(h.site) as BoundSite
     if (h.choices) out.choices = JSON.parse(h.choices) as SiteChoice[]
     return out
+  }
+
+  /** The sealed token set moved to the current master key (key rotation), unless a refresh replaced it meanwhile. */
+  async resealTokens (id: string): Promise<ResealOutcome> {
+    const sealed = await this.redis.hget(this.tokKey(id), 'set')
+    if (sealed === null) return 'missing'
+    if (this.keyring.kidOf(sealed) === this.keyring.currentId) return 'current'
+    let next: string
+    try { next = this.keyring.reseal(sealed, `conn:${id}:tokens`) } catch { return 'unreadable' }
+    return Number(await this.redis.eval(HSET_SET_IF_UNCHANGED, 1, this.tokKey(id), sealed, next)) === 1 ? 'resealed' : 'changed'
   }
 
   /** The token set and its status in one HSET: never a refresh token without its access token. */

@@ -1,5 +1,6 @@
-// What hangs off a page or blog post and takes its ACL: attachments and footer comments (Confluence has no
-// restriction of its own on either; whoever may read the container may read them).
+// What hangs off a page or blog post and takes its ACL: attachments, footer comments and inline comments with
+// their replies (Confluence has no restriction of its own on any of them; whoever may read the container may
+// read them).
 import { createHash } from 'node:crypto'
 import type { Acl } from './acl'
 import { eachPage } from './listing'
@@ -38,30 +39,48 @@ export async function attachmentsOf (ctx: PageContext, containerId: string, acl:
   return out
 }
 
-/** Footer comments (v2 `pages|blogposts/{id}/footer-comments`, current only): parentId is the container. */
+/**
+ * Comments of a page or blog post, current only: footer comments (v2 `…/footer-comments`), then root inline
+ * comments (v2 `…/inline-comments`, every resolution status) each followed by its replies
+ * (`inline-comments/{id}/children`). parentId is the container; a reply also names its root comment.
+ */
 export async function commentsOf (ctx: PageContext, container: ContentRecord, acl: Acl): Promise<Hashed[]> {
   const out: Hashed[] = []
   const ancestorIds = [container.id, ...container.ancestorIds]
-  await eachPage(ctx.call, `${base(ctx, container.id)}/footer-comments`, { limit: 250, status: ['current'], ...(ctx.bodies ? { 'body-format': 'storage' } : {}) }, ctx.signal, async (results) => {
-    for (const c of results as Array<Record<string, any>>) {
-      if (c.status !== undefined && c.status !== 'current') continue
-      const comment: CommentRecord = {
-        recordId: `comment:${String(c.id)}`,
-        kind: 'comment',
-        id: String(c.id),
-        spaceId: container.spaceId,
-        spaceKey: container.spaceKey,
-        title: String(c.title ?? ''),
-        url: `${ctx.siteUrl}/wiki${String(c._links?.webui ?? '')}`,
-        parentId: container.id,
-        ancestorIds,
-        version: Number(c.version?.number ?? 0),
-        updatedAt: String(c.version?.createdAt ?? ''),
-        ...(ctx.bodies ? { body: { format: 'storage' as const, value: String(c.body?.storage?.value ?? '') } } : {}),
-        acl
-      }
-      out.push({ record: comment, hash: stateHash('comment', acl, ancestorIds) })
+  const body: Record<string, string> = ctx.bodies ? { 'body-format': 'storage' } : {}
+  const toRecord = (c: Record<string, any>, commentType: 'footer' | 'inline'): Hashed => {
+    const comment: CommentRecord = {
+      recordId: `comment:${String(c.id)}`,
+      kind: 'comment',
+      commentType,
+      id: String(c.id),
+      spaceId: container.spaceId,
+      spaceKey: container.spaceKey,
+      title: String(c.title ?? ''),
+      url: `${ctx.siteUrl}/wiki${String(c._links?.webui ?? '')}`,
+      parentId: container.id,
+      ...(typeof c.parentCommentId === 'string' ? { parentCommentId: c.parentCommentId } : {}),
+      ...(commentType === 'inline' && typeof c.resolutionStatus === 'string' ? { resolutionStatus: c.resolutionStatus } : {}),
+      ancestorIds,
+      version: Number(c.version?.number ?? 0),
+      updatedAt: String(c.version?.createdAt ?? ''),
+      ...(ctx.bodies ? { body: { format: 'storage' as const, value: String(c.body?.storage?.value ?? '') } } : {}),
+      acl
     }
+    return { record: comment, hash: stateHash('comment', acl, ancestorIds) }
+  }
+  const current = (c: Record<string, any>): boolean => c.status === undefined || c.status === 'current'
+  await eachPage(ctx.call, `${base(ctx, container.id)}/footer-comments`, { limit: 250, status: ['current'], ...body }, ctx.signal, async (results) => {
+    for (const c of results as Array<Record<string, any>>) if (current(c)) out.push(toRecord(c, 'footer'))
   })
+  const roots: string[] = []
+  await eachPage(ctx.call, `${base(ctx, container.id)}/inline-comments`, { limit: 250, status: ['current'], ...body }, ctx.signal, async (results) => {
+    for (const c of results as Array<Record<string, any>>) if (current(c)) { out.push(toRecord(c, 'inline')); roots.push(String(c.id)) }
+  })
+  for (const root of roots) {
+    await eachPage(ctx.call, `/wiki/api/v2/inline-comments/${root}/children`, { limit: 250, ...body }, ctx.signal, async (results) => {
+      for (const c of results as Array<Record<string, any>>) if (current(c)) out.push(toRecord({ parentCommentId: root, ...c }, 'inline'))
+    })
+  }
   return out
 }

@@ -1,6 +1,7 @@
-// One listing page of pages or blog posts → records: each item's ACL (space ∧ own ∧ every ancestor), its
-// attachments and footer comments with the container's ACL, what the run has seen (for deletions and the permissions pass) and
-// the accounts the ACLs name. Items run a few at a time; records come out in listing order.
+// One listing page of pages or blog posts → records: each item's ACL (space ∧ own ∧ every ancestor, folders
+// included), its attachments and comments (footer and inline) with the container's ACL, what the run has seen
+// (for deletions and the permissions pass) and the accounts the ACLs name. Items run a few at a time; records
+// come out in listing order.
 import type { HandlerContext } from '../actions/handlers/types'
 import { AppError } from '../errors/app-error'
 import { composeAcl, namedAccounts, type AclClause, type Layer } from './acl'
@@ -16,6 +17,7 @@ export interface V2Content {
   title?: string
   spaceId?: string
   parentId?: string
+  parentType?: string
   version?: { number?: number, createdAt?: string }
   body?: { storage?: { value?: string } }
   _links?: { webui?: string }
@@ -65,15 +67,21 @@ export async function processPage (ctx: PageContext, items: V2Content[]): Promis
 async function processItem (ctx: PageContext, item: V2Content, out: PageOutcome): Promise<{ records: Array<{ record: CrawlRecord, hash: string }> }> {
   let ancestorIds: string[] = []
   const layers: Layer[] = []
+  // The item's own restriction, its ancestors and then theirs are read at once, not one after another:
+  // a crawl keeps the site's budget busy only with enough requests in flight.
+  const own = ctx.restrictions.layer(item.id)
+  own.catch(() => {}) // (awaited below; a failure of the ancestors call must not leave it unhandled)
   try {
-    if (ctx.kind === 'page' && item.parentId !== undefined) ancestorIds = await ancestorsOf(ctx, item.id)
+    if (ctx.kind === 'page' && item.parentId !== undefined) {
+      const chain = await ancestorsOf(ctx, item.id)
+      if (chain === undefined) layers.push({ id: item.id, state: 'error', code: 'ANCESTORS_TOO_LONG' }); else ancestorIds = chain
+    }
   } catch (err) {
     // the chain cannot be known: fail closed, never fall back to the space's readers
     if (!(err instanceof AppError) || err.code === 'UPSTREAM_RATE_LIMITED' || ctx.signal?.aborted === true) throw err
     layers.push({ id: item.id, state: 'error', code: err.code })
   }
-  layers.push(await ctx.restrictions.layer(item.id))
-  for (const a of ancestorIds) layers.push(await ctx.restrictions.layer(a))
+  layers.push(...await Promise.all([own, ...ancestorIds.map(async (a) => await ctx.restrictions.layer(a))]))
   const { acl, error } = composeAcl(ctx.space.clause, layers)
   if (error !== undefined) out.errors.push(error.code)
   out.accounts.push(...namedAccounts(acl).filter((a) => !ctx.space.clause.anyOf.some((p) => p.type === 'user' && p.accountId === a)))
@@ -86,6 +94,7 @@ async function processItem (ctx: PageContext, item: V2Content, out: PageOutcome)
     title: item.title ?? '',
     url: `${ctx.siteUrl}/wiki${item._links?.webui ?? ''}`,
     ...(item.parentId !== undefined ? { parentId: item.parentId } : {}),
+    ...(item.parentId !== undefined && typeof item.parentType === 'string' ? { parentType: item.parentType } : {}),
     ancestorIds,
     version: item.version?.number ?? 0,
     updatedAt: item.version?.createdAt ?? '',
@@ -98,9 +107,25 @@ async function processItem (ctx: PageContext, item: V2Content, out: PageOutcome)
   return { records }
 }
 
-/** Closest first. v2 answers the highest ancestors first; a long chain is read from its closest end. */
-async function ancestorsOf (ctx: PageContext, id: string): Promise<string[]> {
-  const res = await ctx.call({ method: 'GET', path: `/wiki/api/v2/pages/${id}/ancestors`, query: { limit: 250 }, signal: ctx.signal })
-  const results = (res.body as { results?: Array<{ id?: unknown }> } | null)?.results ?? []
-  return results.map((r) => String(r.id)).reverse()
+const ANCESTORS_LIMIT = 250
+/** Where the ancestors of each v2 AncestorType are read (a chain continues from its highest entry). */
+const ANCESTORS_OF: Record<string, string> = { page: 'pages', folder: 'folders', whiteboard: 'whiteboards', database: 'databases', embed: 'embeds' }
+/** A chain longer than this is not real; stop rather than spin (undefined: the item then fails closed). */
+const MAX_ANCESTORS = 5_000
+
+/**
+ * Pages and folders above a page, closest first. v2 answers the closest `limit` ancestors, highest first;
+ * a longer chain continues from the highest one returned, through the ancestors endpoint of its type
+ * (`folders/{id}/ancestors` for a folder).
+ */
+async function ancestorsOf (ctx: PageContext, id: string): Promise<string[] | undefined> {
+  const chain: string[] = []
+  for (let from = { id, type: 'page' }; ;) {
+    const res = await ctx.call({ method: 'GET', path: `/wiki/api/v2/${ANCESTORS_OF[from.type] ?? 'pages'}/${from.id}/ancestors`, query: { limit: ANCESTORS_LIMIT }, signal: ctx.signal })
+    const results = ((res.body as { results?: Array<{ id?: unknown, type?: unknown }> } | null)?.results ?? []).map((r) => ({ id: String(r.id), type: String(r.type ?? 'page') }))
+    chain.push(...results.map((r) => r.id).reverse())
+    if (results.length < ANCESTORS_LIMIT) return chain
+    if (chain.length >= MAX_ANCESTORS) return undefined
+    from = results[0]
+  }
 }

@@ -1,7 +1,8 @@
 // Fetches the layers an ACL is made of: a space's read grant (v2 permissions with operation read/space,
 // plus role assignments, whose every role includes viewing the space, including access classes) and a
 // content item's read restriction (v1 byOperation/read, paged with start/limit until both lists run
-// short). Restrictions are cached per run (ancestors are shared by many items), in a bounded map.
+// short). Restrictions are cached per space (ancestors are shared by many items, never across spaces), in
+// a bounded LRU map.
 import { AppError } from '../errors/app-error'
 import type { HandlerContext } from '../actions/handlers/types'
 import { spaceClause, type AclClause, type Layer, type ReadRestriction } from './acl'

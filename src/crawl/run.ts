@@ -48,8 +48,10 @@ export const contentCrawl: ActionHandler = async (given) => {
   m?.lastProgress.labels(alias).setToCurrentTime()
   try {
     ctx.onProgress?.(progressOf(cp, 'listing'))
-    const restrictions = new RestrictionReader(ctx.call, ctx.signal)
     for (; cp.spaceIndex < cp.spaces.length; cp.spaceIndex++) {
+      // a page's ancestors are in its own space: each space starts with an empty restriction cache, so the
+      // cache holds at most one space's layers, never the whole site's
+      const restrictions = new RestrictionReader(ctx.call, ctx.signal)
       await crawlSpace(ctx, input, cp, cp.spaces[cp.spaceIndex], { state, restrictions, emit, save, siteUrl: site.url })
     }
     ctx.onProgress?.(progressOf(cp, 'principals'))

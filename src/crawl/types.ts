@@ -25,14 +25,24 @@ export type ContentRecord = Base & {
   title: string
   url: string
   parentId?: string
+  /** what parentId is: `page` or `folder` (v2 parentType) */
+  parentType?: string
   ancestorIds: string[]
   version: number
   updatedAt: string
   body?: { format: 'storage', value: string }
   acl?: Acl
 }
-/** A footer comment: `parentId` is its page or blog post, `ancestorIds` that container then its ancestors. */
-export type CommentRecord = Omit<ContentRecord, 'kind'> & { kind: 'comment' }
+/**
+ * A footer or inline comment: `parentId` is its page or blog post, `ancestorIds` that container then its
+ * ancestors; an inline reply names its root comment, an inline comment its resolution status.
+ */
+export type CommentRecord = Omit<ContentRecord, 'kind' | 'parentType'> & {
+  kind: 'comment'
+  commentType: 'footer' | 'inline'
+  parentCommentId?: string
+  resolutionStatus?: string
+}
 export type AttachmentRecord = Base & {
   kind: 'attachment', id: string, containerId: string, title: string, mediaType: string, fileSize: number, downloadUrl: string, version: number, updatedAt: string, acl?: Acl
 }

@@ -26,6 +26,34 @@ export function parseRetryAfter (retryAfter: string | undefined, reset: string |
   return undefined
 }
 
+/**
+ * Milliseconds to wait, as precisely as the answer allows: Retry-After is whole seconds, so when
+ * X-RateLimit-Reset names an instant inside Retry-After's last second (the same wait, rounded up), that
+ * instant is the end of the wait. A burst limit's 429 near the end of its one-second window then costs the
+ * rest of that window, not a whole second more; a reset that passed while the answer travelled, nothing.
+ */
+export function retryAfterMs (retryAfter: string | undefined, reset: string | undefined, now = Date.now()): number | undefined {
+  const seconds = parseRetryAfter(retryAfter, reset, now)
+  if (seconds === undefined || retryAfter === undefined || retryAfter.trim() === '' || reset === undefined) return seconds === undefined ? undefined : seconds * 1000
+  const at = resetInstant(reset.trim())
+  const ms = seconds * 1000
+  if (at === undefined) return ms
+  const left = at - now
+  if (left > ms - 1000 && left <= ms) return left
+  // a one-second wait whose reset passed while the answer travelled: the window has already turned
+  return ms <= 1000 && left > -1000 && left <= 0 ? 0 : ms
+}
+
+/** X-RateLimit-Reset as an instant (ISO time or epoch seconds/ms); undefined when it is a plain count of seconds. */
+function resetInstant (reset: string): number | undefined {
+  if (/^\d+$/.test(reset)) {
+    const n = Number(reset)
+    return n > 1e12 ? n : n > 1e9 ? n * 1000 : undefined
+  }
+  const t = Date.parse(reset)
+  return Number.isNaN(t) ? undefined : t
+}
+
 /** The wait a response asks for (Retry-After, else X-RateLimit-Reset). */
 export function retryAfterOf (res: Pick<RawResponse, 'headers'>): number | undefined {
   return parseRetryAfter(res.headers['retry-after'], res.headers['x-ratelimit-reset'])

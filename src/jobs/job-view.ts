@@ -23,6 +23,8 @@ export interface JobView {
   startedAt?: string
   finishedAt?: string
   nextAttemptAt?: string
+  /** The worker process (host:pid) that took the job last. */
+  worker?: string
   callback?: CallbackState
 }
 
@@ -73,6 +75,7 @@ export function toJobView (job: Job<RunActionJobData, RunActionResult>, state: P
     const finished = iso(job.finishedOn)
     if (finished !== undefined) view.finishedAt = finished
   }
+  if (job.processedBy !== undefined && job.processedBy !== '') view.worker = job.processedBy
   if (state === 'delayed' && nextAttemptAt !== undefined) view.nextAttemptAt = new Date(nextAttemptAt).toISOString()
   if (extra.callback !== undefined) view.callback = extra.callback
   return view

@@ -17,6 +17,8 @@ export interface RunActionWorkerOptions {
   lockDurationMs: number
   /** Deliveries of a job's callback. */
   callback: { attempts: number, backoffMs: number }
+  /** This process's worker id (host:pid): BullMQ records it on each job it takes (the job view's `worker`). */
+  name?: string
 }
 
 export function startRunActionWorker (deps: Omit<ProcessorDeps, 'cancelledLately' | 'beforeEnd'> & { connection: Redis, subscriber: Redis, log: Logger }, opts: RunActionWorkerOptions): Worker<RunActionJobData, RunActionResult> {
@@ -30,6 +32,7 @@ export function startRunActionWorker (deps: Omit<ProcessorDeps, 'cancelledLately
   const worker = new Worker<RunActionJobData, RunActionResult>(RUN_ACTION_QUEUE, processor, {
     connection: deps.connection,
     prefix: bullPrefix(opts.keyPrefix),
+    name: opts.name,
     concurrency: opts.concurrency,
     lockDuration: opts.lockDurationMs,
     stalledInterval: opts.lockDurationMs,

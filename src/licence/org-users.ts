@@ -4,7 +4,8 @@
 // waited out a few times here. `links.next` is followed only on the alias's own API origin: the key must
 // never be sent anywhere else.
 import { parseRetryAfter } from '../http/rate-limit-headers'
-import { createAgent, send, type RawResponse } from '../http/send'
+import type { Agent } from 'undici'
+import { send, type RawResponse } from '../http/send'
 import { abortableSleep } from '../http/retry'
 import type { HandlerContext } from '../actions/handlers/types'
 import {
@@ -23,14 +24,13 @@ export interface OrgUser {
   product_access?: Array<{ key?: string, url?: string, last_active?: string | null }>
 }
 
-export interface OrgAccess { orgId: string, apiKey: string, base: string }
+export interface OrgAccess { orgId: string, apiKey: string, base: string, agent: Agent }
 
 const TIMEOUT_MS = 30_000
 const ATTEMPTS = 5
 const MAX_WAIT_MS = 30_000
 /** A loop guard: 20,000 pages of 100 is two million accounts. */
 const MAX_PAGES = 20_000
-let agent: ReturnType<typeof createAgent> | undefined
 
 /** The alias's org admin key and org id (looked up when the alias names none); ORG_ADMIN_NOT_CONFIGURED without a key. */
 export async function orgAccess (ctx: Pick<HandlerContext, 'services' | 'connection' | 'signal'>): Promise<OrgAccess> {
@@ -38,7 +38,7 @@ export async function orgAccess (ctx: Pick<HandlerContext, 'services' | 'connect
   if (org === undefined) {
     throw new OrgAdminNotConfiguredError(`Connection "${ctx.connection.resolved}" has no orgAdmin.apiKey: set orgAdmin { orgId, apiKey } on the alias (an Atlassian organization admin API key)`)
   }
-  const access = { orgId: org.orgId ?? '', apiKey: org.apiKey, base: org.connectionUrl }
+  const access = { orgId: org.orgId ?? '', apiKey: org.apiKey, base: org.connectionUrl, agent: org.agent }
   if (access.orgId === '') {
     const body = await getJson(access, `${access.base}admin/v1/orgs`, ctx.signal) as { data?: Array<{ id?: unknown }> }
     const id = body.data?.[0]?.id
@@ -68,13 +68,12 @@ function sameOrigin (base: string, next: string): string {
 }
 
 async function getJson (access: OrgAccess, url: string, signal?: AbortSignal): Promise<Record<string, unknown>> {
-  agent ??= createAgent({ timeoutMs: TIMEOUT_MS, connections: 8 })
   const headers = { authorization: `Bearer ${access.apiKey}`, accept: 'application/json', 'user-agent': 'confluence-cloud-spoke' }
   let last: AppError | undefined
   for (let attempt = 1; attempt <= ATTEMPTS; attempt++) {
     let res: RawResponse
     try {
-      res = await send(agent, { method: 'GET', url, headers, signal, timeoutMs: TIMEOUT_MS })
+      res = await send(access.agent, { method: 'GET', url, headers, signal, timeoutMs: TIMEOUT_MS })
     } catch (err) {
       if (signal?.aborted === true || !(err instanceof AppError) || !err.retryable) throw err
       last = err

@@ -64,10 +64,46 @@ export function checkCallbackSecret (secret: string | undefined): Finding {
   }
 }
 
-export interface RedisSettings { appendonly?: string, save?: string, maxmemoryPolicy?: string }
+export interface RedisSettings {
+  appendonly?: string
+  save?: string
+  maxmemoryPolicy?: string
+  /** On a Cluster: the primaries whose persistence (appendonly, save) and whose maxmemory-policy are the ones reported, when they fall short. */
+  nodes?: { persistence: string[], eviction: string[] }
+}
 
-/** CONFIG GET of the three settings; managed Redis often disables CONFIG, which the assessment reports. */
-export async function readRedisSettings (redis: Pick<Redis, 'call'>, timeoutMs = 1_000): Promise<RedisSettings | Error> {
+/** A single Redis or Sentinel primary (CONFIG GET goes to it), or a Cluster whose primaries are each read. */
+export type SettingsSource = Pick<Redis, 'call'> & { nodes?: (role: 'master') => Array<Pick<Redis, 'call' | 'options'>> }
+
+/**
+ * CONFIG GET of the three settings; managed Redis often disables CONFIG, which the assessment reports. On a
+ * Cluster every primary is read (a command sent to the Cluster reaches just one node) and the weakest answer
+ * is reported, naming the primaries it came from.
+ */
+export async function readRedisSettings (redis: SettingsSource, timeoutMs = 1_000): Promise<RedisSettings | Error> {
+  if (typeof redis.nodes !== 'function') return await readOne(redis, timeoutMs)
+  const primaries = redis.nodes('master')
+  const read = await Promise.all(primaries.map(async n => ({ node: `${n.options.host ?? ''}:${n.options.port ?? ''}`, settings: await readOne(n, timeoutMs) })))
+  const failed = read.find(r => r.settings instanceof Error)
+  if (failed !== undefined) return new Error(`${(failed.settings as Error).message} (primary ${failed.node})`)
+  const all = read as Array<{ node: string, settings: RedisSettings }>
+  if (all.length === 0) return new Error('the Cluster named no primary')
+  const evicting = all.filter(r => r.settings.maxmemoryPolicy !== 'noeviction')
+  // Weakest persistence: none at all, then snapshots only.
+  const rank = (s: RedisSettings): number => s.appendonly === 'yes' ? 2 : (s.save ?? '').trim() !== '' ? 1 : 0
+  const weakest = Math.min(...all.map(r => rank(r.settings)))
+  const unpersisted = all.filter(r => rank(r.settings) === weakest && weakest < 2)
+  const persistence = (unpersisted[0] ?? all[0]).settings
+  const policy = evicting[0]?.settings.maxmemoryPolicy
+  return {
+    appendonly: persistence.appendonly,
+    save: persistence.save,
+    maxmemoryPolicy: policy ?? 'noeviction',
+    nodes: { persistence: unpersisted.map(r => r.node), eviction: evicting.filter(r => r.settings.maxmemoryPolicy === policy).map(r => r.node) }
+  }
+}
+
+async function readOne (redis: Pick<Redis, 'call'>, timeoutMs: number): Promise<RedisSettings | Error> {
   const get = async (name: string): Promise<string | undefined> => {
     const reply = await redis.call('CONFIG', 'GET', name) as unknown
     return Array.isArray(reply) && reply.length >= 2 ? String(reply[1]) : undefined
@@ -92,15 +128,17 @@ export function assessRedis (settings: RedisSettings | Error): Finding[] {
   }
   const out: Finding[] = []
   const { appendonly, save, maxmemoryPolicy } = settings
+  // On a Cluster, which primaries fall short (the others may be right).
+  const on = (nodes: string[] | undefined): string => nodes === undefined || nodes.length === 0 ? '' : ` (Cluster primar${nodes.length === 1 ? 'y' : 'ies'} ${nodes.join(', ')})`
   if (appendonly === 'yes') out.push({ check: 'redisPersistence', level: 'ok', runtime: true, message: 'Redis AOF is on (appendonly yes)' })
   else if (save !== undefined && save.trim() !== '') {
-    out.push({ check: 'redisPersistence', level: 'warn', runtime: true, message: `Redis keeps snapshots only (save "${save}", appendonly no): a crash loses what changed since the last snapshot, among it rotated refresh tokens (a new consent then) and job states. Turn on appendonly yes.` })
+    out.push({ check: 'redisPersistence', level: 'warn', runtime: true, message: `Redis keeps snapshots only (save "${save}", appendonly no)${on(settings.nodes?.persistence)}: a crash loses what changed since the last snapshot, among it rotated refresh tokens (a new consent then) and job states. Turn on appendonly yes.` })
   } else {
-    out.push({ check: 'redisPersistence', level: 'warn', runtime: true, message: 'Redis has no persistence (appendonly no, save ""): a restart loses every alias, sealed token, job and schedule. Turn on appendonly yes (unless replicas with persistence take over on failure).' })
+    out.push({ check: 'redisPersistence', level: 'warn', runtime: true, message: `Redis has no persistence (appendonly no, save "")${on(settings.nodes?.persistence)}: a restart loses every alias, sealed token, job and schedule. Turn on appendonly yes (unless replicas with persistence take over on failure).` })
   }
   if (maxmemoryPolicy === 'noeviction') out.push({ check: 'redisEviction', level: 'ok', runtime: true, message: 'Redis maxmemory-policy is noeviction' })
   else {
-    out.push({ check: 'redisEviction', level: 'refuse', runtime: true, message: `Redis maxmemory-policy is ${maxmemoryPolicy ?? 'unknown'}, not noeviction: under memory pressure Redis silently deletes keys, among them BullMQ job data and locks (jobs lost or run twice) and sealed tokens. Set maxmemory-policy noeviction.` })
+    out.push({ check: 'redisEviction', level: 'refuse', runtime: true, message: `Redis maxmemory-policy is ${maxmemoryPolicy ?? 'unknown'}, not noeviction${on(settings.nodes?.eviction)}: under memory pressure Redis silently deletes keys, among them BullMQ job data and locks (jobs lost or run twice) and sealed tokens. Set maxmemory-policy noeviction.` })
   }
   return out
 }

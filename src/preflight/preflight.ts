@@ -3,11 +3,10 @@
 // at `refuse`; SPOKE_PREFLIGHT=warn logs the refusals as errors and starts anyway; the sandbox reports
 // without logging or refusing. Redis settings are re-read at most every REDIS_TTL_MS; the clock is
 // compared once, at start (an outbound call per /readyz would be too much).
-import type { Redis } from 'ioredis'
 import type { Config } from '../config/env'
 import {
   assessClock, assessRedis, checkCallbackSecret, checkPublicUrl, checkSecrets, readRedisSettings, sampleClock,
-  type ClockSample, type Finding, type RedisSettings
+  type ClockSample, type Finding, type RedisSettings, type SettingsSource
 } from './checks'
 
 export type PreflightMode = 'enforce' | 'warn' | 'sandbox'
@@ -22,7 +21,7 @@ export interface PreflightReport {
 
 export interface PreflightDeps {
   config: Config
-  redis: Pick<Redis, 'call'>
+  redis: SettingsSource
   /** Seams for tests: where the Redis settings and the token endpoint's Date come from. */
   readRedis?: () => Promise<RedisSettings | Error>
   sampleClock?: () => Promise<ClockSample | Error>

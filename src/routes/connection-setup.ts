@@ -128,7 +128,7 @@ interface OrgCheck { orgId: string | null, keyWorks: boolean, managedAccounts: n
 /** One page of the org's managed accounts, with the alias's key, through the licence actions' client. */
 async function orgCheck (core: Core, id: string, orgId: string | undefined, log: { warn: (o: object, m: string) => void }): Promise<OrgCheck> {
   // orgAccess reads nothing of the services but orgAdmin.
-  const services = { orgAdmin: async (alias: string) => await core.connections.sessions.orgAdmin(alias) } as Partial<HandlerServices> as HandlerServices
+  const services = { orgAdmin: core.orgAdmin } as Partial<HandlerServices> as HandlerServices
   const signal = AbortSignal.timeout(15_000)
   try {
     const access = await orgAccess({ services, connection: await core.connections.sessions.resolve(id), signal })

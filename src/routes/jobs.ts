@@ -29,6 +29,7 @@ export const jobSchema = {
     startedAt: { type: 'string', format: 'date-time' },
     finishedAt: { type: 'string', format: 'date-time' },
     nextAttemptAt: { type: 'string', format: 'date-time', description: 'When a delayed job runs again.' },
+    worker: { type: 'string', description: 'The worker process (host:pid) that took the job last.' },
     callback: {
       type: 'object',
       description: 'Delivery of the callbackUrl, when the request named one.',

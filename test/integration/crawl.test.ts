@@ -1,6 +1,7 @@
 // confluence.content.crawl against the simulator's nested permission profile, on a real Redis:
 // - exactness: every (user, item) pair decided from the exported acl + exported memberships equals the
-//   simulator's own read decision (and how far nearest-wins and id intersection fall from it);
+//   simulator's own read decision (and how far nearest-wins and id intersection fall from it), on a site
+//   with folders (restricted, nested, trashed) in the chains and footer and inline comments;
 // - incremental + permissions pass after scripted mutations = a fresh full crawl (reduced by recordId);
 // - a listing page that keeps failing: zero deletions, complete:false, and the next run catches up.
 import { startSimulator, type ContentSummary, type Simulator } from 'confluence-cloud-simulator'
@@ -43,6 +44,21 @@ it('exports ACLs that give exactly the simulator\'s read decision for every (use
   // every current item of the site is exported, and nothing else
   const expected = [...sim.data.content(), ...sim.data.comments()].filter((c) => c.status === 'current' && (c.kind === 'page' || c.kind === 'blogpost' || sim.data.contentById(c.parentId as string)?.status === 'current'))
   expect(items.filter((r) => r.kind === 'comment').length).toBeGreaterThan(40)
+  // folders: pages sit in them, restricted ones add clauses, trashed ones are in chains but add none
+  const folders = [...sim.data.folders()]
+  const restrictedFolders = new Set(folders.filter((f) => sim.data.site().folders.list[sim.data.site().folders.index(f.id)].restriction?.read !== undefined).map((f) => f.id))
+  const trashedFolders = new Set(folders.filter((f) => f.status === 'trashed').map((f) => f.id))
+  const inFolder = items.filter((r) => r.kind === 'page' && r.parentType === 'folder')
+  const folderClauses = items.filter((r) => r.acl.allOf.some((c: any) => restrictedFolders.has(c.sourceId) && !trashedFolders.has(c.sourceId)))
+  const underTrashed = items.filter((r) => (r.ancestorIds ?? []).some((a: string) => trashedFolders.has(a)))
+  const inline = items.filter((r) => r.commentType === 'inline')
+  const folderStats = { folders: folders.length, restricted: restrictedFolders.size, trashed: trashedFolders.size, pagesInFolders: inFolder.length, itemsWithFolderClause: folderClauses.length, itemsUnderTrashedFolder: underTrashed.length, inline: inline.length, inlineReplies: inline.filter((r) => r.parentCommentId !== undefined).length }
+  expect(inFolder.length).toBeGreaterThan(10)
+  expect(folderClauses.length).toBeGreaterThan(10)
+  expect(underTrashed.length).toBeGreaterThan(0)
+  expect(underTrashed.every((r) => !r.acl.allOf.some((c: any) => trashedFolders.has(c.sourceId)))).toBe(true)
+  expect(folderStats.inlineReplies).toBeGreaterThan(0)
+  expect(items.filter((r) => r.commentType === 'footer').length).toBeGreaterThan(40)
   // progress on the job: done of a total counted per space before its listing
   const listed = items.filter((r) => r.kind === 'page' || r.kind === 'blogpost').length
   expect(lastJob.progress).toMatchObject({ done: listed, total: listed })
@@ -66,7 +82,7 @@ it('exports ACLs that give exactly the simulator\'s read decision for every (use
   const byKind = JSON.stringify(Object.fromEntries([...contentKinds].map((k) => [k, items.filter((r) => r.kind === k).length])))
   console.log(`crawl exactness over ${pairs} (user, item) pairs (${items.length} items ${byKind}, ${users.length} users), crawl ${seconds.toFixed(1)} s: ` +
     `conjunctive acl ${tally.ours[0]} false grants / ${tally.ours[1]} false denials; nearest-wins ${tally.nearest[0]} / ${tally.nearest[1]}; ` +
-    `id intersection ${tally.intersection[0]} / ${tally.intersection[1]}`)
+    `id intersection ${tally.intersection[0]} / ${tally.intersection[1]}; folders and inline comments ${JSON.stringify(folderStats)}`)
   expect(pairs).toBeGreaterThan(5000)
   expect(tally.ours).toEqual([0, 0])
   // emails: org first, then the visible profile, else null and listed
@@ -83,8 +99,10 @@ it('incremental run + permissions pass after mutations leaves the sink equal to 
   const base = { spaces: {}, types: ALL_TYPES }
   await crawl({ ...base, sink: { type: 'file', path: 'inc/a.ndjson' } })
   const all = (): ContentSummary[] => [...sim.data.content('page')]
-  const subtree = (id: string): string[] => [id, ...all().filter((k) => k.parentId === id).flatMap((k) => subtree(k.id))]
-  const current = (id: string): boolean => sim.data.contentById(id)?.status === 'current'
+  // the tree holds pages and folders; a subtree lists both (folders export no record of their own)
+  const nodes = (): ContentSummary[] => [...all(), ...sim.data.folders()]
+  const subtree = (id: string): string[] => [id, ...nodes().filter((k) => k.parentId === id).flatMap((k) => subtree(k.id))]
+  const current = (id: string): boolean => sim.data.contentById(id)?.status === 'current' && sim.data.contentById(id)?.kind === 'page'
   const pages = all().filter((p) => p.status === 'current')
   const draft = all().find((p) => p.status === 'draft') as ContentSummary
   const [edited1, edited2, archived, trashed] = [pages[3], pages[40], pages[20], pages[30]]
@@ -97,7 +115,16 @@ it('incremental run + permissions pass after mutations leaves the sink equal to 
   // another subtree gets a new read restriction naming alice and site-admins (the crawl account stays able to read it)
   const restricted = pages.find((p) => p.parentId !== null && p.id !== restrictedParent.id && subtree(p.id).filter(current).length > 1 &&
     !subtree(p.id).some((k) => others.has(k) || subtree(mover.id).includes(k))) as ContentSummary
-  expect([restrictedParent, mover, restricted].every((p) => p !== undefined)).toBe(true)
+  // a page moves into a restricted folder; an open folder gets a restriction (neither bumps a version)
+  const taken = new Set([...others, ...subtree(mover.id), ...subtree(restricted.id), ...subtree(restrictedParent.id)])
+  const folders = [...sim.data.folders()].filter((f) => f.status === 'current')
+  const folderRead = (id: string): boolean => sim.data.site().folders.list[sim.data.site().folders.index(id)].restriction?.read !== undefined
+  const lockedFolder = folders.find((f) => folderRead(f.id) && !taken.has(f.id)) as ContentSummary
+  const intoFolder = pages.find((p) => p.spaceId === lockedFolder?.spaceId && p.parentId !== lockedFolder.id && !subtree(p.id).includes(lockedFolder.id) &&
+    subtree(p.id).filter(current).length > 1 && !subtree(p.id).some((k) => taken.has(k))) as ContentSummary
+  const openFolder = folders.find((f) => !folderRead(f.id) && subtree(f.id).filter(current).length > 0 &&
+    !subtree(f.id).some((k) => taken.has(k) || subtree(intoFolder.id).includes(k) || k === lockedFolder.id)) as ContentSummary
+  expect([restrictedParent, mover, restricted, lockedFolder, intoFolder, openFolder].every((p) => p !== undefined)).toBe(true)
   const alice = sim.data.users()[7].accountId
   const siteAdmins = sim.data.groups().find((g) => g.name === 'site-admins')?.id as string
   // a whole minute later than the first run's start, so the CQL window matters
@@ -107,6 +134,8 @@ it('incremental run + permissions pass after mutations leaves the sink equal to 
     { op: 'edit', id: edited2.id },
     { op: 'move', id: mover.id, parentId: restrictedParent.id },
     { op: 'restrict', id: restricted.id, read: { users: [alice], groups: [siteAdmins] } },
+    { op: 'move', id: intoFolder.id, parentId: lockedFolder.id },
+    { op: 'restrict', id: openFolder.id, read: { users: [alice], groups: [siteAdmins] } },
     { op: 'archive', id: archived.id },
     { op: 'delete', id: trashed.id },
     { op: 'publish', id: draft.id }
@@ -119,7 +148,7 @@ it('incremental run + permissions pass after mutations leaves the sink equal to 
     ...[...sim.data.content('attachment')].filter((a) => a.status === 'current' && ids.has(a.parentId as string) && current(a.parentId as string)).map((a) => `attachment:att${a.id}`),
     ...[...sim.data.comments()].filter((c) => c.status === 'current' && ids.has(c.parentId as string) && current(c.parentId as string)).map((c) => `comment:${c.id}`)
   ].sort()
-  const changed = withChildren(new Set([...subtree(mover.id), ...subtree(restricted.id)]))
+  const changed = withChildren(new Set([...subtree(mover.id), ...subtree(restricted.id), ...subtree(intoFolder.id), ...subtree(openFolder.id)]))
   const gone = new Set([archived.id, trashed.id])
   const goneIds = [
     ...[...gone].map((id) => `page:${id}`),
@@ -140,7 +169,8 @@ it('incremental run + permissions pass after mutations leaves the sink equal to 
   const content = (m: Map<string, Rec>): Rec[] => [...m.values()].filter((r) => contentKinds.has(r.kind) || r.kind === 'space').sort((a, b) => a.recordId.localeCompare(b.recordId))
   expect(content(merged)).toEqual(content(fresh))
   console.log(`crawl incremental: ${JSON.stringify(inc.counts)}; permissions pass: ${JSON.stringify(perms.counts)}, ${perms.deletions as number} deletions ` +
-    `(expected exactly: ${changed.length} changed items of the moved subtree of ${subtree(mover.id).length} pages and the restricted subtree of ${subtree(restricted.id).length}, ${goneIds.length} deletions)`)
+    `(expected exactly: ${changed.length} changed items of the moved subtree of ${subtree(mover.id).length} nodes, the restricted subtree of ${subtree(restricted.id).length}, ` +
+    `the subtree of ${subtree(intoFolder.id).length} moved into a restricted folder and the ${subtree(openFolder.id).length - 1} nodes in a newly restricted folder, ${goneIds.length} deletions)`)
 }, 60_000)
 
 it('a listing page that keeps failing gives zero deletions and complete:false; the next run catches up', async () => {

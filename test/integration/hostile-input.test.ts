@@ -151,4 +151,19 @@ describe('7. sign-in', () => {
     // Another address is not affected.
     expect((await attempt('10.7.7.8', t.keys.admin)).headers['set-cookie']).toBeDefined()
   })
+  it('ignores X-Forwarded-For unless SPOKE_TRUST_PROXY names the proxy: a spoofed header does not dodge the throttle', async () => {
+    const login = async (spoke: TestSpoke, remoteAddress: string, forwardedFor: string, apiKey = 'wrong-key-0123456789'): Promise<Awaited<ReturnType<typeof t.app.inject>>> => await spoke.app.inject({
+      method: 'POST', url: '/admin/login', remoteAddress, headers: { 'content-type': 'application/x-www-form-urlencoded', 'x-forwarded-for': forwardedFor }, payload: new URLSearchParams({ apiKey, next: '/admin' }).toString()
+    })
+    // Not trusted (the default): one socket address, ten different claimed clients, still one throttle.
+    for (let i = 0; i < 10; i++) expect((await login(t, '10.9.9.9', `198.51.100.${i}`)).statusCode).toBe(303)
+    expectProblem(await login(t, '10.9.9.9', '198.51.100.99', t.keys.admin), 429, 'SIGN_IN_THROTTLED')
+    // Behind a trusted proxy: each forwarded client has its own throttle, so one attacker does not lock out the rest.
+    const proxied = await buildTestSpoke({ ...simulatorEnv(sim), SPOKE_TRUST_PROXY: '10.0.0.5/32' })
+    try {
+      for (let i = 0; i < 10; i++) expect((await login(proxied, '10.0.0.5', '203.0.113.7')).statusCode).toBe(303)
+      expectProblem(await login(proxied, '10.0.0.5', '203.0.113.7', proxied.keys.admin), 429, 'SIGN_IN_THROTTLED')
+      expect((await login(proxied, '10.0.0.5', '203.0.113.8', proxied.keys.admin)).headers['set-cookie']).toBeDefined()
+    } finally { await proxied.close() }
+  })
 })

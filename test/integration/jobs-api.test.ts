@@ -6,7 +6,7 @@ import { buildTestSpoke, type TestSpoke } from '../helpers/spoke'
 import { connectSimulatorAlias, http, simulatorEnv } from '../helpers/connect'
 import { closeCheckingContract } from '../helpers/contract-check'
 import { getJob, submit, submitJob, waitForJob } from '../helpers/jobs'
-import { startWorkers } from '../../src/worker'
+import { startWorkers, workerId } from '../../src/worker'
 
 let sim: Simulator
 let t: TestSpoke
@@ -42,7 +42,9 @@ it('queues an async run (202 + Location) and the worker completes it with the sy
   expect(job).toMatchObject({
     id: jobId, action: 'confluence.user.current', state: 'completed', attemptsMade: 1,
     connection: { requested: 'confluence_cloud', resolved: 'confluence_cloud' },
-    result: { accountId: sim.serviceAccountId }
+    result: { accountId: sim.serviceAccountId },
+    // The workers of this process ran it.
+    worker: workerId()
   })
   expect(Date.parse(job.createdAt)).toBeLessThanOrEqual(Date.parse(job.startedAt))
   expect(Date.parse(job.startedAt)).toBeLessThanOrEqual(Date.parse(job.finishedAt))

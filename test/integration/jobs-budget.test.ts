@@ -91,3 +91,33 @@ it('leases tokens to a busy process: far fewer Redis calls than requests while t
     redis.budgetTake = original
   }
 })
+
+it('a pause keeps the tokens already reserved for after it owed: the bucket does not hand them out twice', async () => {
+  const keyPrefix = `${t.config.keyPrefix}:owed`
+  const budget = new SiteBudget(t.core.redis.store, { keyPrefix, ratePerSecond: 10, burst: 1, syncPatienceMs: 1_000 })
+  const key = `${keyPrefix}:budget:{owed-site}`
+  const tokens = async (): Promise<number> => Number(await t.core.redis.store.hget(key, 'tokens'))
+  const until = async (cond: () => Promise<boolean>): Promise<void> => { for (let i = 0; i < 200 && !await cond(); i++) await new Promise(resolve => setTimeout(resolve, 10)) }
+  // 16 requests at 10/s with a burst of 1: one goes now, 15 are reserved for the next 1.5 s.
+  const takes = Promise.all(Array.from({ length: 16 }, async () => { await budget.take('owed-site', 10_000) }))
+  await until(async () => await tokens() <= -14)
+  expect(await tokens()).toBeLessThanOrEqual(-14)
+  // A 429 pauses the site for 1 s: the 5 or so reservations due after it still go out then.
+  budget.record('owed-site', 429, { 'retry-after': '1' })
+  await until(async () => (await t.core.redis.store.hget(key, 'pause')) !== null)
+  const owed = await tokens()
+  expect(owed).toBeLessThan(-4)
+  expect(owed).toBeGreaterThan(-6)
+  await takes
+})
+
+it('a token reserved before a 429 paused the site is not spent into the paused window', async () => {
+  const budget = new SiteBudget(t.core.redis.store, { keyPrefix: `${t.config.keyPrefix}:void`, ratePerSecond: 10, burst: 1, syncPatienceMs: 1_000 })
+  await budget.take('void-site', 5_000)
+  // The bucket is dry: this take reserves the token of 100 ms from now and sleeps until then.
+  const reserved = budget.take('void-site', 5_000).then(() => Date.now())
+  await new Promise(resolve => setTimeout(resolve, 20))
+  budget.record('void-site', 429, { 'retry-after': '1' })
+  const pausedUntil = Date.now() + 950
+  expect(await reserved).toBeGreaterThanOrEqual(pausedUntil)
+})

@@ -6,6 +6,7 @@ import { buildTestSpoke, type TestSpoke } from '../helpers/spoke'
 import { connectSimulatorAlias, http, simulatorEnv } from '../helpers/connect'
 import { submit, waitForJob } from '../helpers/jobs'
 import { ask, startCluster, startSentinelGroup, type RedisGroup } from '../helpers/redis-ha'
+import { assessRedis, readRedisSettings } from '../../src/preflight/checks'
 
 jest.setTimeout(120_000)
 
@@ -80,6 +81,25 @@ describe.each([
       }
       expect(keys.length).toBeGreaterThan(10)
       expect(keys.filter(k => !k.startsWith(tag))).toEqual([])
+    })
+
+    it("the preflight reads every primary's settings: any one evicting primary is a refusal that names it", async () => {
+      const eviction = async (): Promise<{ level: string, message: string }> => assessRedis(await readRedisSettings(t.core.redis.store)).find(f => f.check === 'redisEviction') as { level: string, message: string }
+      expect((await eviction()).level).toBe('ok')
+      const primaries: number[] = []
+      for (const s of group.servers) if (String(await ask(s.port, 'ROLE')).startsWith('master')) primaries.push(s.port)
+      expect(primaries).toHaveLength(3)
+      for (const port of primaries) {
+        await ask(port, 'CONFIG', 'SET', 'maxmemory-policy', 'allkeys-lru')
+        try {
+          const found = await eviction()
+          expect(found.level).toBe('refuse')
+          expect(found.message).toContain(`(Cluster primary 127.0.0.1:${port})`)
+        } finally {
+          await ask(port, 'CONFIG', 'SET', 'maxmemory-policy', 'noeviction')
+        }
+      }
+      expect((await eviction()).level).toBe('ok')
     })
   }
 })

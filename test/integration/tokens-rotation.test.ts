@@ -6,6 +6,8 @@ import { randomBytes } from 'node:crypto'
 import { startSimulator, type Simulator } from 'confluence-cloud-simulator'
 import { buildTestSpoke, type TestSpoke } from '../helpers/spoke'
 import { connectSimulatorAlias, http, simulatorEnv } from '../helpers/connect'
+import { keyId } from '../../src/lib/crypto'
+import { connectionKeys } from '../../src/connections/keys'
 
 let sim: Simulator
 let a: TestSpoke
@@ -89,7 +91,15 @@ it('a 403/404 after the stored expiry triggers one refresh and retry; before it,
   sim.setGatewayExpiryMode('unauthorized')
 })
 
-it('master key rotation: a new key alone cannot open the secrets (409, no 500); with the old one as previous it can', async () => {
+/** The key ids the stored secrets and token set of `alias` are sealed under (`sv1.<kid>.…`). */
+async function sealedKids (alias: string): Promise<string[]> {
+  const keys = connectionKeys(shared.SPOKE_KEY_PREFIX)
+  const rec = JSON.parse(await a.core.redis.store.get(keys.alias(alias)) as string) as { sealed: Record<string, string> }
+  const set = await a.core.redis.store.hget(keys.tokens(alias), 'set') as string
+  return [...Object.values(rec.sealed), set].map(v => v.split('.')[1])
+}
+
+it('master key rotation: a new key alone cannot open the secrets (409, no 500); with the old one as previous it can, and the start re-seals everything so the old key can go', async () => {
   await connectSimulatorAlias(a, sim, { alias: 'keyrot', scopes: ['read:confluence-user', 'offline_access'] })
   const newKey = randomBytes(32).toString('base64')
   const lost = await buildTestSpoke({ ...shared, SPOKE_MASTER_KEY: newKey })
@@ -111,5 +121,14 @@ it('master key rotation: a new key alone cannot open the secrets (409, no 500); 
     }
   } finally {
     delete process.env.SPOKE_MASTER_KEY_PREVIOUS
+  }
+  // That start moved the client secret and the token set to the new key, so the old key can be dropped.
+  expect(await sealedKids('keyrot')).toEqual([keyId(Buffer.from(newKey, 'base64')), keyId(Buffer.from(newKey, 'base64'))])
+  const afterRotation = await buildTestSpoke({ ...shared, SPOKE_MASTER_KEY: newKey })
+  try {
+    expect((await http(afterRotation, 'GET', '/v1/connections/keyrot', { key: afterRotation.keys.admin })).json().ready).toBe(true)
+    expect((await afterRotation.core.confluence.call('keyrot', { method: 'GET', path: '/wiki/rest/api/user/current' })).status).toBe(200)
+  } finally {
+    await afterRotation.close()
   }
 })

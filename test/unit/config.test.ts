@@ -37,7 +37,9 @@ describe('loadConfig', () => {
     [{ SPOKE_ALLOWED_HOSTS: 'good.example,bad host' }, 'SPOKE_ALLOWED_HOSTS'],
     [{ SPOKE_WORKER_CONCURRENCY: '0' }, 'SPOKE_WORKER_CONCURRENCY'],
     [{ LOG_LEVEL: 'loud' }, 'LOG_LEVEL'],
-    [{ SPOKE_VALIDATE_OUTPUT: 'maybe' }, 'SPOKE_VALIDATE_OUTPUT']
+    [{ SPOKE_VALIDATE_OUTPUT: 'maybe' }, 'SPOKE_VALIDATE_OUTPUT'],
+    [{ SPOKE_TRUST_PROXY: 'proxy.internal' }, 'SPOKE_TRUST_PROXY'],
+    [{ SPOKE_TRUST_PROXY: '99' }, 'SPOKE_TRUST_PROXY']
   ])('rejects %j naming %s', (env, variable) => {
     expectConfigError(env as Record<string, string>, variable)
   })
@@ -47,6 +49,12 @@ describe('loadConfig', () => {
     const c = loadConfig({ SPOKE_MASTER_KEY: key.toString('base64'), SPOKE_API_KEYS: 'admin:aaaaaaaaaaaaaaaa, viewer:bbbbbbbbbbbbbbbb' })
     expect(c.masterKey?.equals(key)).toBe(true)
     expect(c.apiKeys).toEqual([{ role: 'admin', key: 'aaaaaaaaaaaaaaaa' }, { role: 'viewer', key: 'bbbbbbbbbbbbbbbb' }])
+  })
+
+  it.each([
+    [undefined, false], ['false', false], ['true', true], ['2', 2], ['10.0.0.0/8, 192.0.2.7', ['10.0.0.0/8', '192.0.2.7']]
+  ])('reads SPOKE_TRUST_PROXY=%s as %j', (value, trust) => {
+    expect(loadConfig(value === undefined ? {} : { SPOKE_TRUST_PROXY: value }).trustProxy).toEqual(trust)
   })
 
   it('always allows the configured Atlassian hosts, even with an explicit list', () => {

@@ -1,7 +1,7 @@
 // Pure parts of the outbound HTTP layer: retry delays (per call and per job attempt), Retry-After and
 // rate-limit header parsing.
 import { nextRetryDelay, type RetryPolicy } from '../../src/http/retry'
-import { parseRetryAfter, quotaLeft } from '../../src/http/rate-limit-headers'
+import { parseRetryAfter, quotaLeft, retryAfterMs } from '../../src/http/rate-limit-headers'
 
 const T0 = 1_000_000
 const half = (): number => 0.5
@@ -41,6 +41,22 @@ describe('upstream answers', () => {
     expect(parseRetryAfter(undefined, '2026-01-01T00:00:12Z', now)).toBe(12)
     expect(parseRetryAfter(undefined, String(now / 1000 + 5), now)).toBe(5)
     expect(parseRetryAfter(undefined, undefined, now)).toBeUndefined()
+  })
+  it('refines a whole-second Retry-After by an X-RateLimit-Reset inside its last second', () => {
+    const now = Date.parse('2026-01-01T00:00:00.800Z')
+    // a burst window that turns in 200 ms: Retry-After 1 is that, rounded up
+    expect(retryAfterMs('1', '2026-01-01T00:00:01.000Z', now)).toBe(200)
+    expect(retryAfterMs('3', '2026-01-01T00:00:03.000Z', now)).toBe(2_200)
+    // the window turned while the answer travelled: no wait left
+    expect(retryAfterMs('1', '2026-01-01T00:00:00.750Z', now)).toBe(0)
+    // a reset that is not the same wait (another window, an hour's quota, long past) leaves Retry-After alone
+    expect(retryAfterMs('1', '2026-01-01T01:00:00.000Z', now)).toBe(1_000)
+    expect(retryAfterMs('5', '2026-01-01T00:00:00.750Z', now)).toBe(5_000)
+    expect(retryAfterMs('1', '2025-12-31T23:59:59.000Z', now)).toBe(1_000)
+    expect(retryAfterMs('1', '30', now)).toBe(1_000)
+    expect(retryAfterMs('2', undefined, now)).toBe(2_000)
+    expect(retryAfterMs(undefined, '2026-01-01T00:00:12.000Z', now)).toBe(12_000)
+    expect(retryAfterMs(undefined, undefined, now)).toBeUndefined()
   })
 })
 

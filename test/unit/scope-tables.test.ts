@@ -31,10 +31,10 @@ it('every scope used is classic, granular or a known platform scope, by its name
   for (const s of ['offline_access', 'read:me', 'read:account']) expect(scopeKind(s)).toBe('platform')
 })
 
-it('sets: one family, mixed (the crawl), or none (site list)', () => {
+it('sets: one family (the crawl: granular only), or none (site list)', () => {
   const kinds = Object.fromEntries(actions.map(a => [a.id, (a.scopes ?? []).map(setKind)]))
   expect(kinds['confluence.group.member.add']).toEqual(['classic', 'granular'])
-  expect(kinds['confluence.content.crawl']).toEqual(['mixed'])
+  expect(kinds['confluence.content.crawl']).toEqual(['granular'])
   expect(kinds['confluence.site.list']).toEqual(['none'])
 })
 

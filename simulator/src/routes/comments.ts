@@ -1,15 +1,16 @@
-// v2 footer comments of a page or a blog post. A comment is readable by whoever may read its container.
+// v2 footer and inline comments of a page or a blog post, and the replies to an inline comment. A comment is
+// readable by whoever may read its container.
+import { RESOLUTIONS, type Comments } from '../comments'
 import { v2Error } from '../errors'
 import { webui } from '../representations'
 import type { SiteData } from '../seed'
-import type { OpHandler } from './context'
+import type { OpContext, OpHandler } from './context'
 import { cursorPage, list, statusFilter } from './content-lists'
 import { readableContent } from './pages'
 
 function iso (seconds: number): string { return new Date(seconds * 1000).toISOString() }
 
-export function v2FooterComment (site: SiteData, k: number, format?: string): Record<string, unknown> {
-  const comments = site.comments
+export function v2FooterComment (site: SiteData, k: number, format?: string, comments: Comments = site.comments): Record<string, unknown> {
   const c = comments.container[k]
   const id = comments.id(k)
   const body = format === 'storage' || format === 'atlas_doc_format'
@@ -26,6 +27,28 @@ export function v2FooterComment (site: SiteData, k: number, format?: string): Re
   }
 }
 
+/** An inline comment: a root names its container, a reply its root comment (InlineCommentChildrenModel). */
+export function v2InlineComment (site: SiteData, k: number, format?: string): Record<string, unknown> {
+  const comments = site.inlineComments
+  const { pageId, blogPostId, ...rest } = v2FooterComment(site, k, format, comments)
+  const root = comments.parentComment[k]
+  const id = comments.id(k)
+  return {
+    ...rest,
+    ...(root !== -1 ? { parentCommentId: comments.id(root) } : pageId !== undefined ? { pageId } : { blogPostId }),
+    resolutionStatus: RESOLUTIONS[comments.resolution[k]],
+    properties: { inlineMarkerRef: `marker-${id}`, inlineOriginalSelection: comments.selection(site, k) }
+  }
+}
+
+function ordered (ctx: OpContext, comments: Comments, of: ArrayLike<number>): number[] {
+  const sort = ctx.query.sort as string | undefined
+  const key = sort?.endsWith('modified-date') === true ? comments.modified : comments.created
+  const out = Array.from(of).sort((a, b) => key[a] - key[b] || a - b)
+  if (sort?.startsWith('-') === true) out.reverse()
+  return out
+}
+
 function footerCommentsOf (kind: 'page' | 'blogpost'): OpHandler {
   return (ctx) => {
     const site = ctx.site
@@ -33,16 +56,39 @@ function footerCommentsOf (kind: 'page' | 'blogpost'): OpHandler {
     if (c === -1) return v2Error(404)
     const statuses = statusFilter(ctx.query.status, ['current'])
     const format = ctx.query['body-format'] as string | undefined
-    const of = site.comments.of(c)
-    const sort = ctx.query.sort as string | undefined
-    const key = sort?.endsWith('modified-date') === true ? site.comments.modified : site.comments.created
-    const ordered = [...of].sort((a, b) => key[a] - key[b] || a - b)
-    if (sort?.startsWith('-') === true) ordered.reverse()
-    return cursorPage(ctx, list(ordered), (k) => statuses.has(site.comments.status[k]), (k) => v2FooterComment(site, k, format))
+    return cursorPage(ctx, list(ordered(ctx, site.comments, site.comments.of(c))), (k) => statuses.has(site.comments.status[k]), (k) => v2FooterComment(site, k, format))
   }
+}
+
+/** Root inline comments of a page or blog post (status default current; resolution-status default all). */
+function inlineCommentsOf (kind: 'page' | 'blogpost'): OpHandler {
+  return (ctx) => {
+    const site = ctx.site
+    const comments = site.inlineComments
+    const c = readableContent(ctx, ctx.path.id, kind)
+    if (c === -1) return v2Error(404)
+    const statuses = statusFilter(ctx.query.status, ['current'])
+    const resolutions = ctx.query['resolution-status'] as string[] | undefined
+    const format = ctx.query['body-format'] as string | undefined
+    return cursorPage(ctx, list(ordered(ctx, comments, comments.of(c))),
+      (k) => comments.parentComment[k] === -1 && statuses.has(comments.status[k]) && (resolutions === undefined || resolutions.includes(RESOLUTIONS[comments.resolution[k]])),
+      (k) => v2InlineComment(site, k, format))
+  }
+}
+
+const getInlineCommentChildren: OpHandler = (ctx) => {
+  const site = ctx.site
+  const comments = site.inlineComments
+  const k = comments.index(String(ctx.path.id))
+  if (k === -1 || comments.status[k] !== 0 || !ctx.reader().canRead(comments.container[k])) return v2Error(404)
+  const format = ctx.query['body-format'] as string | undefined
+  return cursorPage(ctx, list(ordered(ctx, comments, comments.replies(k))), (j) => comments.status[j] === 0, (j) => v2InlineComment(site, j, format))
 }
 
 export const commentHandlers: Record<string, OpHandler> = {
   getPageFooterComments: footerCommentsOf('page'),
-  getBlogPostFooterComments: footerCommentsOf('blogpost')
+  getBlogPostFooterComments: footerCommentsOf('blogpost'),
+  getPageInlineComments: inlineCommentsOf('page'),
+  getBlogPostInlineComments: inlineCommentsOf('blogpost'),
+  getInlineCommentChildren
 }

@@ -3,6 +3,7 @@
 import { attachmentHandlers } from './attachments'
 import { blogPostHandlers } from './blogposts'
 import { commentHandlers } from './comments'
+import { folderHandlers } from './folders'
 import type { OpHandler } from './context'
 import { groupHandlers } from './groups'
 import { pageHandlers } from './pages'
@@ -15,6 +16,7 @@ import { userHandlers } from './users'
 export const handlers: Record<string, OpHandler> = {
   ...searchHandlers,
   ...pageHandlers,
+  ...folderHandlers,
   ...blogPostHandlers,
   ...attachmentHandlers,
   ...commentHandlers,

@@ -4,6 +4,7 @@ import { v2Page, type BodyFormat } from '../representations'
 import { STATUSES } from '../seed'
 import type { OpContext, OpHandler } from './context'
 import { contentOfKind, cursorPage, list, listContent, range, sorted, type Candidates } from './content-lists'
+import { ancestorList, childRefs } from './folders'
 
 /** Content index of a readable page or blog post, else -1. Single reads take any status unless one is asked for. */
 export function readableContent (ctx: OpContext, id: unknown, kind: 'page' | 'blogpost', statuses?: string[]): number {
@@ -35,7 +36,7 @@ const getPagesInSpace: OpHandler = (ctx) => {
   const space = ctx.site.spaceById.get(String(ctx.path.id))
   if (!space || !ctx.reader().canReadSpace(space.index)) return v2Error(404)
   const rootsOnly = ctx.query.depth === 'root'
-  return listPages(ctx, sorted(ctx.site, range(space.pageStart, space.pageEnd), ctx.query.sort), (c) => !rootsOnly || ctx.site.parent[c] === -1)
+  return listPages(ctx, sorted(ctx.site, range(space.pageStart, space.pageEnd), ctx.query.sort), (c) => !rootsOnly || ctx.site.parentRef(c) === -1)
 }
 
 function listPages (ctx: OpContext, candidates: Candidates, extra: (c: number) => boolean): OpResult {
@@ -44,11 +45,7 @@ function listPages (ctx: OpContext, candidates: Candidates, extra: (c: number) =
 
 const getPageAncestors: OpHandler = (ctx) => {
   const c = readableContent(ctx, ctx.path.id, 'page')
-  if (c === -1) return v2Error(404)
-  const limit = typeof ctx.query.limit === 'number' ? ctx.query.limit : 25
-  // the closest `limit` ancestors, highest first; callers continue from the first one returned
-  const closest = ctx.site.ancestors(c).slice(0, limit).reverse()
-  return { status: 200, body: { results: closest.map((a) => ({ id: ctx.site.contentId(a), type: 'page' })), _links: { base: ctx.site.base } }, objects: { core: closest.length } }
+  return c === -1 ? v2Error(404) : ancestorList(ctx, c)
 }
 
 /** Direct children (v2 `direct-children` and the deprecated `children`), in child-position order. */
@@ -58,6 +55,8 @@ function childrenOf (shape: 'direct' | 'child'): OpHandler {
     const c = readableContent(ctx, ctx.path.id, 'page')
     if (c === -1) return v2Error(404)
     const children = site.childList.subarray(site.childStart[c], site.childStart[c + 1])
+    // v2 direct children include folders; without a sort they come first (the simulator keeps no shared order)
+    if (shape === 'direct' && site.folders.count > 0 && ctx.query.sort === undefined) return childRefs(ctx, [...site.folders.inPage(c), ...children])
     const reader = ctx.reader()
     const current = STATUSES.indexOf('current')
     const archived = STATUSES.indexOf('archived')

@@ -1,5 +1,7 @@
-// v1 content restrictions (v2 has none): all operations, one operation, and the per-principal checks.
+// v1 content restrictions (v2 has none): all operations, one operation, and the per-principal checks. They
+// take any content id, folders included (v1 knows folders as content). Handlers work on refs (folders.ts).
 import { v1Error, type OpResult } from '../errors'
+import { folderRef } from '../folders'
 import { v1Group, v1User } from '../representations'
 import type { Principals } from '../seed'
 import type { OpContext, OpHandler } from './context'
@@ -9,20 +11,24 @@ const OPERATIONS = ['read', 'update'] as const
 /** Trashed, purged and draft content has no readable restrictions: 404, as Confluence answers (CONFCLOUD-77618). */
 const NO_RESTRICTIONS = new Set(['trashed', 'deleted', 'draft'])
 
+/** The ref of readable content or a readable folder with restrictions to show, else -1. */
 function content (ctx: OpContext): number {
-  const c = ctx.site.contentIndex(String(ctx.path.id))
-  return c !== -1 && !NO_RESTRICTIONS.has(ctx.site.statusOf(c)) && ctx.reader().canRead(c) ? c : -1
+  const site = ctx.site
+  const f = site.folders.index(String(ctx.path.id))
+  if (f !== -1) return !NO_RESTRICTIONS.has(site.folders.statusOf(f)) && ctx.reader().canReadFolder(f) ? folderRef(f) : -1
+  const c = site.contentIndex(String(ctx.path.id))
+  return c !== -1 && !NO_RESTRICTIONS.has(site.statusOf(c)) && ctx.reader().canRead(c) ? c : -1
 }
 
 function principalsOf (ctx: OpContext, c: number, operation: string): Principals {
-  const restriction = ctx.site.restrictions.get(c)
+  const restriction = ctx.site.restrictionOf(c)
   return (operation === 'read' ? restriction?.read : operation === 'update' ? restriction?.update : undefined) ?? { users: [], groups: [] }
 }
 
 function restriction (ctx: OpContext, c: number, operation: string): Record<string, unknown> {
   const site = ctx.site
   const p = principalsOf(ctx, c, operation)
-  const id = site.contentId(c)
+  const id = site.refId(c)
   const limit = typeof ctx.query.limit === 'number' ? ctx.query.limit : 100
   const start = typeof ctx.query.start === 'number' ? ctx.query.start : 0
   const users = p.users.slice(start, start + limit).map((u) => v1User(site, site.users[u]))
@@ -45,7 +51,7 @@ const getRestrictions: OpHandler = (ctx) => {
   const c = content(ctx)
   if (c === -1) return v1Error(404, `No content found with id: ${String(ctx.path.id)}`)
   const results = OPERATIONS.map((op) => restriction(ctx, c, op))
-  const restrictionsHash = String(ctx.site.restrictions.has(c) ? c : 0)
+  const restrictionsHash = String(ctx.site.restrictionOf(c) !== undefined ? ctx.site.refId(c) : 0)
   return {
     status: 200,
     body: { results, start: 0, limit: 100, size: results.length, restrictionsHash, _links: { base: ctx.site.base, context: '/wiki' } },

@@ -1,6 +1,7 @@
 // What a built-in handler receives: the validated input, the resolved connection, and a `call` that already
 // applies the engine's retry rules. Handlers hold the few action rules that cannot be data.
 import type { Redis } from 'ioredis'
+import type { Agent } from 'undici'
 import type { CallOptions, ConfluenceRequest, ConfluenceResponse, ConfluenceSite } from '../../confluence/types'
 import type { ResolvedConnection } from '../../connections/types'
 import type { AddressPolicy } from '../../lib/address-policy'
@@ -16,13 +17,16 @@ export interface HandlerServices {
   callbackSecret?: string
   /** where a webhook sink may deliver (the operator's callback address policy) */
   callbackPolicy: AddressPolicy
-  /** the Organizations API key of an alias, when it has one */
-  orgAdmin: (alias: string) => Promise<{ orgId?: string, apiKey: string, connectionUrl: string } | undefined>
+  /** the Organizations API key of an alias, when it has one, and the process's agent for that API */
+  orgAdmin: (alias: string) => Promise<OrgAdminAccess | undefined>
   /** the licence gauges and counters (seats in use, seats reclaimed), and the crawl's counters */
   metrics?: Pick<Metrics, 'licenceSeatsInUse' | 'licenceSeatsReclaimed'> & Partial<Pick<Metrics, 'crawl'>>
   /** the personal-data index, erasure keys and metrics (confluence.privacy.report; crawl state registers accounts) */
   privacy?: import('../../privacy/services').PrivacyServices
 }
+
+/** An alias's org admin key, with the agent (owned by the composition root) its calls go through. */
+export interface OrgAdminAccess { orgId?: string, apiKey: string, connectionUrl: string, agent: Agent }
 
 export interface ProgressUpdate { done?: number, total?: number, message?: string }
 

@@ -7,7 +7,7 @@ import { field, type FormFields } from './context'
 /** The seed guide's default scopes (the shipped connections/confluence_cloud.json). */
 export const SEED_SCOPES = ['ace:confluence', 'read:page:confluence', 'search:confluence', 'read:confluence-groups', 'write:confluence-groups', 'read:confluence-user', 'read:me', 'read:account', 'offline_access']
 /** The connector's granular read scopes (the shipped connections/confluence_crawl.json; a unit test keeps them equal). */
-export const CONNECTOR_SCOPES = ['read:space:confluence', 'read:space.permission:confluence', 'read:page:confluence', 'read:attachment:confluence', 'read:comment:confluence', 'read:folder:confluence', 'read:content.metadata:confluence', 'read:content-details:confluence', 'read:configuration:confluence', 'search:confluence', 'read:group:confluence', 'read:user:confluence', 'offline_access']
+export const CONNECTOR_SCOPES = ['read:space:confluence', 'read:space.permission:confluence', 'read:page:confluence', 'read:attachment:confluence', 'read:comment:confluence', 'read:folder:confluence', 'read:content.metadata:confluence', 'read:content-details:confluence', 'read:configuration:confluence', 'read:group:confluence', 'read:user:confluence', 'offline_access']
 
 export type ScopeSet = 'seed' | 'connector' | 'custom'
 

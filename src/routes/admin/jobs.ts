@@ -39,6 +39,7 @@ function jobPage (j: JobView, user: ConsoleUser): Html {
 <tr><th>Action</th><td>${j.action}</td></tr><tr><th>Connection</th><td>${j.connection.requested}${j.connection.resolved && j.connection.resolved !== j.connection.requested ? ` → ${j.connection.resolved}` : ''}</td></tr>
 <tr><th>State</th><td>${j.state}</td></tr><tr><th>Progress</th><td>${progressText(j.progress) || '—'}</td></tr><tr><th>Attempts</th><td>${j.attemptsMade}</td></tr>
 <tr><th>Created</th><td>${when(j.createdAt)}</td></tr><tr><th>Started</th><td>${when(j.startedAt)}</td></tr><tr><th>Finished</th><td>${when(j.finishedAt)}</td></tr>
+${j.worker ? h`<tr><th>Worker</th><td><code>${j.worker}</code></td></tr>` : ''}
 ${j.nextAttemptAt ? h`<tr><th>Next attempt</th><td>${when(j.nextAttemptAt)}</td></tr>` : ''}
 ${j.error ? h`<tr><th>Error</th><td class="bad"><code>${j.error.code}</code> ${j.error.message}${j.error.retryable ? ' (retryable)' : ''}</td></tr>` : ''}
 ${j.callback ? h`<tr><th>Callback</th><td>${j.callback.state} after ${j.callback.attempts} attempt(s)${j.callback.lastError ? ` — ${j.callback.lastError}` : ''}</td></tr>` : ''}
