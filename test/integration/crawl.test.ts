@@ -99,6 +99,12 @@ it('exports ACLs that give exactly the simulator\'s read decision for every (use
     `id intersection ${tally.intersection[0]} / ${tally.intersection[1]}; folders and comments ${JSON.stringify(folderStats)}`)
   expect(pairs).toBeGreaterThan(5000)
   expect(tally.ours).toEqual([0, 0])
+  // replies cost exactly one children read per exported comment (no v2 answer says a comment has none), no more
+  const ops = sim.counters().byOperation
+  const childReads = { footer: ops.getFooterCommentChildren ?? 0, inline: ops.getInlineCommentChildren ?? 0 }
+  expect(childReads).toEqual({ footer: footer.length, inline: inline.length })
+  console.log(`crawl comments: ${footer.length + inline.length} comments exported with ${childReads.footer + childReads.inline} children reads ` +
+    `(${JSON.stringify(childReads)}); ${(ops.getPageFooterComments ?? 0) + (ops.getBlogPostFooterComments ?? 0) + (ops.getPageInlineComments ?? 0) + (ops.getBlogPostInlineComments ?? 0)} container listings`)
   // emails: org first, then the visible profile, else null and listed
   const userRecords = [...state.values()].filter((r) => r.kind === 'user')
   for (const r of userRecords) {
