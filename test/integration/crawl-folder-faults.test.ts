@@ -2,7 +2,8 @@
 // folder's v1 restriction read (and only the folder's) with 403, then in a second run with a persistent 500.
 // Every item below the folder — its pages, their attachments and comments — must carry a clause with no
 // principal (nobody may read it), the error must be counted in the result, and no item below it may fall
-// back to the space's readers. Items elsewhere keep the simulator's read decision exactly.
+// back to the space's readers. Items elsewhere keep the simulator's read decision exactly. And a comment
+// whose replies answer 404 (deleted between its listing and the read of its replies) just has none.
 import { startSimulator, type ContentSummary, type Simulator } from 'confluence-cloud-simulator'
 import { buildTestSpoke, type TestSpoke } from '../helpers/spoke'
 import { connectSimulatorAlias, simulatorEnv } from '../helpers/connect'
@@ -92,4 +93,23 @@ it('a folder whose restriction keeps answering 500: the items below it get no re
   // the engine retried it before giving up (once per space: the failed layer is cached like any other)
   expect(sim.counters().byOperationStatus.getRestrictionsForOperation[500]).toBeGreaterThan(1)
   check(500, 'UPSTREAM_UNAVAILABLE', run)
+}, 60_000)
+
+it('a comment whose replies answer 404 (deleted meanwhile) is exported without them; the run has no error', async () => {
+  const comments = [...sim.data.comments()]
+  const below = (id: string): string[] => comments.filter((c) => c.parentCommentId === id && c.status === 'current').flatMap((c) => [c.id, ...below(c.id)])
+  const thread = comments.find((c) => c.commentType === 'footer' && c.status === 'current' && below(c.id).length > 0 &&
+    sim.data.contentById(c.parentId as string)?.status === 'current') as ContentSummary
+  expect(thread).toBeDefined()
+  sim.reset()
+  sim.faults.set({ errorRate: 1, errorStatus: 404, operations: ['getFooterCommentChildren'], paths: [`/footer-comments/${thread.id}/children`] })
+  const id = await submitJob(t, 'confluence.content.crawl', { input: { types: TYPES, sink: { type: 'file', path: 'replies-404.ndjson' } } })
+  const job = await waitForJob(t, id, undefined, 50_000)
+  sim.faults.clear()
+  expect([job.state, job.result?.complete, job.result?.errors]).toEqual(['completed', true, {}])
+  expect(sim.counters().byOperationStatus.getFooterCommentChildren?.[404]).toBe(1)
+  const exported = new Set(readSink(t.config.dataDir, 'replies-404.ndjson').filter((r) => r.kind === 'comment').map((r) => r.id))
+  const expected = comments.filter((c) => c.status === 'current' && sim.data.contentById(c.parentId as string)?.status === 'current').map((c) => c.id)
+  expect(exported.has(thread.id)).toBe(true)
+  expect(expected.filter((c) => !exported.has(c)).sort()).toEqual(below(thread.id).sort())
 }, 60_000)
