@@ -19,7 +19,7 @@ const BENCHES: Bench[] = [
     name: 'sync confluence.page.get vs pass-through proxy',
     module: './sync',
     fn: 'benchSync',
-    summarize: (r) => [['spoke rps', String(Math.round(r.spoke.rps))], ['pass-through rps', String(Math.round(r.passthrough.rps))],
+    summarize: (r) => [['tracing (BENCH_TRACING=on)', r.settings.tracing === true ? `on, ${r.exported?.requests ?? 0} exports` : 'off'], ['spoke rps', String(Math.round(r.spoke.rps))], ['pass-through rps', String(Math.round(r.passthrough.rps))],
       ['throughput ratio (goal ≥ 75%)', pct(r.ratio)], ['added p50 / p99 ms (goal p50 ≤ 1)', `${r.addedP50Ms} / ${r.addedP99Ms}`]]
   },
   {

@@ -2,6 +2,8 @@
 // bare pass-through proxy that forwards the same get-page request to the same simulator with a valid token
 // (no validation, no mapping). Same concurrency, same duration, one after the other.
 // Run: npx tsx bench/sync.ts   (prints a table; benchSync() is what `npm run bench` composes)
+// BENCH_TRACING=on: the spoke with OpenTelemetry tracing on (every request sampled), exporting OTLP/HTTP
+// protobuf to a local sink that only counts what it receives; off (the default) is the production default.
 import { createServer, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { Agent } from 'undici'
@@ -29,6 +31,8 @@ export interface BenchSyncOptions {
   duration?: number
   /** Validate each output against its schema, as tests do (default false: the production default). */
   validateOutput?: boolean
+  /** OpenTelemetry tracing on, exporting to a local sink (default: BENCH_TRACING=on). */
+  tracing?: boolean
 }
 
 /** rps under load; p50/p99 in ms, one request at a time. */
@@ -40,15 +44,19 @@ export interface BenchSyncResult {
   ratio: number
   addedP50Ms: number
   addedP99Ms: number
-  settings: { connections: number, duration: number, validateOutput: boolean }
+  settings: { connections: number, duration: number, validateOutput: boolean, tracing: boolean }
+  /** With tracing on: the export requests and bytes the sink received. */
+  exported?: { requests: number, bytes: number }
 }
 
 export async function benchSync (opts: BenchSyncOptions = {}): Promise<BenchSyncResult> {
   const connections = opts.connections ?? 16
   const duration = opts.duration ?? 3
   const validateOutput = opts.validateOutput ?? false
+  const tracing = opts.tracing ?? process.env.BENCH_TRACING === 'on'
+  const sink = tracing ? await traceSink() : undefined
   const sim = await startSimulator({ seed: 'bench-sync', size: 200 })
-  const spoke = await buildTestSpoke({ ...simulatorEnv(sim), LOG_LEVEL: 'warn', SPOKE_VALIDATE_OUTPUT: String(validateOutput) })
+  const spoke = await buildTestSpoke({ ...simulatorEnv(sim), LOG_LEVEL: 'warn', SPOKE_VALIDATE_OUTPUT: String(validateOutput), ...(sink?.env ?? {}) })
   let proxy: Server | undefined
   const agent = new Agent({ connections: 128, keepAliveTimeout: 30_000 })
   try {
@@ -108,20 +116,35 @@ export async function benchSync (opts: BenchSyncOptions = {}): Promise<BenchSync
       ratio: Math.round((spokeFigures.rps / passthrough.rps) * 1000) / 1000,
       addedP50Ms: Math.round((spokeFigures.p50 - passthrough.p50) * 1000) / 1000,
       addedP99Ms: Math.round((spokeFigures.p99 - passthrough.p99) * 1000) / 1000,
-      settings: { connections, duration, validateOutput }
+      settings: { connections, duration, validateOutput, tracing },
+      ...(sink !== undefined ? { exported: sink.received } : {})
     }
   } finally {
     if (proxy) await new Promise<void>(resolve => proxy!.close(() => resolve()))
     await agent.close()
     await spoke.close()
     await sim.close()
+    await sink?.close()
   }
+}
+
+/** An OTLP/HTTP receiver that answers 200 and counts; its OTEL_* variables (also set on process.env, where the SDK reads them). */
+async function traceSink (): Promise<{ env: Record<string, string>, received: { requests: number, bytes: number }, close: () => Promise<void> }> {
+  const received = { requests: 0, bytes: 0 }
+  const server = createServer((req, res) => {
+    req.on('data', (c: Buffer) => { received.bytes += c.length })
+    req.on('end', () => { received.requests++; res.writeHead(200, { 'content-type': 'application/x-protobuf' }).end() })
+  })
+  await new Promise<void>(resolve => server.listen(0, '127.0.0.1', resolve))
+  const env = { OTEL_EXPORTER_OTLP_ENDPOINT: `http://127.0.0.1:${(server.address() as AddressInfo).port}` }
+  Object.assign(process.env, env)
+  return { env, received, close: async () => { await new Promise<void>(resolve => server.close(() => resolve())) } }
 }
 
 if (require.main === module) {
   benchSync().then((r) => {
     console.table({ spoke: r.spoke, passthrough: r.passthrough })
-    console.log(`throughput ratio ${(r.ratio * 100).toFixed(1)}% (goal ≥ 75%), added p50 ${r.addedP50Ms} ms (goal ≤ 1 ms), added p99 ${r.addedP99Ms} ms`)
+    console.log(`tracing ${r.settings.tracing ? 'on' : 'off'}: throughput ratio ${(r.ratio * 100).toFixed(1)}% (goal ≥ 75%), added p50 ${r.addedP50Ms} ms (goal ≤ 1 ms), added p99 ${r.addedP99Ms} ms`)
     console.log(JSON.stringify(r))
   }).catch((err) => { console.error(err); process.exitCode = 1 })
 }

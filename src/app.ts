@@ -14,6 +14,7 @@ import auth, { type RouteAccess } from './plugins/auth'
 import metricsPlugin from './plugins/metrics'
 import openapi from './plugins/openapi'
 import securityHeaders from './plugins/security-headers'
+import { traceRequests } from './plugins/tracing'
 import healthRoutes from './routes/health'
 import actionRoutes from './routes/actions'
 import connectionRoutes from './routes/connections'
@@ -79,6 +80,8 @@ export async function buildApp (opts: BuildAppOptions): Promise<FastifyInstance>
   app.server.on('checkExpectation', answerExpectation)
   limitJsonDepth(app)
   app.addHook('onRequest', async (req, reply) => { reply.header('x-request-id', req.id) })
+  // Server spans only when tracing is on (plugins/tracing.ts); with it off no hook is added.
+  if (opts.core.tracing.enabled) traceRequests(app, opts.core.tracing)
   app.addHook('onResponse', async (req, reply) => {
     req.log.info({ req, statusCode: reply.statusCode, ms: Math.round(reply.elapsedTime * 10) / 10 }, 'request completed')
   })

@@ -7,6 +7,7 @@ import type { Redis } from 'ioredis'
 import type { Config } from './config/env'
 import { createRedis, RedisWatch } from './lib/redis'
 import { createMetrics, type Metrics } from './lib/metrics'
+import { createTracing, type Tracing } from './lib/tracing'
 import { createAgent } from './http/send'
 import { SiteBudget } from './budget/site-budget'
 import { createConnectionLayer, type ConnectionLayer, type ConnectionLayerOptions } from './connections'
@@ -30,6 +31,8 @@ export interface Core {
   config: Config
   log: Logger
   metrics: Metrics
+  /** OpenTelemetry spans (lib/tracing.ts): NO_TRACING unless OTEL_* turns it on; flushed last on close. */
+  tracing: Tracing
   redis: {
     /** Aliases, sealed secrets, locks, idempotency records: fails fast while Redis is away. */
     store: Redis
@@ -83,6 +86,7 @@ export async function createCore (config: Config, log: Logger, opts: CoreOptions
   const checks = new Map<string, ReadinessCheck>()
 
   const metrics = createMetrics()
+  const tracing = createTracing(config.tracing)
   const agent = createAgent({ timeoutMs: config.upstreamTimeoutMs })
   // The Organizations API (admin.atlassian.com) is another host with its own timeouts: its own small pool.
   const orgAgent = createAgent({ timeoutMs: ORG_API_TIMEOUT_MS, connections: 8 })
@@ -95,11 +99,12 @@ export async function createCore (config: Config, log: Logger, opts: CoreOptions
     connections = await createConnectionLayer(config, store, log, agent, { ...opts, metrics: metrics.tokens })
   } catch (err) {
     await Promise.all([agent.close(), orgAgent.close()]).catch(() => {})
+    await tracing.shutdown().catch(() => {})
     store.disconnect(); producer.disconnect()
     throw err
   }
   const confluence = new SpokeConfluenceClient({
-    sessions: connections.sessions, resolver: connections.sessions, agent, timeoutMs: config.upstreamTimeoutMs, budget: budget.hooks(), metrics: metrics.upstream
+    sessions: connections.sessions, resolver: connections.sessions, agent, timeoutMs: config.upstreamTimeoutMs, budget: budget.hooks(), metrics: metrics.upstream, tracing
   })
   metrics.tokens.aliasStates = aliasStateCounts(connections)
   // Personal data: the index, and the default report schedule of an alias (wired once schedules exist).
@@ -121,7 +126,7 @@ export async function createCore (config: Config, log: Logger, opts: CoreOptions
     metrics,
     privacy: { index: privacy, erasure: erasureKeys(config.keyPrefix), grantOf, metrics: metrics.privacy, onCycle: (alias, period) => privacyHooks.current?.onCycle(alias, period) }
   }
-  const engine = createActionEngine({ registry: actions, client: confluence, connections: connections.sessions, config, log, services, metrics: metrics.upstream })
+  const engine = createActionEngine({ registry: actions, client: confluence, connections: connections.sessions, config, log, services, metrics: metrics.upstream, tracing })
   const jobs = new JobService({ config, log, producer, actions, engine, connections: connections.sessions, metrics, privacy })
   const schedules = new ScheduleService({ actions, engine, connections: connections.sessions, jobs, log, store, producer, keyPrefix: config.keyPrefix })
   privacyHooks.current = privacySchedules({ schedules, grantOf, everySeconds: config.privacyReportEverySeconds, log })
@@ -129,6 +134,7 @@ export async function createCore (config: Config, log: Logger, opts: CoreOptions
     config,
     log,
     metrics,
+    tracing,
     redis: { store, producer, watch },
     connections,
     confluence,
@@ -153,6 +159,8 @@ export async function createCore (config: Config, log: Logger, opts: CoreOptions
       }
       await Promise.allSettled([store.quit(), producer.quit()])
       store.disconnect(); producer.disconnect()
+      // Last: the spans of the requests and jobs that just ended go out too.
+      await tracing.shutdown().catch((err: unknown) => log.warn({ err }, 'trace export at close failed'))
     }
   }
   core.onClose(async () => { await connections.close(); await agent.close(); await orgAgent.close() })

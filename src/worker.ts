@@ -33,6 +33,7 @@ export async function startWorkers (core: Core, opts: WorkerOptions = {}): Promi
     connections: core.connections.sessions,
     redis: connection,
     log,
+    tracing: core.tracing,
     maxRetryAfterSeconds: opts.maxRetryAfterSeconds ?? JOB_INLINE_RETRY_AFTER_SECONDS,
     connection,
     subscriber

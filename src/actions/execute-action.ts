@@ -10,6 +10,7 @@ import type { CallOptions, ConfluenceClient, ConfluenceRequest, ConfluenceRespon
 import { DEFAULT_ALIAS } from '../connections/alias-id'
 import type { ConnectionResolver, ResolvedConnection } from '../connections/types'
 import { ChildCache, type UpstreamMetrics } from '../lib/metrics-spoke'
+import type { TraceSpan, Tracing } from '../lib/tracing'
 import { abortableSleep, withRetries, type RetryDeps, type RetryOptions } from '../http/retry'
 import type { ActionRegistry } from './action-registry'
 import { toSchemaErrors } from './ajv'
@@ -70,6 +71,8 @@ export interface EngineDeps {
   services?: HandlerServices
   /** Upstream metrics: the engine counts its per-call retries (lib/metrics-spoke.ts). */
   metrics?: Pick<UpstreamMetrics, 'retries'>
+  /** An internal span per run when tracing is on (lib/tracing.ts): its retries as events, its traceparent sent upstream. */
+  tracing?: Tracing
 }
 
 /** Hard stop for `all: true`, whatever maxResults says: a run of mostly empty pages must end. */
@@ -85,12 +88,34 @@ export function createActionEngine (deps: EngineDeps): ActionEngine {
   }
   const baseDelayMs = deps.retry?.baseDelayMs ?? 250
   const maxDelayMs = deps.retry?.maxDelayMs ?? 4_000
+  const tracing = deps.tracing?.enabled === true ? deps.tracing : undefined
 
   function validateInput (actionId: string, input: unknown): Record<string, unknown> {
     return checkInput(deps.registry.get(actionId), input)
   }
 
-  async function execute (params: ExecuteParams): Promise<ExecuteResult> {
+  // Tracing off: `run` itself, no wrapper on the path. On: the run inside its span.
+  const execute = tracing === undefined ? (params: ExecuteParams) => run(params, retryDeps) : tracedExecute
+
+  async function tracedExecute (params: ExecuteParams): Promise<ExecuteResult> {
+    const span = tracing!.start(`execute ${params.actionId}`, 'internal', params.traceparent, { 'spoke.action': params.actionId, 'spoke.mode': params.job === undefined ? 'sync' : 'job' })
+    try {
+      const result = await run({ ...params, traceparent: span.traceparent }, tracedRetries(span))
+      span.setAttributes({ 'spoke.attempts': result.meta.attempts })
+      span.end()
+      return result
+    } catch (err) {
+      span.end(err)
+      throw err
+    }
+  }
+
+  /** Each retry of the run's upstream calls as an event of its span (and counted, as always). */
+  function tracedRetries (span: TraceSpan): RetryDeps {
+    return { ...retryDeps, onRetry: (reason) => { retryDeps.onRetry?.(reason); span.addEvent('retry', { 'spoke.retry_reason': reason }) } }
+  }
+
+  async function run (params: ExecuteParams, retryDeps: RetryDeps): Promise<ExecuteResult> {
     const started = performance.now()
     const action = params.action ?? deps.registry.get(params.actionId)
     const input = checkInput(action, params.input)

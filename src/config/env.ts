@@ -3,6 +3,7 @@
 import { cidrProblem } from '../lib/address-policy'
 import { API_KEY_ROLES, type ApiKeyRole } from './roles'
 import { ConfigError } from './config-error'
+import type { TracingSettings } from '../lib/tracing'
 import { clusterKeyPrefix, parseRedisTarget, type RedisTarget } from './redis-target'
 export { API_KEY_ROLES, type ApiKeyRole, ConfigError, type RedisTarget }
 
@@ -61,6 +62,8 @@ export interface Config {
   secretsGiven?: { masterKey: boolean, apiKeys: boolean }
   /** Default personal-data report schedule of an alias that stores personal data (seconds; 0: none). */
   privacyReportEverySeconds: number
+  /** OpenTelemetry tracing (lib/tracing.ts): undefined (off) unless the standard OTEL_* variables turn it on. */
+  tracing?: TracingSettings
 }
 
 
@@ -107,8 +110,26 @@ export function loadConfig (env: Env = process.env): Config {
     jobLockMs: int(env, 'SPOKE_JOB_LOCK_MS', 30_000, 1_000, 600_000),
     preflight: oneOf(env, 'SPOKE_PREFLIGHT', ['enforce', 'warn'] as const, 'enforce'),
     secretsGiven: { masterKey: optional(env, 'SPOKE_MASTER_KEY') !== undefined, apiKeys: optional(env, 'SPOKE_API_KEYS') !== undefined },
-    privacyReportEverySeconds: int(env, 'SPOKE_PRIVACY_REPORT_EVERY_SECONDS', 7 * 86400, 0, 366 * 86400)
+    privacyReportEverySeconds: int(env, 'SPOKE_PRIVACY_REPORT_EVERY_SECONDS', 7 * 86400, 0, 366 * 86400),
+    tracing: tracing(env)
   }
+}
+
+/**
+ * On only when asked: OTEL_TRACES_EXPORTER=otlp, or (that variable unset) an OTLP endpoint given;
+ * OTEL_SDK_DISABLED=true or OTEL_TRACES_EXPORTER=none keeps it off. OTLP over HTTP only (no gRPC).
+ */
+function tracing (env: Env): TracingSettings | undefined {
+  if (optional(env, 'OTEL_SDK_DISABLED')?.toLowerCase() === 'true') return undefined
+  const exporters = optional(env, 'OTEL_TRACES_EXPORTER')?.split(',').map(e => e.trim()).filter(e => e !== '')
+  if (exporters === undefined) {
+    if (optional(env, 'OTEL_EXPORTER_OTLP_TRACES_ENDPOINT') === undefined && optional(env, 'OTEL_EXPORTER_OTLP_ENDPOINT') === undefined) return undefined
+  } else {
+    if (exporters.includes('none') || exporters.length === 0) return undefined
+    if (exporters.some(e => e !== 'otlp')) throw new ConfigError('OTEL_TRACES_EXPORTER', `must be otlp or none, got "${exporters.join(',')}"`)
+  }
+  const name = optional(env, 'OTEL_EXPORTER_OTLP_TRACES_PROTOCOL') !== undefined ? 'OTEL_EXPORTER_OTLP_TRACES_PROTOCOL' : 'OTEL_EXPORTER_OTLP_PROTOCOL'
+  return { protocol: oneOf(env, name, ['http/protobuf', 'http/json'] as const, 'http/protobuf') }
 }
 
 function optional (env: Env, name: string): string | undefined {

@@ -15,6 +15,7 @@ import { parseRetryAfter, retryAfterMs } from '../http/rate-limit-headers'
 import { send, type RawResponse } from '../http/send'
 import { encodeInputComponent } from '../lib/uri'
 import { ChildCache, statusClass, type StatusClass, type UpstreamMetrics } from '../lib/metrics-spoke'
+import type { TraceSpan, Tracing } from '../lib/tracing'
 import type { CallAs, CallOptions, ConfluenceClient, ConfluenceRequest, ConfluenceResponse, ConfluenceSite, QueryValue } from './types'
 
 export interface ClientOptions {
@@ -28,6 +29,8 @@ export interface ClientOptions {
   userAgent?: string
   /** Upstream request metrics (lib/metrics-spoke.ts); none in tools. */
   metrics?: UpstreamMetrics
+  /** A client span per request when tracing is on (lib/tracing.ts); its traceparent is the one sent. */
+  tracing?: Tracing
 }
 
 const MAX_DETAIL = 500
@@ -42,6 +45,7 @@ export class SpokeConfluenceClient implements ConfluenceClient {
   private readonly metrics?: UpstreamMetrics
   private readonly counted?: ChildCache<{ inc: () => void }>
   private readonly timed?: ChildCache<{ observe: (v: number) => void }>
+  private readonly tracing?: Tracing
 
   constructor (opts: ClientOptions) {
     const m = opts.metrics
@@ -56,6 +60,7 @@ export class SpokeConfluenceClient implements ConfluenceClient {
     this.timeoutMs = opts.timeoutMs
     this.budget = opts.budget
     this.userAgent = opts.userAgent ?? 'confluence-cloud-spoke'
+    if (opts.tracing?.enabled === true) this.tracing = opts.tracing
   }
 
   async site (as: CallAs): Promise<ConfluenceSite> {
@@ -71,7 +76,7 @@ export class SpokeConfluenceClient implements ConfluenceClient {
     if (this.worthARefresh(res, s)) {
       s = await this.sessions.renew(alias, s.accessToken)
       this.metrics?.retries.labels('token_renewed').inc()
-      res = await this.once(s, req, operation)
+      res = await this.once(s, req, operation, true)
     }
     if ((res.status >= 200 && res.status < 300) || opts?.okStatuses?.includes(res.status) === true) return res
     throw upstreamError(res, req.method, s.accessToken)
@@ -83,7 +88,7 @@ export class SpokeConfluenceClient implements ConfluenceClient {
     return (res.status === 403 || res.status === 404) && Date.now() >= s.expiresAt
   }
 
-  private async once (s: Session, req: ConfluenceRequest, operation: string | undefined): Promise<ConfluenceResponse> {
+  private async once (s: Session, req: ConfluenceRequest, operation: string | undefined, resent = false): Promise<ConfluenceResponse> {
     const url = buildUrl(s, req)
     const headers: Record<string, string> = { accept: 'application/json', 'user-agent': this.userAgent }
     if (req.headers) for (const k in req.headers) headers[k.toLowerCase()] = req.headers[k]
@@ -92,6 +97,8 @@ export class SpokeConfluenceClient implements ConfluenceClient {
       if (typeof req.body === 'string' && headers['content-type'] !== undefined) body = req.body
       else { body = JSON.stringify(req.body); headers['content-type'] = 'application/json' }
     }
+    // Under the traceparent the caller sent (the engine's span), and sent upstream in its place.
+    const span = this.tracing !== undefined ? this.clientSpan(s, req, operation, headers, resent) : undefined
     headers.authorization = `Bearer ${s.accessToken}`
     const budget = this.budget
     const key = budget.beforeRequest || budget.afterResponse ? siteKey(s) : undefined
@@ -102,14 +109,32 @@ export class SpokeConfluenceClient implements ConfluenceClient {
     try {
       raw = await send(this.agent, { method: req.method, url, origin: s.origin, headers, body, timeoutMs: req.timeoutMs ?? this.timeoutMs, signal: req.signal })
     } catch (err) {
+      span?.end(err)
       if (this.counted !== undefined && req.signal?.aborted !== true) {
         this.counted.get(op, (err as AppError).code === 'UPSTREAM_TIMEOUT' ? 'timeout' : 'network').inc()
       }
       throw err
     }
     if (this.counted !== undefined) this.observe(op, s, raw, performance.now() - started)
+    if (span !== undefined) endClientSpan(span, raw)
     if (budget.afterResponse) budget.afterResponse(key as SiteKey, raw.status, raw.headers)
     return { status: raw.status, headers: raw.headers, body: raw.body, url }
+  }
+
+  private clientSpan (s: Session, req: ConfluenceRequest, operation: string | undefined, headers: Record<string, string>, resent: boolean): TraceSpan {
+    // Templated (ids, keys, cloudIds replaced): never a raw path, a token, an account or a page id.
+    const template = routeTemplate(req)
+    const origin = new URL(s.origin)
+    const span = this.tracing!.start(template, 'client', headers.traceparent, {
+      'http.request.method': req.method,
+      'url.template': template.slice(req.method.length + 1),
+      'server.address': origin.hostname,
+      'server.port': origin.port === '' ? (origin.protocol === 'http:' ? 80 : 443) : Number(origin.port),
+      'spoke.operation': req.operation ?? operation ?? template
+    })
+    if (resent) span.setAttributes({ 'http.request.resend_count': 1, 'spoke.resend_reason': 'token_renewed' })
+    headers.traceparent = span.traceparent
+    return span
   }
 
   private observe (op: string, s: Session, raw: RawResponse, ms: number): void {
@@ -123,6 +148,16 @@ export class SpokeConfluenceClient implements ConfluenceClient {
       if (after !== undefined) m.retryAfter.labels(s.site.cloudId).observe(after)
     }
   }
+}
+
+/** The answer's status; a 429 as an event with its Retry-After; 4xx/5xx mark the span failed (error.type: the status). */
+function endClientSpan (span: TraceSpan, raw: RawResponse): void {
+  span.setAttributes({ 'http.response.status_code': raw.status })
+  if (raw.status === 429) {
+    const after = parseRetryAfter(raw.headers['retry-after'], raw.headers['x-ratelimit-reset'])
+    span.addEvent('rate_limited', after === undefined ? {} : { 'spoke.retry_after_seconds': after })
+  }
+  span.end(raw.status >= 400 ? String(raw.status) : undefined)
 }
 
 /**

@@ -16,15 +16,18 @@ import { CrawlState, scopeOf } from './state'
 import type { CrawlInput, CrawlRecord, CrawlResult } from './types'
 import { siteTimeZone, windowCql } from './window'
 import { countSpace, progressOf } from './progress'
+import type { CrawlMetrics } from '../lib/metrics-spoke'
 
 const LIST_LIMIT = 100
 
-export const contentCrawl: ActionHandler = async (ctx) => {
-  const input = ctx.input as unknown as CrawlInput
-  const services = ctx.services
+export const contentCrawl: ActionHandler = async (given) => {
+  const input = given.input as unknown as CrawlInput
+  const services = given.services
   if (services === undefined) throw new InternalError('the crawl needs the process services (Redis)')
   if (input.sink.type === 'webhook' && services.callbackSecret === undefined) throw new InputInvalidError('a webhook sink needs SPOKE_CALLBACK_SECRET (batches are always signed)')
-  const alias = ctx.connection.resolved
+  const alias = given.connection.resolved
+  const m = services.metrics?.crawl
+  const ctx = m === undefined ? given : withBacklog(given, m, alias)
   const site = await ctx.site()
   const runId = ctx.job?.jobId ?? randomUUID()
   const state = new CrawlState(services.redis, services.keyPrefix, scopeOf(alias, input), runId, async (ids) => { await services.privacy?.index.record(alias, ids, `crawl:${runId}`) })
@@ -35,13 +38,14 @@ export const contentCrawl: ActionHandler = async (ctx) => {
   const emit = async (records: CrawlRecord[]): Promise<void> => {
     await sink.write(records)
     for (const r of records) tally(cp.counts, r.kind)
-    const m = services.metrics?.crawl
     if (m !== undefined && records.length > 0) {
       for (const r of records) m.items.labels(r.kind).inc()
       m.lastProgress.labels(alias).setToCurrentTime()
     }
   }
   const save = async (): Promise<void> => { cp.sink = sink.position(); await saveCheckpoint(ctx.job?.checkpoint, cp) }
+  m?.running.labels(alias).inc()
+  m?.lastProgress.labels(alias).setToCurrentTime()
   try {
     ctx.onProgress?.(progressOf(cp, 'listing'))
     for (; cp.spaceIndex < cp.spaces.length; cp.spaceIndex++) {
@@ -54,10 +58,14 @@ export const contentCrawl: ActionHandler = async (ctx) => {
     if (input.principals) await crawlPrincipals(ctx, services, alias, cp, state, emit, save)
     const complete = cp.incomplete.length === 0
     // a permissions pass exports no bodies: it must not move the watermark past edits it did not export
-    if (complete && input.bodies) await state.setWatermark(cp.startedAt)
+    if (complete && input.bodies) {
+      await state.setWatermark(cp.startedAt)
+      m?.watermark.labels(alias).set(Date.parse(cp.startedAt) / 1000)
+    }
     await state.dropRun(cp.spaces.map((s) => s.id))
     cp.phase = 'done'
     await save()
+    m?.pending.labels(alias).set(0)
     const result: CrawlResult = {
       complete,
       mode: input.mode,
@@ -70,7 +78,20 @@ export const contentCrawl: ActionHandler = async (ctx) => {
     }
     return result
   } finally {
+    m?.running.labels(alias).dec()
     await sink.close()
+  }
+}
+
+/** The run's progress also sets its backlog gauge: counted minus processed (full runs; incremental ones have no count). */
+function withBacklog (ctx: HandlerContext, m: CrawlMetrics, alias: string): HandlerContext {
+  const report = ctx.onProgress
+  return {
+    ...ctx,
+    onProgress: (update) => {
+      report?.(update)
+      if (update.total !== undefined) m.pending.labels(alias).set(Math.max(0, update.total - (update.done ?? 0)))
+    }
   }
 }
 

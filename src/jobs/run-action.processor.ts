@@ -15,9 +15,10 @@ import { AppError } from '../errors/app-error'
 import { DEFAULT_RETRY_POLICY } from '../connections/effective-alias'
 import type { JobService } from './job-service'
 import { CANCELLED_CODE, type JobError } from './job-view'
-import { EXTRA_TTL_SECONDS, JOB_SCHEMA_VERSION, type RunActionJobData, type RunActionResult } from './queues'
+import { EXTRA_TTL_SECONDS, JOB_SCHEMA_VERSION, RUN_ACTION_QUEUE, type RunActionJobData, type RunActionResult } from './queues'
 import { nextRetryDelay } from '../http/retry'
 import { parseTraceparent, traceIdOf } from '../lib/trace-context'
+import type { Tracing } from '../lib/tracing'
 
 export interface ProcessorDeps {
   jobs: JobService
@@ -32,6 +33,8 @@ export interface ProcessorDeps {
   cancelledLately: (jobId: string) => boolean
   /** Runs as the job is about to end for good (completed, or failed with no attempt left); never throws. */
   beforeEnd?: (job: Job<RunActionJobData, RunActionResult>) => Promise<void>
+  /** A consumer span per attempt when tracing is on (lib/tracing.ts), under the traceparent in the job data. */
+  tracing?: Tracing
 }
 
 /** An attempt that should run again after `retryDelayMs` (see run-action.worker's backoffStrategy). */
@@ -42,14 +45,16 @@ export class RetryLaterError extends Error {
 const PROGRESS_EVERY_MS = 250
 
 export function createRunActionProcessor (deps: ProcessorDeps) {
+  const tracing = deps.tracing?.enabled === true ? deps.tracing : undefined
+  const untimed = tracing === undefined ? processRunAction : tracedRunAction
   const duration = deps.jobs.metrics.duration
-  if (duration === undefined) return processRunAction
+  if (duration === undefined) return untimed
   // Every attempt's duration, by how it ended (spoke_job_duration_seconds).
   return async function timedRunAction (job: Job<RunActionJobData, RunActionResult>, token: string | undefined, signal: AbortSignal | undefined): Promise<RunActionResult> {
     const started = performance.now()
     let outcome = 'completed'
     try {
-      return await processRunAction(job, token, signal)
+      return await untimed(job, token, signal)
     } catch (err) {
       outcome = err instanceof RetryLaterError ? 'retry' : signal?.aborted === true || (err instanceof Error && err.message.startsWith(`${CANCELLED_CODE}:`)) ? 'cancelled' : 'failed'
       throw err
@@ -58,10 +63,29 @@ export function createRunActionProcessor (deps: ProcessorDeps) {
     }
   }
 
-  async function processRunAction (job: Job<RunActionJobData, RunActionResult>, _token: string | undefined, signal: AbortSignal | undefined): Promise<RunActionResult> {
+  /** The attempt in a consumer span, child of the submitter's (the server span that queued it); the engine continues it. */
+  async function tracedRunAction (job: Job<RunActionJobData, RunActionResult>, token: string | undefined, signal: AbortSignal | undefined): Promise<RunActionResult> {
+    const span = tracing!.start(`process ${job.data.actionId}`, 'consumer', parseTraceparent(job.data.traceparent), {
+      'messaging.system': 'bullmq',
+      'messaging.operation.type': 'process',
+      'messaging.destination.name': RUN_ACTION_QUEUE,
+      'messaging.message.id': String(job.id),
+      'spoke.action': job.data.actionId,
+      'spoke.attempt': job.attemptsMade + 1
+    })
+    try {
+      const result = await processRunAction(job, token, signal, span.traceparent)
+      span.end()
+      return result
+    } catch (err) {
+      span.end(err instanceof RetryLaterError ? 'retry_later' : err)
+      throw err
+    }
+  }
+
+  async function processRunAction (job: Job<RunActionJobData, RunActionResult>, _token: string | undefined, signal: AbortSignal | undefined, traceparent = parseTraceparent(job.data.traceparent)): Promise<RunActionResult> {
     const id = String(job.id)
     const data = job.data
-    const traceparent = parseTraceparent(data.traceparent)
     const log = logOf(job)
     const abort = signal ?? new AbortController().signal
     // A bulk run has many upstream requests in flight on this one signal, each listening for the abort.

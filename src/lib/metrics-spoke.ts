@@ -48,6 +48,12 @@ export interface CrawlMetrics {
   items: Counter<'kind'>
   errors: Counter<'code'>
   lastProgress: Gauge<'alias'>
+  /** Crawl runs in progress in this process (a paused or queued run is not). */
+  running: Gauge<'alias'>
+  /** Pages and blog posts a full run counted and has not processed yet: its backlog (0 once it ends). */
+  pending: Gauge<'alias'>
+  /** Upper bound of the last complete run's window: now minus this is how far the export is behind. */
+  watermark: Gauge<'alias'>
 }
 
 export interface SpokeMetrics {
@@ -107,7 +113,10 @@ export function createSpokeMetrics (registry: Registry): SpokeMetrics {
     crawl: {
       items: new Counter({ name: 'spoke_crawl_items_total', help: 'Records the crawl delivered to its sink, by kind (space, page, blogpost, comment, attachment, deleted, ...)', labelNames: ['kind'] as const, registers: r }),
       errors: new Counter({ name: 'spoke_crawl_errors_total', help: 'Items or listings the crawl skipped, by error code', labelNames: ['code'] as const, registers: r }),
-      lastProgress: new Gauge({ name: 'spoke_crawl_last_progress_timestamp_seconds', help: 'When a crawl of the alias last delivered records (unix seconds); now minus this is the crawl lag', labelNames: ['alias'] as const, registers: r })
+      lastProgress: new Gauge({ name: 'spoke_crawl_last_progress_timestamp_seconds', help: 'When a crawl of the alias last delivered records or started a run (unix seconds); now minus this is the crawl lag', labelNames: ['alias'] as const, registers: r }),
+      running: new Gauge({ name: 'spoke_crawl_runs_active', help: 'Crawl runs of the alias in progress in this process', labelNames: ['alias'] as const, registers: r }),
+      pending: new Gauge({ name: 'spoke_crawl_pending_items', help: 'Pages and blog posts the last full crawl run of the alias counted and has not processed yet (0 once it ended)', labelNames: ['alias'] as const, registers: r }),
+      watermark: new Gauge({ name: 'spoke_crawl_watermark_timestamp_seconds', help: 'Upper bound of the window of the last complete crawl run of the alias (unix seconds); now minus this is how far the export is behind', labelNames: ['alias'] as const, registers: r })
     }
   }
   return m

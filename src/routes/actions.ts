@@ -12,7 +12,7 @@ import { createInputAjv, toSchemaErrors } from '../actions/ajv'
 import { fingerprint, IDEMPOTENCY_KEY_PATTERN, type StoredResponse } from '../actions/idempotency'
 import type { CompiledAction } from '../actions/load-actions'
 import { PROBLEM_CONTENT_TYPE, problemResponses, toProblem } from '../lib/problem'
-import { parseTraceparent } from '../lib/trace-context'
+import { traceparentOf } from '../plugins/tracing'
 
 
 export interface ExecuteBody {
@@ -111,8 +111,9 @@ const actionRoutes: FastifyPluginAsync<ActionRoutesOptions> = async (app, { core
     const mode = body.mode ?? action.definition.mode
     if (mode === 'sync' && body.callbackUrl !== undefined) throw new RequestInvalidError('callbackUrl is only used with mode "async"')
     const key = req.headers['idempotency-key']
-    // Continued into the engine or the job (lib/trace-context.ts); undefined when the caller sent none.
-    const traceparent = parseTraceparent(req.headers.traceparent)
+    // Continued into the engine or the job (lib/trace-context.ts): the server span's when tracing is on, else
+    // the caller's; undefined when there is neither.
+    const traceparent = traceparentOf(req)
     const run = (): Promise<StoredResponse> => mode === 'async'
       ? executeAsync({ actionId, body, requestId: req.id, traceparent })
       : runSync(action, body, req.id, traceparent)

@@ -103,12 +103,26 @@ it('a refused refresh token: the refresh counter and the alias-state gauge move 
   expect(sampleSum(after, 'spoke_upstream_requests_total', { operation: 'GET /wiki/rest/api/user/current', status_class: '4xx' })).toBeGreaterThanOrEqual(1)
 }, 30_000)
 
-it('a crawl job: items by kind, the crawl progress time, the job duration, and its paced requests under the action id', async () => {
+it('a crawl job: items by kind, the crawl progress time, its backlog while it runs, the job duration, and its paced requests under the action id', async () => {
   const before = await scrape()
+  const alias = { alias: 'confluence_cloud' }
+  // The first page listing is slow: the run is caught mid-way, its spaces counted, its pages not processed yet.
+  sim.faults.next({ kind: 'latency', ms: 2_000 }, 1, { operations: ['getPagesInSpace'] })
   const id = await submitJob(t, 'confluence.content.crawl', { input: { types: ['page', 'blogpost'], sink: { type: 'file', path: 'obs/crawl.ndjson' } } })
+  let during = await scrape()
+  for (let i = 0; i < 60 && sampleValue(during, 'spoke_crawl_runs_active', alias) !== 1; i++) {
+    await new Promise(resolve => setTimeout(resolve, 50))
+    during = await scrape()
+  }
+  expect(sampleValue(during, 'spoke_crawl_runs_active', alias)).toBe(1)
+  expect(sampleValue(during, 'spoke_crawl_pending_items', alias)).toBeGreaterThan(0)
   const job = await waitForJob(t, id, undefined, 30_000)
   expect(job.state).toBe('completed')
   const after = await scrape()
+  expect(sampleValue(after, 'spoke_crawl_runs_active', alias)).toBe(0)
+  expect(sampleValue(after, 'spoke_crawl_pending_items', alias)).toBe(0)
+  // Behind by no more than the run took: the watermark is the complete run's start.
+  expect(sampleValue(after, 'spoke_crawl_watermark_timestamp_seconds', alias)).toBe(Date.parse(job.result.watermark) / 1000)
   const delta = (name: string, labels: Record<string, string>): number => sampleSum(after, name, labels) - sampleSum(before, name, labels)
   const written = readSink(t.config.dataDir, 'obs/crawl.ndjson')
   for (const kind of ['space', 'page', 'blogpost']) {

@@ -62,3 +62,26 @@ describe('loadConfig', () => {
     expect(c.allowedHosts).toEqual(['*.atlassian.net', '127.0.0.1:4010'])
   })
 })
+
+describe('tracing (the standard OTEL_* variables)', () => {
+  const ep = { OTEL_EXPORTER_OTLP_ENDPOINT: 'http://collector:4318' }
+  it.each<[Record<string, string>, unknown]>([
+    [{}, undefined],
+    [ep, { protocol: 'http/protobuf' }],
+    [{ OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: 'http://collector:4318/v1/traces', OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json' }, { protocol: 'http/json' }],
+    [{ ...ep, OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json', OTEL_EXPORTER_OTLP_TRACES_PROTOCOL: 'http/protobuf' }, { protocol: 'http/protobuf' }],
+    [{ OTEL_TRACES_EXPORTER: 'otlp' }, { protocol: 'http/protobuf' }],
+    [{ ...ep, OTEL_TRACES_EXPORTER: 'none' }, undefined],
+    [{ ...ep, OTEL_SDK_DISABLED: 'true' }, undefined],
+    [{ OTEL_TRACES_EXPORTER: 'otlp', OTEL_SDK_DISABLED: 'TRUE' }, undefined],
+    [{ ...ep, OTEL_SDK_DISABLED: 'false' }, { protocol: 'http/protobuf' }]
+  ])('%j → %j', (env, tracing) => {
+    expect(loadConfig(env).tracing).toEqual(tracing)
+  })
+
+  it('refuses exporters and protocols it cannot serve, naming the variable', () => {
+    expectConfigError({ OTEL_TRACES_EXPORTER: 'zipkin' }, 'OTEL_TRACES_EXPORTER')
+    expectConfigError({ ...ep, OTEL_EXPORTER_OTLP_PROTOCOL: 'grpc' }, 'OTEL_EXPORTER_OTLP_PROTOCOL')
+    expectConfigError({ ...ep, OTEL_EXPORTER_OTLP_TRACES_PROTOCOL: 'grpc' }, 'OTEL_EXPORTER_OTLP_TRACES_PROTOCOL')
+  })
+})

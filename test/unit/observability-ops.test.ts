@@ -73,7 +73,7 @@ describe('ops/prometheus/alerts.yml', () => {
 
   it('covers the states that need a person', () => {
     const names = rules.map(r => r.alert)
-    expect(names).toEqual(expect.arrayContaining(['SpokeAliasRefreshFailed', 'SpokeAliasNeedsConsent', 'SpokeSitePausedLong', 'SpokeJobsFailing']))
+    expect(names).toEqual(expect.arrayContaining(['SpokeAliasRefreshFailed', 'SpokeAliasNeedsConsent', 'SpokeSitePausedLong', 'SpokeJobsFailing', 'SpokeCrawlStalled']))
   })
 
   it('names only metrics and labels the spoke registers', () => {

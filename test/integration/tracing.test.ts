@@ -1,0 +1,236 @@
+// OpenTelemetry tracing (docs/observability.md), end to end: the spoke runs as a real process (api and
+// worker roles, src/server.ts) with the standard OTEL_* variables pointing at a local OTLP/HTTP receiver
+// (JSON). A caller's traceparent is continued by the server span, the engine's span, the job's consumer
+// span and a client span per upstream request, whose own traceparent is the one the simulator recorded.
+// The batch delay is longer than the test: every span arrives at SIGTERM, when the spoke flushes on close.
+// With the OTEL_* variables unset the SDK is never loaded (a child process checks Node's module cache;
+// observability.test.ts checks the explicit propagation that stays as it was).
+import { createServer, type Server } from 'node:http'
+import type { AddressInfo } from 'node:net'
+import { execFile } from 'node:child_process'
+import { randomUUID } from 'node:crypto'
+import { join } from 'node:path'
+import { startSimulator, type Simulator } from 'confluence-cloud-simulator'
+import { buildTestSpoke, type TestSpoke } from '../helpers/spoke'
+import { connectSimulatorAlias, simulatorEnv } from '../helpers/connect'
+import { waitForJob } from '../helpers/jobs'
+import { readSink } from '../helpers/crawl'
+import { freePort, ROOT, startTsxProcess, type ChildProcessHandle } from '../helpers/child-process'
+
+interface OtlpSpan {
+  traceId: string
+  spanId: string
+  parentSpanId?: string
+  name: string
+  kind: number
+  attributes?: Array<{ key: string, value: Record<string, unknown> }>
+  events?: Array<{ name: string }>
+}
+const KIND = { internal: 1, server: 2, client: 3, consumer: 5 }
+
+let sim: Simulator
+/** Sets up the alias and reads jobs, in this process (tracing off); the traced spoke shares its Redis prefix. */
+let t: TestSpoke
+let spoke: ChildProcessHandle
+let base: string
+let receiver: Server
+const invoker = `inv_${randomUUID()}`
+const dataDir = `/tmp/spoke-traced-${randomUUID()}`
+const spans: OtlpSpan[] = []
+const resources: Array<Record<string, unknown>> = []
+
+const callerTrace = (n: string): { traceId: string, callerSpan: string, traceparent: string } => {
+  const traceId = `4bf92f3577b34da6a3ce929d0e0e47${n}`
+  const callerSpan = `00f067aa0ba902${n}`
+  return { traceId, callerSpan, traceparent: `00-${traceId}-${callerSpan}-01` }
+}
+const SYNC = callerTrace('01')
+const LIMITED = callerTrace('02')
+const ASYNC = callerTrace('03')
+const seen: { sync: string[], limited: string[], async: string[], jobId: string, token?: string } = { sync: [], limited: [], async: [], jobId: '' }
+
+async function execute (actionId: string, body: unknown, traceparent: string): Promise<{ status: number, json: any }> {
+  const res = await fetch(`${base}/v1/actions/${actionId}/execute`, { method: 'POST', headers: { authorization: `Bearer ${invoker}`, 'content-type': 'application/json', traceparent }, body: JSON.stringify(body) })
+  return { status: res.status, json: await res.json() }
+}
+
+beforeAll(async () => {
+  receiver = createServer((req, res) => {
+    let body = ''
+    req.on('data', (c: Buffer) => { body += c.toString() })
+    req.on('end', () => {
+      if (req.method === 'POST' && req.url === '/v1/traces' && req.headers['content-type']?.startsWith('application/json') === true) {
+        for (const rs of JSON.parse(body).resourceSpans ?? []) {
+          resources.push(Object.fromEntries((rs.resource?.attributes ?? []).map((a: any) => [a.key, Object.values(a.value)[0]])))
+          for (const ss of rs.scopeSpans ?? []) spans.push(...ss.spans)
+        }
+      }
+      res.writeHead(200, { 'content-type': 'application/json' }).end('{}')
+    })
+  })
+  await new Promise<void>(resolve => receiver.listen(0, '127.0.0.1', resolve))
+  sim = await startSimulator({ seed: 'tracing', size: 12 })
+  t = await buildTestSpoke(simulatorEnv(sim))
+  await connectSimulatorAlias(t, sim, { grant: 'client_credentials' })
+  seen.token = (await t.core.connections.sessions.get('confluence_cloud')).accessToken
+  const port = await freePort()
+  base = `http://127.0.0.1:${port}`
+  spoke = await startTsxProcess('src/server.ts', {
+    ready: 'spoke started',
+    env: {
+      NODE_ENV: 'test',
+      PORT: String(port),
+      REDIS_URL: t.config.redisUrl,
+      SPOKE_KEY_PREFIX: t.config.keyPrefix,
+      SPOKE_MASTER_KEY: (t.config.masterKey as Buffer).toString('base64'),
+      SPOKE_API_KEYS: `invoker:${invoker}`,
+      SPOKE_DATA_DIR: dataDir,
+      SPOKE_PRIVACY_REPORT_EVERY_SECONDS: '0',
+      ...simulatorEnv(sim),
+      LOG_LEVEL: 'info',
+      OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/v1/traces`,
+      OTEL_EXPORTER_OTLP_TRACES_PROTOCOL: 'http/json',
+      OTEL_BSP_SCHEDULE_DELAY: '600000',
+      OTEL_SERVICE_NAME: 'spoke-under-test',
+      OTEL_RESOURCE_ATTRIBUTES: 'deployment.environment.name=test'
+    }
+  })
+
+  sim.reset()
+  expect((await execute('confluence.user.current', { input: {} }, SYNC.traceparent)).status).toBe(200)
+  seen.sync = sim.tracedRequests().map(r => r.traceparent)
+  sim.reset()
+  sim.faults.next({ kind: 'rateLimit', retryAfter: 1 }, 1, { operations: ['getCurrentUser'] })
+  expect((await execute('confluence.user.current', { input: {} }, LIMITED.traceparent)).status).toBe(200)
+  seen.limited = sim.tracedRequests().map(r => r.traceparent)
+  sim.reset()
+  const submitted = await execute('confluence.content.crawl', { mode: 'async', input: { types: ['page'], sink: { type: 'file', path: 'tracing/traced.ndjson' } } }, ASYNC.traceparent)
+  expect(submitted.status).toBe(202)
+  seen.jobId = submitted.json.jobId
+  expect((await waitForJob(t, seen.jobId, undefined, 30_000)).state).toBe('completed')
+  seen.async = sim.tracedRequests().map(r => r.traceparent)
+  // Graceful close: the api and the worker flush what the batch still holds.
+  await spoke.kill('SIGTERM')
+}, 90_000)
+afterAll(async () => {
+  await spoke?.kill('SIGKILL')
+  await t?.close()
+  await sim?.close()
+  await new Promise(resolve => receiver?.close(resolve))
+})
+
+const of = (traceId: string): OtlpSpan[] => spans.filter(s => s.traceId === traceId)
+const attr = (s: OtlpSpan, key: string): unknown => {
+  const a = s.attributes?.find(x => x.key === key)
+  return a === undefined ? undefined : Object.values(a.value)[0]
+}
+const parentIdOf = (traceparent: string): string => traceparent.slice(36, 52)
+
+/** Every attribute value of every span, as text: none may hold a secret or an identifier of content or people. */
+function attributeText (list: OtlpSpan[]): string {
+  return JSON.stringify(list.map(s => [s.name, s.attributes, s.events]))
+}
+
+it('sync: server → engine → client spans under the caller\'s span; the client span is the upstream request\'s parent', () => {
+  expect(spoke.proc.exitCode).toBe(0)
+  expect(seen.sync).toHaveLength(1)
+  const mine = of(SYNC.traceId)
+  const server = mine.filter(s => s.kind === KIND.server)
+  const engine = mine.filter(s => s.kind === KIND.internal)
+  const client = mine.filter(s => s.kind === KIND.client)
+  expect([server.length, engine.length, client.length]).toEqual([1, 1, 1])
+  expect(server[0].parentSpanId).toBe(SYNC.callerSpan)
+  // Each action has its route (the action id is no secret); never a raw path of ids.
+  expect(server[0].name).toBe('POST /v1/actions/confluence.user.current/execute')
+  expect(attr(server[0], 'http.route')).toBe('/v1/actions/confluence.user.current/execute')
+  expect(attr(server[0], 'http.response.status_code')).toBe(200)
+  expect(engine[0].parentSpanId).toBe(server[0].spanId)
+  expect(attr(engine[0], 'spoke.action')).toBe('confluence.user.current')
+  expect(client[0].parentSpanId).toBe(engine[0].spanId)
+  // The traceparent Confluence received: same trace, the client span as its parent.
+  expect(seen.sync[0].slice(3, 35)).toBe(SYNC.traceId)
+  expect(client[0].spanId).toBe(parentIdOf(seen.sync[0]))
+  expect(attr(client[0], 'http.request.method')).toBe('GET')
+  expect(attr(client[0], 'http.response.status_code')).toBe(200)
+  expect(attr(client[0], 'spoke.operation')).toBe('confluence.user.current')
+  expect(String(attr(client[0], 'url.template'))).toMatch(/^\/wiki\//)
+  // The request's log lines carry the caller's trace id, as with tracing off.
+  const lines = spoke.output().split('\n').filter(l => l.includes(SYNC.traceId))
+  expect(lines.length).toBeGreaterThan(0)
+  expect(lines.every(l => JSON.parse(l).traceId === SYNC.traceId)).toBe(true)
+  expect(resources.some(r => r['service.name'] === 'spoke-under-test' && r['deployment.environment.name'] === 'test')).toBe(true)
+})
+
+it('a 429 and its retry: the rate_limited event on the client span, a retry event on the engine span', () => {
+  const mine = of(LIMITED.traceId)
+  const client = mine.filter(s => s.kind === KIND.client)
+  expect(client.map(c => attr(c, 'http.response.status_code')).sort()).toEqual([200, 429])
+  const limited = client.find(c => attr(c, 'http.response.status_code') === 429)!
+  expect(limited.events?.map(e => e.name)).toEqual(['rate_limited'])
+  const engine = mine.filter(s => s.kind === KIND.internal)
+  expect(engine).toHaveLength(1)
+  expect(engine[0].events?.map(e => e.name)).toEqual(['retry'])
+  expect(attr(engine[0], 'spoke.attempts')).toBe(2)
+  // Each upstream request was the child of its own client span.
+  expect(seen.limited).toHaveLength(2)
+  expect(new Set(seen.limited.map(parentIdOf))).toEqual(new Set(client.map(c => c.spanId)))
+})
+
+it('async: the job\'s consumer span under the server span, every upstream request under a client span of that trace', () => {
+  const mine = of(ASYNC.traceId)
+  const server = mine.filter(s => s.kind === KIND.server)
+  expect(server).toHaveLength(1)
+  expect(server[0].parentSpanId).toBe(ASYNC.callerSpan)
+  const consumer = mine.filter(s => s.kind === KIND.consumer)
+  expect(consumer).toHaveLength(1)
+  expect(consumer[0].parentSpanId).toBe(server[0].spanId)
+  expect(attr(consumer[0], 'messaging.message.id')).toBe(seen.jobId)
+  const engine = mine.filter(s => s.kind === KIND.internal)
+  expect(engine).toHaveLength(1)
+  expect(engine[0].parentSpanId).toBe(consumer[0].spanId)
+  expect(attr(engine[0], 'spoke.mode')).toBe('job')
+  const client = mine.filter(s => s.kind === KIND.client)
+  expect(client.every(c => c.parentSpanId === engine[0].spanId)).toBe(true)
+  expect(seen.async.length).toBeGreaterThan(2)
+  expect(seen.async.map(parentIdOf).sort()).toEqual(client.map(c => c.spanId).sort())
+  for (const tp of seen.async) expect(tp.slice(3, 35)).toBe(ASYNC.traceId)
+  // The job's log lines carry the trace id.
+  expect(spoke.output().split('\n').some(l => l.includes(`"jobId":"${seen.jobId}"`) && JSON.parse(l).msg === 'job completed' && JSON.parse(l).traceId === ASYNC.traceId)).toBe(true)
+})
+
+it('no attribute or event holds a token, the client secret, an account id or a page id', () => {
+  expect(spans.length).toBeGreaterThan(10)
+  const text = attributeText(spans)
+  expect(seen.token).toBeDefined()
+  expect(text).not.toContain(seen.token!)
+  expect(text).not.toContain(sim.clientSecret)
+  expect(text).not.toMatch(/Bearer|712020:/)
+  const pages = readSink(dataDir, 'tracing/traced.ndjson').filter(r => r.kind === 'page')
+  expect(pages.length).toBeGreaterThan(0)
+  for (const p of pages) {
+    const id = String(p.id ?? p.recordId.split(':').pop())
+    expect(text).not.toMatch(new RegExp(`[/"]${id}["/?]`))
+  }
+})
+
+describe('tracing off', () => {
+  const run = (env: Record<string, string>): Promise<{ tracing: boolean, loaded: string[] }> => new Promise((resolve, reject) => {
+    execFile(process.execPath, ['--import', 'tsx', join(ROOT, 'test/helpers/otel-modules.ts')], { cwd: ROOT, env: { PATH: process.env.PATH, REDIS_URL: process.env.REDIS_URL, ...env }, timeout: 60_000 }, (err, stdout, stderr) => {
+      if (err !== null) { reject(new Error(`${err.message}\n${stderr}`)); return }
+      resolve(JSON.parse(stdout.trim().split('\n').pop()!))
+    })
+  })
+
+  it('with no OTEL_* variable the SDK is never loaded; with an endpoint it is', async () => {
+    const off = await run({})
+    expect(off.tracing).toBe(false)
+    // prom-client loads the API package (a no-op without an SDK); nothing of the SDK or the exporters.
+    expect(off.loaded.filter(m => m !== '@opentelemetry/api')).toEqual([])
+    const on = await run({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://127.0.0.1:9/' })
+    expect(on.tracing).toBe(true)
+    expect(on.loaded).toEqual(expect.arrayContaining(['@opentelemetry/sdk-trace-base', '@opentelemetry/exporter-trace-otlp-proto', '@opentelemetry/resources']))
+    const disabled = await run({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://127.0.0.1:9/', OTEL_SDK_DISABLED: 'true' })
+    expect(disabled.tracing).toBe(false)
+    expect(disabled.loaded.filter(m => m !== '@opentelemetry/api')).toEqual([])
+  }, 120_000)
+})
