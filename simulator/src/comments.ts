@@ -9,6 +9,8 @@ import { STATUSES, type ContentStatus, type SiteData } from './seed'
 
 const TRASHED = STATUSES.indexOf('trashed')
 export const RESOLUTIONS = ['open', 'reopened', 'resolved', 'dangling'] as const
+/** How deep the seeded threads go (1: replies to roots only). Neither spec bounds it; a parent may be any comment. */
+export const MAX_REPLY_DEPTH = 4
 
 export interface CommentOptions {
   /** inline comments (replies, resolution status) rather than footer comments */
@@ -28,8 +30,10 @@ export class Comments {
   readonly status: Uint8Array
   readonly author: Uint32Array
   readonly inline: boolean
-  /** inline: the root comment a reply answers, or -1 (a root); footer comments are all roots */
+  /** the comment a reply answers (a root or another reply), or -1 (a root) */
   readonly parentComment: Int32Array
+  /** 0 for a root, 1 for a reply to a root, and so on */
+  readonly depth: Uint8Array
   /** inline: index into RESOLUTIONS */
   readonly resolution: Uint8Array
   /** comments of container c: list[start[c] .. start[c + 1]) in creation order */
@@ -42,6 +46,7 @@ export class Comments {
     this.inline = options.inline ?? false
     this.idBase = options.idBase ?? site.idBase + site.total
     this.parentComment = new Int32Array(n).fill(-1)
+    this.depth = new Uint8Array(n)
     this.resolution = new Uint8Array(n)
     this.container = new Int32Array(n)
     this.created = new Uint32Array(n)
@@ -50,6 +55,7 @@ export class Comments {
     this.status = new Uint8Array(n)
     this.author = new Uint32Array(n)
     const rng = new Rng(hash32(site.seed, this.inline ? 0x1c0e : 0xc033))
+    const replies = new Rng(hash32(site.seed, 0xc034))
     for (let k = 0; k < n; k++) {
       // a third of the containers collect most comments (discussions cluster)
       const c = rng.chance(0.7) ? rng.int(Math.max(1, Math.ceil(containers / 3))) : rng.int(containers)
@@ -59,18 +65,16 @@ export class Comments {
       this.version[k] = this.modified[k] === this.created[k] ? 1 : 2
       this.status[k] = rng.chance(0.03) ? TRASHED : 0
       this.author[k] = rng.chance(0.2) ? 0 : 2 + rng.int(Math.max(1, site.users.length - 2))
-      if (!this.inline) continue
-      this.resolution[k] = rng.chance(0.6) ? 0 : rng.chance(0.7) ? 2 : rng.chance(0.5) ? 1 : 3
-      // a quarter answer an earlier current root of theirs (replies to trashed roots are not listed anywhere)
-      const root = k > 0 && rng.chance(0.25) ? rng.int(k) : -1
-      if (root !== -1 && this.parentComment[root] === -1 && this.status[root] === 0) {
-        this.container[k] = this.container[root]
-        this.parentComment[k] = root
-        this.status[k] = 0
-        this.resolution[k] = this.resolution[root]
-        if (this.created[k] < this.created[root]) this.created[k] = this.modified[k] = this.created[root]
-        this.version[k] = this.modified[k] === this.created[k] ? 1 : 2
+      if (!this.inline) {
+        // footer replies draw from a stream of their own, so the footer comments seeded before threads existed do not move
+        const parent = replies.chance(0.25) && k > 0 ? replies.int(k) : -1
+        if (parent !== -1) this.answer(k, parent)
+        continue
       }
+      this.resolution[k] = rng.chance(0.6) ? 0 : rng.chance(0.7) ? 2 : rng.chance(0.5) ? 1 : 3
+      // a quarter answer an earlier current comment (replies to trashed comments are not listed anywhere)
+      const parent = k > 0 && rng.chance(0.25) ? rng.int(k) : -1
+      if (parent !== -1 && this.answer(k, parent)) this.resolution[k] = this.resolution[parent]
     }
     this.start = new Int32Array(containers + 1)
     for (let k = 0; k < n; k++) this.start[this.container[k] + 1]++
@@ -78,6 +82,18 @@ export class Comments {
     const fill = this.start.slice(0, containers)
     this.list = new Int32Array(n)
     for (let k = 0; k < n; k++) this.list[fill[this.container[k]]++] = k
+  }
+
+  /** Makes k a reply to parent when parent is current and not too deep (same container, current, created after it). */
+  private answer (k: number, parent: number): boolean {
+    if (this.status[parent] !== 0 || this.depth[parent] >= MAX_REPLY_DEPTH) return false
+    this.container[k] = this.container[parent]
+    this.parentComment[k] = parent
+    this.depth[k] = this.depth[parent] + 1
+    this.status[k] = 0
+    if (this.created[k] < this.created[parent]) this.created[k] = this.modified[k] = this.created[parent]
+    this.version[k] = this.modified[k] === this.created[k] ? 1 : 2
+    return true
   }
 
   id (k: number): string { return String(this.idBase + k) }
@@ -92,8 +108,14 @@ export class Comments {
 
   statusOf (k: number): ContentStatus { return STATUSES[this.status[k]] }
 
-  /** Replies to comment k, in creation order. */
+  /** Direct replies to comment k, in creation order. */
   replies (k: number): number[] { return [...this.of(this.container[k])].filter((j) => this.parentComment[j] === k) }
+
+  /** Sets comment k and every reply below it (iteratively, any depth) to status (trashed or deleted). */
+  remove (k: number, status: number): void {
+    const work = [k]
+    for (let i = 0; i < work.length; i++) { this.status[work[i]] = status; work.push(...this.replies(work[i])) }
+  }
 
   /** The words an inline comment highlights on its container. */
   selection (site: SiteData, k: number): string {

@@ -19,8 +19,8 @@ export function registerControlApi (app: FastifyInstance, sim: Simulator): void 
   app.put('/__sim/faults', async (request, reply) => { sim.faults.set((request.body ?? {}) as FaultConfig); return reply.code(204).send() })
   app.delete('/__sim/faults', async (_request, reply) => { sim.faults.clear(); return reply.code(204).send() })
   app.post('/__sim/faults/next', async (request, reply) => {
-    const { fault, times, operations, targets } = request.body as { fault: Fault, times?: number, operations?: string[], targets?: FaultTarget[] }
-    sim.faults.next(fault, times, { operations, targets })
+    const { fault, times, operations, targets, paths } = request.body as { fault: Fault, times?: number, operations?: string[], targets?: FaultTarget[], paths?: string[] }
+    sim.faults.next(fault, times, { operations, targets, paths })
     return reply.code(204).send()
   })
 

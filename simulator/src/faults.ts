@@ -1,5 +1,5 @@
 // Fault injection: probabilistic faults (a standing configuration) and queued one-shot faults (exactly the
-// next N matching requests), both limited to chosen targets and operations.
+// next N matching requests), both limited to chosen targets, operations and request paths.
 import { Rng } from './random'
 
 export type FaultTarget = 'api' | 'oauth' | 'admin'
@@ -23,7 +23,11 @@ export interface FaultConfig {
   operations?: string[]
   /** which parts of the simulator the faults hit (default ['api'], the Confluence gateway) */
   targets?: FaultTarget[]
+  /** only requests whose path (without its query) contains one of these strings, e.g. `/content/123/`; default all */
+  paths?: string[]
 }
+
+export interface FaultMatch { operations?: string[], targets?: FaultTarget[], paths?: string[] }
 
 export type Fault =
   | { kind: 'error', status?: number, retryAfter?: number }
@@ -31,7 +35,7 @@ export type Fault =
   | { kind: 'reset' }
   | { kind: 'latency', ms: number }
 
-export interface QueuedFault { fault: Fault, remaining: number, operations?: string[], targets: FaultTarget[] }
+export interface QueuedFault { fault: Fault, remaining: number, operations?: string[], targets: FaultTarget[], paths?: string[] }
 
 /** What to do with a request: delay it, then possibly answer with a fault instead of running it. */
 export interface FaultDecision { delayMs: number, fault?: Exclude<Fault, { kind: 'latency' }> }
@@ -48,8 +52,8 @@ export class Faults {
   get (): { config: FaultConfig, queued: QueuedFault[] } { return { config: { ...this.config }, queued: this.queue.map((q) => ({ ...q })) } }
 
   /** Injects `fault` into the next `times` matching requests. */
-  next (fault: Fault, times = 1, match: { operations?: string[], targets?: FaultTarget[] } = {}): void {
-    this.queue.push({ fault, remaining: times, operations: match.operations, targets: match.targets ?? ['api'] })
+  next (fault: Fault, times = 1, match: FaultMatch = {}): void {
+    this.queue.push({ fault, remaining: times, operations: match.operations, targets: match.targets ?? ['api'], paths: match.paths })
   }
 
   clear (): void {
@@ -57,14 +61,15 @@ export class Faults {
     this.queue.length = 0
   }
 
-  decide (target: FaultTarget, operationId: string): FaultDecision | undefined {
-    const queued = this.queue.find((q) => q.targets.includes(target) && (!q.operations || q.operations.includes(operationId)))
+  decide (target: FaultTarget, operationId: string, path = ''): FaultDecision | undefined {
+    const onPath = (paths: string[] | undefined): boolean => paths === undefined || paths.some((p) => path.includes(p))
+    const queued = this.queue.find((q) => q.targets.includes(target) && (!q.operations || q.operations.includes(operationId)) && onPath(q.paths))
     if (queued) {
       if (--queued.remaining <= 0) this.queue.splice(this.queue.indexOf(queued), 1)
       return queued.fault.kind === 'latency' ? { delayMs: queued.fault.ms } : { delayMs: 0, fault: queued.fault }
     }
     const c = this.config
-    if (!(c.targets ?? ['api']).includes(target) || (c.operations && !c.operations.includes(operationId))) return undefined
+    if (!(c.targets ?? ['api']).includes(target) || (c.operations && !c.operations.includes(operationId)) || !onPath(c.paths)) return undefined
     const delayMs = (c.latencyMs ?? 0) + (c.latencyJitterMs ? this.rng.int(c.latencyJitterMs + 1) : 0)
     if (c.resetRate && this.rng.chance(c.resetRate)) return { delayMs, fault: { kind: 'reset' } }
     if (c.errorRate && this.rng.chance(c.errorRate)) return { delayMs, fault: { kind: 'error', status: c.errorStatus } }

@@ -17,7 +17,7 @@ export interface ContentSummary {
   parentId: string | null
   /** comments: footer or inline */
   commentType?: 'footer' | 'inline'
-  /** inline replies: the root comment */
+  /** replies (footer or inline, any depth): the comment answered */
   parentCommentId?: string
   version: number
   createdAt: string
@@ -47,7 +47,12 @@ export class GroundTruth {
     const site = this.site(cloudId)
     applyMutation(site, (a) => this.state.userByAccountId(a), mutation)
     const f = site.folders.index(mutation.id)
-    return f !== -1 ? this.folderSummary(site, f) : this.summary(site, site.contentIndex(mutation.id))
+    if (f !== -1) return this.folderSummary(site, f)
+    for (const comments of [site.comments, site.inlineComments]) {
+      const k = comments.index(mutation.id)
+      if (k !== -1) return this.commentSummary(site, comments, k)
+    }
+    return this.summary(site, site.contentIndex(mutation.id))
   }
 
   /** Every folder (parentId = the page or folder it sits in, null at a space's root), in id order. */
@@ -75,23 +80,25 @@ export class GroundTruth {
   }
 
   private * commentsOf (site: SiteData, comments: Comments): Generator<ContentSummary> {
-    for (let k = 0; k < comments.count; k++) {
-      const c = comments.container[k]
-      const space = site.spaces[site.space[c]]
-      yield {
-        id: comments.id(k),
-        kind: 'comment',
-        spaceId: space.id,
-        spaceKey: space.key,
-        title: `Re: ${site.title(c)}`,
-        status: comments.statusOf(k),
-        parentId: site.contentId(c),
-        version: comments.version[k],
-        createdAt: new Date(comments.created[k] * 1000).toISOString(),
-        modifiedAt: new Date(comments.modified[k] * 1000).toISOString(),
-        commentType: comments.inline ? 'inline' : 'footer',
-        ...(comments.parentComment[k] !== -1 ? { parentCommentId: comments.id(comments.parentComment[k]) } : {})
-      }
+    for (let k = 0; k < comments.count; k++) yield this.commentSummary(site, comments, k)
+  }
+
+  private commentSummary (site: SiteData, comments: Comments, k: number): ContentSummary {
+    const c = comments.container[k]
+    const space = site.spaces[site.space[c]]
+    return {
+      id: comments.id(k),
+      kind: 'comment',
+      spaceId: space.id,
+      spaceKey: space.key,
+      title: `Re: ${site.title(c)}`,
+      status: comments.statusOf(k),
+      parentId: site.contentId(c),
+      version: comments.version[k],
+      createdAt: new Date(comments.created[k] * 1000).toISOString(),
+      modifiedAt: new Date(comments.modified[k] * 1000).toISOString(),
+      commentType: comments.inline ? 'inline' : 'footer',
+      ...(comments.parentComment[k] !== -1 ? { parentCommentId: comments.id(comments.parentComment[k]) } : {})
     }
   }
 

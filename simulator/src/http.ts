@@ -32,7 +32,7 @@ export function bearer (request: FastifyRequest): string | undefined {
  */
 export async function injectFaults (state: SimState, target: FaultTarget, operationId: string, request: FastifyRequest, reply: FastifyReply,
   errorBody: (status: number) => OpResult): Promise<boolean> {
-  const decision = state.faults.decide(target, operationId)
+  const decision = state.faults.decide(target, operationId, request.url.split('?')[0])
   if (!decision) return false
   // Unref'd: a request held back by added latency must not keep a closed simulator's process alive.
   if (decision.delayMs > 0) await new Promise((resolve) => setTimeout(resolve, decision.delayMs).unref())

@@ -3,7 +3,8 @@
 // archive, trash (delete), purge, and publishing a draft (a new page). The ground truth follows at once:
 // the read chains are recomputed after a move or a restriction change. Folders take a move (into a page, a
 // folder or the space's root), a restriction change, a trash (delete) or a purge; a page moves into a folder
-// the same way it moves under a page (`parentId` is the folder's id).
+// the same way it moves under a page (`parentId` is the folder's id). A footer or inline comment takes a
+// trash (delete) or a purge, which takes its replies (at any depth) with it.
 import { folderOfRef, folderRef, isFolderRef } from './folders'
 import { STATUSES, type ContentStatus, type Principals, type SiteData, type User } from './seed'
 
@@ -22,6 +23,14 @@ const STATUS_OF: Record<'archive' | 'delete' | 'purge' | 'publish', ContentStatu
 export function applyMutation (site: SiteData, users: (accountId: string) => User | undefined, m: Mutation, nowSeconds = Math.floor(Date.now() / 1000)): void {
   const f = site.folders.index(m.id)
   if (f !== -1) { applyFolderMutation(site, users, f, m); site.revision++; return }
+  for (const comments of [site.comments, site.inlineComments]) {
+    const k = comments.index(m.id)
+    if (k === -1) continue
+    if (m.op !== 'delete' && m.op !== 'purge') throw new MutationError('comments are only deleted or purged')
+    comments.remove(k, STATUSES.indexOf(STATUS_OF[m.op]))
+    site.revision++
+    return
+  }
   const c = site.contentIndex(m.id)
   if (c === -1) throw new MutationError(`unknown content ${m.id}`)
   switch (m.op) {

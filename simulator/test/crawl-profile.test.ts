@@ -1,7 +1,7 @@
 // The `nested` permission profile and the mutations crawl tests rely on: nested mixed restrictions, long
 // restriction lists, access classes through role assignments, 404 restrictions of trashed content, the
-// site's time zone in systemInfo and CQL, folders (restricted, nested, in the ancestor chain), inline
-// comments with replies, and a ground truth that follows every mutation.
+// site's time zone in systemInfo and CQL, folders (restricted, nested, in the ancestor chain), footer and
+// inline comments with replies at any depth, and a ground truth that follows every mutation.
 import { startSimulator, type Simulator } from '../src/index'
 import { confluence, http, q } from './helpers'
 
@@ -77,7 +77,7 @@ describe('simulator: nested permission profile and mutations', () => {
     const page = onPage?.parentId as string
     const res = await confluence(sim, admin, 'GET', `/wiki/api/v2/pages/${page}/footer-comments?body-format=storage&limit=250`)
     expect(res.status).toBe(200)
-    const expected = comments.filter((c) => c.parentId === page && c.status === 'current').map((c) => c.id)
+    const expected = comments.filter((c) => c.parentId === page && c.parentCommentId === undefined && c.status === 'current').map((c) => c.id)
     expect(res.body.results.map((r: { id: string }) => r.id).sort()).toEqual(expected.sort())
     expect(res.body.results[0]).toMatchObject({ pageId: page, status: 'current', body: { storage: { representation: 'storage' } } })
     const blog = await confluence(sim, admin, 'GET', `/wiki/api/v2/blogposts/${onBlog?.parentId as string}/footer-comments`)
@@ -189,7 +189,8 @@ describe('simulator: nested permission profile and mutations', () => {
   it('serves root inline comments with resolution status and selection, and their replies', async () => {
     const inline = [...sim.data.comments()].filter((c) => c.commentType === 'inline')
     expect(inline.length).toBe(80)
-    const reply = inline.find((c) => c.parentCommentId !== undefined && sim.data.contentById(c.parentId as string)?.status === 'current') as typeof inline[number]
+    const roots0 = new Set(inline.filter((c) => c.parentCommentId === undefined).map((c) => c.id))
+    const reply = inline.find((c) => roots0.has(c.parentCommentId as string) && sim.data.contentById(c.parentId as string)?.status === 'current') as typeof inline[number]
     expect(reply).toBeDefined()
     const container = sim.data.contentById(reply.parentId as string) as { id: string, kind: string }
     const path = `/wiki/api/v2/${container.kind === 'page' ? 'pages' : 'blogposts'}/${container.id}/inline-comments?limit=250&body-format=storage`
@@ -205,5 +206,41 @@ describe('simulator: nested permission profile and mutations', () => {
     const resolved = await confluence(sim, admin, 'GET', `${path}&resolution-status=resolved`)
     expect(resolved.body.results.every((r: { resolutionStatus: string }) => r.resolutionStatus === 'resolved')).toBe(true)
     for (const u of sim.data.users().slice(0, 40)) expect(sim.data.canRead(u.accountId, reply.id)).toBe(sim.data.canRead(u.accountId, container.id))
+  })
+
+  it('serves replies to footer and inline comments at any depth, each from its parent\'s children', async () => {
+    const all = [...sim.data.comments()]
+    const byId = new Map(all.map((c) => [c.id, c]))
+    const depth = (c: typeof all[number]): number => c.parentCommentId === undefined ? 0 : 1 + depth(byId.get(c.parentCommentId) as typeof c)
+    for (const kind of ['footer', 'inline'] as const) {
+      const deep = all.filter((c) => c.commentType === kind && depth(c) >= 2 && sim.data.contentById(c.parentId as string)?.status === 'current')
+      expect(deep.length).toBeGreaterThan(0)
+      const reply = deep[0]
+      const parent = byId.get(reply.parentCommentId as string) as typeof reply
+      expect([parent.parentId, parent.status]).toEqual([reply.parentId, 'current'])
+      const res = await confluence(sim, admin, 'GET', `/wiki/api/v2/${kind}-comments/${parent.id}/children?body-format=storage`)
+      expect(res.status).toBe(200)
+      const expected = all.filter((c) => c.parentCommentId === parent.id && c.status === 'current').map((c) => c.id).sort()
+      expect(res.body.results.map((r: { id: string }) => r.id).sort()).toEqual(expected)
+      expect(res.body.results.find((r: { id: string }) => r.id === reply.id)).toMatchObject({ parentCommentId: parent.id, body: { storage: { representation: 'storage' } } })
+      expect(res.body.results.every((r: Record<string, unknown>) => r.pageId === undefined && r.blogPostId === undefined)).toBe(true)
+      for (const u of sim.data.users().slice(0, 40)) expect(sim.data.canRead(u.accountId, reply.id)).toBe(sim.data.canRead(u.accountId, reply.parentId as string))
+    }
+    // footer replies are not listed with the page's footer comments (roots only)
+    const footerReply = all.find((c) => c.commentType === 'footer' && c.parentCommentId !== undefined && c.status === 'current' && sim.data.contentById(c.parentId as string)?.kind === 'page' && sim.data.contentById(c.parentId as string)?.status === 'current') as typeof all[number]
+    const listed = await confluence(sim, admin, 'GET', `/wiki/api/v2/pages/${footerReply.parentId as string}/footer-comments?limit=250`)
+    expect(listed.body.results.map((r: { id: string }) => r.id)).not.toContain(footerReply.id)
+  })
+
+  it('deletes a comment with its replies at every depth; the children of a deleted comment answer 404', async () => {
+    const all = [...sim.data.comments()]
+    const below = (id: string): string[] => all.filter((c) => c.parentCommentId === id).flatMap((c) => [c.id, ...below(c.id)])
+    const top = all.find((c) => c.commentType === 'footer' && c.status === 'current' && below(c.id).length >= 2 && below(c.id).some((r) => below(r).length > 0)) as typeof all[number]
+    expect(top).toBeDefined()
+    sim.data.mutate({ op: 'delete', id: top.id })
+    const after = new Map([...sim.data.comments()].map((c) => [c.id, c.status]))
+    expect([top.id, ...below(top.id)].map((id) => after.get(id))).toEqual([top.id, ...below(top.id)].map(() => 'trashed'))
+    expect((await confluence(sim, admin, 'GET', `/wiki/api/v2/footer-comments/${top.id}/children`)).status).toBe(404)
+    expect(() => sim.data.mutate({ op: 'edit', id: below(top.id)[0] })).toThrow(/only deleted or purged/)
   })
 })

@@ -76,6 +76,23 @@ describe('simulator: rate limits, faults, counters, org admin API', () => {
     expect(counters.byOperationStatus.getSpaces).toEqual({ 503: 1 })
   })
 
+  it('limits faults to request paths, standing and queued (the query is not part of the path)', async () => {
+    const spaces = sim.data.spaces()
+    const [a, b] = [spaces[0].homepageId as string, spaces[1].homepageId as string]
+    sim.faults.set({ errorRate: 1, errorStatus: 403, operations: ['getPageById'], paths: [`/pages/${a}`] })
+    expect((await confluence(sim, token, 'GET', `/wiki/api/v2/pages/${a}?body-format=storage`)).status).toBe(403)
+    expect((await confluence(sim, token, 'GET', `/wiki/api/v2/pages/${b}?body-format=storage`)).status).toBe(200)
+    sim.faults.clear()
+    await http(`${sim.url}/__sim/faults/next`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ fault: { kind: 'error', status: 500 }, times: 1, paths: [`/pages/${b}`] })
+    })
+    expect((await confluence(sim, token, 'GET', `/wiki/api/v2/pages/${a}`)).status).toBe(200)
+    expect((await confluence(sim, token, 'GET', `/wiki/api/v2/pages/${b}`)).status).toBe(500)
+    expect((await confluence(sim, token, 'GET', `/wiki/api/v2/pages/${b}`)).status).toBe(200)
+  })
+
   it('injects faults into the token endpoint when asked, and counts token requests', async () => {
     await http(`${sim.url}/__sim/faults/next`, {
       method: 'POST',

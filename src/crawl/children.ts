@@ -1,7 +1,8 @@
 // What hangs off a page or blog post and takes its ACL: attachments, footer comments and inline comments with
-// their replies (Confluence has no restriction of its own on any of them; whoever may read the container may
+// their replies at any depth (Confluence has no restriction of its own on any of them; whoever may read the container may
 // read them).
 import { createHash } from 'node:crypto'
+import { AppError } from '../errors/app-error'
 import type { Acl } from './acl'
 import { eachPage } from './listing'
 import type { PageContext } from './items'
@@ -40,9 +41,11 @@ export async function attachmentsOf (ctx: PageContext, containerId: string, acl:
 }
 
 /**
- * Comments of a page or blog post, current only: footer comments (v2 `…/footer-comments`), then root inline
- * comments (v2 `…/inline-comments`, every resolution status) each followed by its replies
- * (`inline-comments/{id}/children`). parentId is the container; a reply also names its root comment.
+ * Comments of a page or blog post, current only: root footer comments (v2 `…/footer-comments`), root inline
+ * comments (v2 `…/inline-comments`, every resolution status), then the replies of each comment exported, at
+ * any depth (`footer-comments/{id}/children`, `inline-comments/{id}/children`; a reply is a comment whose
+ * replies are read in turn). No v2 listing says whether a comment has replies, so each costs one request.
+ * parentId is the container; a reply also names the comment it answers (parentCommentId).
  */
 export async function commentsOf (ctx: PageContext, container: ContentRecord, acl: Acl): Promise<Hashed[]> {
   const out: Hashed[] = []
@@ -70,17 +73,30 @@ export async function commentsOf (ctx: PageContext, container: ContentRecord, ac
     return { record: comment, hash: stateHash('comment', acl, ancestorIds) }
   }
   const current = (c: Record<string, any>): boolean => c.status === undefined || c.status === 'current'
+  const ids = new Set<string>()
+  const add = (c: Record<string, any>, commentType: 'footer' | 'inline'): void => {
+    if (!current(c) || ids.has(String(c.id))) return // (a comment met twice would be a cycle: read once)
+    ids.add(String(c.id))
+    out.push(toRecord(c, commentType))
+  }
   await eachPage(ctx.call, `${base(ctx, container.id)}/footer-comments`, { limit: 250, status: ['current'], ...body }, ctx.signal, async (results) => {
-    for (const c of results as Array<Record<string, any>>) if (current(c)) out.push(toRecord(c, 'footer'))
+    for (const c of results as Array<Record<string, any>>) add(c, 'footer')
   })
-  const roots: string[] = []
   await eachPage(ctx.call, `${base(ctx, container.id)}/inline-comments`, { limit: 250, status: ['current'], ...body }, ctx.signal, async (results) => {
-    for (const c of results as Array<Record<string, any>>) if (current(c)) { out.push(toRecord(c, 'inline')); roots.push(String(c.id)) }
+    for (const c of results as Array<Record<string, any>>) add(c, 'inline')
   })
-  for (const root of roots) {
-    await eachPage(ctx.call, `/wiki/api/v2/inline-comments/${root}/children`, { limit: 250, ...body }, ctx.signal, async (results) => {
-      for (const c of results as Array<Record<string, any>>) if (current(c)) out.push(toRecord({ parentCommentId: root, ...c }, 'inline'))
-    })
+  // The records are the work list: each comment's replies are appended behind it and read in their turn (no
+  // recursion, nothing held beyond the container's records, which the listing page holds anyway).
+  for (let i = 0; i < out.length; i++) {
+    const parent = out[i].record as CommentRecord
+    try {
+      await eachPage(ctx.call, `/wiki/api/v2/${parent.commentType}-comments/${parent.id}/children`, { limit: 250, ...body }, ctx.signal, async (results) => {
+        for (const c of results as Array<Record<string, any>>) add({ parentCommentId: parent.id, ...c }, parent.commentType)
+      })
+    } catch (err) {
+      // deleted since it was listed: it has no replies left to export (its own record goes at the next full listing)
+      if (!(err instanceof AppError) || err.code !== 'UPSTREAM_NOT_FOUND' || ctx.signal?.aborted === true) throw err
+    }
   }
   return out
 }

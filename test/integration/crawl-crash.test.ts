@@ -1,5 +1,6 @@
 // A worker process SIGKILLed in the middle of a crawl: another worker resumes from the last checkpoint, the
-// file is cut back to the checkpointed length, and the sink holds every record exactly once.
+// file is cut back to the checkpointed length, and the sink holds every record exactly once (comments and
+// their reply threads included: a listing page's checkpoint comes only after all of its items' records).
 import { startSimulator, type Simulator } from 'confluence-cloud-simulator'
 import { buildTestSpoke, type TestSpoke } from '../helpers/spoke'
 import { connectSimulatorAlias, simulatorEnv } from '../helpers/connect'
@@ -27,7 +28,7 @@ it('resumes a crawl whose worker was killed mid-way, with every record exactly o
   await connectSimulatorAlias(t, sim, { grant: 'client_credentials' })
   child = await startWorkerProcess(t, sim.url, { ...ENV, SPOKE_DATA_DIR: t.config.dataDir })
   sim.faults.set({ latencyMs: 2, operations: ['getRestrictionsForOperation'] })
-  const id = await submitJob(t, 'confluence.content.crawl', { input: { sink: { type: 'file', path: 'crash/run.ndjson' } } })
+  const id = await submitJob(t, 'confluence.content.crawl', { input: { types: ['page', 'blogpost', 'attachment', 'comment'], sink: { type: 'file', path: 'crash/run.ndjson' } } })
   const midway = await waitForJob(t, id, j => j.state === 'active' && (j.progress?.done ?? 0) >= 250, 40_000)
   await child.kill('SIGKILL')
   sim.faults.clear()
@@ -38,9 +39,11 @@ it('resumes a crawl whose worker was killed mid-way, with every record exactly o
   const records = readSink(t.config.dataDir, 'crash/run.ndjson')
   const ids = records.map((r) => r.recordId)
   const duplicates = ids.filter((r, i) => ids.indexOf(r) !== i)
-  const expected = [...sim.data.content()].filter((c) => c.status === 'current' && (c.kind !== 'attachment' || sim.data.contentById(c.parentId as string)?.status === 'current'))
-  const content = records.filter((r) => ['page', 'blogpost', 'attachment'].includes(r.kind))
-  console.log(`crawl crash: worker SIGKILLed after ${midway.progress.done as number} items; resumed; ${records.length} records, ${duplicates.length} duplicates, ${expected.length - content.length} missing`)
+  const expected = [...sim.data.content(), ...sim.data.comments()].filter((c) => c.status === 'current' && (c.kind === 'page' || c.kind === 'blogpost' || sim.data.contentById(c.parentId as string)?.status === 'current'))
+  const content = records.filter((r) => ['page', 'blogpost', 'attachment', 'comment'].includes(r.kind))
+  const replies = content.filter((r) => r.parentCommentId !== undefined).length
+  expect(replies).toBeGreaterThan(20)
+  console.log(`crawl crash: worker SIGKILLed after ${midway.progress.done as number} items; resumed; ${records.length} records (${replies} comment replies), ${duplicates.length} duplicates, ${expected.length - content.length} missing`)
   expect(duplicates).toEqual([])
   expect(content.map((r) => r.id.replace(/^att/, '')).sort()).toEqual(expected.map((c) => c.id).sort())
 }, 90_000)

@@ -1,7 +1,8 @@
 // confluence.content.crawl against the simulator's nested permission profile, on a real Redis:
 // - exactness: every (user, item) pair decided from the exported acl + exported memberships equals the
 //   simulator's own read decision (and how far nearest-wins and id intersection fall from it), on a site
-//   with folders (restricted, nested, trashed) in the chains and footer and inline comments;
+//   with folders (restricted, nested, trashed) in the chains and footer and inline comments with replies at
+//   any depth;
 // - incremental + permissions pass after scripted mutations = a fresh full crawl (reduced by recordId);
 // - a listing page that keeps failing: zero deletions, complete:false, and the next run catches up.
 import { startSimulator, type ContentSummary, type Simulator } from 'confluence-cloud-simulator'
@@ -15,7 +16,7 @@ let sim: Simulator
 let t: TestSpoke
 
 beforeAll(async () => {
-  sim = await startSimulator({ seed: 'crawl', permissions: 'nested', size: { pages: 260, spaces: 4, users: 150, groups: 8, blogposts: 30, attachments: 50 } })
+  sim = await startSimulator({ seed: 'crawl', permissions: 'nested', size: { pages: 260, spaces: 4, users: 150, groups: 8, blogposts: 30, attachments: 50, comments: 120, inlineComments: 120 } })
   t = await buildTestSpoke({ ...simulatorEnv(sim), LOG_LEVEL: 'warn', SPOKE_SITE_RATE_PER_SECOND: '4000', SPOKE_SITE_BURST: '400' }, { workers: true })
   await connectSimulatorAlias(t, sim, { grant: 'client_credentials', doc: { orgAdmin: { orgId: sim.orgId, apiKey: sim.adminApiKey } } })
 }, 30_000)
@@ -52,12 +53,25 @@ it('exports ACLs that give exactly the simulator\'s read decision for every (use
   const folderClauses = items.filter((r) => r.acl.allOf.some((c: any) => restrictedFolders.has(c.sourceId) && !trashedFolders.has(c.sourceId)))
   const underTrashed = items.filter((r) => (r.ancestorIds ?? []).some((a: string) => trashedFolders.has(a)))
   const inline = items.filter((r) => r.commentType === 'inline')
-  const folderStats = { folders: folders.length, restricted: restrictedFolders.size, trashed: trashedFolders.size, pagesInFolders: inFolder.length, itemsWithFolderClause: folderClauses.length, itemsUnderTrashedFolder: underTrashed.length, inline: inline.length, inlineReplies: inline.filter((r) => r.parentCommentId !== undefined).length }
+  const footer = items.filter((r) => r.commentType === 'footer')
+  // replies: each names the comment it answers, exported too, of the same kind and container
+  const byId = new Map(items.map((r) => [r.id, r]))
+  const depth = (r: Rec): number => r.parentCommentId === undefined ? 0 : 1 + depth(byId.get(r.parentCommentId) as Rec)
+  const replies = items.filter((r) => r.parentCommentId !== undefined)
+  expect(replies.every((r) => byId.get(r.parentCommentId)?.commentType === r.commentType && byId.get(r.parentCommentId)?.parentId === r.parentId)).toBe(true)
+  const folderStats = {
+    folders: folders.length, restricted: restrictedFolders.size, trashed: trashedFolders.size, pagesInFolders: inFolder.length, itemsWithFolderClause: folderClauses.length, itemsUnderTrashedFolder: underTrashed.length,
+    footer: footer.length, footerReplies: footer.filter((r) => r.parentCommentId !== undefined).length, inline: inline.length, inlineReplies: inline.filter((r) => r.parentCommentId !== undefined).length,
+    repliesToReplies: { footer: footer.filter((r) => depth(r) >= 2).length, inline: inline.filter((r) => depth(r) >= 2).length }, deepest: Math.max(...replies.map(depth))
+  }
   expect(inFolder.length).toBeGreaterThan(10)
   expect(folderClauses.length).toBeGreaterThan(10)
   expect(underTrashed.length).toBeGreaterThan(0)
   expect(underTrashed.every((r) => !r.acl.allOf.some((c: any) => trashedFolders.has(c.sourceId)))).toBe(true)
   expect(folderStats.inlineReplies).toBeGreaterThan(0)
+  expect(folderStats.footerReplies).toBeGreaterThan(0)
+  expect(folderStats.repliesToReplies.footer).toBeGreaterThan(0)
+  expect(folderStats.repliesToReplies.inline).toBeGreaterThan(0)
   expect(items.filter((r) => r.commentType === 'footer').length).toBeGreaterThan(40)
   // progress on the job: done of a total counted per space before its listing
   const listed = items.filter((r) => r.kind === 'page' || r.kind === 'blogpost').length
@@ -82,9 +96,15 @@ it('exports ACLs that give exactly the simulator\'s read decision for every (use
   const byKind = JSON.stringify(Object.fromEntries([...contentKinds].map((k) => [k, items.filter((r) => r.kind === k).length])))
   console.log(`crawl exactness over ${pairs} (user, item) pairs (${items.length} items ${byKind}, ${users.length} users), crawl ${seconds.toFixed(1)} s: ` +
     `conjunctive acl ${tally.ours[0]} false grants / ${tally.ours[1]} false denials; nearest-wins ${tally.nearest[0]} / ${tally.nearest[1]}; ` +
-    `id intersection ${tally.intersection[0]} / ${tally.intersection[1]}; folders and inline comments ${JSON.stringify(folderStats)}`)
+    `id intersection ${tally.intersection[0]} / ${tally.intersection[1]}; folders and comments ${JSON.stringify(folderStats)}`)
   expect(pairs).toBeGreaterThan(5000)
   expect(tally.ours).toEqual([0, 0])
+  // replies cost exactly one children read per exported comment (no v2 answer says a comment has none), no more
+  const ops = sim.counters().byOperation
+  const childReads = { footer: ops.getFooterCommentChildren ?? 0, inline: ops.getInlineCommentChildren ?? 0 }
+  expect(childReads).toEqual({ footer: footer.length, inline: inline.length })
+  console.log(`crawl comments: ${footer.length + inline.length} comments exported with ${childReads.footer + childReads.inline} children reads ` +
+    `(${JSON.stringify(childReads)}); ${(ops.getPageFooterComments ?? 0) + (ops.getBlogPostFooterComments ?? 0) + (ops.getPageInlineComments ?? 0) + (ops.getBlogPostInlineComments ?? 0)} container listings`)
   // emails: org first, then the visible profile, else null and listed
   const userRecords = [...state.values()].filter((r) => r.kind === 'user')
   for (const r of userRecords) {
@@ -124,7 +144,14 @@ it('incremental run + permissions pass after mutations leaves the sink equal to 
     subtree(p.id).filter(current).length > 1 && !subtree(p.id).some((k) => taken.has(k))) as ContentSummary
   const openFolder = folders.find((f) => !folderRead(f.id) && subtree(f.id).filter(current).length > 0 &&
     !subtree(f.id).some((k) => taken.has(k) || subtree(intoFolder.id).includes(k) || k === lockedFolder.id)) as ContentSummary
-  expect([restrictedParent, mover, restricted, lockedFolder, intoFolder, openFolder].every((p) => p !== undefined)).toBe(true)
+  // a reply that has replies of its own is deleted (its page untouched): it and every reply below it go
+  const comments = [...sim.data.comments()]
+  const below = (id: string): string[] => comments.filter((c) => c.parentCommentId === id && c.status === 'current').flatMap((c) => [c.id, ...below(c.id)])
+  const busy = new Set([...taken, ...subtree(intoFolder.id), ...subtree(openFolder.id)])
+  const thread = comments.find((c) => c.status === 'current' && c.parentCommentId !== undefined && below(c.id).length > 0 &&
+    sim.data.contentById(c.parentId as string)?.status === 'current' && !busy.has(c.parentId as string)) as ContentSummary
+  expect([restrictedParent, mover, restricted, lockedFolder, intoFolder, openFolder, thread].every((p) => p !== undefined)).toBe(true)
+  const goneReplies = [thread.id, ...below(thread.id)].map((id) => `comment:${id}`)
   const alice = sim.data.users()[7].accountId
   const siteAdmins = sim.data.groups().find((g) => g.name === 'site-admins')?.id as string
   // a whole minute later than the first run's start, so the CQL window matters
@@ -138,7 +165,8 @@ it('incremental run + permissions pass after mutations leaves the sink equal to 
     { op: 'restrict', id: openFolder.id, read: { users: [alice], groups: [siteAdmins] } },
     { op: 'archive', id: archived.id },
     { op: 'delete', id: trashed.id },
-    { op: 'publish', id: draft.id }
+    { op: 'publish', id: draft.id },
+    { op: 'delete', id: thread.id }
   ] as const) sim.data.mutate(m as any)
   // what the permissions pass must emit: every current item of the moved and the restricted subtrees, with
   // their attachments and comments (none of them bumped a version); what it must delete: the archived and
@@ -153,7 +181,8 @@ it('incremental run + permissions pass after mutations leaves the sink equal to 
   const goneIds = [
     ...[...gone].map((id) => `page:${id}`),
     ...[...sim.data.content('attachment')].filter((a) => a.status === 'current' && gone.has(a.parentId as string)).map((a) => `attachment:att${a.id}`),
-    ...[...sim.data.comments()].filter((c) => c.status === 'current' && gone.has(c.parentId as string)).map((c) => `comment:${c.id}`)
+    ...[...sim.data.comments()].filter((c) => c.status === 'current' && gone.has(c.parentId as string)).map((c) => `comment:${c.id}`),
+    ...goneReplies
   ].sort()
   const inc = await crawl({ ...base, mode: 'incremental', sink: { type: 'file', path: 'inc/a2.ndjson' } })
   const perms = await crawl({ ...base, bodies: false, sink: { type: 'file', path: 'inc/b.ndjson' } })
@@ -170,7 +199,8 @@ it('incremental run + permissions pass after mutations leaves the sink equal to 
   expect(content(merged)).toEqual(content(fresh))
   console.log(`crawl incremental: ${JSON.stringify(inc.counts)}; permissions pass: ${JSON.stringify(perms.counts)}, ${perms.deletions as number} deletions ` +
     `(expected exactly: ${changed.length} changed items of the moved subtree of ${subtree(mover.id).length} nodes, the restricted subtree of ${subtree(restricted.id).length}, ` +
-    `the subtree of ${subtree(intoFolder.id).length} moved into a restricted folder and the ${subtree(openFolder.id).length - 1} nodes in a newly restricted folder, ${goneIds.length} deletions)`)
+    `the subtree of ${subtree(intoFolder.id).length} moved into a restricted folder and the ${subtree(openFolder.id).length - 1} nodes in a newly restricted folder, ${goneIds.length} deletions, ` +
+    `${goneReplies.length} of them a deleted reply and the replies below it)`)
 }, 60_000)
 
 it('a listing page that keeps failing gives zero deletions and complete:false; the next run catches up', async () => {

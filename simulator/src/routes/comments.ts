@@ -1,5 +1,6 @@
-// v2 footer and inline comments of a page or a blog post, and the replies to an inline comment. A comment is
-// readable by whoever may read its container.
+// v2 footer and inline comments of a page or a blog post (roots only), and the replies to a footer or an
+// inline comment (a reply's own replies are read from it in turn). A comment is readable by whoever may read
+// its container.
 import { RESOLUTIONS, type Comments } from '../comments'
 import { v2Error } from '../errors'
 import { webui } from '../representations'
@@ -10,9 +11,11 @@ import { readableContent } from './pages'
 
 function iso (seconds: number): string { return new Date(seconds * 1000).toISOString() }
 
+/** A footer comment: a root names its container (PageCommentModel, BlogPostCommentModel), a reply its parent comment (ChildrenCommentModel). */
 export function v2FooterComment (site: SiteData, k: number, format?: string, comments: Comments = site.comments): Record<string, unknown> {
   const c = comments.container[k]
   const id = comments.id(k)
+  const parent = comments.parentComment[k]
   const body = format === 'storage' || format === 'atlas_doc_format'
     ? { [format]: { representation: format, value: format === 'storage' ? comments.body(site, k) : JSON.stringify({ type: 'doc', version: 1, content: [{ type: 'paragraph', content: [{ type: 'text', text: comments.body(site, k).replace(/<\/?p>/g, '') }] }] }) } }
     : {}
@@ -20,22 +23,19 @@ export function v2FooterComment (site: SiteData, k: number, format?: string, com
     id,
     status: comments.statusOf(k),
     title: `Re: ${site.title(c)}`,
-    ...(site.kind(c) === 'page' ? { pageId: site.contentId(c) } : { blogPostId: site.contentId(c) }),
+    ...(parent !== -1 ? { parentCommentId: comments.id(parent) } : site.kind(c) === 'page' ? { pageId: site.contentId(c) } : { blogPostId: site.contentId(c) }),
     version: { createdAt: iso(comments.modified[k]), message: '', number: comments.version[k], minorEdit: false, authorId: site.users[comments.author[k]].accountId },
     body,
     _links: { webui: `${webui(site, c)}?focusedCommentId=${id}#comment-${id}` }
   }
 }
 
-/** An inline comment: a root names its container, a reply its root comment (InlineCommentChildrenModel). */
+/** An inline comment: a root names its container, a reply its parent comment (InlineCommentChildrenModel). */
 export function v2InlineComment (site: SiteData, k: number, format?: string): Record<string, unknown> {
   const comments = site.inlineComments
-  const { pageId, blogPostId, ...rest } = v2FooterComment(site, k, format, comments)
-  const root = comments.parentComment[k]
   const id = comments.id(k)
   return {
-    ...rest,
-    ...(root !== -1 ? { parentCommentId: comments.id(root) } : pageId !== undefined ? { pageId } : { blogPostId }),
+    ...v2FooterComment(site, k, format, comments),
     resolutionStatus: RESOLUTIONS[comments.resolution[k]],
     properties: { inlineMarkerRef: `marker-${id}`, inlineOriginalSelection: comments.selection(site, k) }
   }
@@ -56,7 +56,8 @@ function footerCommentsOf (kind: 'page' | 'blogpost'): OpHandler {
     if (c === -1) return v2Error(404)
     const statuses = statusFilter(ctx.query.status, ['current'])
     const format = ctx.query['body-format'] as string | undefined
-    return cursorPage(ctx, list(ordered(ctx, site.comments, site.comments.of(c))), (k) => statuses.has(site.comments.status[k]), (k) => v2FooterComment(site, k, format))
+    return cursorPage(ctx, list(ordered(ctx, site.comments, site.comments.of(c))), (k) => site.comments.parentComment[k] === -1 && statuses.has(site.comments.status[k]),
+      (k) => v2FooterComment(site, k, format))
   }
 }
 
@@ -76,13 +77,17 @@ function inlineCommentsOf (kind: 'page' | 'blogpost'): OpHandler {
   }
 }
 
-const getInlineCommentChildren: OpHandler = (ctx) => {
-  const site = ctx.site
-  const comments = site.inlineComments
-  const k = comments.index(String(ctx.path.id))
-  if (k === -1 || comments.status[k] !== 0 || !ctx.reader().canRead(comments.container[k])) return v2Error(404)
-  const format = ctx.query['body-format'] as string | undefined
-  return cursorPage(ctx, list(ordered(ctx, comments, comments.replies(k))), (j) => comments.status[j] === 0, (j) => v2InlineComment(site, j, format))
+/** Current direct replies to a current comment (404 when the comment is not current or its container not readable). */
+function childrenOf (inline: boolean): OpHandler {
+  return (ctx) => {
+    const site = ctx.site
+    const comments = inline ? site.inlineComments : site.comments
+    const k = comments.index(String(ctx.path.id))
+    if (k === -1 || comments.status[k] !== 0 || !ctx.reader().canRead(comments.container[k])) return v2Error(404)
+    const format = ctx.query['body-format'] as string | undefined
+    return cursorPage(ctx, list(ordered(ctx, comments, comments.replies(k))), (j) => comments.status[j] === 0,
+      (j) => inline ? v2InlineComment(site, j, format) : v2FooterComment(site, j, format))
+  }
 }
 
 export const commentHandlers: Record<string, OpHandler> = {
@@ -90,5 +95,6 @@ export const commentHandlers: Record<string, OpHandler> = {
   getBlogPostFooterComments: footerCommentsOf('blogpost'),
   getPageInlineComments: inlineCommentsOf('page'),
   getBlogPostInlineComments: inlineCommentsOf('blogpost'),
-  getInlineCommentChildren
+  getFooterCommentChildren: childrenOf(false),
+  getInlineCommentChildren: childrenOf(true)
 }
