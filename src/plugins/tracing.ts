@@ -17,12 +17,16 @@ export function traceparentOf (req: FastifyRequest): string | undefined {
   return req.span !== undefined ? req.span.traceparent : parseTraceparent(req.headers.traceparent)
 }
 
+/** Probes and scrapes run every few seconds and call nothing upstream: spans of them would drown real traces. */
+const UNTRACED_ROUTES = new Set(['/healthz', '/readyz', '/metrics'])
+
 export function traceRequests (app: FastifyInstance, tracing: Tracing): void {
   app.decorateRequest('span', undefined)
   app.addHook('onRequest', async (req) => {
-    const incoming = parseTraceparent(req.headers.traceparent)
     // The route pattern, never the raw path (ids); none for a request no route matched.
     const route = req.routeOptions.url
+    if (route !== undefined && UNTRACED_ROUTES.has(route)) return
+    const incoming = parseTraceparent(req.headers.traceparent)
     const attrs: SpanAttributes = { 'http.request.method': req.method }
     if (route !== undefined) attrs['http.route'] = route
     const span = tracing.start(route === undefined ? req.method : `${req.method} ${route}`, 'server', incoming, attrs)

@@ -47,6 +47,7 @@ const callerTrace = (n: string): { traceId: string, callerSpan: string, tracepar
 const SYNC = callerTrace('01')
 const LIMITED = callerTrace('02')
 const ASYNC = callerTrace('03')
+const PROBE = callerTrace('04')
 const seen: { sync: string[], limited: string[], async: string[], jobId: string, token?: string } = { sync: [], limited: [], async: [], jobId: '' }
 
 async function execute (actionId: string, body: unknown, traceparent: string): Promise<{ status: number, json: any }> {
@@ -96,6 +97,8 @@ beforeAll(async () => {
     }
   })
 
+  // Probes and scrapes make no spans (they would drown real traces); a traceparent does not change that.
+  for (const path of ['/healthz', '/readyz', '/metrics']) expect((await fetch(`${base}${path}`, { headers: { traceparent: PROBE.traceparent } })).status).toBeLessThan(500)
   sim.reset()
   expect((await execute('confluence.user.current', { input: {} }, SYNC.traceparent)).status).toBe(200)
   seen.sync = sim.tracedRequests().map(r => r.traceparent)
@@ -196,6 +199,11 @@ it('async: the job\'s consumer span under the server span, every upstream reques
   for (const tp of seen.async) expect(tp.slice(3, 35)).toBe(ASYNC.traceId)
   // The job's log lines carry the trace id.
   expect(spoke.output().split('\n').some(l => l.includes(`"jobId":"${seen.jobId}"`) && JSON.parse(l).msg === 'job completed' && JSON.parse(l).traceId === ASYNC.traceId)).toBe(true)
+})
+
+it('health probes and metric scrapes make no spans', () => {
+  expect(spans.filter(s => /\/(healthz|readyz|metrics)$/.test(s.name))).toEqual([])
+  expect(of(PROBE.traceId)).toEqual([])
 })
 
 it('no attribute or event holds a token, the client secret, an account id or a page id', () => {
