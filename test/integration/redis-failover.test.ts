@@ -22,9 +22,8 @@ beforeAll(async () => {
   t = await buildTestSpoke({ ...simulatorEnv(sim), ...group.env, LOG_LEVEL: 'warn', SPOKE_SITE_RATE_PER_SECOND: '2000', SPOKE_SITE_BURST: '200' }, { workers: true })
 }, 90_000)
 afterAll(async () => {
-  await t?.close()
-  await sim?.close()
-  await group?.stop()
+  // every redis-server started here is killed even if closing the spoke or the simulator throws
+  try { await t?.close() } finally { try { await sim?.close() } finally { await group?.stop() } }
 })
 
 it('follows a Sentinel failover mid-job: no job lost, no account applied twice, the crawl exact, the alias still usable', async () => {
