@@ -166,7 +166,9 @@ export async function createCore (config: Config, log: Logger, opts: CoreOptions
   core.onClose(async () => { await connections.close(); await agent.close(); await orgAgent.close() })
   core.onClose(() => core.jobs.close())
   core.onClose(() => core.schedules.close())
-  core.addReadinessCheck('redis', async () => (await store.ping()) === 'PONG')
+  // A command on a key of the spoke, not PING: on a Cluster PING goes to any node, while the spoke needs the
+  // primary serving its one hash slot (the key names the slot, so this reaches that primary in every mode).
+  core.addReadinessCheck('redis', async () => typeof await store.exists(`${config.keyPrefix}:readyz`) === 'number')
   core.addReadinessCheck('actions', async () => actions.size > 0)
   // Started while Redis was away: the alias files are written once it answers; until then, not ready.
   core.addReadinessCheck('connections', async () => connections.filesApplied())

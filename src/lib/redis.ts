@@ -42,7 +42,7 @@ export function createRedis (target: RedisTarget | string, role: RedisRole, extr
       reconnectOnError: reconnectOnReadonly
     })
   } else {
-    client = new Cluster(t.nodes, clusterOptions(options, t)) as unknown as Redis
+    client = new Cluster(t.nodes, clusterOptions(options, t, role)) as unknown as Redis
   }
   // Connection errors are reported by /readyz, by the commands that fail and (once per outage) by the
   // watch; an unhandled 'error' event would otherwise crash the process.
@@ -51,7 +51,7 @@ export function createRedis (target: RedisTarget | string, role: RedisRole, extr
   return client
 }
 
-function clusterOptions (options: RedisOptions, auth: { username?: string, password?: string, tls: boolean }): ClusterOptions {
+function clusterOptions (options: RedisOptions, auth: { username?: string, password?: string, tls: boolean }, role: RedisRole): ClusterOptions {
   const { enableOfflineQueue, enableAutoPipelining, retryStrategy, ...node } = options
   return {
     enableOfflineQueue,
@@ -60,6 +60,11 @@ function clusterOptions (options: RedisOptions, auth: { username?: string, passw
     // A failover moves slots: ask again for the slot map soon, and wait a little for a new primary.
     retryDelayOnFailover: 200,
     retryDelayOnClusterDown: 200,
+    // Each such wait counts as a redirection. The default 16 (about 3 s) is shorter than a primary's
+    // failover (cluster-node-timeout, then an election): a worker's command (a job's checkpoint write)
+    // failed and the job took another attempt. Workers wait up to about 30 s, as they wait for a single
+    // Redis; the HTTP path keeps the default and fails fast.
+    ...(role === 'worker' ? { maxRedirections: 150 } : {}),
     slotsRefreshTimeout: 2_000,
     redisOptions: { ...node, username: auth.username, password: auth.password, ...(auth.tls ? { tls: {} } : {}) }
   }
@@ -81,7 +86,9 @@ export function isCluster (client: Redis): boolean {
   return (client as unknown as { isCluster?: boolean }).isCluster === true
 }
 
-const CONNECTION_ERROR = /ECONNREFUSED|ECONNRESET|ETIMEDOUT|EHOSTUNREACH|ENETUNREACH|ENOTFOUND|EAI_AGAIN|EPIPE|Connection is closed|Stream isn't writeable|Reached the max retries/i
+// (the last ones: a Sentinel or Cluster failover in progress — no sentinel names a reachable primary yet, or
+// the slot's primary is gone and its replica not yet promoted)
+const CONNECTION_ERROR = /ECONNREFUSED|ECONNRESET|ETIMEDOUT|EHOSTUNREACH|ENETUNREACH|ENOTFOUND|EAI_AGAIN|EPIPE|Connection is closed|Stream isn't writeable|Reached the max retries|All sentinels are unreachable|Too many Cluster redirections|CLUSTERDOWN|Failed to refresh slots cache|None of startup nodes is available/i
 
 /** An error that only says Redis is unreachable (already reported by the watch), not a fault of its own. */
 export function isConnectionError (err: unknown): boolean {

@@ -67,9 +67,10 @@ function stopper (procs: RedisProc[], dir: string): () => Promise<void> {
   }
 }
 
-const BASE = ['--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--protected-mode', 'no', '--maxmemory-policy', 'noeviction']
+// repl-diskless-sync-delay 0: a replica gets its first copy at once, not after the default 5 s wait
+const BASE = ['--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--protected-mode', 'no', '--maxmemory-policy', 'noeviction', '--repl-diskless-sync-delay', '0']
 
-/** A Cluster of 3 primaries, each with one replica (6 redis-server processes). */
+/** A Cluster of 3 primaries, each with one replica (6 redis-server processes); a dead primary's replica takes over after ~2 s. */
 export async function startCluster (): Promise<RedisGroup> {
   const dir = mkdtempSync(join(tmpdir(), 'spoke-cluster-'))
   const procs: RedisProc[] = []
@@ -88,8 +89,29 @@ export async function startCluster (): Promise<RedisGroup> {
     for (const port of ports) {
       await until(`cluster state ok at ${port}`, async () => String(await ask(port, 'CLUSTER', 'INFO')).includes('cluster_state:ok') ? true : undefined)
     }
+    // Every replica must have its primary's data before a test kills that primary: a never-synced replica
+    // would either not be promoted (too stale) or, if it were, come up empty.
+    for (const port of ports) {
+      await until(`replica ${port} in sync`, async () => {
+        const info = String(await ask(port, 'INFO', 'replication'))
+        return info.includes('role:master') || info.includes('master_link_status:up') ? true : undefined
+      })
+    }
     return { env: { REDIS_URL: '', REDIS_CLUSTER_NODES: ports.slice(0, 3).map(p => `127.0.0.1:${p}`).join(',') }, servers: procs, stop }
   } catch (err) { await stop(); throw err }
+}
+
+/** The Cluster primary serving `key`'s slot now, and its replica(s), by port (read from `CLUSTER NODES` at `port`). */
+export async function slotOwner (port: number, key: string): Promise<{ slot: number, primary: number, replicas: number[] }> {
+  const slot = Number(await ask(port, 'CLUSTER', 'KEYSLOT', key))
+  const nodes = String(await ask(port, 'CLUSTER', 'NODES')).trim().split('\n').map(l => l.split(' '))
+  const portOf = (addr: string): number => Number(addr.split('@')[0].split(':')[1])
+  const owner = nodes.find(n => n[2].includes('master') && !n[2].includes('fail') && n.slice(8).some(r => {
+    const [lo, hi] = r.split('-').map(Number)
+    return slot >= lo && slot <= (hi ?? lo)
+  }))
+  if (owner === undefined) throw new Error(`no primary serves slot ${slot}`)
+  return { slot, primary: portOf(owner[1]), replicas: nodes.filter(n => n[3] === owner[0]).map(n => portOf(n[1])) }
 }
 
 export interface SentinelGroup extends RedisGroup {

@@ -1,5 +1,6 @@
 import { loadConfig, ConfigError } from '../../src/config/env'
 import { clusterKeyPrefix } from '../../src/config/redis-target'
+import { isConnectionError } from '../../src/lib/redis'
 
 function variableOf (env: Record<string, string>): string | undefined {
   try { loadConfig(env) } catch (err) { return err instanceof ConfigError ? err.variable : 'not a ConfigError' }
@@ -40,5 +41,20 @@ describe('Redis target', () => {
     [{ REDIS_CLUSTER_NODES: 'a:1', REDIS_TLS: 'maybe' }, 'REDIS_TLS']
   ])('refuses %j naming %s', (env, variable) => {
     expect(variableOf(env as Record<string, string>)).toBe(variable)
+  })
+})
+
+describe('isConnectionError', () => {
+  it('takes the errors of a failover in progress for unreachability, not for faults of their own', () => {
+    for (const message of [
+      'All sentinels are unreachable. Retrying from scratch after 10ms.',
+      'Too many Cluster redirections. Last error: Error: Connection is closed.',
+      'CLUSTERDOWN The cluster is down',
+      'Failed to refresh slots cache.',
+      'None of startup nodes is available',
+      'write ECONNRESET'
+    ]) expect(isConnectionError(new Error(message))).toBe(true)
+    expect(isConnectionError(new Error('ERR wrong number of arguments for \'hset\' command'))).toBe(false)
+    expect(isConnectionError(new Error('READONLY You can\'t write against a read only replica.'))).toBe(false)
   })
 })

@@ -55,8 +55,13 @@ export async function runMembershipTasks (ctx: HandlerContext, tasks: Membership
   }
 
   let next = 0
+  // A throw from runOne (e.g. the checkpoint write while Redis fails over) stops every runner, and this
+  // waits for the tasks in flight: were the other runners left going, they would still be changing accounts
+  // when the retried attempt starts on the same accounts, and both would add them.
   await Promise.all(Array.from({ length: Math.min(CONCURRENCY, tasks.length) }, async () => {
-    while (next < tasks.length && !stopped()) await runOne(next++)
+    while (next < tasks.length && !stopped()) {
+      try { await runOne(next++) } catch (err) { fatal ??= err }
+    }
   }))
   if (ctx.signal?.aborted === true) throw ctx.signal.reason
   if (fatal !== undefined) throw fatal
