@@ -7,6 +7,7 @@ import type { Redis } from 'ioredis'
 import type { Config } from './config/env'
 import { createRedis, RedisWatch } from './lib/redis'
 import { createMetrics, type Metrics } from './lib/metrics'
+import { readAliasWatermarks } from './crawl/state'
 import { createTracing, type Tracing } from './lib/tracing'
 import { createAgent } from './http/send'
 import { SiteBudget } from './budget/site-budget'
@@ -107,6 +108,8 @@ export async function createCore (config: Config, log: Logger, opts: CoreOptions
     sessions: connections.sessions, resolver: connections.sessions, agent, timeoutMs: config.upstreamTimeoutMs, budget: budget.hooks(), metrics: metrics.upstream, tracing
   })
   metrics.tokens.aliasStates = aliasStateCounts(connections)
+  // One HGETALL per scrape (a field per alias), bounded like the readiness checks.
+  metrics.crawl.storedWatermarks = async () => await withTimeout(readAliasWatermarks(store, config.keyPrefix), READINESS_TIMEOUT_MS)
   // Personal data: the index, and the default report schedule of an alias (wired once schedules exist).
   const privacyHooks: { current?: ReturnType<typeof privacySchedules> } = {}
   const privacy = new PersonalDataIndex(store, config.keyPrefix, (alias) => privacyHooks.current?.onNewAlias(alias))
