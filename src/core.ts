@@ -97,7 +97,7 @@ export async function createCore (config: Config, log: Logger, opts: CoreOptions
   })
   let connections: ConnectionLayer
   try {
-    connections = await createConnectionLayer(config, store, log, agent, { ...opts, metrics: metrics.tokens })
+    connections = await createConnectionLayer(config, store, log, agent, { ...opts, metrics: metrics.tokens, tracing })
   } catch (err) {
     await Promise.all([agent.close(), orgAgent.close()]).catch(() => {})
     await tracing.shutdown().catch(() => {})
@@ -127,11 +127,12 @@ export async function createCore (config: Config, log: Logger, opts: CoreOptions
     callbackPolicy: callbackPolicy(config),
     orgAdmin,
     metrics,
+    tracing,
     privacy: { index: privacy, erasure: erasureKeys(config.keyPrefix), grantOf, metrics: metrics.privacy, onCycle: (alias, period) => privacyHooks.current?.onCycle(alias, period) }
   }
   const engine = createActionEngine({ registry: actions, client: confluence, connections: connections.sessions, config, log, services, metrics: metrics.upstream, tracing })
   const jobs = new JobService({ config, log, producer, actions, engine, connections: connections.sessions, metrics, privacy })
-  const schedules = new ScheduleService({ actions, engine, connections: connections.sessions, jobs, log, store, producer, keyPrefix: config.keyPrefix })
+  const schedules = new ScheduleService({ actions, engine, connections: connections.sessions, jobs, log, store, producer, keyPrefix: config.keyPrefix, tracing })
   privacyHooks.current = privacySchedules({ schedules, grantOf, everySeconds: config.privacyReportEverySeconds, log })
   const core: Core = {
     config,

@@ -102,16 +102,16 @@ export class SessionCache implements ConnectionResolver, SessionProvider {
     return s && s.freshUntil > now ? s : undefined
   }
 
-  async get (resolvedAlias: string): Promise<Session> {
+  async get (resolvedAlias: string, traceparent?: string): Promise<Session> {
     const e = await this.served(resolvedAlias)
     if (e.session && e.session.freshUntil > Date.now()) return e.session
-    return this.prepare(e, {})
+    return this.prepare(e, traceparent === undefined ? {} : { traceparent })
   }
 
-  async renew (resolvedAlias: string, staleToken: string): Promise<Session> {
+  async renew (resolvedAlias: string, staleToken: string, traceparent?: string): Promise<Session> {
     const e = await this.served(resolvedAlias)
     if (e.session && e.session.accessToken !== staleToken && e.session.freshUntil > Date.now()) return e.session
-    return this.prepare(e, { stale: staleToken })
+    return this.prepare(e, { stale: staleToken, traceparent })
   }
 
   /** "Get OAuth Token": obtain (client credentials) or refresh (authorization code) now. */

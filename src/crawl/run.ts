@@ -35,7 +35,7 @@ export const contentCrawl: ActionHandler = async (given) => {
   const cp = await loadCheckpoint(ctx.job?.checkpoint) ?? await startRun(ctx, input, state, site.url)
   const sink: Sink = input.sink.type === 'file'
     ? await openFileSink(services.dataDir, input.sink.path, cp.sink)
-    : openWebhookSink({ url: input.sink.url, secret: services.callbackSecret as string, policy: services.callbackPolicy, batchSize: 500, timeoutMs: 10_000, signal: ctx.signal, baseDelayMs: 500, maxDelayMs: 30_000 }, cp.sink)
+    : openWebhookSink({ url: input.sink.url, secret: services.callbackSecret as string, policy: services.callbackPolicy, batchSize: 500, timeoutMs: 10_000, signal: ctx.signal, baseDelayMs: 500, maxDelayMs: 30_000, tracing: services.tracing, traceparent: ctx.traceparent }, cp.sink)
   const emit = async (records: CrawlRecord[]): Promise<void> => {
     await sink.write(records)
     for (const r of records) tally(cp.counts, r.kind)
