@@ -141,7 +141,7 @@ export class SessionCache implements ConnectionResolver, SessionProvider {
     let tokens = e.tokens
     if (opts.stale !== undefined || !isFresh(tokens.set)) tokens = await this.refresh(e, opts)
     let site = tokens.site
-    if (!site || (a.site?.cloudId && site.cloudId !== a.site.cloudId)) site = await bindSite({ store: this.deps.tokens, endpoint: this.deps.endpoint, log: this.deps.log }, a, tokens)
+    if (!site || (a.site?.cloudId && site.cloudId !== a.site.cloudId)) site = await bindSite({ store: this.deps.tokens, endpoint: this.deps.endpoint, log: this.deps.log }, a, tokens, opts.traceparent)
     e.tokens = { ...tokens, site }
     const session = sessionOf(e)
     if (!session) throw needsConsent(e.id)

@@ -6,7 +6,7 @@ import { createHmac } from 'node:crypto'
 import { request } from 'undici'
 import type { Config } from '../config/env'
 import { AddressPolicy, pinnedAgent } from '../lib/address-policy'
-import type { Tracing } from '../lib/tracing'
+import { httpClientAttributes, type Tracing } from '../lib/tracing'
 
 export interface DeliverOptions {
   policy: AddressPolicy
@@ -42,13 +42,7 @@ export async function deliver (url: string, body: string, secret: string, opts: 
   if (problem !== undefined) throw new Error(problem)
   if (opts.tracing?.enabled !== true) return await post(url, body, secret, opts, undefined)
   // The host and port only: the path and query of a callback URL are the caller's, they may hold a token.
-  const u = new URL(url)
-  const span = opts.tracing.start('POST', 'client', opts.traceparent, {
-    'http.request.method': 'POST',
-    'server.address': u.hostname,
-    'server.port': u.port === '' ? (u.protocol === 'http:' ? 80 : 443) : Number(u.port),
-    'spoke.operation': opts.operation ?? 'callback'
-  })
+  const span = opts.tracing.start('POST', 'client', opts.traceparent, httpClientAttributes('POST', url, opts.operation ?? 'callback'))
   try {
     const status = await post(url, body, secret, opts, span.traceparent)
     span.setAttributes({ 'http.response.status_code': status })

@@ -13,7 +13,7 @@ import {
   UpstreamRateLimitedError, UpstreamUnavailableError
 } from '../errors/errors'
 import { AppError } from '../errors/app-error'
-import type { Tracing } from '../lib/tracing'
+import { httpClientAttributes, type Tracing } from '../lib/tracing'
 
 /** One item of GET /admin/v1/orgs/{orgId}/users (confluence-api.md §8); only what licence reports read. */
 export interface OrgUser {
@@ -113,16 +113,9 @@ async function getJson (access: OrgAccess, url: string, signal?: AbortSignal): P
 
 /** One GET in a client span (tracing on). The org id is templated out and the key is only a header, so neither reaches the span. */
 async function tracedSend (access: OrgAccess, url: string, headers: Record<string, string>, signal?: AbortSignal): Promise<RawResponse> {
-  const u = new URL(url)
-  const users = u.pathname.endsWith('/users')
+  const users = new URL(url).pathname.endsWith('/users')
   const template = users ? '/admin/v1/orgs/{orgId}/users' : '/admin/v1/orgs'
-  const span = access.tracing!.start(`GET ${template}`, 'client', access.traceparent, {
-    'http.request.method': 'GET',
-    'url.template': template,
-    'server.address': u.hostname,
-    'server.port': u.port === '' ? (u.protocol === 'http:' ? 80 : 443) : Number(u.port),
-    'spoke.operation': users ? 'organizations.users' : 'organizations.orgs'
-  })
+  const span = access.tracing!.start(`GET ${template}`, 'client', access.traceparent, httpClientAttributes('GET', url, users ? 'organizations.users' : 'organizations.orgs', template))
   let res: RawResponse
   try {
     res = await send(access.agent, { method: 'GET', url, headers, signal, timeoutMs: TIMEOUT_MS })

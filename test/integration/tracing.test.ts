@@ -12,7 +12,7 @@ import { randomUUID } from 'node:crypto'
 import { join } from 'node:path'
 import { startSimulator, type Simulator } from 'confluence-cloud-simulator'
 import { buildTestSpoke, type TestSpoke } from '../helpers/spoke'
-import { connectSimulatorAlias, simulatorEnv } from '../helpers/connect'
+import { connectSimulatorAlias, http, simulatorEnv } from '../helpers/connect'
 import { waitForJob } from '../helpers/jobs'
 import { readSink } from '../helpers/crawl'
 import { freePort, ROOT, startTsxProcess, type ChildProcessHandle } from '../helpers/child-process'
@@ -51,6 +51,7 @@ const PROBE = callerTrace('04')
 const CALLBACK = callerTrace('05')
 const TOKEN = callerTrace('06')
 const ORG = callerTrace('07')
+const FIRST_USE = callerTrace('08')
 const CALLBACK_SECRET = 'tracing-callback-secret'
 /** In the callback URL's query: the span may name the host, never the path or the query. */
 const HOOK_QUERY_SECRET = 'hook-query-secret-7f3a'
@@ -97,6 +98,18 @@ beforeAll(async () => {
   await connectSimulatorAlias(t, sim, { grant: 'client_credentials' })
   await connectSimulatorAlias(t, sim, { alias: 'traced_org', grant: 'client_credentials', doc: { orgAdmin: { orgId: sim.orgId, apiKey: sim.adminApiKey } } })
   seen.tokens.push((await t.core.connections.sessions.get('confluence_cloud')).accessToken)
+  // An alias with no token and no site yet: its first traced call obtains both.
+  const scopes = (await t.core.connections.sessions.alias('confluence_cloud'))!.scopes
+  const put = await http(t, 'PUT', '/v1/connections/first_use', {
+    key: t.keys.admin,
+    body: {
+      name: 'first use',
+      connectionUrl: `${sim.url}/`,
+      credential: { type: 'oauth2_client_credentials', clientId: sim.clientId, clientSecret: sim.clientSecret, scopes, tokenUrl: `${sim.url}/oauth/token` },
+      site: { cloudId: sim.defaultCloudId }
+    }
+  })
+  expect(put.status).toBe(201)
   const port = await freePort()
   base = `http://127.0.0.1:${port}`
   spoke = await startTsxProcess('src/server.ts', {
@@ -149,6 +162,9 @@ beforeAll(async () => {
   sim.expireAllTokens()
   expect((await execute('confluence.user.current', { input: {} }, TOKEN.traceparent)).status).toBe(200)
 
+  // First use of an alias: the client-credentials token and the site binding, under the engine span.
+  expect((await execute('confluence.user.current', { input: {}, connection: 'first_use' }, FIRST_USE.traceparent)).status).toBe(200)
+
   // The Organizations API, from a licence report of an alias with an org admin key.
   const org = await execute('confluence.license.usage', { mode: 'async', connection: 'traced_org', input: {} }, ORG.traceparent)
   expect(org.status).toBe(202)
@@ -165,7 +181,7 @@ beforeAll(async () => {
   await t.core.schedules.delete('traced-tick')
   expect(seen.schedule).toBeDefined()
   expect((await waitForJob(t, seen.schedule!.jobId, undefined, 30_000)).state).toBe('completed')
-  for (const alias of ['confluence_cloud', 'traced_org']) {
+  for (const alias of ['confluence_cloud', 'traced_org', 'first_use']) {
     const token = (await t.core.connections.tokens.readTokens(alias)).set?.accessToken
     if (token !== undefined) seen.tokens.push(token)
   }
@@ -286,6 +302,16 @@ it('a token renewed inside a traced call: a token client span under the engine s
   expect(attr(token[0], 'http.response.status_code')).toBe(200)
   const confluence = mine.filter(s => s.kind === KIND.client && attr(s, 'spoke.operation') === 'confluence.user.current')
   expect(confluence.map(c => attr(c, 'http.response.status_code'))).toEqual([401, 200])
+})
+
+it('first use of an alias: the token request and the accessible-resources request under the engine span, beside the Confluence request', () => {
+  const mine = of(FIRST_USE.traceId)
+  const engine = mine.filter(s => s.kind === KIND.internal)
+  expect(engine).toHaveLength(1)
+  const client = mine.filter(s => s.kind === KIND.client)
+  expect(client.map(s => attr(s, 'spoke.operation')).sort()).toEqual(['confluence.user.current', 'oauth.accessible_resources', 'oauth.token'])
+  expect(client.every(s => s.parentSpanId === engine[0].spanId)).toBe(true)
+  expect(client.find(s => attr(s, 'spoke.operation') === 'oauth.accessible_resources')!.name).toBe('GET /oauth/token/accessible-resources')
 })
 
 it('the Organizations API: client spans under the licence job\'s engine span, the org id templated out', () => {
