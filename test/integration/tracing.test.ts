@@ -2,6 +2,9 @@
 // worker roles, src/server.ts) with the standard OTEL_* variables pointing at a local OTLP/HTTP receiver
 // (JSON). A caller's traceparent is continued by the server span, the engine's span, the job's consumer
 // span and a client span per upstream request, whose own traceparent is the one the simulator recorded.
+// The requests outside the Confluence client have theirs too: token and accessible-resources requests, the
+// Organizations API, job callbacks and webhook batches (whose in-test receiver checks the traceparent it
+// got); a schedule's tick starts a trace of its own.
 // The batch delay is longer than the test: every span arrives at SIGTERM, when the spoke flushes on close.
 // With the OTEL_* variables unset the SDK is never loaded (a child process checks Node's module cache;
 // observability.test.ts checks the explicit propagation that stays as it was).
@@ -52,13 +55,16 @@ const CALLBACK = callerTrace('05')
 const TOKEN = callerTrace('06')
 const ORG = callerTrace('07')
 const FIRST_USE = callerTrace('08')
+const WEBHOOK = callerTrace('09')
 const CALLBACK_SECRET = 'tracing-callback-secret'
 /** In the callback URL's query: the span may name the host, never the path or the query. */
 const HOOK_QUERY_SECRET = 'hook-query-secret-7f3a'
 const seen: {
   sync: string[], limited: string[], async: string[], jobId: string, tokens: string[]
   callback?: { traceparent?: string }, callbackJobId?: string, orgJobId?: string, schedule?: { jobId: string }
-} = { sync: [], limited: [], async: [], jobId: '', tokens: [] }
+  /** The traceparent of each webhook batch the crawl POSTed. */
+  webhook: Array<string | undefined>
+} = { sync: [], limited: [], async: [], jobId: '', tokens: [], webhook: [] }
 let hooks: Server
 
 async function execute (actionId: string, body: unknown, traceparent: string): Promise<{ status: number, json: any }> {
@@ -87,8 +93,10 @@ beforeAll(async () => {
   hooks = createServer((req, res) => {
     req.resume()
     req.on('end', () => {
-      seen.callback = { traceparent: req.headers.traceparent as string | undefined }
+      const traceparent = req.headers.traceparent as string | undefined
       res.writeHead(204).end()
+      if (req.url?.startsWith('/hooks/crawl') === true) { seen.webhook.push(traceparent); return }
+      seen.callback = { traceparent }
       delivered()
     })
   })
@@ -157,6 +165,11 @@ beforeAll(async () => {
   expect(withCallback.status).toBe(202)
   seen.callbackJobId = withCallback.json.jobId
   await callbackDelivered
+
+  // A crawl into a webhook sink: each batch POST is a client span under the engine's span.
+  const crawl = await execute('confluence.content.crawl', { mode: 'async', input: { types: ['page'], sink: { type: 'webhook', url: `http://127.0.0.1:${(hooks.address() as AddressInfo).port}/hooks/crawl` } } }, WEBHOOK.traceparent)
+  expect(crawl.status).toBe(202)
+  expect((await waitForJob(t, crawl.json.jobId, undefined, 30_000)).state).toBe('completed')
 
   // Every access token expired: the sync call's 401 makes the client renew under the engine's span.
   sim.expireAllTokens()
@@ -289,6 +302,18 @@ it('a job callback: a client span of the job\'s trace, whose traceparent the rec
   expect(seen.callback!.traceparent!.slice(3, 35)).toBe(CALLBACK.traceId)
   expect(parentIdOf(seen.callback!.traceparent!)).toBe(delivery[0].spanId)
   expect(attributeText(delivery)).not.toMatch(/hooks|token=/)
+})
+
+it('a crawl\'s webhook batches: one client span per POST under the engine span, each the parent the receiver got', () => {
+  const mine = of(WEBHOOK.traceId)
+  const engine = mine.filter(s => s.kind === KIND.internal)
+  expect(engine).toHaveLength(1)
+  const posts = mine.filter(s => s.kind === KIND.client && attr(s, 'spoke.operation') === 'webhook')
+  expect(posts.length).toBeGreaterThan(0)
+  expect(posts.every(s => s.parentSpanId === engine[0].spanId && attr(s, 'http.response.status_code') === 204)).toBe(true)
+  expect(seen.webhook).toHaveLength(posts.length)
+  for (const tp of seen.webhook) expect(tp?.slice(3, 35)).toBe(WEBHOOK.traceId)
+  expect(seen.webhook.map(tp => parentIdOf(tp!)).sort()).toEqual(posts.map(s => s.spanId).sort())
 })
 
 it('a token renewed inside a traced call: a token client span under the engine span, then the re-sent request', () => {
