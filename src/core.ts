@@ -7,6 +7,7 @@ import type { Redis } from 'ioredis'
 import type { Config } from './config/env'
 import { createRedis, RedisWatch } from './lib/redis'
 import { createMetrics, type Metrics } from './lib/metrics'
+import { readAliasWatermarks } from './crawl/state'
 import { createTracing, type Tracing } from './lib/tracing'
 import { createAgent } from './http/send'
 import { SiteBudget } from './budget/site-budget'
@@ -96,7 +97,7 @@ export async function createCore (config: Config, log: Logger, opts: CoreOptions
   })
   let connections: ConnectionLayer
   try {
-    connections = await createConnectionLayer(config, store, log, agent, { ...opts, metrics: metrics.tokens })
+    connections = await createConnectionLayer(config, store, log, agent, { ...opts, metrics: metrics.tokens, tracing })
   } catch (err) {
     await Promise.all([agent.close(), orgAgent.close()]).catch(() => {})
     await tracing.shutdown().catch(() => {})
@@ -107,6 +108,8 @@ export async function createCore (config: Config, log: Logger, opts: CoreOptions
     sessions: connections.sessions, resolver: connections.sessions, agent, timeoutMs: config.upstreamTimeoutMs, budget: budget.hooks(), metrics: metrics.upstream, tracing
   })
   metrics.tokens.aliasStates = aliasStateCounts(connections)
+  // One HGETALL per scrape (a field per alias), bounded like the readiness checks.
+  metrics.crawl.storedWatermarks = async () => await withTimeout(readAliasWatermarks(store, config.keyPrefix), READINESS_TIMEOUT_MS)
   // Personal data: the index, and the default report schedule of an alias (wired once schedules exist).
   const privacyHooks: { current?: ReturnType<typeof privacySchedules> } = {}
   const privacy = new PersonalDataIndex(store, config.keyPrefix, (alias) => privacyHooks.current?.onNewAlias(alias))
@@ -124,11 +127,12 @@ export async function createCore (config: Config, log: Logger, opts: CoreOptions
     callbackPolicy: callbackPolicy(config),
     orgAdmin,
     metrics,
+    tracing,
     privacy: { index: privacy, erasure: erasureKeys(config.keyPrefix), grantOf, metrics: metrics.privacy, onCycle: (alias, period) => privacyHooks.current?.onCycle(alias, period) }
   }
   const engine = createActionEngine({ registry: actions, client: confluence, connections: connections.sessions, config, log, services, metrics: metrics.upstream, tracing })
   const jobs = new JobService({ config, log, producer, actions, engine, connections: connections.sessions, metrics, privacy })
-  const schedules = new ScheduleService({ actions, engine, connections: connections.sessions, jobs, log, store, producer, keyPrefix: config.keyPrefix })
+  const schedules = new ScheduleService({ actions, engine, connections: connections.sessions, jobs, log, store, producer, keyPrefix: config.keyPrefix, tracing })
   privacyHooks.current = privacySchedules({ schedules, grantOf, everySeconds: config.privacyReportEverySeconds, log })
   const core: Core = {
     config,

@@ -46,7 +46,7 @@ export async function startWorkers (core: Core, opts: WorkerOptions = {}): Promi
   })
   const callbacks = config.callbackSecret === undefined
     ? undefined
-    : startCallbackWorker({ jobs: core.jobs, connection, log }, { keyPrefix: config.keyPrefix, secret: config.callbackSecret, policy: callbackPolicy(config) })
+    : startCallbackWorker({ jobs: core.jobs, connection, log }, { keyPrefix: config.keyPrefix, secret: config.callbackSecret, policy: callbackPolicy(config), tracing: core.tracing })
   const schedules = startScheduleWorker(core.schedules, { connection, keyPrefix: config.keyPrefix, log })
   core.onClose(async () => {
     await Promise.all([runAction.close(), callbacks?.close(), schedules.close()])

@@ -151,7 +151,7 @@ export function createActionEngine (deps: EngineDeps): ActionEngine {
     let output: unknown
     try {
       if (action.handler !== undefined) {
-        const ctx = { action: action.definition, input, params: action.handler.params, connection, call, site: getSite, signal: params.signal, onProgress: params.onProgress, job: params.job, services: deps.services }
+        const ctx = { action: action.definition, input, params: action.handler.params, connection, call, site: getSite, signal: params.signal, onProgress: params.onProgress, job: params.job, services: deps.services, traceparent: params.traceparent }
         if (action.handler.precheck !== undefined) await action.handler.precheck(ctx)
         output = await action.handler.run(ctx)
       } else {

@@ -71,10 +71,10 @@ export class SpokeConfluenceClient implements ConfluenceClient {
 
   async call (as: CallAs, req: ConfluenceRequest, opts?: CallOptions, operation?: string): Promise<ConfluenceResponse> {
     const alias = typeof as === 'string' ? (await this.resolver.resolve(as)).resolved : as.resolved
-    let s = this.sessions.current(alias) ?? await this.sessions.get(alias)
+    let s = this.sessions.current(alias) ?? await this.sessions.get(alias, req.headers?.traceparent)
     let res = await this.once(s, req, operation)
     if (this.worthARefresh(res, s)) {
-      s = await this.sessions.renew(alias, s.accessToken)
+      s = await this.sessions.renew(alias, s.accessToken, req.headers?.traceparent)
       this.metrics?.retries.labels('token_renewed').inc()
       res = await this.once(s, req, operation, true)
     }

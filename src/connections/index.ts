@@ -19,6 +19,7 @@ import { SessionCache } from './session-cache'
 import { TokenRefresher } from './token-refresher'
 import { TokenStore } from './token-store'
 import type { TokenMetrics } from '../lib/metrics-spoke'
+import type { Tracing } from '../lib/tracing'
 
 export { DEFAULT_ALIAS } from './alias-id'
 export type { AliasView, TokenView } from './alias-view'
@@ -32,6 +33,8 @@ export interface ConnectionLayerOptions {
   wrapTokenEndpoint?: (real: TokenEndpoint) => TokenEndpoint
   /** Token refresh counters (core.ts passes them; lib/metrics-spoke.ts). */
   metrics?: Pick<TokenMetrics, 'refreshes'>
+  /** Client spans for token requests when tracing is on (core.ts passes it). */
+  tracing?: Tracing
 }
 
 export interface ConnectionLayer {
@@ -57,7 +60,7 @@ export async function createConnectionLayer (config: Config, redis: Redis, log: 
   const keys = connectionKeys(config.keyPrefix)
   const aliasStore = new AliasStore(redis, keys, keyring)
   const tokens = new TokenStore(redis, keys, keyring)
-  const real = createTokenEndpoint(agent, Math.min(config.upstreamTimeoutMs, MAX_TOKEN_TIMEOUT_MS))
+  const real = createTokenEndpoint(agent, Math.min(config.upstreamTimeoutMs, MAX_TOKEN_TIMEOUT_MS), opts.tracing)
   const endpoint = opts.wrapTokenEndpoint ? opts.wrapTokenEndpoint(real) : real
   const defaults = { atlassianAuthUrl: config.atlassianAuthUrl, atlassianApiUrl: config.atlassianApiUrl, allowedHosts: config.allowedHosts }
   const refresher = new TokenRefresher(tokens, endpoint, clog, opts.metrics)

@@ -6,6 +6,7 @@ import type { Agent } from 'undici'
 import { send } from '../http/send'
 import { retryAfterOf } from '../http/rate-limit-headers'
 import { UpstreamUnavailableError } from '../errors/errors'
+import { httpClientAttributes, type Tracing } from '../lib/tracing'
 import type { SiteChoice } from './types'
 
 export interface TokenResponse {
@@ -30,33 +31,60 @@ export interface OAuthClient { alias: string, tokenUrl: string, clientId: string
 
 /** Atlassian's OAuth endpoints as the connection layer uses them. */
 export interface TokenEndpoint {
-  clientCredentials: (client: OAuthClient) => Promise<TokenResponse>
-  refresh: (client: OAuthClient, refreshToken: string) => Promise<TokenResponse>
-  exchangeCode: (client: OAuthClient, code: string, redirectUri: string) => Promise<TokenResponse>
+  /** `traceparent`: what caused the request; with tracing on, its client span goes under it. */
+  clientCredentials: (client: OAuthClient, traceparent?: string) => Promise<TokenResponse>
+  refresh: (client: OAuthClient, refreshToken: string, traceparent?: string) => Promise<TokenResponse>
+  exchangeCode: (client: OAuthClient, code: string, redirectUri: string, traceparent?: string) => Promise<TokenResponse>
   /** The sites a token reaches, from `{apiUrl}/oauth/token/accessible-resources`. */
-  accessibleResources: (apiUrl: string, accessToken: string) => Promise<SiteChoice[]>
+  accessibleResources: (apiUrl: string, accessToken: string, traceparent?: string) => Promise<SiteChoice[]>
 }
 
-/** The real endpoint: HTTP on `agent`, each request bounded by `timeoutMs`. */
-export function createTokenEndpoint (agent: Agent, timeoutMs: number): TokenEndpoint {
-  const request = (client: OAuthClient, body: Record<string, string>): Promise<TokenResponse> =>
-    tokenRequest(agent, timeoutMs, client.tokenUrl, { grant_type: body.grant_type, client_id: client.clientId, client_secret: client.clientSecret, ...body })
+/** The real endpoint: HTTP on `agent`, each request bounded by `timeoutMs`; a client span per token request when tracing is on. */
+export function createTokenEndpoint (agent: Agent, timeoutMs: number, tracing?: Tracing): TokenEndpoint {
+  const traced = tracing?.enabled === true ? tracing : undefined
+  const request = (client: OAuthClient, body: Record<string, string>, traceparent: string | undefined): Promise<TokenResponse> => {
+    const full = { grant_type: body.grant_type, client_id: client.clientId, client_secret: client.clientSecret, ...body }
+    return traced === undefined
+      ? tokenRequest(agent, timeoutMs, client.tokenUrl, full, undefined)
+      : tracedTokenRequest(traced, traceparent, agent, timeoutMs, client.tokenUrl, full)
+  }
   return {
-    clientCredentials: (client) => request(client, { grant_type: 'client_credentials', audience: 'api.atlassian.com' }),
-    refresh: (client, refreshToken) => request(client, { grant_type: 'refresh_token', refresh_token: refreshToken }),
-    exchangeCode: (client, code, redirectUri) => request(client, { grant_type: 'authorization_code', code, redirect_uri: redirectUri }),
-    accessibleResources: (apiUrl, accessToken) => accessibleResources(agent, apiUrl, accessToken, timeoutMs)
+    clientCredentials: (client, tp) => request(client, { grant_type: 'client_credentials', audience: 'api.atlassian.com' }, tp),
+    refresh: (client, refreshToken, tp) => request(client, { grant_type: 'refresh_token', refresh_token: refreshToken }, tp),
+    exchangeCode: (client, code, redirectUri, tp) => request(client, { grant_type: 'authorization_code', code, redirect_uri: redirectUri }, tp),
+    accessibleResources: (apiUrl, accessToken, tp) => traced === undefined
+      ? accessibleResources(agent, apiUrl, accessToken, timeoutMs)
+      : tracedAccessibleResources(traced, tp, agent, apiUrl, accessToken, timeoutMs)
   }
 }
 
-async function tokenRequest (agent: Agent, timeoutMs: number, tokenUrl: string, body: Record<string, string>): Promise<TokenResponse> {
+/**
+ * The token request in a client span, under `parent`; the span's traceparent is sent (harmless to Atlassian).
+ * Attributes: the grant type, host, port and status, never the body (secret, refresh token, code) nor the answer.
+ */
+async function tracedTokenRequest (tracing: Tracing, parent: string | undefined, agent: Agent, timeoutMs: number, tokenUrl: string, body: Record<string, string>): Promise<TokenResponse> {
+  const span = tracing.start('POST /oauth/token', 'client', parent, { ...httpClientAttributes('POST', tokenUrl, 'oauth.token', '/oauth/token'), 'oauth.grant_type': body.grant_type })
+  try {
+    const got = await tokenRequest(agent, timeoutMs, tokenUrl, body, span.traceparent, (status) => span.setAttributes({ 'http.response.status_code': status }))
+    span.end()
+    return got
+  } catch (err) {
+    span.end(err instanceof TokenEndpointError ? err.kind : err)
+    throw err
+  }
+}
+
+async function tokenRequest (agent: Agent, timeoutMs: number, tokenUrl: string, body: Record<string, string>, traceparent: string | undefined, onStatus?: (status: number) => void): Promise<TokenResponse> {
+  const headers: Record<string, string> = { 'content-type': 'application/json', accept: 'application/json' }
+  if (traceparent !== undefined) headers.traceparent = traceparent
   const res = await send(agent, {
     method: 'POST',
     url: tokenUrl,
-    headers: { 'content-type': 'application/json', accept: 'application/json' },
+    headers,
     body: JSON.stringify(body),
     timeoutMs
   })
+  onStatus?.(res.status)
   if (res.status >= 500 || res.status === 429) {
     throw new UpstreamUnavailableError(`The token endpoint answered ${res.status}`, { retryAfter: retryAfterOf(res) })
   }
@@ -81,10 +109,27 @@ async function tokenRequest (agent: Agent, timeoutMs: number, tokenUrl: string, 
   }
 }
 
+/** accessibleResources in a client span under `parent` (tracing on); the token is only a header, never an attribute. */
+async function tracedAccessibleResources (tracing: Tracing, parent: string | undefined, agent: Agent, apiUrl: string, accessToken: string, timeoutMs: number): Promise<SiteChoice[]> {
+  const template = '/oauth/token/accessible-resources'
+  const span = tracing.start(`GET ${template}`, 'client', parent, httpClientAttributes('GET', apiUrl, 'oauth.accessible_resources', template))
+  try {
+    const sites = await accessibleResources(agent, apiUrl, accessToken, timeoutMs, span.traceparent, (status) => span.setAttributes({ 'http.response.status_code': status }))
+    span.end()
+    return sites
+  } catch (err) {
+    span.end(err)
+    throw err
+  }
+}
+
 /** The Confluence sites a token reaches (`id` is the cloudId), one entry per site. */
-async function accessibleResources (agent: Agent, apiUrl: string, accessToken: string, timeoutMs: number): Promise<SiteChoice[]> {
+async function accessibleResources (agent: Agent, apiUrl: string, accessToken: string, timeoutMs: number, traceparent?: string, onStatus?: (status: number) => void): Promise<SiteChoice[]> {
   const url = `${apiUrl.replace(/\/+$/, '')}/oauth/token/accessible-resources`
-  const res = await send(agent, { method: 'GET', url, headers: { authorization: `Bearer ${accessToken}`, accept: 'application/json' }, timeoutMs })
+  const headers: Record<string, string> = { authorization: `Bearer ${accessToken}`, accept: 'application/json' }
+  if (traceparent !== undefined) headers.traceparent = traceparent
+  const res = await send(agent, { method: 'GET', url, headers, timeoutMs })
+  onStatus?.(res.status)
   if (res.status !== 200 || !Array.isArray(res.body)) {
     throw new UpstreamUnavailableError(`accessible-resources answered ${res.status}`, { retryable: res.status >= 500 })
   }

@@ -102,16 +102,16 @@ export class SessionCache implements ConnectionResolver, SessionProvider {
     return s && s.freshUntil > now ? s : undefined
   }
 
-  async get (resolvedAlias: string): Promise<Session> {
+  async get (resolvedAlias: string, traceparent?: string): Promise<Session> {
     const e = await this.served(resolvedAlias)
     if (e.session && e.session.freshUntil > Date.now()) return e.session
-    return this.prepare(e, {})
+    return this.prepare(e, traceparent === undefined ? {} : { traceparent })
   }
 
-  async renew (resolvedAlias: string, staleToken: string): Promise<Session> {
+  async renew (resolvedAlias: string, staleToken: string, traceparent?: string): Promise<Session> {
     const e = await this.served(resolvedAlias)
     if (e.session && e.session.accessToken !== staleToken && e.session.freshUntil > Date.now()) return e.session
-    return this.prepare(e, { stale: staleToken })
+    return this.prepare(e, { stale: staleToken, traceparent })
   }
 
   /** "Get OAuth Token": obtain (client credentials) or refresh (authorization code) now. */
@@ -141,7 +141,7 @@ export class SessionCache implements ConnectionResolver, SessionProvider {
     let tokens = e.tokens
     if (opts.stale !== undefined || !isFresh(tokens.set)) tokens = await this.refresh(e, opts)
     let site = tokens.site
-    if (!site || (a.site?.cloudId && site.cloudId !== a.site.cloudId)) site = await bindSite({ store: this.deps.tokens, endpoint: this.deps.endpoint, log: this.deps.log }, a, tokens)
+    if (!site || (a.site?.cloudId && site.cloudId !== a.site.cloudId)) site = await bindSite({ store: this.deps.tokens, endpoint: this.deps.endpoint, log: this.deps.log }, a, tokens, opts.traceparent)
     e.tokens = { ...tokens, site }
     const session = sessionOf(e)
     if (!session) throw needsConsent(e.id)

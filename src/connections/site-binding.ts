@@ -13,7 +13,7 @@ export function pickSite (choices: SiteChoice[], want: string | undefined): Site
 
 /** Binds the site of an alias whose token has none yet (client credentials, or a changed site). */
 export async function bindSite (
-  deps: { store: TokenStore, endpoint: TokenEndpoint, log: Logger }, a: EffectiveAlias, tokens: TokenState
+  deps: { store: TokenStore, endpoint: TokenEndpoint, log: Logger }, a: EffectiveAlias, tokens: TokenState, traceparent?: string
 ): Promise<BoundSite> {
   const token = tokens.set?.accessToken as string
   const want = a.site?.cloudId ?? a.site?.url
@@ -25,7 +25,7 @@ export async function bindSite (
   }
   let choices: SiteChoice[]
   try {
-    choices = await deps.endpoint.accessibleResources(a.connectionUrl, token)
+    choices = await deps.endpoint.accessibleResources(a.connectionUrl, token, traceparent)
   } catch (err) {
     if (a.site?.cloudId) return named(a.site.cloudId)
     throw err

@@ -21,6 +21,8 @@ export interface RefreshOptions {
   sinceGen?: number
   /** The token the upstream refused: anything but it will do. */
   stale?: string
+  /** What caused the refresh (the engine's span): the token request's client span goes under it (tracing on). */
+  traceparent?: string
 }
 
 /** Refresh ahead: 10% of the token's life, at most 60 s. */
@@ -71,7 +73,7 @@ export class TokenRefresher {
         try {
           const cur = await this.store.readTokens(id) // re-read after the lock
           if (usable(cur, opts)) return cur
-          return await this.obtainCounted(a, cur)
+          return await this.obtainCounted(a, cur, opts.traceparent)
         } finally {
           await this.store.unlock(id, lock).catch(() => {})
         }
@@ -86,10 +88,10 @@ export class TokenRefresher {
   }
 
   /** obtain(), counted by outcome (spoke_token_refreshes_total): only the lock holder asks, so each request counts once. */
-  private async obtainCounted (a: EffectiveAlias, cur: TokenState): Promise<TokenState> {
+  private async obtainCounted (a: EffectiveAlias, cur: TokenState, traceparent: string | undefined): Promise<TokenState> {
     let outcome: RefreshOutcome = 'error'
     try {
-      const got = await this.obtain(a, cur)
+      const got = await this.obtain(a, cur, traceparent)
       outcome = 'success'
       return got
     } catch (err) {
@@ -102,18 +104,18 @@ export class TokenRefresher {
   }
 
   /** Under the lock: ask the token endpoint, persist the new set before anything else forgets the old one. */
-  private async obtain (a: EffectiveAlias, cur: TokenState): Promise<TokenState> {
+  private async obtain (a: EffectiveAlias, cur: TokenState, traceparent: string | undefined): Promise<TokenState> {
     const client = oauthClientOf(a)
     let base = cur
     let resp: TokenResponse
     try {
       if (a.grant === 'oauth2_client_credentials') {
-        resp = await this.endpoint.clientCredentials(client)
+        resp = await this.endpoint.clientCredentials(client, traceparent)
       } else {
         const rt = cur.set?.refreshToken
         if (!rt) throw new RefusedAs('needs_consent', needsConsent(a.id))
         try {
-          resp = await this.endpoint.refresh(client, rt)
+          resp = await this.endpoint.refresh(client, rt, traceparent)
         } catch (err) {
           if (!(err instanceof TokenEndpointError) || err.kind !== 'invalid_grant') throw err
           // Not a wait-and-retry (http/retry.ts): a sibling may have rotated the refresh token (it answered
@@ -124,7 +126,7 @@ export class TokenRefresher {
           this.log.info({ alias: a.id }, 'refresh token was rotated by another process; using the stored one')
           if (isFresh(again.set)) return again
           base = again
-          resp = await this.endpoint.refresh(client, rt2)
+          resp = await this.endpoint.refresh(client, rt2, traceparent)
         }
       }
     } catch (err) {

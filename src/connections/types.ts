@@ -149,8 +149,8 @@ export interface Session {
 export interface SessionProvider {
   /** A usable session straight from memory, or undefined (then call `get`). No I/O. */
   current: (resolvedAlias: string) => Session | undefined
-  /** A session with a fresh token and a bound site, refreshing or binding as needed. */
-  get: (resolvedAlias: string) => Promise<Session>
+  /** A session with a fresh token and a bound site, refreshing or binding as needed (a token request goes under `traceparent`, tracing on). */
+  get: (resolvedAlias: string, traceparent?: string) => Promise<Session>
   /** After the upstream refused `staleToken`: one refresh, then the new session. */
-  renew: (resolvedAlias: string, staleToken: string) => Promise<Session>
+  renew: (resolvedAlias: string, staleToken: string, traceparent?: string) => Promise<Session>
 }

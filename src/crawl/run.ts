@@ -27,14 +27,15 @@ export const contentCrawl: ActionHandler = async (given) => {
   if (input.sink.type === 'webhook' && services.callbackSecret === undefined) throw new InputInvalidError('a webhook sink needs SPOKE_CALLBACK_SECRET (batches are always signed)')
   const alias = given.connection.resolved
   const m = services.metrics?.crawl
-  const ctx = m === undefined ? given : withBacklog(given, m, alias)
+  const backlog = m === undefined ? undefined : new Backlog(m, alias)
+  const ctx = backlog === undefined ? given : withBacklog(given, backlog)
   const site = await ctx.site()
   const runId = ctx.job?.jobId ?? randomUUID()
   const state = new CrawlState(services.redis, services.keyPrefix, scopeOf(alias, input), runId, async (ids) => { await services.privacy?.index.record(alias, ids, `crawl:${runId}`) })
   const cp = await loadCheckpoint(ctx.job?.checkpoint) ?? await startRun(ctx, input, state, site.url)
   const sink: Sink = input.sink.type === 'file'
     ? await openFileSink(services.dataDir, input.sink.path, cp.sink)
-    : openWebhookSink({ url: input.sink.url, secret: services.callbackSecret as string, policy: services.callbackPolicy, batchSize: 500, timeoutMs: 10_000, signal: ctx.signal, baseDelayMs: 500, maxDelayMs: 30_000 }, cp.sink)
+    : openWebhookSink({ url: input.sink.url, secret: services.callbackSecret as string, policy: services.callbackPolicy, batchSize: 500, timeoutMs: 10_000, signal: ctx.signal, baseDelayMs: 500, maxDelayMs: 30_000, tracing: services.tracing, traceparent: ctx.traceparent }, cp.sink)
   const emit = async (records: CrawlRecord[]): Promise<void> => {
     await sink.write(records)
     for (const r of records) tally(cp.counts, r.kind)
@@ -59,13 +60,12 @@ export const contentCrawl: ActionHandler = async (given) => {
     const complete = cp.incomplete.length === 0
     // a permissions pass exports no bodies: it must not move the watermark past edits it did not export
     if (complete && input.bodies) {
-      await state.setWatermark(cp.startedAt)
+      await state.setWatermark(cp.startedAt, alias)
       m?.watermark.labels(alias).set(Date.parse(cp.startedAt) / 1000)
     }
     await state.dropRun(cp.spaces.map((s) => s.id))
     cp.phase = 'done'
     await save()
-    m?.pending.labels(alias).set(0)
     const result: CrawlResult = {
       complete,
       mode: input.mode,
@@ -79,18 +79,36 @@ export const contentCrawl: ActionHandler = async (given) => {
     return result
   } finally {
     m?.running.labels(alias).dec()
+    backlog?.end()
     await sink.close()
   }
 }
 
-/** The run's progress also sets its backlog gauge: counted minus processed (full runs; incremental ones have no count). */
-function withBacklog (ctx: HandlerContext, m: CrawlMetrics, alias: string): HandlerContext {
+/**
+ * This run's share of spoke_crawl_pending_items: the gauge is the sum over the process's active runs of the
+ * alias, so each run adds the change of its own backlog and takes it all back when it ends (two runs of
+ * one alias no longer overwrite each other). Full runs only: incremental runs have no count (see docs).
+ */
+class Backlog {
+  private mine = 0
+  constructor (private readonly m: CrawlMetrics, private readonly alias: string) {}
+  set (value: number): void {
+    if (value === this.mine) return
+    this.m.pending.labels(this.alias).inc(value - this.mine)
+    this.mine = value
+  }
+
+  end (): void { this.set(0) }
+}
+
+/** The run's progress also moves its share of the backlog gauge: counted minus processed. */
+function withBacklog (ctx: HandlerContext, backlog: Backlog): HandlerContext {
   const report = ctx.onProgress
   return {
     ...ctx,
     onProgress: (update) => {
       report?.(update)
-      if (update.total !== undefined) m.pending.labels(alias).set(Math.max(0, update.total - (update.done ?? 0)))
+      if (update.total !== undefined) backlog.set(Math.max(0, update.total - (update.done ?? 0)))
     }
   }
 }

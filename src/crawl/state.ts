@@ -14,6 +14,15 @@ export function crawlRunKeys (keyPrefix: string, runId: string): { accounts: str
   return { accounts: `${keyPrefix}:crawl:run:${runId}:accounts`, emails: `${keyPrefix}:crawl:run:${runId}:emails` }
 }
 
+/** One hash for the whole spoke: alias → unix seconds of its last complete run's window (one field per alias). */
+export function aliasWatermarksKey (keyPrefix: string): string { return `${keyPrefix}:crawl:watermarks` }
+
+/** Every alias's last complete crawl watermark (unix seconds), as stored by whichever process completed it. */
+export async function readAliasWatermarks (redis: Redis, keyPrefix: string): Promise<Array<[string, number]>> {
+  const all = await redis.hgetall(aliasWatermarksKey(keyPrefix))
+  return Object.entries(all).map(([alias, v]) => [alias, Number(v)] as [string, number]).filter(([, v]) => Number.isFinite(v))
+}
+
 export function scopeOf (alias: string, input: Pick<CrawlInput, 'spaces' | 'types'>): string {
   const key = JSON.stringify([alias, [...(input.spaces?.include ?? [])].sort(), [...(input.spaces?.exclude ?? [])].sort(), [...input.types].sort()])
   return createHash('sha1').update(key).digest('hex').slice(0, 20)
@@ -22,15 +31,21 @@ export function scopeOf (alias: string, input: Pick<CrawlInput, 'spaces' | 'type
 export class CrawlState {
   private readonly base: string
   private readonly run: string
+  private readonly aliasWatermarks: string
 
   /** `stored` registers the accounts a run stages in Redis (the personal-data index, docs/privacy.md). */
   constructor (private readonly redis: Redis, keyPrefix: string, scope: string, runId: string, private readonly stored: (accountIds: string[]) => Promise<void> = async () => {}) {
     this.base = `${keyPrefix}:crawl:${scope}`
     this.run = `${keyPrefix}:crawl:run:${runId}`
+    this.aliasWatermarks = aliasWatermarksKey(keyPrefix)
   }
 
   async watermark (): Promise<string | null> { return await this.redis.get(`${this.base}:wm`) }
-  async setWatermark (value: string): Promise<void> { await this.redis.set(`${this.base}:wm`, value) }
+  /** The scope's watermark, and the alias's (what spoke_crawl_watermark_timestamp_seconds reads on scrape). */
+  async setWatermark (value: string, alias: string): Promise<void> {
+    await this.redis.set(`${this.base}:wm`, value)
+    await this.redis.hset(this.aliasWatermarks, alias, String(Date.parse(value) / 1000))
+  }
 
   private items (spaceId: string): string { return `${this.base}:items:${spaceId}` }
   private seen (spaceId: string): string { return `${this.run}:seen:${spaceId}` }

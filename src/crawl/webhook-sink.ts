@@ -5,6 +5,7 @@
 import { deliver } from '../http/signed-post'
 import { abortableSleep } from '../http/retry'
 import type { AddressPolicy } from '../lib/address-policy'
+import type { Tracing } from '../lib/tracing'
 import type { CrawlRecord } from './types'
 
 export interface WebhookOptions {
@@ -18,13 +19,16 @@ export interface WebhookOptions {
   baseDelayMs: number
   maxDelayMs: number
   onRetry?: (attempt: number, reason: string) => void
+  /** A client span per POST when tracing is on, under the run's span (`traceparent`). */
+  tracing?: Tracing
+  traceparent?: string
 }
 
 export async function postBatch (opts: WebhookOptions, batch: { sequence: number, records: CrawlRecord[] }): Promise<void> {
   const body = JSON.stringify(batch)
   for (let attempt = 1; ; attempt++) {
     try {
-      await deliver(opts.url, body, opts.secret, { policy: opts.policy, timeoutMs: opts.timeoutMs })
+      await deliver(opts.url, body, opts.secret, { policy: opts.policy, timeoutMs: opts.timeoutMs, tracing: opts.tracing, traceparent: opts.traceparent, operation: 'webhook' })
       return
     } catch (err) {
       if (opts.signal?.aborted === true) throw opts.signal.reason

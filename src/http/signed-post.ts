@@ -6,6 +6,17 @@ import { createHmac } from 'node:crypto'
 import { request } from 'undici'
 import type { Config } from '../config/env'
 import { AddressPolicy, pinnedAgent } from '../lib/address-policy'
+import { httpClientAttributes, type Tracing } from '../lib/tracing'
+
+export interface DeliverOptions {
+  policy: AddressPolicy
+  timeoutMs: number
+  /** A client span per delivery when tracing is on, under `traceparent`; its own traceparent is sent (the receiver is the caller's). */
+  tracing?: Tracing
+  traceparent?: string
+  /** What the delivery is, for the span: `callback` (job callbacks) or `webhook` (the crawl's sink). */
+  operation?: 'callback' | 'webhook'
+}
 
 export function sign (body: string, secret: string): string {
   return `sha256=${createHmac('sha256', secret).update(body).digest('hex')}`
@@ -26,9 +37,33 @@ export function callbackUrlProblem (raw: string): string | undefined {
 }
 
 /** POST the signed body (redirects are not followed); throws with a short reason when the receiver does not answer 2xx. */
-export async function deliver (url: string, body: string, secret: string, opts: { policy: AddressPolicy, timeoutMs: number }): Promise<number> {
+export async function deliver (url: string, body: string, secret: string, opts: DeliverOptions): Promise<number> {
   const problem = callbackUrlProblem(url)
   if (problem !== undefined) throw new Error(problem)
+  if (opts.tracing?.enabled !== true) return await post(url, body, secret, opts, undefined)
+  // The host and port only: the path and query of a callback URL are the caller's, they may hold a token.
+  const span = opts.tracing.start('POST', 'client', opts.traceparent, httpClientAttributes('POST', url, opts.operation ?? 'callback'))
+  try {
+    const status = await post(url, body, secret, opts, span.traceparent)
+    span.setAttributes({ 'http.response.status_code': status })
+    span.end()
+    return status
+  } catch (err) {
+    const status = err instanceof ReceiverAnswer ? err.status : undefined
+    if (status !== undefined) span.setAttributes({ 'http.response.status_code': status })
+    span.end(status !== undefined ? String(status) : err)
+    throw err
+  }
+}
+
+/** A receiver's non-2xx answer (its status for the span; the message as before). */
+class ReceiverAnswer extends Error {
+  constructor (readonly status: number) { super(`the callback receiver answered ${status}`) }
+}
+
+async function post (url: string, body: string, secret: string, opts: DeliverOptions, traceparent: string | undefined): Promise<number> {
+  const headers: Record<string, string> = { 'content-type': 'application/json', 'x-spoke-signature': sign(body, secret), 'user-agent': 'confluence-cloud-spoke' }
+  if (traceparent !== undefined) headers.traceparent = traceparent
   // Resolved and checked again now (DNS may have changed since the job was accepted), and the connection
   // goes to exactly the addresses checked.
   const addresses = await opts.policy.resolve(new URL(url).hostname)
@@ -37,13 +72,13 @@ export async function deliver (url: string, body: string, secret: string, opts: 
     const res = await request(url, {
       method: 'POST',
       dispatcher,
-      headers: { 'content-type': 'application/json', 'x-spoke-signature': sign(body, secret), 'user-agent': 'confluence-cloud-spoke' },
+      headers,
       body,
       headersTimeout: opts.timeoutMs,
       bodyTimeout: opts.timeoutMs
     })
     await res.body.dump()
-    if (res.statusCode < 200 || res.statusCode >= 300) throw new Error(`the callback receiver answered ${res.statusCode}`)
+    if (res.statusCode < 200 || res.statusCode >= 300) throw new ReceiverAnswer(res.statusCode)
     return res.statusCode
   } finally {
     await dispatcher.close().catch(() => {})

@@ -5,6 +5,7 @@ import { DelayedError, Worker, type Job } from 'bullmq'
 import type { Redis } from 'ioredis'
 import type { Logger } from 'pino'
 import type { AddressPolicy } from '../lib/address-policy'
+import type { Tracing } from '../lib/tracing'
 import { deliver } from './callbacks'
 import type { JobService } from './job-service'
 import { bullPrefix, CALLBACK_QUEUE, type CallbackJobData } from './queues'
@@ -14,6 +15,8 @@ export interface CallbackWorkerOptions {
   secret: string
   policy: AddressPolicy
   timeoutMs?: number
+  /** A client span per delivery when tracing is on (http/signed-post.ts). */
+  tracing?: Tracing
 }
 
 /** How often a delivery queued just before its job ended looks again for the end. */
@@ -30,7 +33,7 @@ export function startCallbackWorker (deps: { jobs: JobService, connection: Redis
     }
     try {
       if (view === undefined) throw new Error(`job ${job.data.jobId} cannot be read`)
-      await deliver(job.data.url, JSON.stringify(view), opts.secret, { policy: opts.policy, timeoutMs: opts.timeoutMs ?? 10_000 })
+      await deliver(job.data.url, JSON.stringify(view), opts.secret, { policy: opts.policy, timeoutMs: opts.timeoutMs ?? 10_000, tracing: opts.tracing, traceparent: job.data.traceparent, operation: 'callback' })
       await deps.jobs.recordCallback(job.data.jobId, { state: 'delivered', attempts: attempt, deliveredAt: new Date().toISOString() })
     } catch (err) {
       const lastError = err instanceof Error ? err.message : String(err)

@@ -33,7 +33,12 @@ export interface RunActionResult {
   resolved: string
 }
 
-export interface CallbackJobData { jobId: string, url: string }
+export interface CallbackJobData {
+  jobId: string
+  url: string
+  /** The job's traceparent (its submitter's span), when it has one: the delivery's client span goes under it (tracing on). */
+  traceparent?: string
+}
 
 /** One delivery per run of a job: whoever queues it first (the worker as the job ends, or the 'failed' event
  * as a fallback) creates it, the other finds it there. */

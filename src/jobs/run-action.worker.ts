@@ -8,7 +8,7 @@ import type { Redis } from 'ioredis'
 import type { Logger } from 'pino'
 import { UNCANCEL, type JobService } from './job-service'
 import { createRunActionProcessor, type ProcessorDeps } from './run-action.processor'
-import { bullPrefix, callbackDeliveryId, RUN_ACTION_QUEUE, type RunActionJobData, type RunActionResult } from './queues'
+import { bullPrefix, callbackDeliveryId, RUN_ACTION_QUEUE, type CallbackJobData, type RunActionJobData, type RunActionResult } from './queues'
 
 export interface RunActionWorkerOptions {
   keyPrefix: string
@@ -88,7 +88,9 @@ async function queueCallback (jobs: JobService, job: Job<RunActionJobData, RunAc
   const id = String(job.id)
   try {
     await jobs.recordCallbackPending(id)
-    await jobs.callbackQueue.add('deliver', { jobId: id, url }, {
+    const data: CallbackJobData = { jobId: id, url }
+    if (job.data.traceparent !== undefined) data.traceparent = job.data.traceparent
+    await jobs.callbackQueue.add('deliver', data, {
       jobId: callbackDeliveryId(job),
       attempts: opts.attempts,
       backoff: { type: 'exponential', delay: opts.backoffMs }

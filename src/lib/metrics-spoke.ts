@@ -54,6 +54,8 @@ export interface CrawlMetrics {
   pending: Gauge<'alias'>
   /** Upper bound of the last complete run's window: now minus this is how far the export is behind. */
   watermark: Gauge<'alias'>
+  /** The watermarks stored in Redis, per alias (core.ts sets it): read on scrape, so a restart or another process does not lose them. */
+  storedWatermarks?: () => Promise<Iterable<[string, number]>>
 }
 
 export interface SpokeMetrics {
@@ -116,7 +118,16 @@ export function createSpokeMetrics (registry: Registry): SpokeMetrics {
       lastProgress: new Gauge({ name: 'spoke_crawl_last_progress_timestamp_seconds', help: 'When a crawl of the alias last delivered records or started a run (unix seconds); now minus this is the crawl lag', labelNames: ['alias'] as const, registers: r }),
       running: new Gauge({ name: 'spoke_crawl_runs_active', help: 'Crawl runs of the alias in progress in this process', labelNames: ['alias'] as const, registers: r }),
       pending: new Gauge({ name: 'spoke_crawl_pending_items', help: 'Pages and blog posts the last full crawl run of the alias counted and has not processed yet (0 once it ended)', labelNames: ['alias'] as const, registers: r }),
-      watermark: new Gauge({ name: 'spoke_crawl_watermark_timestamp_seconds', help: 'Upper bound of the window of the last complete crawl run of the alias (unix seconds); now minus this is how far the export is behind', labelNames: ['alias'] as const, registers: r })
+      watermark: new Gauge({
+        name: 'spoke_crawl_watermark_timestamp_seconds',
+        help: 'Upper bound of the window of the last complete crawl run of the alias (unix seconds, read from Redis at scrape time); now minus this is how far the export is behind',
+        labelNames: ['alias'] as const,
+        registers: r,
+        async collect () {
+          const stored = await m.crawl.storedWatermarks?.().catch(() => undefined)
+          if (stored !== undefined) for (const [alias, seconds] of stored) this.set({ alias }, seconds)
+        }
+      })
     }
   }
   return m

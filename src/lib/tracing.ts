@@ -44,6 +44,22 @@ export function createTracing (settings: TracingSettings | undefined): Tracing {
   return otel.createOtelTracing(settings)
 }
 
+/**
+ * The attributes of a client span for an HTTP request the spoke sends: method, the receiver's host and
+ * port, the spoke's operation name and, when given, the route template. Never the path or the query.
+ */
+export function httpClientAttributes (method: string, url: string, operation: string, template?: string): SpanAttributes {
+  const u = new URL(url)
+  const attrs: SpanAttributes = {
+    'http.request.method': method,
+    'server.address': u.hostname,
+    'server.port': u.port === '' ? (u.protocol === 'http:' ? 80 : 443) : Number(u.port),
+    'spoke.operation': operation
+  }
+  if (template !== undefined) attrs['url.template'] = template
+  return attrs
+}
+
 /** `error.type` of a failed span: an AppError's stable code, else the error's class name. */
 export function errorType (err: unknown): string {
   if (typeof err === 'string') return err

@@ -13,6 +13,7 @@ import {
   UpstreamRateLimitedError, UpstreamUnavailableError
 } from '../errors/errors'
 import { AppError } from '../errors/app-error'
+import { httpClientAttributes, type Tracing } from '../lib/tracing'
 
 /** One item of GET /admin/v1/orgs/{orgId}/users (confluence-api.md §8); only what licence reports read. */
 export interface OrgUser {
@@ -24,7 +25,15 @@ export interface OrgUser {
   product_access?: Array<{ key?: string, url?: string, last_active?: string | null }>
 }
 
-export interface OrgAccess { orgId: string, apiKey: string, base: string, agent: Agent }
+export interface OrgAccess {
+  orgId: string
+  apiKey: string
+  base: string
+  agent: Agent
+  /** A client span per request when tracing is on, under the run's traceparent. */
+  tracing?: Tracing
+  traceparent?: string
+}
 
 const TIMEOUT_MS = 30_000
 const ATTEMPTS = 5
@@ -33,12 +42,13 @@ const MAX_WAIT_MS = 30_000
 const MAX_PAGES = 20_000
 
 /** The alias's org admin key and org id (looked up when the alias names none); ORG_ADMIN_NOT_CONFIGURED without a key. */
-export async function orgAccess (ctx: Pick<HandlerContext, 'services' | 'connection' | 'signal'>): Promise<OrgAccess> {
+export async function orgAccess (ctx: Pick<HandlerContext, 'services' | 'connection' | 'signal' | 'traceparent'>): Promise<OrgAccess> {
   const org = await ctx.services?.orgAdmin(ctx.connection.resolved)
   if (org === undefined) {
     throw new OrgAdminNotConfiguredError(`Connection "${ctx.connection.resolved}" has no orgAdmin.apiKey: set orgAdmin { orgId, apiKey } on the alias (an Atlassian organization admin API key)`)
   }
-  const access = { orgId: org.orgId ?? '', apiKey: org.apiKey, base: org.connectionUrl, agent: org.agent }
+  const tracing = ctx.services?.tracing?.enabled === true ? ctx.services.tracing : undefined
+  const access: OrgAccess = { orgId: org.orgId ?? '', apiKey: org.apiKey, base: org.connectionUrl, agent: org.agent, ...(tracing !== undefined ? { tracing, traceparent: ctx.traceparent } : {}) }
   if (access.orgId === '') {
     const body = await getJson(access, `${access.base}admin/v1/orgs`, ctx.signal) as { data?: Array<{ id?: unknown }> }
     const id = body.data?.[0]?.id
@@ -73,7 +83,9 @@ async function getJson (access: OrgAccess, url: string, signal?: AbortSignal): P
   for (let attempt = 1; attempt <= ATTEMPTS; attempt++) {
     let res: RawResponse
     try {
-      res = await send(access.agent, { method: 'GET', url, headers, signal, timeoutMs: TIMEOUT_MS })
+      res = access.tracing === undefined
+        ? await send(access.agent, { method: 'GET', url, headers, signal, timeoutMs: TIMEOUT_MS })
+        : await tracedSend(access, url, headers, signal)
     } catch (err) {
       if (signal?.aborted === true || !(err instanceof AppError) || !err.retryable) throw err
       last = err
@@ -97,4 +109,21 @@ async function getJson (access: OrgAccess, url: string, signal?: AbortSignal): P
     throw new UpstreamInvalidError(`The Organizations API answered ${res.status} to GET ${path}`, { retryable: false })
   }
   throw last ?? new UpstreamUnavailableError('The Organizations API did not answer')
+}
+
+/** One GET in a client span (tracing on). The org id is templated out and the key is only a header, so neither reaches the span. */
+async function tracedSend (access: OrgAccess, url: string, headers: Record<string, string>, signal?: AbortSignal): Promise<RawResponse> {
+  const users = new URL(url).pathname.endsWith('/users')
+  const template = users ? '/admin/v1/orgs/{orgId}/users' : '/admin/v1/orgs'
+  const span = access.tracing!.start(`GET ${template}`, 'client', access.traceparent, httpClientAttributes('GET', url, users ? 'organizations.users' : 'organizations.orgs', template))
+  let res: RawResponse
+  try {
+    res = await send(access.agent, { method: 'GET', url, headers, signal, timeoutMs: TIMEOUT_MS })
+  } catch (err) {
+    span.end(err)
+    throw err
+  }
+  span.setAttributes({ 'http.response.status_code': res.status })
+  span.end(res.status >= 400 ? String(res.status) : undefined)
+  return res
 }

@@ -13,6 +13,8 @@ import { AppError } from '../errors/app-error'
 import { ScheduleNotFoundError } from '../errors/errors'
 import { guard } from '../jobs/job-service'
 import { bullPrefix } from '../jobs/queues'
+import { newTraceparent, traceIdOf } from '../lib/trace-context'
+import type { TraceSpan, Tracing } from '../lib/tracing'
 import { checkTiming, repeatOptions, type Timing } from './timing'
 
 import { DEFAULT_ALIAS as DEFAULT_CONNECTION } from '../connections/alias-id'
@@ -39,6 +41,8 @@ export interface ScheduleDeps {
   store: Redis
   producer: Redis
   keyPrefix: string
+  /** A root consumer span per tick when tracing is on (lib/tracing.ts). */
+  tracing?: Tracing
 }
 
 const UNFINISHED = new Set(['waiting', 'active', 'delayed'])
@@ -104,18 +108,38 @@ export class ScheduleService {
       await this.record(id, { at, skippedBecause: `job ${String(last)} is ${lastState}` }, 'skipped')
       return undefined
     }
+    // Each tick that runs starts a trace of its own: a root span (tracing on), else fresh random ids, so the
+    // job's log lines carry a traceId either way and its upstream requests the traceparent.
+    const span = this.tickSpan(id, def.action)
+    const traceparent = span?.traceparent ?? newTraceparent()
     try {
-      const res = await this.deps.jobs.enqueue({ actionId: def.action, body: { connection: def.connection, input: def.input }, requestId: `schedule:${id}:${Date.now()}` })
+      const res = await this.deps.jobs.enqueue({ actionId: def.action, body: { connection: def.connection, input: def.input }, requestId: `schedule:${id}:${Date.now()}`, traceparent })
       const jobId = (res.body as { jobId: string }).jobId
       await this.deps.store.hset(this.stateKey(id), 'lastJobId', jobId)
       await this.record(id, { at, jobId }, 'runs')
+      span?.setAttributes({ 'spoke.job_id': jobId })
+      span?.end()
       return jobId
     } catch (err) {
+      span?.end(err)
       const error = err instanceof AppError ? { code: err.code, message: err.message } : { code: 'INTERNAL', message: String(err) }
-      this.log.warn({ schedule: id, ...error }, 'schedule could not enqueue its job')
+      this.log.warn({ schedule: id, traceId: traceIdOf(traceparent), ...error }, 'schedule could not enqueue its job')
       await this.record(id, { at, error }, 'skipped')
       return undefined
     }
+  }
+
+  /** The tick's root span (tracing on): a consumer of the schedule queue; the job it queues goes under it. */
+  private tickSpan (id: string, action: string): TraceSpan | undefined {
+    const tracing = this.deps.tracing
+    if (tracing?.enabled !== true) return undefined
+    return tracing.start(`schedule ${action}`, 'consumer', undefined, {
+      'messaging.system': 'bullmq',
+      'messaging.operation.type': 'process',
+      'messaging.destination.name': SCHEDULE_QUEUE,
+      'spoke.action': action,
+      'spoke.schedule': id
+    })
   }
 
   async close (): Promise<void> { await this.queue.close() }

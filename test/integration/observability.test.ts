@@ -7,7 +7,7 @@ import { buildTestSpoke, type TestSpoke } from '../helpers/spoke'
 import { connectSimulatorAlias, http, simulatorEnv } from '../helpers/connect'
 import { parsePromText, sampleSum, sampleValue, type Sample } from '../helpers/prom-text'
 import { SiteBudget } from '../../src/budget/site-budget'
-import { submit, submitJob, waitForJob } from '../helpers/jobs'
+import { getJob, submit, submitJob, waitForJob } from '../helpers/jobs'
 import { readSink } from '../helpers/crawl'
 
 let sim: Simulator
@@ -136,6 +136,46 @@ it('a crawl job: items by kind, the crawl progress time, its backlog while it ru
   // Job requests take tokens of the site budget (leases may grant a few more than were spent).
   expect(delta('spoke_budget_tokens_granted_total', { cloud_id: sim.defaultCloudId })).toBeGreaterThanOrEqual(calls)
 }, 40_000)
+
+it('crawl gauges per alias: two concurrent runs add their backlogs; the watermark is read from Redis on scrape (a restart loses nothing)', async () => {
+  const alias = { alias: 'confluence_cloud' }
+  // Both runs stall on their first page listing, each with its spaces counted and nothing processed yet.
+  sim.faults.next({ kind: 'latency', ms: 4_000 }, 2, { operations: ['getPagesInSpace'] })
+  const ids = [
+    await submitJob(t, 'confluence.content.crawl', { input: { types: ['page', 'blogpost'], sink: { type: 'file', path: 'obs/both-a.ndjson' } } }),
+    await submitJob(t, 'confluence.content.crawl', { input: { types: ['page'], sink: { type: 'file', path: 'obs/both-b.ndjson' } } })
+  ]
+  // The gauge is the sum of each run's own backlog (counted minus processed), as the jobs report them.
+  let seen: { active: number, pending: number, backlogs: number[] } = { active: 0, pending: 0, backlogs: [] }
+  for (let i = 0; i < 60; i++) {
+    const samples = await scrape()
+    const progress = await Promise.all(ids.map(async (id) => (await getJob(t, id)).progress))
+    seen = {
+      active: sampleValue(samples, 'spoke_crawl_runs_active', alias),
+      pending: sampleValue(samples, 'spoke_crawl_pending_items', alias),
+      backlogs: progress.map((p: any) => typeof p?.total === 'number' ? p.total - (p.done ?? 0) : -1)
+    }
+    if (seen.active === 2 && seen.backlogs.every(b => b > 0) && seen.pending === seen.backlogs[0] + seen.backlogs[1]) break
+    await new Promise(resolve => setTimeout(resolve, 50))
+  }
+  expect(seen.active).toBe(2)
+  expect(seen.backlogs.every(b => b > 0)).toBe(true)
+  expect(seen.pending).toBe(seen.backlogs[0] + seen.backlogs[1])
+  const jobs = await Promise.all(ids.map(async (id) => await waitForJob(t, id, undefined, 30_000)))
+  expect(jobs.map(j => j.state)).toEqual(['completed', 'completed'])
+  const after = await scrape()
+  expect(sampleValue(after, 'spoke_crawl_runs_active', alias)).toBe(0)
+  expect(sampleValue(after, 'spoke_crawl_pending_items', alias)).toBe(0)
+
+  // A fresh process has no watermark of its own: the gauge emptied as a restart would leave it still shows
+  // the last complete run's, read from Redis, and so does an alias whose run another process completed.
+  const latest = Math.max(...jobs.map(j => Date.parse(j.result.watermark) / 1000))
+  t.core.metrics.crawl.watermark.reset()
+  await t.core.redis.store.hset(`${t.config.keyPrefix}:crawl:watermarks`, 'elsewhere', '1700000000')
+  const restarted = await scrape()
+  expect(sampleValue(restarted, 'spoke_crawl_watermark_timestamp_seconds', alias)).toBe(latest)
+  expect(sampleValue(restarted, 'spoke_crawl_watermark_timestamp_seconds', { alias: 'elsewhere' })).toBe(1_700_000_000)
+}, 60_000)
 
 describe('W3C traceparent', () => {
   const traceId = '4bf92f3577b34da6a3ce929d0e0e4736'

@@ -70,6 +70,13 @@ it('a schedule of every 1 s queues normal jobs that complete; DELETE stops it', 
   const one = await getJob(t, jobs[0].id as string)
   expect(one).toMatchObject({ state: 'completed', action: 'confluence.group.list', connection: { requested: 'confluence_cloud' } })
   expect(one.result).toBeDefined()
+  // Tracing is off here: each tick still gives its job a fresh traceparent (random ids, not sampled), so the
+  // job's log lines carry a traceId and its upstream requests the header.
+  const traceparents = await Promise.all(jobs.slice(0, 2).map(async (j) => (await t.core.jobs.queue.getJob(j.id as string))?.data.traceparent))
+  for (const tp of traceparents) expect(tp).toMatch(/^00-[0-9a-f]{32}-[0-9a-f]{16}-00$/)
+  expect(traceparents[0]!.slice(3, 35)).not.toBe(traceparents[1]!.slice(3, 35))
+  const upstream = new Set(sim.tracedRequests().map(r => r.traceparent.slice(3, 35)))
+  for (const tp of traceparents) expect(upstream.has(tp!.slice(3, 35))).toBe(true)
   const view = (await http(t, 'GET', '/v1/schedules/spaces-every-second', { key: t.keys.viewer })).json()
   expect(view.runs).toBeGreaterThanOrEqual(2)
   expect((await http(t, 'GET', '/v1/schedules', { key: t.keys.viewer })).json().schedules.map((s: { id: string }) => s.id)).toContain('spaces-every-second')

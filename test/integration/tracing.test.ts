@@ -2,6 +2,9 @@
 // worker roles, src/server.ts) with the standard OTEL_* variables pointing at a local OTLP/HTTP receiver
 // (JSON). A caller's traceparent is continued by the server span, the engine's span, the job's consumer
 // span and a client span per upstream request, whose own traceparent is the one the simulator recorded.
+// The requests outside the Confluence client have theirs too: token and accessible-resources requests, the
+// Organizations API, job callbacks and webhook batches (whose in-test receiver checks the traceparent it
+// got); a schedule's tick starts a trace of its own.
 // The batch delay is longer than the test: every span arrives at SIGTERM, when the spoke flushes on close.
 // With the OTEL_* variables unset the SDK is never loaded (a child process checks Node's module cache;
 // observability.test.ts checks the explicit propagation that stays as it was).
@@ -12,7 +15,7 @@ import { randomUUID } from 'node:crypto'
 import { join } from 'node:path'
 import { startSimulator, type Simulator } from 'confluence-cloud-simulator'
 import { buildTestSpoke, type TestSpoke } from '../helpers/spoke'
-import { connectSimulatorAlias, simulatorEnv } from '../helpers/connect'
+import { connectSimulatorAlias, http, simulatorEnv } from '../helpers/connect'
 import { waitForJob } from '../helpers/jobs'
 import { readSink } from '../helpers/crawl'
 import { freePort, ROOT, startTsxProcess, type ChildProcessHandle } from '../helpers/child-process'
@@ -48,7 +51,21 @@ const SYNC = callerTrace('01')
 const LIMITED = callerTrace('02')
 const ASYNC = callerTrace('03')
 const PROBE = callerTrace('04')
-const seen: { sync: string[], limited: string[], async: string[], jobId: string, token?: string } = { sync: [], limited: [], async: [], jobId: '' }
+const CALLBACK = callerTrace('05')
+const TOKEN = callerTrace('06')
+const ORG = callerTrace('07')
+const FIRST_USE = callerTrace('08')
+const WEBHOOK = callerTrace('09')
+const CALLBACK_SECRET = 'tracing-callback-secret'
+/** In the callback URL's query: the span may name the host, never the path or the query. */
+const HOOK_QUERY_SECRET = 'hook-query-secret-7f3a'
+const seen: {
+  sync: string[], limited: string[], async: string[], jobId: string, tokens: string[]
+  callback?: { traceparent?: string }, callbackJobId?: string, orgJobId?: string, schedule?: { jobId: string }
+  /** The traceparent of each webhook batch the crawl POSTed. */
+  webhook: Array<string | undefined>
+} = { sync: [], limited: [], async: [], jobId: '', tokens: [], webhook: [] }
+let hooks: Server
 
 async function execute (actionId: string, body: unknown, traceparent: string): Promise<{ status: number, json: any }> {
   const res = await fetch(`${base}/v1/actions/${actionId}/execute`, { method: 'POST', headers: { authorization: `Bearer ${invoker}`, 'content-type': 'application/json', traceparent }, body: JSON.stringify(body) })
@@ -70,10 +87,37 @@ beforeAll(async () => {
     })
   })
   await new Promise<void>(resolve => receiver.listen(0, '127.0.0.1', resolve))
+  // The job callback's receiver: it records the traceparent the delivery carried.
+  let delivered: () => void = () => {}
+  const callbackDelivered = new Promise<void>(resolve => { delivered = resolve })
+  hooks = createServer((req, res) => {
+    req.resume()
+    req.on('end', () => {
+      const traceparent = req.headers.traceparent as string | undefined
+      res.writeHead(204).end()
+      if (req.url?.startsWith('/hooks/crawl') === true) { seen.webhook.push(traceparent); return }
+      seen.callback = { traceparent }
+      delivered()
+    })
+  })
+  await new Promise<void>(resolve => hooks.listen(0, '127.0.0.1', resolve))
   sim = await startSimulator({ seed: 'tracing', size: 12 })
   t = await buildTestSpoke(simulatorEnv(sim))
   await connectSimulatorAlias(t, sim, { grant: 'client_credentials' })
-  seen.token = (await t.core.connections.sessions.get('confluence_cloud')).accessToken
+  await connectSimulatorAlias(t, sim, { alias: 'traced_org', grant: 'client_credentials', doc: { orgAdmin: { orgId: sim.orgId, apiKey: sim.adminApiKey } } })
+  seen.tokens.push((await t.core.connections.sessions.get('confluence_cloud')).accessToken)
+  // An alias with no token and no site yet: its first traced call obtains both.
+  const scopes = (await t.core.connections.sessions.alias('confluence_cloud'))!.scopes
+  const put = await http(t, 'PUT', '/v1/connections/first_use', {
+    key: t.keys.admin,
+    body: {
+      name: 'first use',
+      connectionUrl: `${sim.url}/`,
+      credential: { type: 'oauth2_client_credentials', clientId: sim.clientId, clientSecret: sim.clientSecret, scopes, tokenUrl: `${sim.url}/oauth/token` },
+      site: { cloudId: sim.defaultCloudId }
+    }
+  })
+  expect(put.status).toBe(201)
   const port = await freePort()
   base = `http://127.0.0.1:${port}`
   spoke = await startTsxProcess('src/server.ts', {
@@ -87,6 +131,8 @@ beforeAll(async () => {
       SPOKE_API_KEYS: `invoker:${invoker}`,
       SPOKE_DATA_DIR: dataDir,
       SPOKE_PRIVACY_REPORT_EVERY_SECONDS: '0',
+      SPOKE_CALLBACK_SECRET: CALLBACK_SECRET,
+      SPOKE_CALLBACK_ALLOW_PRIVATE: 'true',
       ...simulatorEnv(sim),
       LOG_LEVEL: 'info',
       OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/v1/traces`,
@@ -112,6 +158,46 @@ beforeAll(async () => {
   seen.jobId = submitted.json.jobId
   expect((await waitForJob(t, seen.jobId, undefined, 30_000)).state).toBe('completed')
   seen.async = sim.tracedRequests().map(r => r.traceparent)
+
+  // A job callback: its delivery is a client span of the job's trace, and the receiver gets its traceparent.
+  const hookUrl = `http://127.0.0.1:${(hooks.address() as AddressInfo).port}/hooks/jobs?token=${HOOK_QUERY_SECRET}`
+  const withCallback = await execute('confluence.user.current', { mode: 'async', input: {}, callbackUrl: hookUrl }, CALLBACK.traceparent)
+  expect(withCallback.status).toBe(202)
+  seen.callbackJobId = withCallback.json.jobId
+  await callbackDelivered
+
+  // A crawl into a webhook sink: each batch POST is a client span under the engine's span.
+  const crawl = await execute('confluence.content.crawl', { mode: 'async', input: { types: ['page'], sink: { type: 'webhook', url: `http://127.0.0.1:${(hooks.address() as AddressInfo).port}/hooks/crawl` } } }, WEBHOOK.traceparent)
+  expect(crawl.status).toBe(202)
+  expect((await waitForJob(t, crawl.json.jobId, undefined, 30_000)).state).toBe('completed')
+
+  // Every access token expired: the sync call's 401 makes the client renew under the engine's span.
+  sim.expireAllTokens()
+  expect((await execute('confluence.user.current', { input: {} }, TOKEN.traceparent)).status).toBe(200)
+
+  // First use of an alias: the client-credentials token and the site binding, under the engine span.
+  expect((await execute('confluence.user.current', { input: {}, connection: 'first_use' }, FIRST_USE.traceparent)).status).toBe(200)
+
+  // The Organizations API, from a licence report of an alias with an org admin key.
+  const org = await execute('confluence.license.usage', { mode: 'async', connection: 'traced_org', input: {} }, ORG.traceparent)
+  expect(org.status).toBe(202)
+  seen.orgJobId = org.json.jobId
+  expect((await waitForJob(t, org.json.jobId, undefined, 60_000)).state).toBe('completed')
+
+  // A schedule's tick starts a trace of its own (no caller): the job it queues is in it.
+  await t.core.schedules.put('traced-tick', { action: 'confluence.user.current', every: 1 })
+  for (let i = 0; i < 100 && seen.schedule === undefined; i++) {
+    const jobId = (await t.core.schedules.get('traced-tick')).lastRun?.jobId
+    if (jobId !== undefined) seen.schedule = { jobId }
+    else await new Promise(resolve => setTimeout(resolve, 100))
+  }
+  await t.core.schedules.delete('traced-tick')
+  expect(seen.schedule).toBeDefined()
+  expect((await waitForJob(t, seen.schedule!.jobId, undefined, 30_000)).state).toBe('completed')
+  for (const alias of ['confluence_cloud', 'traced_org', 'first_use']) {
+    const token = (await t.core.connections.tokens.readTokens(alias)).set?.accessToken
+    if (token !== undefined) seen.tokens.push(token)
+  }
   // Graceful close: the api and the worker flush what the batch still holds.
   await spoke.kill('SIGTERM')
 }, 90_000)
@@ -120,6 +206,7 @@ afterAll(async () => {
   await t?.close()
   await sim?.close()
   await new Promise(resolve => receiver?.close(resolve))
+  await new Promise(resolve => hooks?.close(resolve))
 })
 
 const of = (traceId: string): OtlpSpan[] => spans.filter(s => s.traceId === traceId)
@@ -201,6 +288,81 @@ it('async: the job\'s consumer span under the server span, every upstream reques
   expect(spoke.output().split('\n').some(l => l.includes(`"jobId":"${seen.jobId}"`) && JSON.parse(l).msg === 'job completed' && JSON.parse(l).traceId === ASYNC.traceId)).toBe(true)
 })
 
+it('a job callback: a client span of the job\'s trace, whose traceparent the receiver got; host only, never the path or query', () => {
+  const mine = of(CALLBACK.traceId)
+  const server = mine.find(s => s.kind === KIND.server)!
+  const delivery = mine.filter(s => s.kind === KIND.client && attr(s, 'spoke.operation') === 'callback')
+  expect(delivery).toHaveLength(1)
+  // Under the span that queued the job (its traceparent is in the job data, as the consumer span's parent).
+  expect(delivery[0].parentSpanId).toBe(server.spanId)
+  expect(delivery[0].name).toBe('POST')
+  expect(attr(delivery[0], 'server.address')).toBe('127.0.0.1')
+  expect(attr(delivery[0], 'http.response.status_code')).toBe(204)
+  expect(seen.callback?.traceparent).toBeDefined()
+  expect(seen.callback!.traceparent!.slice(3, 35)).toBe(CALLBACK.traceId)
+  expect(parentIdOf(seen.callback!.traceparent!)).toBe(delivery[0].spanId)
+  expect(attributeText(delivery)).not.toMatch(/hooks|token=/)
+})
+
+it('a crawl\'s webhook batches: one client span per POST under the engine span, each the parent the receiver got', () => {
+  const mine = of(WEBHOOK.traceId)
+  const engine = mine.filter(s => s.kind === KIND.internal)
+  expect(engine).toHaveLength(1)
+  const posts = mine.filter(s => s.kind === KIND.client && attr(s, 'spoke.operation') === 'webhook')
+  expect(posts.length).toBeGreaterThan(0)
+  expect(posts.every(s => s.parentSpanId === engine[0].spanId && attr(s, 'http.response.status_code') === 204)).toBe(true)
+  expect(seen.webhook).toHaveLength(posts.length)
+  for (const tp of seen.webhook) expect(tp?.slice(3, 35)).toBe(WEBHOOK.traceId)
+  expect(seen.webhook.map(tp => parentIdOf(tp!)).sort()).toEqual(posts.map(s => s.spanId).sort())
+})
+
+it('a token renewed inside a traced call: a token client span under the engine span, then the re-sent request', () => {
+  const mine = of(TOKEN.traceId)
+  const engine = mine.filter(s => s.kind === KIND.internal)
+  expect(engine).toHaveLength(1)
+  const token = mine.filter(s => s.kind === KIND.client && attr(s, 'spoke.operation') === 'oauth.token')
+  expect(token).toHaveLength(1)
+  expect(token[0].parentSpanId).toBe(engine[0].spanId)
+  expect(attr(token[0], 'oauth.grant_type')).toBe('client_credentials')
+  expect(attr(token[0], 'http.response.status_code')).toBe(200)
+  const confluence = mine.filter(s => s.kind === KIND.client && attr(s, 'spoke.operation') === 'confluence.user.current')
+  expect(confluence.map(c => attr(c, 'http.response.status_code'))).toEqual([401, 200])
+})
+
+it('first use of an alias: the token request and the accessible-resources request under the engine span, beside the Confluence request', () => {
+  const mine = of(FIRST_USE.traceId)
+  const engine = mine.filter(s => s.kind === KIND.internal)
+  expect(engine).toHaveLength(1)
+  const client = mine.filter(s => s.kind === KIND.client)
+  expect(client.map(s => attr(s, 'spoke.operation')).sort()).toEqual(['confluence.user.current', 'oauth.accessible_resources', 'oauth.token'])
+  expect(client.every(s => s.parentSpanId === engine[0].spanId)).toBe(true)
+  expect(client.find(s => attr(s, 'spoke.operation') === 'oauth.accessible_resources')!.name).toBe('GET /oauth/token/accessible-resources')
+})
+
+it('the Organizations API: client spans under the licence job\'s engine span, the org id templated out', () => {
+  const mine = of(ORG.traceId)
+  const engine = mine.filter(s => s.kind === KIND.internal)
+  expect(engine).toHaveLength(1)
+  const org = mine.filter(s => s.kind === KIND.client && String(attr(s, 'spoke.operation')).startsWith('organizations.'))
+  expect(org.length).toBeGreaterThan(0)
+  expect(org.every(s => s.parentSpanId === engine[0].spanId)).toBe(true)
+  expect(org.map(s => s.name)).toContain('GET /admin/v1/orgs/{orgId}/users')
+  expect(attributeText(org)).not.toContain(sim.orgId)
+})
+
+it('a scheduled job: a root consumer span per tick, the job under it, its log lines with that trace id', () => {
+  const consumers = spans.filter(s => s.kind === KIND.consumer && attr(s, 'messaging.message.id') === seen.schedule!.jobId)
+  expect(consumers).toHaveLength(1)
+  const traceId = consumers[0].traceId
+  const tick = spans.find(s => s.spanId === consumers[0].parentSpanId)!
+  expect(tick).toBeDefined()
+  expect(tick.parentSpanId === undefined || tick.parentSpanId === '').toBe(true)
+  expect(tick.kind).toBe(KIND.consumer)
+  expect(tick.name).toBe('schedule confluence.user.current')
+  expect(attr(tick, 'spoke.job_id')).toBe(seen.schedule!.jobId)
+  expect(spoke.output().split('\n').some(l => l.includes(`"jobId":"${seen.schedule!.jobId}"`) && JSON.parse(l).msg === 'job completed' && JSON.parse(l).traceId === traceId)).toBe(true)
+})
+
 it('health probes and metric scrapes make no spans', () => {
   expect(spans.filter(s => /\/(healthz|readyz|metrics)$/.test(s.name))).toEqual([])
   expect(of(PROBE.traceId)).toEqual([])
@@ -209,9 +371,14 @@ it('health probes and metric scrapes make no spans', () => {
 it('no attribute or event holds a token, the client secret, an account id or a page id', () => {
   expect(spans.length).toBeGreaterThan(10)
   const text = attributeText(spans)
-  expect(seen.token).toBeDefined()
-  expect(text).not.toContain(seen.token!)
+  // The first token and those renewed since (the token spans must not carry them), the client secret,
+  // the org admin key, the callback secret and what the callback URL's query held.
+  expect(seen.tokens.length).toBeGreaterThan(1)
+  for (const token of seen.tokens) expect(text).not.toContain(token)
   expect(text).not.toContain(sim.clientSecret)
+  expect(text).not.toContain(sim.adminApiKey)
+  expect(text).not.toContain(CALLBACK_SECRET)
+  expect(text).not.toContain(HOOK_QUERY_SECRET)
   expect(text).not.toMatch(/Bearer|712020:/)
   const pages = readSink(dataDir, 'tracing/traced.ndjson').filter(r => r.kind === 'page')
   expect(pages.length).toBeGreaterThan(0)

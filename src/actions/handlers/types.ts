@@ -7,6 +7,7 @@ import type { ResolvedConnection } from '../../connections/types'
 import type { AddressPolicy } from '../../lib/address-policy'
 import type { ActionDefinition } from '../action-definition'
 import type { Metrics } from '../../lib/metrics'
+import type { Tracing } from '../../lib/tracing'
 
 /** Process services a long-running handler (the crawl) needs besides Confluence calls. */
 export interface HandlerServices {
@@ -23,6 +24,8 @@ export interface HandlerServices {
   metrics?: Pick<Metrics, 'licenceSeatsInUse' | 'licenceSeatsReclaimed'> & Partial<Pick<Metrics, 'crawl'>>
   /** the personal-data index, erasure keys and metrics (confluence.privacy.report; crawl state registers accounts) */
   privacy?: import('../../privacy/services').PrivacyServices
+  /** Client spans for requests that do not go through the Confluence client (webhook sink, Organizations API), when tracing is on. */
+  tracing?: Tracing
 }
 
 /** An alias's org admin key, with the agent (owned by the composition root) its calls go through. */
@@ -55,6 +58,8 @@ export interface HandlerContext {
   onProgress?: (update: ProgressUpdate) => void
   job?: JobRun
   services?: HandlerServices
+  /** The run's traceparent (the engine's span when tracing is on): what the handler's own requests go under. */
+  traceparent?: string
 }
 
 export type ActionHandler = (ctx: HandlerContext) => Promise<unknown>
