@@ -10,7 +10,7 @@ import type { Metrics } from '../../lib/metrics'
 
 /** Process services a long-running handler (the crawl) needs besides Confluence calls. */
 export interface HandlerServices {
-  /** the store connection (crawl state, watermarks) */
+  /** crawl state, watermarks: the fail-fast store connection in a sync call, the waiting job connection in a job */
   redis: Redis
   keyPrefix: string
   dataDir: string
