@@ -154,7 +154,7 @@ export function createRunActionProcessor (deps: ProcessorDeps) {
       if (delay === undefined) throw await fail(job, error)
       await deps.jobs.recordError(id, error).catch(() => {})
       deps.jobs.metrics.retries.inc({ action: data.actionId, code: error.code })
-      log.warn({ jobId: id, action: data.actionId, attempt: job.attemptsMade + 1, code: error.code, delayMs: delay }, 'job attempt failed; retrying later')
+      log.warn({ jobId: id, action: data.actionId, attempt: job.attemptsMade + 1, code: error.code, message: error.message, delayMs: delay }, 'job attempt failed; retrying later')
       throw new RetryLaterError(`${error.code}: ${error.message}`, delay)
     }
   }
