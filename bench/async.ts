@@ -18,6 +18,7 @@ import { once } from 'node:events'
 import { Redis, type Cluster } from 'ioredis'
 import { createRedis } from '../src/lib/redis'
 import type { RedisTarget } from '../src/config/redis-target'
+import { benchKeyPrefix, benchRedisEnv, benchRedisTarget } from './redis-env'
 import { freePort, startTsxProcess, type ChildProcessHandle } from '../test/helpers/child-process'
 import { bullPrefix, RUN_ACTION_QUEUE } from '../src/jobs/queues'
 
@@ -63,12 +64,13 @@ const round = (n: number, digits = 1): number => Math.round(n * 10 ** digits) / 
 export async function benchAsync (opts: BenchAsyncOptions = {}): Promise<BenchAsyncResult> {
   const settings = { jobs: opts.jobs ?? Number(process.env.BENCH_JOBS ?? 4_000), submitters: opts.submitters ?? 32, action: ACTION, layout: opts.layout ?? 'all' }
   const concurrencies = opts.concurrencies ?? [8, 32]
-  const redisUrl = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379'
+  // The Redis the product would use from this environment (REDIS_URL, or the Sentinel or Cluster variables).
+  const redis = benchRedisTarget()
   const sim = await startSimulatorProcess()
   const runs: AsyncRun[] = []
   try {
     for (const concurrency of concurrencies) {
-      const s = { ...settings, concurrency, redisUrl }
+      const s = { ...settings, concurrency, redis }
       const spoke = await runSpoke(s, sim)
       const floor = await runFloor(s, sim)
       const rawBullmq = await runRawBullmq(s)
@@ -90,7 +92,7 @@ export async function benchAsync (opts: BenchAsyncOptions = {}): Promise<BenchAs
 
 // --- the three targets --------------------------------------------------------------------------------
 
-interface RunSettings { jobs: number, concurrency: number, submitters: number, redisUrl: string, layout: 'all' | 'split' }
+interface RunSettings { jobs: number, concurrency: number, submitters: number, redis: RedisTarget, layout: 'all' | 'split' }
 export interface SimulatorProcess { process: ChildProcessHandle, url: string, cloudId: string, client: { id: string, secret: string } }
 
 export async function startSimulatorProcess (): Promise<SimulatorProcess> {
@@ -110,12 +112,12 @@ async function runSpoke (s: RunSettings, sim: SimulatorProcess): Promise<TargetR
   const children: ChildProcessHandle[] = []
   const agent = new Agent({ connections: s.submitters, keepAliveTimeout: 30_000 })
   const keys = { admin: `bench_admin_${randomBytes(8).toString('hex')}`, invoker: `bench_inv_${randomBytes(8).toString('hex')}` }
-  const keyPrefix = `bench${randomBytes(4).toString('hex')}`
-  const events = new QueueEvents(RUN_ACTION_QUEUE, { connection: { url: s.redisUrl }, prefix: bullPrefix(keyPrefix) })
+  const keyPrefix = benchKeyPrefix(`bench${randomBytes(4).toString('hex')}`, s.redis)
+  const events = queueEvents(s.redis, RUN_ACTION_QUEUE, bullPrefix(keyPrefix))
   try {
     const port = await freePort()
     const env = {
-      REDIS_URL: s.redisUrl,
+      ...benchRedisEnv(),
       PORT: String(port),
       SPOKE_KEY_PREFIX: keyPrefix,
       SPOKE_MASTER_KEY: randomBytes(32).toString('base64'),
@@ -152,7 +154,7 @@ async function runSpoke (s: RunSettings, sim: SimulatorProcess): Promise<TargetR
     await events.close()
     await agent.close()
     for (const child of children.reverse()) await child.kill('SIGTERM')
-    await removeKeys(s.redisUrl, [`${keyPrefix}:*`, `${bullPrefix(keyPrefix)}:*`])
+    await removeKeys(s.redis, [`${keyPrefix}:*`, `${bullPrefix(keyPrefix)}:*`])
   }
 }
 
@@ -160,12 +162,12 @@ async function runSpoke (s: RunSettings, sim: SimulatorProcess): Promise<TargetR
 async function runFloor (s: RunSettings, sim: SimulatorProcess): Promise<TargetResult> {
   const prefix = `{bench-floor-${randomBytes(4).toString('hex')}}`
   const agent = new Agent({ connections: s.submitters, keepAliveTimeout: 30_000 })
-  const events = new QueueEvents('floor', { connection: { url: s.redisUrl }, prefix })
+  const events = queueEvents(s.redis, 'floor', prefix)
   let floor: ChildProcessHandle | undefined
   try {
     floor = await startTsxProcess('bench/floor-runner.ts', {
       ready: /floor ready on \d+/,
-      env: { REDIS_URL: s.redisUrl, FLOOR_PREFIX: prefix, FLOOR_CONCURRENCY: String(s.concurrency), FLOOR_SIMULATOR_URL: sim.url, FLOOR_CLOUD_ID: sim.cloudId, FLOOR_CLIENT_ID: sim.client.id, FLOOR_CLIENT_SECRET: sim.client.secret }
+      env: { ...benchRedisEnv(), FLOOR_PREFIX: prefix, FLOOR_CONCURRENCY: String(s.concurrency), FLOOR_SIMULATOR_URL: sim.url, FLOOR_CLOUD_ID: sim.cloudId, FLOOR_CLIENT_ID: sim.client.id, FLOOR_CLIENT_SECRET: sim.client.secret }
     })
     const port = /floor ready on (\d+)/.exec(floor.output())?.[1] ?? ''
     await events.waitUntilReady()
@@ -174,22 +176,22 @@ async function runFloor (s: RunSettings, sim: SimulatorProcess): Promise<TargetR
     await events.close()
     await agent.close()
     await floor?.kill('SIGTERM')
-    await removeKeys(s.redisUrl, [`${prefix}:*`])
+    await removeKeys(s.redis, [`${prefix}:*`])
   }
 }
 
 /** A no-op BullMQ worker in its own process (bench/raw-bullmq-worker.ts); this process adds the jobs. */
 async function runRawBullmq (s: RunSettings): Promise<TargetResult> {
   const prefix = `{bench-raw-${randomBytes(4).toString('hex')}}`
-  const producer = new Redis(s.redisUrl, { maxRetriesPerRequest: 1, enableOfflineQueue: false })
+  const producer = createRedis(s.redis, 'producer')
   const queue = new Queue('raw', { connection: producer, prefix, defaultJobOptions: { removeOnComplete: { age: 3600, count: 10_000 } } })
-  const events = new QueueEvents('raw', { connection: { url: s.redisUrl }, prefix })
+  const events = queueEvents(s.redis, 'raw', prefix)
   let worker: ChildProcessHandle | undefined
   try {
     await Promise.all([queue.waitUntilReady(), events.waitUntilReady()])
     worker = await startTsxProcess('bench/raw-bullmq-worker.ts', {
       ready: 'raw worker ready',
-      env: { REDIS_URL: s.redisUrl, RAW_PREFIX: prefix, RAW_CONCURRENCY: String(s.concurrency) }
+      env: { ...benchRedisEnv(), RAW_PREFIX: prefix, RAW_CONCURRENCY: String(s.concurrency) }
     })
     return await timedRun(events, s, async () => { await queue.add('noop', { input: {} }) }, { worker })
   } finally {
@@ -276,6 +278,15 @@ async function untilReady (url: string): Promise<void> {
     if (Date.now() > deadline) throw new Error(`${url} did not become ready`)
     await new Promise(resolve => setTimeout(resolve, 100))
   }
+}
+
+/** QueueEvents on its own connection to the target; closing it closes that connection too. */
+function queueEvents (redis: RedisTarget, name: string, prefix: string): QueueEvents {
+  const connection = createRedis(redis, 'worker')
+  const events = new QueueEvents(name, { connection, prefix })
+  const close = events.close.bind(events)
+  events.close = async () => { try { await close() } finally { connection.disconnect() } }
+  return events
 }
 
 export async function removeKeys (redis: RedisTarget | string, patterns: string[]): Promise<void> {

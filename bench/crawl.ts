@@ -10,6 +10,7 @@ import { join } from 'node:path'
 import { randomUUID } from 'node:crypto'
 import { request } from 'undici'
 import { buildTestSpoke } from '../test/helpers/spoke'
+import { benchRedisEnv } from './redis-env'
 import { connectSimulatorAlias, simulatorEnv } from '../test/helpers/connect'
 import { freePort, startTsxProcess, type ChildProcessHandle } from '../test/helpers/child-process'
 import { submitJob, waitForJob } from '../test/helpers/jobs'
@@ -60,7 +61,7 @@ async function runOne (pages: number, rate: number): Promise<CrawlRun> {
   const info = /cloudId=(\S+) items=(\d+)/.exec(simProc.output())
   const cloudId = info?.[1] as string
   const budget = { SPOKE_SITE_RATE_PER_SECOND: String(rate), SPOKE_SITE_BURST: String(Math.max(1, Math.floor(rate / 20))) }
-  const t = await buildTestSpoke({ ...simulatorEnv({ url: simUrl }), LOG_LEVEL: 'warn', ...budget })
+  const t = await buildTestSpoke({ ...benchRedisEnv(), ...simulatorEnv({ url: simUrl }), LOG_LEVEL: 'warn', ...budget })
   const workers: ChildProcessHandle[] = []
   try {
     await connectSimulatorAlias(t, { url: simUrl, clientId: 'sandbox-client', clientSecret: 'sandbox-secret', defaultCloudId: cloudId }, { grant: 'client_credentials' })

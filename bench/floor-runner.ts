@@ -7,11 +7,12 @@
 import { createServer } from 'node:http'
 import { randomBytes } from 'node:crypto'
 import { Queue, Worker } from 'bullmq'
-import { Redis } from 'ioredis'
+import { createRedis } from '../src/lib/redis'
+import { parseRedisTarget } from '../src/config/redis-target'
 import { Agent, request } from 'undici'
 
 const env = process.env
-const redisUrl = env.REDIS_URL ?? 'redis://127.0.0.1:6379'
+const redis = parseRedisTarget(env)
 const prefix = env.FLOOR_PREFIX ?? '{bench-floor}'
 const simUrl = env.FLOOR_SIMULATOR_URL ?? ''
 const agent = new Agent({ connections: 128, keepAliveTimeout: 30_000 })
@@ -27,14 +28,14 @@ async function main (): Promise<void> {
   const userUrl = `${simUrl}/ex/confluence/${env.FLOOR_CLOUD_ID ?? ''}/wiki/rest/api/user/current`
   const headers = { authorization: `Bearer ${token}`, accept: 'application/json' }
 
-  const producer = new Redis(redisUrl, { maxRetriesPerRequest: 1, enableOfflineQueue: false, enableAutoPipelining: true })
+  const producer = createRedis(redis, 'producer')
   const queue = new Queue('floor', { connection: producer, prefix, defaultJobOptions: { removeOnComplete: { age: 3600, count: 10_000 } } })
   const worker = new Worker('floor', async () => {
     const res = await request(userUrl, { headers, dispatcher: agent })
     const body = await res.body.json() as { accountId: string, displayName: string }
     if (res.statusCode !== 200) throw new Error(`upstream answered ${res.statusCode}`)
     return { output: { accountId: body.accountId, displayName: body.displayName } }
-  }, { connection: new Redis(redisUrl, { maxRetriesPerRequest: null }), prefix, concurrency: Number(env.FLOOR_CONCURRENCY ?? 8) })
+  }, { connection: createRedis(redis, 'worker'), prefix, concurrency: Number(env.FLOOR_CONCURRENCY ?? 8) })
 
   const server = createServer((req, res) => {
     const chunks: Buffer[] = []

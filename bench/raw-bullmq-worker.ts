@@ -1,10 +1,10 @@
 // The baseline of bench/async.ts: a BullMQ worker with a no-op processor in its own process, as the
 // spoke's worker runs in its own. Configured from RAW_* variables; prints "raw worker ready".
 import { Worker } from 'bullmq'
-import { Redis } from 'ioredis'
+import { createRedis } from '../src/lib/redis'
+import { parseRedisTarget } from '../src/config/redis-target'
 
-const redisUrl = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379'
-const connection = new Redis(redisUrl, { maxRetriesPerRequest: null })
+const connection = createRedis(parseRedisTarget(process.env), 'worker')
 const worker = new Worker(process.env.RAW_QUEUE ?? 'raw', async () => ({ ok: true }), {
   connection,
   prefix: process.env.RAW_PREFIX,

@@ -5,6 +5,7 @@
 import type { ChildProcessWithoutNullStreams } from 'node:child_process'
 import { startSimulator } from 'confluence-cloud-simulator'
 import { buildTestSpoke } from '../test/helpers/spoke'
+import { benchRedisEnv } from './redis-env'
 import { simulatorEnv } from '../test/helpers/connect'
 import { expiredTokenStorm } from '../test/helpers/refresh-storm'
 
@@ -13,7 +14,7 @@ export interface BenchRefreshStormResult { calls: number, processes: number, tok
 export async function benchRefreshStorm (opts: { callsPerProcess?: number } = {}): Promise<BenchRefreshStormResult> {
   const callsPerProcess = opts.callsPerProcess ?? 500
   const sim = await startSimulator({ seed: 'bench-storm', size: 5, accessTokenTtlSeconds: 3 })
-  const t = await buildTestSpoke({ ...simulatorEnv(sim), LOG_LEVEL: 'warn' })
+  const t = await buildTestSpoke({ ...benchRedisEnv(), ...simulatorEnv(sim), LOG_LEVEL: 'warn' })
   const children: ChildProcessWithoutNullStreams[] = []
   try {
     const r = await expiredTokenStorm(t, sim, 'storm', callsPerProcess, children)

@@ -9,6 +9,7 @@ import type { AddressInfo } from 'node:net'
 import { Agent } from 'undici'
 import { startSimulator } from 'confluence-cloud-simulator'
 import { buildTestSpoke } from '../test/helpers/spoke'
+import { benchRedisEnv } from './redis-env'
 import { connectSimulatorAlias, listen, simulatorEnv } from '../test/helpers/connect'
 
 // autocannon ships no types; this is the part used here.
@@ -56,7 +57,7 @@ export async function benchSync (opts: BenchSyncOptions = {}): Promise<BenchSync
   const tracing = opts.tracing ?? process.env.BENCH_TRACING === 'on'
   const sink = tracing ? await traceSink() : undefined
   const sim = await startSimulator({ seed: 'bench-sync', size: 200 })
-  const spoke = await buildTestSpoke({ ...simulatorEnv(sim), LOG_LEVEL: 'warn', SPOKE_VALIDATE_OUTPUT: String(validateOutput), ...(sink?.env ?? {}) })
+  const spoke = await buildTestSpoke({ ...benchRedisEnv(), ...simulatorEnv(sim), LOG_LEVEL: 'warn', SPOKE_VALIDATE_OUTPUT: String(validateOutput), ...(sink?.env ?? {}) })
   let proxy: Server | undefined
   const agent = new Agent({ connections: 128, keepAliveTimeout: 30_000 })
   try {

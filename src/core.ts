@@ -39,6 +39,12 @@ export interface Core {
     store: Redis
     /** BullMQ producers on the HTTP path: fails fast too. */
     producer: Redis
+    /**
+     * What runs inside a job (crawl state, personal-data index, licence plans, checkpoints) and the workers'
+     * BullMQ connection: waits for Redis through an outage or failover instead of failing the attempt.
+     * Connects on first use, so an api-only process never opens it.
+     */
+    job: Redis
     /** Logs Redis outages once per change of state, for every client of this process. */
     watch: RedisWatch
   }
@@ -60,8 +66,10 @@ export interface Core {
   preflight: Preflight
   /** An alias's Organizations API key with the process's agent for that API (licences, crawl emails, setup checks). */
   orgAdmin: HandlerServices['orgAdmin']
-  /** The index of the accounts whose personal data the spoke stores (docs/privacy.md). */
+  /** The index of the accounts whose personal data the spoke stores (docs/privacy.md), on the store connection. */
   privacy: PersonalDataIndex
+  /** What a handler gets when it runs inside a job: the same services on the `redis.job` connection. */
+  jobServices: HandlerServices
   /** Named readiness checks, each answering within its timeout. */
   addReadinessCheck: (name: string, check: ReadinessCheck) => void
   readiness: () => Promise<Record<string, 'ok' | 'failed'>>
@@ -83,6 +91,7 @@ export async function createCore (config: Config, log: Logger, opts: CoreOptions
   const watch = new RedisWatch(log)
   const store = createRedis(config.redis, 'store', {}, watch)
   const producer = createRedis(config.redis, 'producer', {}, watch)
+  const job = createRedis(config.redis, 'worker', { lazyConnect: true }, watch)
   const closers: Array<() => Promise<void>> = []
   const checks = new Map<string, ReadinessCheck>()
 
@@ -101,7 +110,7 @@ export async function createCore (config: Config, log: Logger, opts: CoreOptions
   } catch (err) {
     await Promise.all([agent.close(), orgAgent.close()]).catch(() => {})
     await tracing.shutdown().catch(() => {})
-    store.disconnect(); producer.disconnect()
+    store.disconnect(); producer.disconnect(); job.disconnect()
     throw err
   }
   const confluence = new SpokeConfluenceClient({
@@ -112,15 +121,17 @@ export async function createCore (config: Config, log: Logger, opts: CoreOptions
   metrics.crawl.storedWatermarks = async () => await withTimeout(readAliasWatermarks(store, config.keyPrefix), READINESS_TIMEOUT_MS)
   // Personal data: the index, and the default report schedule of an alias (wired once schedules exist).
   const privacyHooks: { current?: ReturnType<typeof privacySchedules> } = {}
-  const privacy = new PersonalDataIndex(store, config.keyPrefix, (alias) => privacyHooks.current?.onNewAlias(alias))
+  const onNewAlias = (alias: string): void => privacyHooks.current?.onNewAlias(alias)
+  const privacy = new PersonalDataIndex(store, config.keyPrefix, onNewAlias)
   const orgAdmin = async (alias: string): Promise<OrgAdminAccess | undefined> => {
     const org = await connections.sessions.orgAdmin(alias)
     return org === undefined ? undefined : { ...org, agent: orgAgent }
   }
   const grantOf = async (alias: string): Promise<string | undefined> => (await connections.sessions.alias(alias))?.grant
-  // What a long-running handler (the crawl, licences) needs besides Confluence calls.
-  const services: HandlerServices = {
-    redis: store,
+  // What a long-running handler (the crawl, licences) needs besides Confluence calls: on the fail-fast store
+  // connection for a sync call, on the waiting job connection inside a job.
+  const servicesOn = (redis: Redis, index: PersonalDataIndex): HandlerServices => ({
+    redis,
     keyPrefix: config.keyPrefix,
     dataDir: config.dataDir,
     callbackSecret: config.callbackSecret,
@@ -128,9 +139,11 @@ export async function createCore (config: Config, log: Logger, opts: CoreOptions
     orgAdmin,
     metrics,
     tracing,
-    privacy: { index: privacy, erasure: erasureKeys(config.keyPrefix), grantOf, metrics: metrics.privacy, onCycle: (alias, period) => privacyHooks.current?.onCycle(alias, period) }
-  }
-  const engine = createActionEngine({ registry: actions, client: confluence, connections: connections.sessions, config, log, services, metrics: metrics.upstream, tracing })
+    privacy: { index, erasure: erasureKeys(config.keyPrefix), grantOf, metrics: metrics.privacy, onCycle: (alias, period) => privacyHooks.current?.onCycle(alias, period) }
+  })
+  const services = servicesOn(store, privacy)
+  const jobServices = servicesOn(job, new PersonalDataIndex(job, config.keyPrefix, onNewAlias))
+  const engine = createActionEngine({ registry: actions, client: confluence, connections: connections.sessions, config, log, services, jobServices, metrics: metrics.upstream, tracing })
   const jobs = new JobService({ config, log, producer, actions, engine, connections: connections.sessions, metrics, privacy })
   const schedules = new ScheduleService({ actions, engine, connections: connections.sessions, jobs, log, store, producer, keyPrefix: config.keyPrefix, tracing })
   privacyHooks.current = privacySchedules({ schedules, grantOf, everySeconds: config.privacyReportEverySeconds, log })
@@ -139,7 +152,7 @@ export async function createCore (config: Config, log: Logger, opts: CoreOptions
     log,
     metrics,
     tracing,
-    redis: { store, producer, watch },
+    redis: { store, producer, job, watch },
     connections,
     confluence,
     actions,
@@ -148,6 +161,7 @@ export async function createCore (config: Config, log: Logger, opts: CoreOptions
     jobs,
     schedules,
     privacy,
+    jobServices,
     preflight: new Preflight({ config, redis: store }),
     orgAdmin,
     addReadinessCheck: (name, check) => { checks.set(name, check) },
@@ -161,8 +175,9 @@ export async function createCore (config: Config, log: Logger, opts: CoreOptions
       for (const fn of closers.reverse()) {
         try { await fn() } catch (err) { log.warn({ err }, 'close step failed') }
       }
-      await Promise.allSettled([store.quit(), producer.quit()])
-      store.disconnect(); producer.disconnect()
+      // (a job connection never used is still waiting to connect: quit would open it first)
+      await Promise.allSettled([store.quit(), producer.quit(), job.status === 'wait' ? undefined : job.quit()])
+      store.disconnect(); producer.disconnect(); job.disconnect()
       // Last: the spans of the requests and jobs that just ended go out too.
       await tracing.shutdown().catch((err: unknown) => log.warn({ err }, 'trace export at close failed'))
     }

@@ -24,7 +24,9 @@ const JOB_INLINE_RETRY_AFTER_SECONDS = 30
 export async function startWorkers (core: Core, opts: WorkerOptions = {}): Promise<void> {
   const { config, log } = core
   // Workers wait for Redis forever (BullMQ needs maxRetriesPerRequest: null) and carry on when it returns.
-  const connection = createRedis(config.redis, 'worker', {}, core.redis.watch)
+  // BullMQ's commands, checkpoints and every write of a job's handler share the core's job connection
+  // (core.close quits it); the subscriber is the workers' own.
+  const connection = core.redis.job
   const subscriber = createRedis(config.redis, 'worker', {}, core.redis.watch)
   const concurrency = opts.concurrency ?? config.workerConcurrency
   const runAction = startRunActionWorker({
@@ -32,6 +34,7 @@ export async function startWorkers (core: Core, opts: WorkerOptions = {}): Promi
     engine: core.engine,
     connections: core.connections.sessions,
     redis: connection,
+    privacy: core.jobServices.privacy?.index,
     log,
     tracing: core.tracing,
     maxRetryAfterSeconds: opts.maxRetryAfterSeconds ?? JOB_INLINE_RETRY_AFTER_SECONDS,
@@ -51,7 +54,6 @@ export async function startWorkers (core: Core, opts: WorkerOptions = {}): Promi
   core.onClose(async () => {
     await Promise.all([runAction.close(), callbacks?.close(), schedules.close()])
     subscriber.disconnect()
-    await connection.quit().catch(() => connection.disconnect())
   })
   // Not awaited: with Redis away the process still starts (and serves /healthz); BullMQ's workers pick up
   // jobs by themselves once Redis answers.

@@ -69,6 +69,8 @@ export interface EngineDeps {
   random?: () => number
   /** Given to built-in handlers (the crawl keeps its state in Redis). */
   services?: HandlerServices
+  /** Given instead when the run is a job's: the same services on a Redis connection that waits through a failover. */
+  jobServices?: HandlerServices
   /** Upstream metrics: the engine counts its per-call retries (lib/metrics-spoke.ts). */
   metrics?: Pick<UpstreamMetrics, 'retries'>
   /** An internal span per run when tracing is on (lib/tracing.ts): its retries as events, its traceparent sent upstream. */
@@ -151,7 +153,7 @@ export function createActionEngine (deps: EngineDeps): ActionEngine {
     let output: unknown
     try {
       if (action.handler !== undefined) {
-        const ctx = { action: action.definition, input, params: action.handler.params, connection, call, site: getSite, signal: params.signal, onProgress: params.onProgress, job: params.job, services: deps.services, traceparent: params.traceparent }
+        const ctx = { action: action.definition, input, params: action.handler.params, connection, call, site: getSite, signal: params.signal, onProgress: params.onProgress, job: params.job, services: params.job !== undefined ? deps.jobServices ?? deps.services : deps.services, traceparent: params.traceparent }
         if (action.handler.precheck !== undefined) await action.handler.precheck(ctx)
         output = await action.handler.run(ctx)
       } else {

@@ -14,6 +14,7 @@ import type { ConnectionResolver } from '../connections/types'
 import { AppError } from '../errors/app-error'
 import { DEFAULT_RETRY_POLICY } from '../connections/effective-alias'
 import type { JobService } from './job-service'
+import type { PersonalDataIndex } from '../privacy/personal-data-index'
 import { CANCELLED_CODE, type JobError } from './job-view'
 import { EXTRA_TTL_SECONDS, JOB_SCHEMA_VERSION, RUN_ACTION_QUEUE, type RunActionJobData, type RunActionResult } from './queues'
 import { nextRetryDelay } from '../http/retry'
@@ -24,8 +25,10 @@ export interface ProcessorDeps {
   jobs: JobService
   engine: ActionEngine
   connections: ConnectionResolver
-  /** Checkpoints (the store connection). */
+  /** Checkpoints: the job connection, which waits through a Redis outage or failover (core.redis.job). */
   redis: Redis
+  /** The personal-data index on that same connection (a job's result is recorded there); default the job service's. */
+  privacy?: PersonalDataIndex
   log: Logger
   /** Longest Retry-After a job waits out inline; longer ones end the attempt and delay the job. */
   maxRetryAfterSeconds: number
@@ -131,7 +134,7 @@ export function createRunActionProcessor (deps: ProcessorDeps) {
         traceparent
       })
       // Before the checkpoint goes: a failed index write retries the attempt, which then resumes (docs/privacy.md).
-      await deps.jobs.privacy?.recordValue(result.meta.connection.resolved, result.output, `job:${id}`)
+      await (deps.privacy ?? deps.jobs.privacy)?.recordValue(result.meta.connection.resolved, result.output, `job:${id}`)
       if (pending !== undefined) await job.updateProgress({ ...pending }).catch(() => {})
       if (checkpointUsed) deps.redis.del(checkpointKey).catch(() => {})
       await deps.beforeEnd?.(job)
@@ -151,7 +154,7 @@ export function createRunActionProcessor (deps: ProcessorDeps) {
       if (delay === undefined) throw await fail(job, error)
       await deps.jobs.recordError(id, error).catch(() => {})
       deps.jobs.metrics.retries.inc({ action: data.actionId, code: error.code })
-      log.warn({ jobId: id, action: data.actionId, attempt: job.attemptsMade + 1, code: error.code, delayMs: delay }, 'job attempt failed; retrying later')
+      log.warn({ jobId: id, action: data.actionId, attempt: job.attemptsMade + 1, code: error.code, message: error.message, delayMs: delay }, 'job attempt failed; retrying later')
       throw new RetryLaterError(`${error.code}: ${error.message}`, delay)
     }
   }

@@ -7,8 +7,7 @@ import { buildTestSpoke, type TestSpoke } from '../helpers/spoke'
 import { connectSimulatorAlias, simulatorEnv } from '../helpers/connect'
 import { getJob, submitJob, waitForJob } from '../helpers/jobs'
 import { startSentinelGroup, type SentinelGroup } from '../helpers/redis-ha'
-import { readSink } from '../helpers/crawl'
-import { expectAliasAndJobsWork, readinessGap } from '../helpers/failover'
+import { expectAliasAndJobsWork, expectCrawlExact, failedAttempts, readinessGap } from '../helpers/failover'
 
 jest.setTimeout(180_000)
 
@@ -67,23 +66,16 @@ it('follows a Sentinel failover mid-job: no job lost, no account applied twice, 
   const crawlJob = await waitForJob(t, crawl, undefined, 120_000)
   expect(crawlJob.state).toBe('completed')
   expect(crawlJob.result.complete).toBe(true)
-  const records = readSink(t.config.dataDir, 'failover/run.ndjson')
-  const ids = records.map(r => r.recordId)
-  const duplicates = ids.filter((r, i) => ids.indexOf(r) !== i)
-  const expected = [...sim.data.content()].filter(c => c.status === 'current' && (c.kind !== 'attachment' || sim.data.contentById(c.parentId as string)?.status === 'current')).map(c => c.id)
-  const content = records.filter(r => ['page', 'blogpost', 'attachment'].includes(r.kind)).map(r => String(r.id).replace(/^att/, ''))
-  const missing = expected.filter(id => !content.includes(id))
-  expect(duplicates).toEqual([])
-  expect(content.sort()).toEqual(expected.sort())
+  const sink = expectCrawlExact(t, sim, 'failover/run.ndjson')
   const smallJobs = await Promise.all(small.map(async id => await waitForJob(t, id, undefined, 60_000)))
   expect(smallJobs.map(j => j.state)).toEqual(Array(10).fill('completed'))
 
   await expectAliasAndJobsWork(t, 'ha')
   const final = await getJob(t, bulk)
   // what made the crawl take another attempt, if it did (it resumes from its checkpoint)
-  const retried = t.logs().split('\n').filter(l => l.includes(crawl) && l.includes('job attempt failed')).map(l => (JSON.parse(l) as { code: string }).code)
+  const retried = failedAttempts(t, crawl)
   process.stdout.write(`sentinel failover: /readyz 200 again ${readyAgainMs} ms after SIGKILL of the primary (${unready} unready probes); ` +
     `bulk job completed ${doneMs} ms after it, attempts ${String(final.attemptsMade)}; jobs lost 0 of 12; accounts applied twice 0 of 1,000; ` +
     `add requests ${JSON.stringify(adds)}; crawl killed at ${String(crawlAtKill.progress.done)} items, completed, attempts ${String(crawlJob.attemptsMade)} (retried after ${JSON.stringify(retried)}), ` +
-    `${records.length} records, ${duplicates.length} duplicated, ${missing.length} missing\n`)
+    `${sink.records} records, ${sink.duplicates} duplicated, ${sink.missing} missing\n`)
 })

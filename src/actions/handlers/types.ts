@@ -11,7 +11,7 @@ import type { Tracing } from '../../lib/tracing'
 
 /** Process services a long-running handler (the crawl) needs besides Confluence calls. */
 export interface HandlerServices {
-  /** the store connection (crawl state, watermarks) */
+  /** crawl state, watermarks: the fail-fast store connection in a sync call, the waiting job connection in a job */
   redis: Redis
   keyPrefix: string
   dataDir: string
