@@ -3,6 +3,7 @@
 // to the one that serves it (itself, or its parent's active child) and hands the Confluence client sessions
 // (SessionProvider): from memory when fresh, else refreshing the token and binding the site.
 import type { Logger } from 'pino'
+import { isConnectionError } from '../lib/redis'
 import { AppError } from '../errors/app-error'
 import { DEFAULT_ALIAS } from './alias-id'
 import type { AliasStore } from './alias-store'
@@ -17,6 +18,12 @@ import type { AliasRecord, ConnectionResolver, EffectiveAlias, ResolvedConnectio
 
 /** How long a cached alias is trusted without asking Redis (pub/sub usually invalidates sooner). */
 const REVALIDATE_MS = 5_000
+/**
+ * While Redis cannot be reached, a cached alias keeps serving this much longer: nothing can change it
+ * meanwhile (every change goes through Redis, and a change before the outage already dropped it from the
+ * cache), and a failover of a few seconds should not fail the calls and jobs in flight.
+ */
+const STALE_ON_OUTAGE_MS = 60_000
 
 interface Entry {
   id: string
@@ -166,7 +173,13 @@ export class SessionCache implements ConnectionResolver, SessionProvider {
       p = this.load(id).finally(() => this.loading.delete(id))
       this.loading.set(id, p)
     }
-    return p
+    if (cached === undefined) return await p
+    try {
+      return await p
+    } catch (err) {
+      if (!isConnectionError(err) || Date.now() - cached.loadedAt >= REVALIDATE_MS + STALE_ON_OUTAGE_MS) throw err
+      return cached
+    }
   }
 
   private async load (id: string): Promise<Entry> {

@@ -65,3 +65,21 @@ it('finishes every running job once Redis is back, each account applied exactly 
   expect(c.byOperationStatus.addUserToGroupByGroupId?.['201']).toBe(JOBS * ACCOUNTS_PER_JOB)
   expect(c.byStatus['409'] ?? 0).toBe(0)
 }, 120_000)
+
+it('while Redis is away, a sync call is served from the cached alias (a failover does not fail it); one with an Idempotency-Key answers 503', async () => {
+  const execute = async (headers: Record<string, string> = {}): Promise<{ status: number, code?: string }> => {
+    const res = await http(t, 'POST', '/v1/actions/confluence.user.current/execute', { key: t.keys.invoker, body: { input: {} }, headers })
+    return { status: res.status, code: res.json()?.code }
+  }
+  expect((await execute()).status).toBe(200)
+  await proxy.cut()
+  try {
+    // Past the 5 s the cache trusts an alias without asking Redis: the re-read fails, the cached copy serves.
+    await new Promise(resolve => setTimeout(resolve, 5_500))
+    expect(await execute()).toEqual({ status: 200, code: undefined })
+    // An idempotent call needs its record in Redis: a retryable 503, never a 500.
+    expect(await execute({ 'idempotency-key': 'during-the-outage' })).toEqual({ status: 503, code: 'QUEUE_UNAVAILABLE' })
+  } finally {
+    await proxy.restore()
+  }
+}, 30_000)
