@@ -4,10 +4,10 @@
 // still refreshes; /readyz shows the gap. Prints the figures.
 import { startSimulator, type Simulator } from 'confluence-cloud-simulator'
 import { buildTestSpoke, type TestSpoke } from '../helpers/spoke'
-import { connectSimulatorAlias, simulatorEnv } from '../helpers/connect'
-import { getJob, submitJob, waitForJob } from '../helpers/jobs'
+import { simulatorEnv } from '../helpers/connect'
+import { getJob } from '../helpers/jobs'
 import { startSentinelGroup, type SentinelGroup } from '../helpers/redis-ha'
-import { expectAliasAndJobsWork, expectCrawlExact, failedAttempts, readinessGap } from '../helpers/failover'
+import { expectLoadSurvived, readinessGap, startFailoverLoad } from '../helpers/failover'
 
 jest.setTimeout(180_000)
 
@@ -26,21 +26,7 @@ afterAll(async () => {
 })
 
 it('follows a Sentinel failover mid-job: no job lost, no account applied twice, the crawl exact, the alias still usable', async () => {
-  const g = [...sim.data.groups()].sort((a, b) => a.members.length - b.members.length)[0]
-  await connectSimulatorAlias(t, sim, { alias: 'ha', managedGroups: [{ groupId: g.id }] })
-  // the crawl reads as the app (client credentials) so it sees every page, as in the crawl crash test
-  await connectSimulatorAlias(t, sim, { alias: 'crawler', grant: 'client_credentials' })
-  const toAdd = sim.data.users().map(u => u.accountId).filter(a => !g.members.includes(a)).slice(0, 1_000)
-  expect(toAdd).toHaveLength(1_000)
-  sim.reset()
-  sim.faults.set({ latencyMs: 5 }) // a slow upstream: the job is still running when the primary dies
-
-  const bulk = await submitJob(t, 'confluence.group.members.bulk', { connection: 'ha', input: { groupId: g.id, add: toAdd, remove: [] } })
-  const crawl = await submitJob(t, 'confluence.content.crawl', { connection: 'crawler', input: { sink: { type: 'file', path: 'failover/run.ndjson' } } })
-  await waitForJob(t, bulk, j => (j.progress?.done ?? 0) >= 150, 30_000)
-  const crawlAtKill = await waitForJob(t, crawl, j => j.state === 'active' && (j.progress?.done ?? 0) >= 100, 30_000)
-  const small: string[] = []
-  for (let i = 0; i < 10; i++) small.push(await submitJob(t, 'confluence.site.list', { connection: 'ha', input: {} }))
+  const load = await startFailoverLoad(t, sim)
 
   const oldPrimary = group.primary.port
   const killedAt = Date.now()
@@ -53,29 +39,8 @@ it('follows a Sentinel failover mid-job: no job lost, no account applied twice, 
   expect(await group.primaryPort()).toBe(group.replica.port)
   expect(group.replica.port).not.toBe(oldPrimary)
 
-  const job = await waitForJob(t, bulk, undefined, 120_000)
-  const doneMs = Date.now() - killedAt
-  sim.faults.clear()
-  expect(job.state).toBe('completed')
-  expect(job.result.summary).toMatchObject({ total: 1_000, changed: 1_000, failed: 0 })
-  const members = new Set(sim.data.groupMembers(g.id))
-  expect(toAdd.filter(a => !members.has(a))).toEqual([])
-  const adds = sim.counters().byOperationStatus.addUserToGroupByGroupId ?? {}
-  expect(adds['201']).toBe(1_000) // each account applied exactly once
-  // The crawl completes, and its sink holds every current page, blog post and attachment exactly once.
-  const crawlJob = await waitForJob(t, crawl, undefined, 120_000)
-  expect(crawlJob.state).toBe('completed')
-  expect(crawlJob.result.complete).toBe(true)
-  const sink = expectCrawlExact(t, sim, 'failover/run.ndjson')
-  const smallJobs = await Promise.all(small.map(async id => await waitForJob(t, id, undefined, 60_000)))
-  expect(smallJobs.map(j => j.state)).toEqual(Array(10).fill('completed'))
-
-  await expectAliasAndJobsWork(t, 'ha')
-  const final = await getJob(t, bulk)
-  // what made the crawl take another attempt, if it did (it resumes from its checkpoint)
-  const retried = failedAttempts(t, crawl)
-  process.stdout.write(`sentinel failover: /readyz 200 again ${readyAgainMs} ms after SIGKILL of the primary (${unready} unready probes); ` +
-    `bulk job completed ${doneMs} ms after it, attempts ${String(final.attemptsMade)}; jobs lost 0 of 12; accounts applied twice 0 of 1,000; ` +
-    `add requests ${JSON.stringify(adds)}; crawl killed at ${String(crawlAtKill.progress.done)} items, completed, attempts ${String(crawlJob.attemptsMade)} (retried after ${JSON.stringify(retried)}), ` +
-    `${sink.records} records, ${sink.duplicates} duplicated, ${sink.missing} missing\n`)
+  const figures = await expectLoadSurvived(t, sim, load, killedAt)
+  // On Sentinel the bulk job has so far always finished in its first attempt: every account counted changed.
+  expect((await getJob(t, load.bulk)).result.summary.changed).toBe(1_000)
+  process.stdout.write(`sentinel failover: /readyz 200 again ${readyAgainMs} ms after SIGKILL of the primary (${unready} unready probes); ${figures}\n`)
 })
