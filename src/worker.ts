@@ -27,6 +27,8 @@ export async function startWorkers (core: Core, opts: WorkerOptions = {}): Promi
   // BullMQ's commands, checkpoints and every write of a job's handler share the core's job connection
   // (core.close quits it); the subscriber is the workers' own.
   const connection = core.redis.job
+  // The job connection connects on first use (an api-only process never opens it); a worker uses it at once.
+  if (connection.status === 'wait') connection.connect().catch(() => {})
   const subscriber = createRedis(config.redis, 'worker', {}, core.redis.watch)
   const concurrency = opts.concurrency ?? config.workerConcurrency
   const runAction = startRunActionWorker({
@@ -52,6 +54,10 @@ export async function startWorkers (core: Core, opts: WorkerOptions = {}): Promi
     : startCallbackWorker({ jobs: core.jobs, connection, log }, { keyPrefix: config.keyPrefix, secret: config.callbackSecret, policy: callbackPolicy(config), tracing: core.tracing })
   const schedules = startScheduleWorker(core.schedules, { connection, keyPrefix: config.keyPrefix, log })
   core.onClose(async () => {
+    // BullMQ does not silence the start-up of a worker on a shared connection that is closed under it (its
+    // error would have no listener left): a process stopped just after it started lets the start-up finish
+    // first, for at most a couple of seconds.
+    await settledWithin([runAction.waitUntilReady(), callbacks?.waitUntilReady(), schedules.waitUntilReady()], CLOSE_READY_WAIT_MS)
     await Promise.all([runAction.close(), callbacks?.close(), schedules.close()])
     subscriber.disconnect()
   })
@@ -61,6 +67,14 @@ export async function startWorkers (core: Core, opts: WorkerOptions = {}): Promi
     () => log.info({ worker: workerId(), concurrency, callbacks: callbacks !== undefined }, 'workers started'),
     (err: unknown) => log.warn({ err: String(err) }, 'workers not ready yet')
   )
+}
+
+const CLOSE_READY_WAIT_MS = 2_000
+
+async function settledWithin (work: Array<Promise<unknown> | undefined>, ms: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined
+  await Promise.race([Promise.allSettled(work), new Promise(resolve => { timer = setTimeout(resolve, ms) })])
+  clearTimeout(timer)
 }
 
 /** Which process ran a job: host name (the container id under Docker) and pid. */

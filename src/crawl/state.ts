@@ -15,6 +15,9 @@ export function crawlRunKeys (keyPrefix: string, runId: string): { accounts: str
 }
 
 /** One hash for the whole spoke: alias → unix seconds of its last complete run's window (one field per alias). */
+const HSET_IF_LATER = `local cur = tonumber(redis.call('HGET', KEYS[1], ARGV[1]))
+if cur == nil or tonumber(ARGV[2]) > cur then redis.call('HSET', KEYS[1], ARGV[1], ARGV[2]) end`
+
 export function aliasWatermarksKey (keyPrefix: string): string { return `${keyPrefix}:crawl:watermarks` }
 
 /** Every alias's last complete crawl watermark (unix seconds), as stored by whichever process completed it. */
@@ -44,7 +47,8 @@ export class CrawlState {
   /** The scope's watermark, and the alias's (what spoke_crawl_watermark_timestamp_seconds reads on scrape). */
   async setWatermark (value: string, alias: string): Promise<void> {
     await this.redis.set(`${this.base}:wm`, value)
-    await this.redis.hset(this.aliasWatermarks, alias, String(Date.parse(value) / 1000))
+    // Runs of one alias (other scopes, other processes) may end in any order: the alias keeps the latest.
+    await this.redis.eval(HSET_IF_LATER, 1, this.aliasWatermarks, alias, String(Date.parse(value) / 1000))
   }
 
   private items (spaceId: string): string { return `${this.base}:items:${spaceId}` }

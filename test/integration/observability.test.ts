@@ -2,6 +2,7 @@
 // 429 counts in the 429 counter and the Retry-After histogram and pauses the site; a call waiting out that
 // pause shows in the budget wait histogram; a refused refresh token moves the alias-state gauge. Scraped
 // from /metrics over HTTP, as Prometheus would.
+import { CrawlState } from '../../src/crawl/state'
 import { startSimulator, type Simulator } from 'confluence-cloud-simulator'
 import { buildTestSpoke, type TestSpoke } from '../helpers/spoke'
 import { connectSimulatorAlias, http, simulatorEnv } from '../helpers/connect'
@@ -175,6 +176,11 @@ it('crawl gauges per alias: two concurrent runs add their backlogs; the watermar
   const restarted = await scrape()
   expect(sampleValue(restarted, 'spoke_crawl_watermark_timestamp_seconds', alias)).toBe(latest)
   expect(sampleValue(restarted, 'spoke_crawl_watermark_timestamp_seconds', { alias: 'elsewhere' })).toBe(1_700_000_000)
+  // Runs end in any order: one that started earlier but ended later never moves the alias's watermark back.
+  const state = new CrawlState(t.core.redis.store, t.config.keyPrefix, 'order-check', 'order-run')
+  await state.setWatermark('2026-01-02T00:00:00.000Z', 'ordered')
+  await state.setWatermark('2026-01-01T00:00:00.000Z', 'ordered')
+  expect(sampleValue(await scrape(), 'spoke_crawl_watermark_timestamp_seconds', { alias: 'ordered' })).toBe(Date.parse('2026-01-02T00:00:00.000Z') / 1000)
 }, 60_000)
 
 describe('W3C traceparent', () => {
