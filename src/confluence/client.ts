@@ -15,7 +15,7 @@ import { parseRetryAfter, retryAfterMs } from '../http/rate-limit-headers'
 import { send, type RawResponse } from '../http/send'
 import { encodeInputComponent } from '../lib/uri'
 import { ChildCache, statusClass, type StatusClass, type UpstreamMetrics } from '../lib/metrics-spoke'
-import type { TraceSpan, Tracing } from '../lib/tracing'
+import { httpClientAttributes, type TraceSpan, type Tracing } from '../lib/tracing'
 import type { CallAs, CallOptions, ConfluenceClient, ConfluenceRequest, ConfluenceResponse, ConfluenceSite, QueryValue } from './types'
 
 export interface ClientOptions {
@@ -124,14 +124,8 @@ export class SpokeConfluenceClient implements ConfluenceClient {
   private clientSpan (s: Session, req: ConfluenceRequest, operation: string | undefined, headers: Record<string, string>, resent: boolean): TraceSpan {
     // Templated (ids, keys, cloudIds replaced): never a raw path, a token, an account or a page id.
     const template = routeTemplate(req)
-    const origin = new URL(s.origin)
-    const span = this.tracing!.start(template, 'client', headers.traceparent, {
-      'http.request.method': req.method,
-      'url.template': template.slice(req.method.length + 1),
-      'server.address': origin.hostname,
-      'server.port': origin.port === '' ? (origin.protocol === 'http:' ? 80 : 443) : Number(origin.port),
-      'spoke.operation': req.operation ?? operation ?? template
-    })
+    const span = this.tracing!.start(template, 'client', headers.traceparent,
+      httpClientAttributes(req.method, s.origin, req.operation ?? operation ?? template, template.slice(req.method.length + 1)))
     if (resent) span.setAttributes({ 'http.request.resend_count': 1, 'spoke.resend_reason': 'token_renewed' })
     headers.traceparent = span.traceparent
     return span
