@@ -79,12 +79,11 @@ export async function commentsOf (ctx: PageContext, container: ContentRecord, ac
     ids.add(String(c.id))
     out.push(toRecord(c, commentType))
   }
-  await eachPage(ctx.call, `${base(ctx, container.id)}/footer-comments`, { limit: 250, status: ['current'], ...body }, ctx.signal, async (results) => {
-    for (const c of results as Array<Record<string, any>>) add(c, 'footer')
-  })
-  await eachPage(ctx.call, `${base(ctx, container.id)}/inline-comments`, { limit: 250, status: ['current'], ...body }, ctx.signal, async (results) => {
-    for (const c of results as Array<Record<string, any>>) add(c, 'inline')
-  })
+  for (const commentType of ['footer', 'inline'] as const) {
+    await eachPage(ctx.call, `${base(ctx, container.id)}/${commentType}-comments`, { limit: 250, status: ['current'], ...body }, ctx.signal, async (results) => {
+      for (const c of results as Array<Record<string, any>>) add(c, commentType)
+    })
+  }
   // The records are the work list: each comment's replies are appended behind it and read in their turn (no
   // recursion, nothing held beyond the container's records, which the listing page holds anyway).
   for (let i = 0; i < out.length; i++) {
