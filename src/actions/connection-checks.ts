@@ -36,15 +36,15 @@ export interface SiteGroup { groupId: string, name: string }
 /** Groups of a site read at most (as many `all: true` runs of confluence.group.list as it takes). */
 const MAX_SITE_GROUPS = 100_000
 
-/** The site, the account behind the connection, and the scopes each action still misses. */
-export async function testConnection (deps: ConnectionCheckDeps, alias: string, requestId: string): Promise<ConnectionTest> {
+/** The site, the account behind the connection, and the scopes each action still misses. `traceparent`: the request's span (tracing). */
+export async function testConnection (deps: ConnectionCheckDeps, alias: string, requestId: string, traceparent?: string): Promise<ConnectionTest> {
   const resolved = await deps.connections.sessions.resolve(alias)
   let site: ConfluenceSite | null = null
   let account: ConnectionTest['account'] = null
   let error: ConnectionTest['error']
   try {
-    site = await deps.confluence.site(resolved)
-    const { output } = await deps.engine.execute({ actionId: 'confluence.user.current', connection: alias, input: {}, requestId })
+    site = await deps.confluence.site(resolved, traceparent)
+    const { output } = await deps.engine.execute({ actionId: 'confluence.user.current', connection: alias, input: {}, requestId, traceparent })
     account = accountOf(output as UserOutput)
   } catch (err) {
     if (!(err instanceof AppError)) throw err
@@ -64,13 +64,13 @@ export async function testConnection (deps: ConnectionCheckDeps, alias: string, 
 }
 
 /** Every group of the connection's site, live from Confluence (confluence.group.list, every page). */
-export async function siteGroups (deps: Pick<ConnectionCheckDeps, 'engine'>, alias: string, requestId: string): Promise<SiteGroup[]> {
+export async function siteGroups (deps: Pick<ConnectionCheckDeps, 'engine'>, alias: string, requestId: string, traceparent?: string): Promise<SiteGroup[]> {
   const out: SiteGroup[] = []
   const seen = new Set<string>()
   let cursor: string | undefined
   for (let runs = 0; runs < MAX_SITE_GROUPS / MAX_RESULTS; runs++) {
     const input = { all: true, maxResults: MAX_RESULTS, ...(cursor !== undefined ? { cursor } : {}) }
-    const { output } = await deps.engine.execute({ actionId: 'confluence.group.list', connection: alias, input, requestId })
+    const { output } = await deps.engine.execute({ actionId: 'confluence.group.list', connection: alias, input, requestId, traceparent })
     const page = output as { results: Array<{ id?: unknown, name?: unknown }>, nextCursor?: string }
     for (const g of page.results) {
       if (typeof g.id !== 'string' || seen.has(g.id)) continue

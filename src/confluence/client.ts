@@ -63,9 +63,10 @@ export class SpokeConfluenceClient implements ConfluenceClient {
     if (opts.tracing?.enabled === true) this.tracing = opts.tracing
   }
 
-  async site (as: CallAs): Promise<ConfluenceSite> {
+  /** The connection's site; a first use obtains the token and binds the site (their spans under `traceparent`). */
+  async site (as: CallAs, traceparent?: string): Promise<ConfluenceSite> {
     const alias = typeof as === 'string' ? (await this.resolver.resolve(as)).resolved : as.resolved
-    const s = this.sessions.current(alias) ?? await this.sessions.get(alias)
+    const s = this.sessions.current(alias) ?? await this.sessions.get(alias, traceparent)
     return { cloudId: s.site.cloudId, url: s.site.url }
   }
 

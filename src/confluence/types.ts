@@ -58,5 +58,5 @@ export interface ConfluenceClient {
    */
   call: (as: CallAs, req: ConfluenceRequest, opts?: CallOptions, operation?: string) => Promise<ConfluenceResponse>
   /** The bound site of an alias (for absolute URLs in outputs). */
-  site: (as: CallAs) => Promise<ConfluenceSite>
+  site: (as: CallAs, traceparent?: string) => Promise<ConfluenceSite>
 }

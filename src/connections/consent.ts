@@ -73,8 +73,8 @@ export class ConsentFlow {
     return { url: url.toString(), expiresAt: new Date(Date.now() + STATE_TTL_MS).toISOString() }
   }
 
-  /** The callback: take the state (once), exchange the code, store the tokens, bind the site. */
-  async complete (q: CallbackQuery): Promise<ConsentOutcome> {
+  /** The callback: take the state (once), exchange the code, store the tokens, bind the site. `traceparent`: the callback request's span, the token and accessible-resources requests' parent. */
+  async complete (q: CallbackQuery, traceparent?: string): Promise<ConsentOutcome> {
     const { tokens, endpoint, log } = this.deps
     if (!q.state || !/^[A-Za-z0-9_-]{16,128}$/.test(q.state)) return { kind: 'invalid_state' }
     const st = await tokens.takeState(q.state)
@@ -90,7 +90,7 @@ export class ConsentFlow {
     if (a.problems.length > 0 || a.grant !== 'oauth2_authorization_code') return { kind: 'alias_changed', alias: id, problems: a.problems }
     let resp: TokenResponse
     try {
-      resp = await endpoint.exchangeCode(oauthClientOf(a), q.code, st.redirectUri)
+      resp = await endpoint.exchangeCode(oauthClientOf(a), q.code, st.redirectUri, traceparent)
     } catch (err) {
       const reason = err instanceof TokenEndpointError ? `${err.oauthError ?? err.kind} (HTTP ${err.status})` : (err as Error).message
       const clientRefused = refusesClient(err)
@@ -103,7 +103,7 @@ export class ConsentFlow {
     let choices: SiteChoice[] = []
     let listed = true
     try {
-      choices = await endpoint.accessibleResources(a.connectionUrl, resp.accessToken)
+      choices = await endpoint.accessibleResources(a.connectionUrl, resp.accessToken, traceparent)
     } catch (err) {
       listed = false
       log.warn({ alias: id, reason: (err as Error).message }, 'accessible-resources failed after consent')

@@ -122,14 +122,14 @@ export class SessionCache implements ConnectionResolver, SessionProvider {
   }
 
   /** "Get OAuth Token": obtain (client credentials) or refresh (authorization code) now. */
-  async obtainNow (id: string): Promise<TokenView> {
+  async obtainNow (id: string, traceparent?: string): Promise<TokenView> {
     const e = await this.entry(id)
     if (!e.alias) throw aliasNotFound(id)
     if (e.alias.problems.length > 0) throw notConfigured(id, e.alias.problems)
     const before = await this.deps.tokens.readTokens(id)
-    const tokens = await this.refresh(e, { force: true, sinceGen: before.set?.gen ?? 0 })
+    const tokens = await this.refresh(e, { force: true, sinceGen: before.set?.gen ?? 0, traceparent })
     this.invalidate(id)
-    try { await this.prepare(await this.entry(id), {}) } catch (err) {
+    try { await this.prepare(await this.entry(id), { traceparent }) } catch (err) {
       if (!(err instanceof AppError)) throw err // a site still to choose is reported by GET
     }
     return tokenView(e.alias, await this.deps.tokens.readTokens(id).catch(() => tokens))

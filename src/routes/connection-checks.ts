@@ -9,9 +9,9 @@ export type { ConnectionTest, SiteGroup } from '../actions/connection-checks'
 export { missingScopes, testConnection } from '../actions/connection-checks'
 
 /** GET /v1/connections/{alias}/groups/available: every group of the site, live, with whether it is managed. */
-export async function availableGroups (core: Core, alias: string, requestId: string): Promise<Array<SiteGroup & { managed: boolean }>> {
+export async function availableGroups (core: Core, alias: string, requestId: string, traceparent?: string): Promise<Array<SiteGroup & { managed: boolean }>> {
   const view = await core.connections.aliases.get(alias)
   const managed = new Set((view.managedGroups ?? []).map(g => g.groupId))
-  const groups = await siteGroups(core, alias, requestId)
+  const groups = await siteGroups(core, alias, requestId, traceparent)
   return groups.map(g => ({ ...g, managed: managed.has(g.groupId) }))
 }

@@ -4,6 +4,7 @@
 // whether the Organizations API accepts it and how many managed accounts it lists (emails included).
 import type { FastifyPluginAsync } from 'fastify'
 import type { Core } from '../core'
+import { traceparentOf } from '../plugins/tracing'
 import { ADMIN_ONLY } from '../config/roles'
 import { AppError } from '../errors/app-error'
 import { aliasNotFound } from '../connections/errors'
@@ -98,7 +99,7 @@ const connectionSetupRoutes: FastifyPluginAsync<{ core: Core }> = async (app, { 
         missing,
         actions: needs
       },
-      orgAdmin: alias.orgAdmin ? await orgCheck(core, id, alias.orgAdmin.orgId, req.log) : null
+      orgAdmin: alias.orgAdmin ? await orgCheck(core, id, alias.orgAdmin.orgId, req.log, traceparentOf(req)) : null
     }
   })
 }
@@ -126,12 +127,12 @@ function steps (id: string, grant: string | undefined, redirectUri: string | nul
 interface OrgCheck { orgId: string | null, keyWorks: boolean, managedAccounts: number | null, emailsOnFirstPage: number, firstPageSize: number, error?: { code: string, message: string } }
 
 /** One page of the org's managed accounts, with the alias's key, through the licence actions' client. */
-async function orgCheck (core: Core, id: string, orgId: string | undefined, log: { warn: (o: object, m: string) => void }): Promise<OrgCheck> {
-  // orgAccess reads nothing of the services but orgAdmin.
-  const services = { orgAdmin: core.orgAdmin } as Partial<HandlerServices> as HandlerServices
+async function orgCheck (core: Core, id: string, orgId: string | undefined, log: { warn: (o: object, m: string) => void }, traceparent?: string): Promise<OrgCheck> {
+  // orgAccess reads nothing of the services but orgAdmin and tracing (its client spans go under the request's).
+  const services = { orgAdmin: core.orgAdmin, tracing: core.tracing } as Partial<HandlerServices> as HandlerServices
   const signal = AbortSignal.timeout(15_000)
   try {
-    const access = await orgAccess({ services, connection: await core.connections.sessions.resolve(id), signal })
+    const access = await orgAccess({ services, connection: await core.connections.sessions.resolve(id), signal, traceparent })
     const first = await orgUserPages(access, signal).next()
     const users = first.done === true ? [] : first.value.users
     const total = first.done === true ? undefined : first.value.total

@@ -4,6 +4,7 @@
 import Ajv from 'ajv'
 import type { FastifyPluginAsync, FastifySchemaCompiler } from 'fastify'
 import type { Core } from '../core'
+import { traceparentOf } from '../plugins/tracing'
 import { RequestInvalidError } from '../errors/errors'
 import { ADMIN_ONLY, OBSERVERS } from '../config/roles'
 import { aliasBodySchema } from '../connections/alias-body-schema'
@@ -94,7 +95,7 @@ const connectionRoutes: FastifyPluginAsync<{ core: Core }> = async (app, { core 
       params: aliasParams,
       response: { 200: { type: 'object', properties: { alias: { type: 'string' }, token: tokenViewSchema } }, ...errors, 502: problem, 504: problem }
     }
-  }, async (req) => ({ alias: req.params.alias, token: await sessions.obtainNow(req.params.alias) }))
+  }, async (req) => ({ alias: req.params.alias, token: await sessions.obtainNow(req.params.alias, traceparentOf(req)) }))
 
   app.post<{ Params: { alias: string } }>('/v1/connections/:alias/test', {
     config: { access: ADMIN_ONLY },
@@ -123,7 +124,7 @@ const connectionRoutes: FastifyPluginAsync<{ core: Core }> = async (app, { core 
         ...errors
       }
     }
-  }, async (req) => await testConnection(core, req.params.alias, req.id))
+  }, async (req) => await testConnection(core, req.params.alias, req.id, traceparentOf(req)))
 
   const groupsBody = {
     type: 'object',
@@ -160,7 +161,7 @@ const connectionRoutes: FastifyPluginAsync<{ core: Core }> = async (app, { core 
     if (issues.length > 0) throw new RequestInvalidError(`Invalid body: ${issues.map(i => `${i.path} ${i.message}`).join('; ')}`, { errors: issues.map(i => ({ in: 'body', ...i })) })
     const wanted = (body as { groups: Array<{ groupId: string, name?: string }> }).groups
     await aliases.get(req.params.alias) // 404 first
-    const available = await siteGroups(core, req.params.alias, req.id)
+    const available = await siteGroups(core, req.params.alias, req.id, traceparentOf(req))
     const byId = new Map(available.map(g => [g.groupId, g]))
     const unknown = wanted.filter(g => !byId.has(g.groupId))
     if (unknown.length > 0) {
@@ -191,7 +192,7 @@ const connectionRoutes: FastifyPluginAsync<{ core: Core }> = async (app, { core 
         504: problem
       }
     }
-  }, async (req) => ({ groups: await availableGroups(core, req.params.alias, req.id) }))
+  }, async (req) => ({ groups: await availableGroups(core, req.params.alias, req.id, traceparentOf(req)) }))
 }
 
 function validateGroupsBody (body: unknown): Array<{ path: string, message: string }> {

@@ -4,6 +4,7 @@
 // alias in the console, or a new consent for one site), never as API paths to type.
 import type { FastifyPluginAsync } from 'fastify'
 import type { Core } from '../core'
+import { traceparentOf } from '../plugins/tracing'
 import { describeChoices } from '../connections/errors'
 import type { CallbackQuery, ConsentOutcome } from '../connections/consent'
 import type { SiteChoice } from '../connections/types'
@@ -30,7 +31,7 @@ const oauthRoutes: FastifyPluginAsync<{ core: Core }> = async (app, { core }) =>
       }
     }
   }, async (req, reply) => {
-    const result = consentPage(await core.connections.consent.complete(req.query))
+    const result = consentPage(await core.connections.consent.complete(req.query, traceparentOf(req)))
     return reply
       .code(result.status)
       .header('cache-control', 'no-store')

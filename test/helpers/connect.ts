@@ -122,6 +122,13 @@ export async function connectSimulatorAlias (spoke: TestSpoke, sim: SimulatorLik
  * `site` is passed as `?site=`; `decision: 'deny'` declines.
  */
 export async function consent (spoke: TestSpoke, sim: Pick<SimulatorLike, 'url'>, alias: string, opts: { site?: string, decision?: 'approve' | 'deny' } = {}): Promise<HttpAnswer & { callbackPath: string }> {
+  const callbackPath = await consentUntilCallback(spoke, sim, alias, opts)
+  const res = await http(spoke, 'GET', callbackPath)
+  return { ...res, callbackPath }
+}
+
+/** The consent round trip up to the spoke's callback: the path (with code and state) the browser would open next. */
+export async function consentUntilCallback (spoke: TestSpoke, sim: Pick<SimulatorLike, 'url'>, alias: string, opts: { site?: string, decision?: 'approve' | 'deny' } = {}): Promise<string> {
   const authorize = await http(spoke, 'GET', `/v1/connections/${alias}/authorize${opts.site ? `?site=${encodeURIComponent(opts.site)}` : ''}`, { key: spoke.keys.admin })
   if (authorize.status !== 302) throw new Error(`authorize ${alias}: ${authorize.status} ${authorize.text}`)
   const page = await request(authorize.headers.location, { method: 'GET' })
@@ -143,9 +150,7 @@ export async function consent (spoke: TestSpoke, sim: Pick<SimulatorLike, 'url'>
     location = String(answer.headers.location)
   }
   const back = new URL(location)
-  const callbackPath = `${back.pathname}${back.search}`
-  const res = await http(spoke, 'GET', callbackPath)
-  return { ...res, callbackPath }
+  return `${back.pathname}${back.search}`
 }
 
 const DEFAULT_SCOPES = ['ace:confluence', 'read:page:confluence', 'search:confluence', 'read:confluence-groups', 'write:confluence-groups', 'read:confluence-user', 'read:me', 'read:account', 'offline_access']

@@ -15,7 +15,7 @@ import { randomUUID } from 'node:crypto'
 import { join } from 'node:path'
 import { startSimulator, type Simulator } from 'confluence-cloud-simulator'
 import { buildTestSpoke, type TestSpoke } from '../helpers/spoke'
-import { connectSimulatorAlias, http, simulatorEnv } from '../helpers/connect'
+import { connectSimulatorAlias, consentUntilCallback, http, simulatorEnv } from '../helpers/connect'
 import { waitForJob } from '../helpers/jobs'
 import { readSink } from '../helpers/crawl'
 import { freePort, ROOT, startTsxProcess, type ChildProcessHandle } from '../helpers/child-process'
@@ -38,6 +38,7 @@ let spoke: ChildProcessHandle
 let base: string
 let receiver: Server
 const invoker = `inv_${randomUUID()}`
+const admin = `adm_${randomUUID()}`
 const dataDir = `/tmp/spoke-traced-${randomUUID()}`
 const spans: OtlpSpan[] = []
 const resources: Array<Record<string, unknown>> = []
@@ -56,6 +57,11 @@ const TOKEN = callerTrace('06')
 const ORG = callerTrace('07')
 const FIRST_USE = callerTrace('08')
 const WEBHOOK = callerTrace('09')
+// The admin routes that call Atlassian themselves, outside the engine or with it.
+const OBTAIN = callerTrace('10')
+const CONN_TEST = callerTrace('11')
+const SETUP = callerTrace('12')
+const CONSENT = callerTrace('13')
 const CALLBACK_SECRET = 'tracing-callback-secret'
 /** In the callback URL's query: the span may name the host, never the path or the query. */
 const HOOK_QUERY_SECRET = 'hook-query-secret-7f3a'
@@ -66,6 +72,8 @@ const seen: {
   webhook: Array<string | undefined>
 } = { sync: [], limited: [], async: [], jobId: '', tokens: [], webhook: [] }
 let hooks: Server
+/** The authorization code the consent callback carried (no span may hold it). */
+let consentCode = ''
 
 async function execute (actionId: string, body: unknown, traceparent: string): Promise<{ status: number, json: any }> {
   const res = await fetch(`${base}/v1/actions/${actionId}/execute`, { method: 'POST', headers: { authorization: `Bearer ${invoker}`, 'content-type': 'application/json', traceparent }, body: JSON.stringify(body) })
@@ -118,6 +126,20 @@ beforeAll(async () => {
     }
   })
   expect(put.status).toBe(201)
+  // An authorization-code alias whose consent is approved here; the traced spoke answers its callback.
+  const threeLo = await http(t, 'PUT', '/v1/connections/traced_3lo', {
+    key: t.keys.admin,
+    body: {
+      name: 'consent',
+      connectionUrl: `${sim.url}/`,
+      credential: { type: 'oauth2_authorization_code', clientId: sim.clientId, clientSecret: sim.clientSecret, scopes: [...scopes, 'offline_access'], authorizeUrl: `${sim.url}/authorize`, tokenUrl: `${sim.url}/oauth/token` },
+      site: { cloudId: sim.defaultCloudId }
+    }
+  })
+  expect(threeLo.status).toBe(201)
+  const callbackPath = await consentUntilCallback(t, sim, 'traced_3lo')
+  consentCode = new URL(callbackPath, sim.url).searchParams.get('code') ?? ''
+  expect(consentCode).not.toBe('')
   const port = await freePort()
   base = `http://127.0.0.1:${port}`
   spoke = await startTsxProcess('src/server.ts', {
@@ -128,7 +150,7 @@ beforeAll(async () => {
       REDIS_URL: t.config.redisUrl,
       SPOKE_KEY_PREFIX: t.config.keyPrefix,
       SPOKE_MASTER_KEY: (t.config.masterKey as Buffer).toString('base64'),
-      SPOKE_API_KEYS: `invoker:${invoker}`,
+      SPOKE_API_KEYS: `invoker:${invoker},admin:${admin}`,
       SPOKE_DATA_DIR: dataDir,
       SPOKE_PRIVACY_REPORT_EVERY_SECONDS: '0',
       SPOKE_CALLBACK_SECRET: CALLBACK_SECRET,
@@ -184,6 +206,15 @@ beforeAll(async () => {
   seen.orgJobId = org.json.jobId
   expect((await waitForJob(t, org.json.jobId, undefined, 60_000)).state).toBe('completed')
 
+  // The admin routes that reach Atlassian: Get OAuth Token, the connection test, the setup's Organizations
+  // API check, and the consent callback (the browser sends no traceparent; a test client may).
+  const adminCall = async (method: string, path: string, traceparent: string): Promise<number> =>
+    (await fetch(`${base}${path}`, { method, headers: { authorization: `Bearer ${admin}`, traceparent } })).status
+  expect(await adminCall('POST', '/v1/connections/confluence_cloud/token', OBTAIN.traceparent)).toBe(200)
+  expect(await adminCall('POST', '/v1/connections/confluence_cloud/test', CONN_TEST.traceparent)).toBe(200)
+  expect(await adminCall('GET', '/v1/connections/traced_org/setup', SETUP.traceparent)).toBe(200)
+  expect((await fetch(`${base}${callbackPath}`, { headers: { traceparent: CONSENT.traceparent } })).status).toBe(200)
+
   // A schedule's tick starts a trace of its own (no caller): the job it queues is in it.
   await t.core.schedules.put('traced-tick', { action: 'confluence.user.current', every: 1 })
   for (let i = 0; i < 100 && seen.schedule === undefined; i++) {
@@ -194,9 +225,9 @@ beforeAll(async () => {
   await t.core.schedules.delete('traced-tick')
   expect(seen.schedule).toBeDefined()
   expect((await waitForJob(t, seen.schedule!.jobId, undefined, 30_000)).state).toBe('completed')
-  for (const alias of ['confluence_cloud', 'traced_org', 'first_use']) {
-    const token = (await t.core.connections.tokens.readTokens(alias)).set?.accessToken
-    if (token !== undefined) seen.tokens.push(token)
+  for (const alias of ['confluence_cloud', 'traced_org', 'first_use', 'traced_3lo']) {
+    const set = (await t.core.connections.tokens.readTokens(alias)).set
+    for (const token of [set?.accessToken, set?.refreshToken]) if (token !== undefined) seen.tokens.push(token)
   }
   // Graceful close: the api and the worker flush what the batch still holds.
   await spoke.kill('SIGTERM')
@@ -350,6 +381,43 @@ it('the Organizations API: client spans under the licence job\'s engine span, th
   expect(attributeText(org)).not.toContain(sim.orgId)
 })
 
+it('the admin routes that call Atlassian: their token, accessible-resources, Confluence and Organizations API requests are client spans under the route\'s server span', () => {
+  /** The trace's one server span, the caller's child; every client span of the trace descends from it. */
+  const underServer = (trace: { traceId: string, callerSpan: string }, route: string): OtlpSpan[] => {
+    const mine = of(trace.traceId)
+    const server = mine.filter(s => s.kind === KIND.server)
+    expect(server.map(s => s.name)).toEqual([route])
+    expect(server[0].parentSpanId).toBe(trace.callerSpan)
+    const byId = new Map(mine.map(s => [s.spanId, s]))
+    const client = mine.filter(s => s.kind === KIND.client)
+    for (const c of client) {
+      let up = byId.get(c.parentSpanId ?? '')
+      while (up !== undefined && up !== server[0]) up = byId.get(up.parentSpanId ?? '')
+      expect({ client: c.name, underServer: up === server[0] }).toEqual({ client: c.name, underServer: true })
+    }
+    return client
+  }
+  const ops = (client: OtlpSpan[]): unknown[] => client.map(s => attr(s, 'spoke.operation')).sort()
+
+  const obtained = underServer(OBTAIN, 'POST /v1/connections/:alias/token')
+  expect(ops(obtained)).toContain('oauth.token')
+  expect(obtained.find(s => attr(s, 'spoke.operation') === 'oauth.token')!.parentSpanId).toBe(of(OBTAIN.traceId).find(s => s.kind === KIND.server)!.spanId)
+
+  const tested = underServer(CONN_TEST, 'POST /v1/connections/:alias/test')
+  expect(ops(tested)).toContain('confluence.user.current')
+
+  const setup = underServer(SETUP, 'GET /v1/connections/:alias/setup')
+  expect(setup.some(s => s.name === 'GET /admin/v1/orgs/{orgId}/users')).toBe(true)
+  expect(attributeText(setup)).not.toContain(sim.orgId)
+
+  const consented = underServer(CONSENT, 'GET /v1/oauth/callback')
+  expect(ops(consented)).toEqual(['oauth.accessible_resources', 'oauth.token'])
+  const token = consented.find(s => attr(s, 'spoke.operation') === 'oauth.token')!
+  expect(attr(token, 'oauth.grant_type')).toBe('authorization_code')
+  // The callback's URL carries the code and the state: its span names the route only.
+  expect(attributeText(of(CONSENT.traceId))).not.toMatch(/code=|state=/)
+})
+
 it('a scheduled job: a root consumer span per tick, the job under it, its log lines with that trace id', () => {
   const consumers = spans.filter(s => s.kind === KIND.consumer && attr(s, 'messaging.message.id') === seen.schedule!.jobId)
   expect(consumers).toHaveLength(1)
@@ -371,14 +439,16 @@ it('health probes and metric scrapes make no spans', () => {
 it('no attribute or event holds a token, the client secret, an account id or a page id', () => {
   expect(spans.length).toBeGreaterThan(10)
   const text = attributeText(spans)
-  // The first token and those renewed since (the token spans must not carry them), the client secret,
-  // the org admin key, the callback secret and what the callback URL's query held.
+  // The first token and those renewed since (the token spans must not carry them), the refresh tokens,
+  // the client secret, the org admin key, the callback secret, what the callback URL's query held and the
+  // consent's authorization code.
   expect(seen.tokens.length).toBeGreaterThan(1)
   for (const token of seen.tokens) expect(text).not.toContain(token)
   expect(text).not.toContain(sim.clientSecret)
   expect(text).not.toContain(sim.adminApiKey)
   expect(text).not.toContain(CALLBACK_SECRET)
   expect(text).not.toContain(HOOK_QUERY_SECRET)
+  expect(text).not.toContain(consentCode)
   expect(text).not.toMatch(/Bearer|712020:/)
   const pages = readSink(dataDir, 'tracing/traced.ndjson').filter(r => r.kind === 'page')
   expect(pages.length).toBeGreaterThan(0)

@@ -2,6 +2,7 @@
 // which child a request naming the parent runs as), what to do next, and "Test connection" with the result inline.
 import type { FastifyPluginAsync } from 'fastify'
 import type { Core } from '../../core'
+import { traceparentOf } from '../../plugins/tracing'
 import type { AliasView } from '../../connections'
 import { ADMIN_ONLY, OBSERVERS } from '../../config/roles'
 import { AppError } from '../../errors/app-error'
@@ -81,7 +82,7 @@ const aliasPages: FastifyPluginAsync<{ core: Core }> = async (app, { core }) => 
   app.post<{ Params: { id: string } }>('/admin/aliases/:id/test', change, async (req, reply) => {
     requireCsrf(req)
     const user = consoleUser(req)
-    const tested = await testConnection(core, req.params.id, String(req.id))
+    const tested = await testConnection(core, req.params.id, String(req.id), traceparentOf(req))
     audit(req, 'connection tested', { alias: req.params.id, ok: tested.ok })
     return sendPage(reply, 200, page(`${req.params.id} · Confluence spoke`, await render(req.params.id, user, tested), frameOf(user)))
   })
@@ -90,7 +91,7 @@ const aliasPages: FastifyPluginAsync<{ core: Core }> = async (app, { core }) => 
     requireCsrf(req)
     const user = consoleUser(req)
     try {
-      await core.connections.sessions.obtainNow(req.params.id)
+      await core.connections.sessions.obtainNow(req.params.id, traceparentOf(req))
     } catch (err) {
       if (!(err instanceof AppError)) throw err
       audit(req, 'token refused', { alias: req.params.id, code: err.code })

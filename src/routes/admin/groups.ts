@@ -3,6 +3,7 @@
 // one form: no script needed. Membership writes are refused for any group not Selected (GROUP_NOT_MANAGED).
 import type { FastifyPluginAsync } from 'fastify'
 import type { Core } from '../../core'
+import { traceparentOf } from '../../plugins/tracing'
 import { ADMIN_ONLY, OBSERVERS } from '../../config/roles'
 import { AppError } from '../../errors/app-error'
 import { availableGroups, type SiteGroup } from '../connection-checks'
@@ -35,7 +36,7 @@ const groupPages: FastifyPluginAsync<{ core: Core }> = async (app, { core }) => 
     const view = await core.connections.aliases.get(id)
     let body: Html
     try {
-      body = picker(id, await availableGroups(core, id, String(req.id)), user)
+      body = picker(id, await availableGroups(core, id, String(req.id), traceparentOf(req)), user)
     } catch (err) {
       if (!(err instanceof AppError)) throw err
       // Not connected yet (or Confluence unreachable): say so, with the managed groups as they are.
@@ -49,7 +50,7 @@ const groupPages: FastifyPluginAsync<{ core: Core }> = async (app, { core }) => 
   app.post<{ Params: { id: string } }>('/admin/aliases/:id/groups', change, async (req, reply) => {
     const form = requireCsrf(req)
     const id = req.params.id
-    const site = await availableGroups(core, id, String(req.id))
+    const site = await availableGroups(core, id, String(req.id), traceparentOf(req))
     const op = field(form, 'op')
     const picked = new Set(fieldList(form, op === 'remove' ? 'remove' : 'add'))
     const managed = new Set(site.filter(g => g.managed).map(g => g.groupId))
