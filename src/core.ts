@@ -6,6 +6,7 @@ import type { Logger } from 'pino'
 import type { Redis } from 'ioredis'
 import type { Config } from './config/env'
 import { createRedis, RedisWatch } from './lib/redis'
+import { closeRedis } from './lib/redis-close'
 import { createMetrics, type Metrics } from './lib/metrics'
 import { readAliasWatermarks } from './crawl/state'
 import { createTracing, type Tracing } from './lib/tracing'
@@ -175,9 +176,8 @@ export async function createCore (config: Config, log: Logger, opts: CoreOptions
       for (const fn of closers.reverse()) {
         try { await fn() } catch (err) { log.warn({ err }, 'close step failed') }
       }
-      // (a job connection never used is still waiting to connect: quit would open it first)
-      await Promise.allSettled([store.quit(), producer.quit(), job.status === 'wait' ? undefined : job.quit()])
-      store.disconnect(); producer.disconnect(); job.disconnect()
+      // (a job connection never used is still waiting to connect: closeRedis only disconnects it)
+      await Promise.all([closeRedis(store), closeRedis(producer), closeRedis(job)])
       // Last: the spans of the requests and jobs that just ended go out too.
       await tracing.shutdown().catch((err: unknown) => log.warn({ err }, 'trace export at close failed'))
     }

@@ -58,7 +58,10 @@ export async function startWorkers (core: Core, opts: WorkerOptions = {}): Promi
     // error would have no listener left): a process stopped just after it started lets the start-up finish
     // first, for at most a couple of seconds.
     await settledWithin([runAction.waitUntilReady(), callbacks?.waitUntilReady(), schedules.waitUntilReady()], CLOSE_READY_WAIT_MS)
-    await Promise.all([runAction.close(), callbacks?.close(), schedules.close()])
+    // With Redis away, running jobs can neither finish nor let go: waiting for them would wait for Redis.
+    // Their locks lapse and another worker takes them up as stalled (BullMQ), so close without waiting.
+    const force = connection.status !== 'ready'
+    await Promise.all([runAction.close(force), callbacks?.close(force), schedules.close(force)])
     subscriber.disconnect()
   })
   // Not awaited: with Redis away the process still starts (and serves /healthz); BullMQ's workers pick up

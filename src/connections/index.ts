@@ -8,6 +8,7 @@ import type { Agent } from 'undici'
 import type { Config } from '../config/env'
 import { Keyring, previousKeysFromEnv } from '../lib/crypto'
 import { duplicateRedis } from '../lib/redis'
+import { closeRedis } from '../lib/redis-close'
 import { AliasService } from './alias-service'
 import { AliasStore } from './alias-store'
 import { ConsentFlow } from './consent'
@@ -77,8 +78,7 @@ export async function createConnectionLayer (config: Config, redis: Redis, log: 
   const close = async (): Promise<void> => {
     closed = true
     sessions.close()
-    await subscriber.quit().catch(() => {})
-    subscriber.disconnect()
+    await closeRedis(subscriber)
   }
   // Files first (they are sealed anew as they are written), then whatever an earlier key still holds.
   const applyFiles = async (): Promise<void> => {
