@@ -1,7 +1,6 @@
 // Closing a Redis client without waiting on a Redis that is away. QUIT lets the replies still due arrive
 // first, but on a client that queues commands while disconnected (the job connection, subscribers) it would
-// wait for Redis to come back, and a Cluster's QUIT waits for every node, the failed one too: so QUIT only a
-// connected client, for a bounded time, then disconnect whatever is left.
+// wait for Redis to come back: so QUIT only a connected client, for a bounded time, then disconnect.
 import type { Redis } from 'ioredis'
 
 export const QUIT_WITHIN_MS = 2_000
