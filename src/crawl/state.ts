@@ -33,7 +33,7 @@ export const attachmentComments = (input: Pick<CrawlInput, 'types' | 'attachment
 export function scopeOf (alias: string, input: Pick<CrawlInput, 'spaces' | 'types' | 'attachmentComments'>): string {
   // a run without the attachments' comments keeps a state of its own (else its complete listing would delete
   // them from the other's); with them on (the default) the key is what it was before they existed
-  const without = input.types.includes('attachment') && input.types.includes('comment') && !attachmentComments(input) ? ['no-attachment-comments'] : []
+  const without = input.attachmentComments === false && attachmentComments({ ...input, attachmentComments: true }) ? ['no-attachment-comments'] : []
   const key = JSON.stringify([alias, [...(input.spaces?.include ?? [])].sort(), [...(input.spaces?.exclude ?? [])].sort(), [...input.types].sort(), ...without])
   return createHash('sha1').update(key).digest('hex').slice(0, 20)
 }
