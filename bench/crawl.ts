@@ -5,6 +5,8 @@
 // item, the 429s the simulator served as a share of its requests, and the peak RSS (VmHWM) of each crawling
 // process, at each size. Figures are printed and written to bench/results, never asserted.
 // Run: npx tsx bench/crawl.ts   (BENCH_CRAWL_PAGES=7700,77000 BENCH_CRAWL_RATE=2000; benchCrawl() is what `npm run bench` composes)
+// BENCH_CRAWL_TYPES=page,blogpost,attachment,comment adds comments (those of attachments too, unless
+// BENCH_CRAWL_ATTACHMENT_COMMENTS=false); items then count the comments exported.
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { randomUUID } from 'node:crypto'
@@ -32,6 +34,9 @@ export interface CrawlRun {
   ratio: number
   peakRssMb: number[]
   idleRssMb: number[]
+  types: string[]
+  /** requests to `attachments/{id}/footer-comments` */
+  attachmentCommentListings: number
 }
 export interface BenchCrawlResult { limitPerSecond: number, runs: CrawlRun[], rssGrowth?: number }
 
@@ -73,7 +78,9 @@ async function runOne (pages: number, rate: number): Promise<CrawlRun> {
     await json(`${simUrl}/__sim/reset`, { method: 'POST' })
     const started = Date.now()
     const halves = [spaces.filter((_, i) => i % 2 === 0), spaces.filter((_, i) => i % 2 === 1)]
-    const ids = await Promise.all(halves.map(async (include, i) => await submitJob(t, 'confluence.content.crawl', { input: { spaces: { include }, sink: { type: 'file', path: `bench/${pages}-${i}.ndjson` } } })))
+    const types = (process.env.BENCH_CRAWL_TYPES ?? 'page,blogpost,attachment').split(',')
+    const extra = { types, ...(process.env.BENCH_CRAWL_ATTACHMENT_COMMENTS === 'false' ? { attachmentComments: false } : {}) }
+    const ids = await Promise.all(halves.map(async (include, i) => await submitJob(t, 'confluence.content.crawl', { input: { spaces: { include }, ...extra, sink: { type: 'file', path: `bench/${pages}-${i}.ndjson` } } })))
     const jobs = await Promise.all(ids.map(async (id) => await waitForJob(t, id, undefined, 60 * 60_000)))
     const seconds = (Date.now() - started) / 1000
     for (const j of jobs) if (j.state !== 'completed') throw new Error(`crawl job ${String(j.id)} ended ${String(j.state)}: ${JSON.stringify(j.error)}`)
@@ -81,14 +88,15 @@ async function runOne (pages: number, rate: number): Promise<CrawlRun> {
     const counters = await json(`${simUrl}/__sim/counters`)
     const rateLimited = Number(counters.byStatus?.['429'] ?? 0)
     const requests = Number(counters.requests)
-    const exportedItems = jobs.reduce((n, j) => n + ['page', 'blogpost', 'attachment'].reduce((m, k) => m + Number(j.result.counts[k] ?? 0), 0), 0)
+    const exportedItems = jobs.reduce((n, j) => n + ['page', 'blogpost', 'attachment', 'comment'].reduce((m, k) => m + Number(j.result.counts[k] ?? 0), 0), 0)
     const served = requests - rateLimited
     const requestsPerItem = served / exportedItems
     const allowedItemsPerSecond = rate / requestsPerItem
     const itemsPerSecond = exportedItems / seconds
     return {
       pages, siteItems: Number(info?.[2]), exportedItems, seconds, itemsPerSecond, requests, rateLimited, rateLimitedShare: rateLimited / requests,
-      requestsPerItem, limitPerSecond: rate, allowedItemsPerSecond, ratio: itemsPerSecond / allowedItemsPerSecond, peakRssMb, idleRssMb
+      requestsPerItem, limitPerSecond: rate, allowedItemsPerSecond, ratio: itemsPerSecond / allowedItemsPerSecond, peakRssMb, idleRssMb,
+      types, attachmentCommentListings: Number(counters.byOperation?.getAttachmentComments ?? 0)
     }
   } finally {
     for (const w of workers) await w.kill('SIGKILL')
@@ -111,7 +119,7 @@ export async function benchCrawl (opts: { pages?: number[], rate?: number } = {}
 }
 
 export function describeRun (r: CrawlRun): string {
-  return `${r.exportedItems} items (${r.pages} pages) in ${r.seconds.toFixed(1)} s: ${r.itemsPerSecond.toFixed(0)} items/s of ${r.allowedItemsPerSecond.toFixed(0)} allowed ` +
+  return `${r.exportedItems} items (${r.pages} pages; ${r.types.join(',')}; ${r.attachmentCommentListings} attachment comment listings) in ${r.seconds.toFixed(1)} s: ${r.itemsPerSecond.toFixed(0)} items/s of ${r.allowedItemsPerSecond.toFixed(0)} allowed ` +
     `(${r.limitPerSecond} requests/s ÷ ${r.requestsPerItem.toFixed(2)} requests/item) = ${(r.ratio * 100).toFixed(1)}%; 429s ${r.rateLimited} of ${r.requests} requests = ${(r.rateLimitedShare * 100).toFixed(2)}%; ` +
     `peak RSS per crawling worker ${r.peakRssMb.map((m) => m.toFixed(0)).join(' / ')} MB (idle ${r.idleRssMb.map((m) => m.toFixed(0)).join(' / ')} MB)`
 }

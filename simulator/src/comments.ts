@@ -1,8 +1,10 @@
-// Footer and inline comments of pages and blog posts, seeded on demand (the `nested` profile, or
-// `size.comments` / `size.inlineComments`) with random streams of their own so the rest of the data set does
-// not move. Comments live beside the content arrays (ids continue after the last content id: footer
-// comments, then inline ones) and take their container's read permission: Confluence has no restriction on
-// a comment; who may read the page or blog post may read its comments. Inline comments carry a resolution
+// Footer and inline comments of pages and blog posts, and footer comments of attachments (the file preview's
+// comments), seeded on demand (the `nested` profile, or `size.comments` / `size.inlineComments` /
+// `size.attachmentComments`) with random streams of their own so the rest of the data set does not move.
+// Comments live beside the content arrays (ids continue after the last content id: footer comments, inline
+// ones, then attachment ones) and take their container's read permission: Confluence has no restriction on
+// a comment; who may read the page or blog post (for an attachment: the attachment's page or blog post) may
+// read its comments. Inline comments carry a resolution
 // status and a highlighted selection, and some are replies to a root inline comment of the same container.
 import { hash32, Rng } from './random'
 import { STATUSES, type ContentStatus, type SiteData } from './seed'
@@ -17,6 +19,8 @@ export interface CommentOptions {
   inline?: boolean
   /** first id (default: right after the site's content) */
   idBase?: number
+  /** footer comments on attachments: containers are attachment content indices, not pages and blog posts */
+  onAttachments?: boolean
 }
 
 export class Comments {
@@ -36,12 +40,17 @@ export class Comments {
   readonly depth: Uint8Array
   /** inline: index into RESOLUTIONS */
   readonly resolution: Uint8Array
-  /** comments of container c: list[start[c] .. start[c + 1]) in creation order */
+  /** whether containers are attachments */
+  readonly onAttachments: boolean
+  /** comments of container c (a content index): list[start[c] .. start[c + 1]) in creation order */
   readonly start: Int32Array
   readonly list: Int32Array
 
   constructor (site: SiteData, count: number, options: CommentOptions = {}) {
-    const containers = site.pageCount + site.blogCount
+    this.onAttachments = options.onAttachments ?? false
+    // containers are content indices [first, first + containers)
+    const first = this.onAttachments ? site.pageCount + site.blogCount : 0
+    const containers = this.onAttachments ? site.total - first : site.pageCount + site.blogCount
     const n = this.count = containers === 0 ? 0 : Math.max(0, count)
     this.inline = options.inline ?? false
     this.idBase = options.idBase ?? site.idBase + site.total
@@ -54,11 +63,11 @@ export class Comments {
     this.version = new Uint32Array(n)
     this.status = new Uint8Array(n)
     this.author = new Uint32Array(n)
-    const rng = new Rng(hash32(site.seed, this.inline ? 0x1c0e : 0xc033))
-    const replies = new Rng(hash32(site.seed, 0xc034))
+    const rng = new Rng(hash32(site.seed, this.inline ? 0x1c0e : this.onAttachments ? 0xa7c0 : 0xc033))
+    const replies = new Rng(hash32(site.seed, this.onAttachments ? 0xa7c1 : 0xc034))
     for (let k = 0; k < n; k++) {
       // a third of the containers collect most comments (discussions cluster)
-      const c = rng.chance(0.7) ? rng.int(Math.max(1, Math.ceil(containers / 3))) : rng.int(containers)
+      const c = first + (rng.chance(0.7) ? rng.int(Math.max(1, Math.ceil(containers / 3))) : rng.int(containers))
       this.container[k] = c
       this.created[k] = site.created[c] + rng.int(90 * 86400)
       this.modified[k] = rng.chance(0.8) ? this.created[k] : this.created[k] + rng.int(30 * 86400)
@@ -76,10 +85,11 @@ export class Comments {
       const parent = k > 0 && rng.chance(0.25) ? rng.int(k) : -1
       if (parent !== -1 && this.answer(k, parent)) this.resolution[k] = this.resolution[parent]
     }
-    this.start = new Int32Array(containers + 1)
+    const end = first + containers
+    this.start = new Int32Array(end + 1)
     for (let k = 0; k < n; k++) this.start[this.container[k] + 1]++
-    for (let c = 0; c < containers; c++) this.start[c + 1] += this.start[c]
-    const fill = this.start.slice(0, containers)
+    for (let c = 0; c < end; c++) this.start[c + 1] += this.start[c]
+    const fill = this.start.slice(0, end)
     this.list = new Int32Array(n)
     for (let k = 0; k < n; k++) this.list[fill[this.container[k]]++] = k
   }

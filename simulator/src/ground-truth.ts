@@ -17,6 +17,8 @@ export interface ContentSummary {
   parentId: string | null
   /** comments: footer or inline */
   commentType?: 'footer' | 'inline'
+  /** comments on an attachment (parentId is the attachment; its page or blog post is the attachment's parentId) */
+  containerType?: 'attachment'
   /** replies (footer or inline, any depth): the comment answered */
   parentCommentId?: string
   version: number
@@ -48,7 +50,7 @@ export class GroundTruth {
     applyMutation(site, (a) => this.state.userByAccountId(a), mutation)
     const f = site.folders.index(mutation.id)
     if (f !== -1) return this.folderSummary(site, f)
-    for (const comments of [site.comments, site.inlineComments]) {
+    for (const comments of [site.comments, site.inlineComments, site.attachmentComments]) {
       const k = comments.index(mutation.id)
       if (k !== -1) return this.commentSummary(site, comments, k)
     }
@@ -72,11 +74,15 @@ export class GroundTruth {
     for (let c = 0; c < site.total; c++) if (!kind || site.kind(c) === kind) yield this.summary(site, c)
   }
 
-  /** Every footer comment, then every inline comment (parentId = its page or blog post), lazily, in id order. */
+  /**
+   * Every footer comment, then every inline comment (parentId = its page or blog post), then every comment on
+   * an attachment (parentId = the attachment, containerType `attachment`), lazily, in id order.
+   */
   * comments (cloudId?: string): Generator<ContentSummary> {
     const site = this.site(cloudId)
     yield * this.commentsOf(site, site.comments)
     yield * this.commentsOf(site, site.inlineComments)
+    yield * this.commentsOf(site, site.attachmentComments)
   }
 
   private * commentsOf (site: SiteData, comments: Comments): Generator<ContentSummary> {
@@ -98,6 +104,7 @@ export class GroundTruth {
       createdAt: new Date(comments.created[k] * 1000).toISOString(),
       modifiedAt: new Date(comments.modified[k] * 1000).toISOString(),
       commentType: comments.inline ? 'inline' : 'footer',
+      ...(comments.onAttachments ? { containerType: 'attachment' as const } : {}),
       ...(comments.parentComment[k] !== -1 ? { parentCommentId: comments.id(comments.parentComment[k]) } : {})
     }
   }
@@ -129,10 +136,9 @@ export class GroundTruth {
     if (user === undefined) return false
     const f = site.folders.index(contentId)
     if (f !== -1) return new Reader(site, user.index).canReadFolder(f)
-    const k = site.comments.index(contentId)
-    const i = site.inlineComments.index(contentId)
-    // a comment is readable by whoever may read its container
-    const c = k !== -1 ? site.comments.container[k] : i !== -1 ? site.inlineComments.container[i] : site.contentIndex(contentId)
+    // a comment is readable by whoever may read its container (an attachment's: its page's or blog post's)
+    const comments = [site.comments, site.inlineComments, site.attachmentComments].find((all) => all.index(contentId) !== -1)
+    const c = comments !== undefined ? comments.container[comments.index(contentId)] : site.contentIndex(contentId)
     return c !== -1 && new Reader(site, user.index).canRead(c)
   }
 

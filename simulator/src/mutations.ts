@@ -4,7 +4,7 @@
 // the read chains are recomputed after a move or a restriction change. Folders take a move (into a page, a
 // folder or the space's root), a restriction change, a trash (delete) or a purge; a page moves into a folder
 // the same way it moves under a page (`parentId` is the folder's id). A footer or inline comment takes a
-// trash (delete) or a purge, which takes its replies (at any depth) with it.
+// trash (delete) or a purge, which takes its replies (at any depth) with it; so does a comment on an attachment.
 import { folderOfRef, folderRef, isFolderRef } from './folders'
 import { STATUSES, type ContentStatus, type Principals, type SiteData, type User } from './seed'
 
@@ -23,7 +23,7 @@ const STATUS_OF: Record<'archive' | 'delete' | 'purge' | 'publish', ContentStatu
 export function applyMutation (site: SiteData, users: (accountId: string) => User | undefined, m: Mutation, nowSeconds = Math.floor(Date.now() / 1000)): void {
   const f = site.folders.index(m.id)
   if (f !== -1) { applyFolderMutation(site, users, f, m); site.revision++; return }
-  for (const comments of [site.comments, site.inlineComments]) {
+  for (const comments of [site.comments, site.inlineComments, site.attachmentComments]) {
     const k = comments.index(m.id)
     if (k === -1) continue
     if (m.op !== 'delete' && m.op !== 'purge') throw new MutationError('comments are only deleted or purged')

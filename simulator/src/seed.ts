@@ -18,6 +18,8 @@ export interface SizeSpec {
   comments?: number
   /** inline comments (default: none, except in the `nested` profile: a fifth of the pages) */
   inlineComments?: number
+  /** footer comments on attachments (default: none, except in the `nested` profile: three fifths of the attachments) */
+  attachmentComments?: number
 }
 export type SizeOption = number | Partial<SizeSpec>
 
@@ -83,7 +85,8 @@ export function sizeSpec (size: SizeOption = 100): SizeSpec {
     users,
     groups: Math.max(0, given.groups ?? clamp(Math.ceil(users / 10), 4, 300)),
     ...(given.comments !== undefined ? { comments: given.comments } : {}),
-    ...(given.inlineComments !== undefined ? { inlineComments: given.inlineComments } : {})
+    ...(given.inlineComments !== undefined ? { inlineComments: given.inlineComments } : {}),
+    ...(given.attachmentComments !== undefined ? { attachmentComments: given.attachmentComments } : {})
   }
 }
 
@@ -154,6 +157,8 @@ export class SiteData {
   comments!: Comments
   /** inline comments (set by SimState once the site is seeded) */
   inlineComments!: Comments
+  /** footer comments on attachments (set by SimState once the site is seeded) */
+  attachmentComments!: Comments
   /** folders (none unless a profile seeds them) */
   readonly folders: Folders
 

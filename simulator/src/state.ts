@@ -146,6 +146,8 @@ export class SimState {
     site.comments = new Comments(site, spec.comments ?? (this.permissionProfile === 'nested' ? Math.ceil(spec.pages / 4) : 0))
     site.inlineComments = new Comments(site, spec.inlineComments ?? (this.permissionProfile === 'nested' ? Math.ceil(spec.pages / 5) : 0),
       { inline: true, idBase: site.comments.idBase + site.comments.count })
+    site.attachmentComments = new Comments(site, spec.attachmentComments ?? (this.permissionProfile === 'nested' ? Math.ceil(spec.attachments * 3 / 5) : 0),
+      { onAttachments: true, idBase: site.inlineComments.idBase + site.inlineComments.count })
     this.sites.set(site.cloudId, site)
     return site
   }

@@ -1,7 +1,7 @@
 // The `nested` permission profile and the mutations crawl tests rely on: nested mixed restrictions, long
 // restriction lists, access classes through role assignments, 404 restrictions of trashed content, the
 // site's time zone in systemInfo and CQL, folders (restricted, nested, in the ancestor chain), footer and
-// inline comments with replies at any depth, and a ground truth that follows every mutation.
+// inline comments with replies at any depth, comments on attachments, and a ground truth that follows every mutation.
 import { startSimulator, type Simulator } from '../src/index'
 import { confluence, http, q } from './helpers'
 
@@ -69,7 +69,7 @@ describe('simulator: nested permission profile and mutations', () => {
   })
 
   it('serves footer comments of pages and blog posts, readable by whoever reads the container', async () => {
-    const comments = [...sim.data.comments()].filter((c) => c.commentType === 'footer')
+    const comments = [...sim.data.comments()].filter((c) => c.commentType === 'footer' && c.containerType === undefined)
     expect(comments.length).toBe(100)
     const onBlog = comments.find((c) => sim.data.contentById(c.parentId as string)?.kind === 'blogpost' && c.status === 'current')
     const onPage = comments.find((c) => sim.data.contentById(c.parentId as string)?.kind === 'page' && c.status === 'current' && sim.data.contentById(c.parentId as string)?.status === 'current')
@@ -230,6 +230,45 @@ describe('simulator: nested permission profile and mutations', () => {
     const footerReply = all.find((c) => c.commentType === 'footer' && c.parentCommentId !== undefined && c.status === 'current' && sim.data.contentById(c.parentId as string)?.kind === 'page' && sim.data.contentById(c.parentId as string)?.status === 'current') as typeof all[number]
     const listed = await confluence(sim, admin, 'GET', `/wiki/api/v2/pages/${footerReply.parentId as string}/footer-comments?limit=250`)
     expect(listed.body.results.map((r: { id: string }) => r.id)).not.toContain(footerReply.id)
+  })
+
+  it('serves comments on attachments (roots a cursor page at a time, replies from their children), readable by the attachment\'s page\'s readers', async () => {
+    const onFiles = [...sim.data.comments()].filter((c) => c.containerType === 'attachment')
+    // three fifths of the 80 attachments, seeded from the seed alone (a second simulator holds the same)
+    expect(onFiles.length).toBe(48)
+    const again = await startSimulator({ seed: 7, permissions: 'nested', size: { pages: 400, spaces: 4, users: 160, groups: 8 } })
+    try {
+      expect([...again.data.comments()].filter((c) => c.containerType === 'attachment')).toEqual(onFiles)
+    } finally { await again.close() }
+    const live = (id: string): boolean => sim.data.contentById(id)?.status === 'current'
+    // the attachment with the most current root comments, on a current page
+    const roots = (att: string): string[] => onFiles.filter((c) => c.parentId === att && c.parentCommentId === undefined && c.status === 'current').map((c) => c.id)
+    const att = [...new Set(onFiles.map((c) => c.parentId as string))].filter((a) => live(a) && live(sim.data.contentById(a)?.parentId as string))
+      .sort((a, b) => roots(b).length - roots(a).length)[0]
+    expect(roots(att).length).toBeGreaterThan(1)
+    const listed: Array<Record<string, any>> = []
+    for (let path: string | undefined = `/wiki/api/v2/attachments/att${att}/footer-comments?limit=1&body-format=storage`; path !== undefined;) {
+      const res = await confluence(sim, admin, 'GET', path)
+      expect(res.status).toBe(200)
+      listed.push(...res.body.results)
+      path = res.body._links.next
+    }
+    expect(listed.map((r) => r.id).sort()).toEqual(roots(att).sort())
+    expect(listed[0]).toMatchObject({ attachmentId: `att${att}`, status: 'current', body: { storage: { representation: 'storage' } } })
+    // replies: a thread on a file, read like any footer comment's
+    const reply = onFiles.find((c) => c.parentCommentId !== undefined && c.status === 'current' && live(c.parentId as string)) as typeof onFiles[number]
+    expect(reply).toBeDefined()
+    const children = await confluence(sim, admin, 'GET', `/wiki/api/v2/footer-comments/${reply.parentCommentId as string}/children`)
+    expect(children.body.results.map((r: { id: string }) => r.id)).toContain(reply.id)
+    const page = sim.data.contentById(reply.parentId as string)?.parentId as string
+    for (const u of sim.data.users()) expect(sim.data.canRead(u.accountId, reply.id)).toBe(sim.data.canRead(u.accountId, page))
+    // an unknown or trashed attachment answers 404; a deleted comment takes its replies along
+    expect((await confluence(sim, admin, 'GET', '/wiki/api/v2/attachments/att999999/footer-comments')).status).toBe(404)
+    const trashedAtt = [...sim.data.content('attachment')].find((a) => a.status === 'trashed')
+    if (trashedAtt !== undefined) expect((await confluence(sim, admin, 'GET', `/wiki/api/v2/attachments/att${trashedAtt.id}/footer-comments`)).status).toBe(404)
+    sim.data.mutate({ op: 'delete', id: reply.parentCommentId as string })
+    expect([...sim.data.comments()].find((c) => c.id === reply.id)?.status).toBe('trashed')
+    expect((await confluence(sim, admin, 'GET', `/wiki/api/v2/footer-comments/${reply.parentCommentId as string}/children`)).status).toBe(404)
   })
 
   it('deletes a comment with its replies at every depth; the children of a deleted comment answer 404', async () => {

@@ -1,12 +1,12 @@
 // What hangs off a page or blog post and takes its ACL: attachments, footer comments and inline comments with
-// their replies at any depth (Confluence has no restriction of its own on any of them; whoever may read the container may
-// read them).
+// their replies at any depth, and the attachments' footer comments with theirs (Confluence has no restriction of
+// its own on any of them; whoever may read the page or blog post may read them).
 import { createHash } from 'node:crypto'
 import { AppError } from '../errors/app-error'
 import type { Acl } from './acl'
 import { eachPage } from './listing'
 import type { PageContext } from './items'
-import type { AttachmentRecord, CommentRecord, ContentRecord, CrawlRecord } from './types'
+import type { AttachmentRecord, CommentRecord, CrawlRecord } from './types'
 
 export interface Hashed { record: CrawlRecord, hash: string }
 
@@ -15,11 +15,11 @@ export function stateHash (kind: string, acl: Acl, ancestorIds: string[]): strin
   return `${kind}|${createHash('sha1').update(JSON.stringify([acl, ancestorIds])).digest('base64url').slice(0, 16)}`
 }
 
-const base = (ctx: PageContext, id: string): string => `/wiki/api/v2/${ctx.kind === 'page' ? 'pages' : 'blogposts'}/${id}`
+const base = (kind: 'page' | 'blogpost', id: string): string => `/wiki/api/v2/${kind === 'page' ? 'pages' : 'blogposts'}/${id}`
 
 export async function attachmentsOf (ctx: PageContext, containerId: string, acl: Acl): Promise<Hashed[]> {
   const out: Hashed[] = []
-  await eachPage(ctx.call, `${base(ctx, containerId)}/attachments`, { limit: 250, status: 'current' }, ctx.signal, async (results) => {
+  await eachPage(ctx.call, `${base(ctx.kind, containerId)}/attachments`, { limit: 250, status: 'current' }, ctx.signal, async (results) => {
     for (const a of results as Array<Record<string, any>>) {
       const att: AttachmentRecord = {
         recordId: `attachment:${String(a.id)}`,
@@ -41,13 +41,21 @@ export async function attachmentsOf (ctx: PageContext, containerId: string, acl:
 }
 
 /**
- * Comments of a page or blog post, current only: root footer comments (v2 `…/footer-comments`), root inline
- * comments (v2 `…/inline-comments`, every resolution status), then the replies of each comment exported, at
- * any depth (`footer-comments/{id}/children`, `inline-comments/{id}/children`; a reply is a comment whose
- * replies are read in turn). No v2 listing says whether a comment has replies, so each costs one request.
+ * What comments hang off: a page or blog post, or an attachment (the file preview's comments). `ancestorIds` is
+ * the chain above it: a page's ancestors, or an attachment's page or blog post then that page's ancestors.
+ */
+export interface CommentContainer { type: 'page' | 'blogpost' | 'attachment', id: string, spaceId: string, spaceKey: string, ancestorIds: string[] }
+
+/**
+ * Comments of a container, current only. Roots: a page's or blog post's footer comments (v2 `…/footer-comments`)
+ * and inline comments (v2 `…/inline-comments`, every resolution status); an attachment's footer comments
+ * (v2 `attachments/{id}/footer-comments`, which has no status parameter: current ones are kept here; a 404, the
+ * attachment deleted since it was listed, means none). Then the replies of each comment exported, at any depth
+ * (`footer-comments/{id}/children`, `inline-comments/{id}/children`; a reply is a comment whose replies are
+ * read in turn). No v2 listing says whether a comment has replies, so each costs one request.
  * parentId is the container; a reply also names the comment it answers (parentCommentId).
  */
-export async function commentsOf (ctx: PageContext, container: ContentRecord, acl: Acl): Promise<Hashed[]> {
+export async function commentsOf (ctx: PageContext, container: CommentContainer, acl: Acl): Promise<Hashed[]> {
   const out: Hashed[] = []
   const ancestorIds = [container.id, ...container.ancestorIds]
   const body: Record<string, string> = ctx.bodies ? { 'body-format': 'storage' } : {}
@@ -62,6 +70,7 @@ export async function commentsOf (ctx: PageContext, container: ContentRecord, ac
       title: String(c.title ?? ''),
       url: `${ctx.siteUrl}/wiki${String(c._links?.webui ?? '')}`,
       parentId: container.id,
+      containerType: container.type,
       ...(typeof c.parentCommentId === 'string' ? { parentCommentId: c.parentCommentId } : {}),
       ...(commentType === 'inline' && typeof c.resolutionStatus === 'string' ? { resolutionStatus: c.resolutionStatus } : {}),
       ancestorIds,
@@ -79,23 +88,39 @@ export async function commentsOf (ctx: PageContext, container: ContentRecord, ac
     ids.add(String(c.id))
     out.push(toRecord(c, commentType))
   }
-  for (const commentType of ['footer', 'inline'] as const) {
-    await eachPage(ctx.call, `${base(ctx, container.id)}/${commentType}-comments`, { limit: 250, status: ['current'], ...body }, ctx.signal, async (results) => {
-      for (const c of results as Array<Record<string, any>>) add(c, commentType)
+  const type = container.type
+  const roots = type === 'attachment'
+    ? [{ path: `/wiki/api/v2/attachments/${container.id}/footer-comments`, commentType: 'footer' as const, query: { limit: 250, ...body } }]
+    : (['footer', 'inline'] as const).map((commentType) => ({ path: `${base(type, container.id)}/${commentType}-comments`, commentType, query: { limit: 250, status: ['current'], ...body } }))
+  for (const { path, commentType, query } of roots) {
+    const listed = await goneIs404(ctx, type === 'attachment', async () => {
+      await eachPage(ctx.call, path, query, ctx.signal, async (results) => {
+        for (const c of results as Array<Record<string, any>>) add(c, commentType)
+      })
     })
+    if (!listed) return out
   }
   // The records are the work list: each comment's replies are appended behind it and read in their turn (no
   // recursion, nothing held beyond the container's records, which the listing page holds anyway).
   for (let i = 0; i < out.length; i++) {
     const parent = out[i].record as CommentRecord
-    try {
+    // deleted since it was listed: it has no replies left to export (its own record goes at the next full listing)
+    await goneIs404(ctx, true, async () => {
       await eachPage(ctx.call, `/wiki/api/v2/${parent.commentType}-comments/${parent.id}/children`, { limit: 250, ...body }, ctx.signal, async (results) => {
         for (const c of results as Array<Record<string, any>>) add({ parentCommentId: parent.id, ...c }, parent.commentType)
       })
-    } catch (err) {
-      // deleted since it was listed: it has no replies left to export (its own record goes at the next full listing)
-      if (!(err instanceof AppError) || err.code !== 'UPSTREAM_NOT_FOUND' || ctx.signal?.aborted === true) throw err
-    }
+    })
   }
   return out
+}
+
+/** Runs a listing; false when it answered 404 and `tolerate` says that means "gone, nothing below it". */
+async function goneIs404 (ctx: PageContext, tolerate: boolean, list: () => Promise<void>): Promise<boolean> {
+  try {
+    await list()
+    return true
+  } catch (err) {
+    if (!tolerate || !(err instanceof AppError) || err.code !== 'UPSTREAM_NOT_FOUND' || ctx.signal?.aborted === true) throw err
+    return false
+  }
 }

@@ -1,5 +1,5 @@
 // One listing page of pages or blog posts → records: each item's ACL (space ∧ own ∧ every ancestor, folders
-// included), its attachments and comments (footer and inline) with the container's ACL, what the run has seen
+// included), its attachments and comments (footer and inline, and the attachments' own) with the container's ACL, what the run has seen
 // (for deletions and the permissions pass) and the accounts the ACLs name. Items run a few at a time; records
 // come out in listing order.
 import type { HandlerContext } from '../actions/handlers/types'
@@ -33,6 +33,8 @@ export interface PageContext {
   bodies: boolean
   attachments: boolean
   comments: boolean
+  /** footer comments of each exported attachment (with `attachments` and `comments`) */
+  attachmentComments: boolean
   /** permissions pass: emit only items whose stored hash differs */
   known?: (ids: string[]) => Promise<Array<string | null>>
 }
@@ -102,8 +104,13 @@ async function processItem (ctx: PageContext, item: V2Content, out: PageOutcome)
     acl
   }
   const records = [{ record: record as CrawlRecord, hash: stateHash(ctx.kind, acl, ancestorIds) }]
-  if (ctx.attachments) records.push(...await attachmentsOf(ctx, item.id, acl))
-  if (ctx.comments) records.push(...await commentsOf(ctx, record, acl))
+  const attachments = ctx.attachments ? await attachmentsOf(ctx, item.id, acl) : []
+  records.push(...attachments)
+  const at = { spaceId: record.spaceId, spaceKey: record.spaceKey }
+  if (ctx.comments) records.push(...await commentsOf(ctx, { type: ctx.kind, id: item.id, ...at, ancestorIds }, acl))
+  if (ctx.attachmentComments) {
+    for (const a of attachments) records.push(...await commentsOf(ctx, { type: 'attachment', id: (a.record as { id: string }).id, ...at, ancestorIds: [item.id, ...ancestorIds] }, acl))
+  }
   return { records }
 }
 

@@ -12,7 +12,7 @@ import { listPage, type ListPage } from './listing'
 import { processPage, type V2Content } from './items'
 import { exportGroups, exportUsers, stageOrgEmails } from './principals'
 import { openFileSink, openWebhookSink, type Sink } from './sink'
-import { CrawlState, scopeOf } from './state'
+import { attachmentComments, CrawlState, scopeOf } from './state'
 import type { CrawlInput, CrawlRecord, CrawlResult } from './types'
 import { siteTimeZone, windowCql } from './window'
 import { countSpace, progressOf } from './progress'
@@ -178,6 +178,7 @@ async function crawlSpace (ctx: HandlerContext, input: CrawlInput, cp: CrawlChec
       const outcome = await processPage({
         call: ctx.call, signal: ctx.signal, kind, space: { id: space.id, key: space.key, clause }, siteUrl: deps.siteUrl, restrictions: deps.restrictions,
         bodies: input.bodies, attachments: input.types.includes('attachment'), comments: input.types.includes('comment'),
+        attachmentComments: attachmentComments(input),
         known: input.bodies ? undefined : async (ids) => await deps.state.known(space.id, ids)
       }, items.filter((i) => i.status === undefined || i.status === 'current'))
       if (!input.permissions) for (const r of outcome.records) delete (r as { acl?: unknown }).acl

@@ -26,8 +26,15 @@ export async function readAliasWatermarks (redis: Redis, keyPrefix: string): Pro
   return Object.entries(all).map(([alias, v]) => [alias, Number(v)] as [string, number]).filter(([, v]) => Number.isFinite(v))
 }
 
-export function scopeOf (alias: string, input: Pick<CrawlInput, 'spaces' | 'types'>): string {
-  const key = JSON.stringify([alias, [...(input.spaces?.include ?? [])].sort(), [...(input.spaces?.exclude ?? [])].sort(), [...input.types].sort()])
+/** Whether a run reads the attachments' comments: both types asked for, and not turned off. */
+export const attachmentComments = (input: Pick<CrawlInput, 'types' | 'attachmentComments'>): boolean =>
+  input.types.includes('attachment') && input.types.includes('comment') && input.attachmentComments !== false
+
+export function scopeOf (alias: string, input: Pick<CrawlInput, 'spaces' | 'types' | 'attachmentComments'>): string {
+  // a run without the attachments' comments keeps a state of its own (else its complete listing would delete
+  // them from the other's); with them on (the default) the key is what it was before they existed
+  const without = input.attachmentComments === false && attachmentComments({ ...input, attachmentComments: true }) ? ['no-attachment-comments'] : []
+  const key = JSON.stringify([alias, [...(input.spaces?.include ?? [])].sort(), [...(input.spaces?.exclude ?? [])].sort(), [...input.types].sort(), ...without])
   return createHash('sha1').update(key).digest('hex').slice(0, 20)
 }
 

@@ -12,6 +12,8 @@ export interface CrawlInput {
   bodies: boolean
   permissions: boolean
   principals: boolean
+  /** with `attachment` and `comment`: also each attachment's footer comments (default true) */
+  attachmentComments?: boolean
   sink: { type: 'file', path: string } | { type: 'webhook', url: string }
 }
 
@@ -34,12 +36,14 @@ export type ContentRecord = Base & {
   acl?: Acl
 }
 /**
- * A footer or inline comment: `parentId` is its page or blog post, `ancestorIds` that container then its
- * ancestors; an inline reply names its root comment, an inline comment its resolution status.
+ * A footer or inline comment: `parentId` is its container (`containerType`: a page, a blog post or an
+ * attachment), `ancestorIds` that container then its ancestors (an attachment's: its page or blog post, then
+ * that page's ancestors); a reply names the comment it answers, an inline comment its resolution status.
  */
 export type CommentRecord = Omit<ContentRecord, 'kind' | 'parentType'> & {
   kind: 'comment'
   commentType: 'footer' | 'inline'
+  containerType: 'page' | 'blogpost' | 'attachment'
   parentCommentId?: string
   resolutionStatus?: string
 }

@@ -2,6 +2,7 @@
 // recordId, fields merged; `deleted` removes), and evaluate exported ACLs with exported memberships.
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
+import type { ContentSummary, Simulator } from 'confluence-cloud-simulator'
 import { canRead, type Acl, type Subject } from '../../src/crawl/acl'
 
 export type Rec = Record<string, any> & { recordId: string, kind: string }
@@ -54,4 +55,21 @@ export function intersection (acl: Acl, s: Subject | undefined): boolean {
   for (const c of restrictions.slice(1)) { const next = new Set(c.anyOf.map(token)); common = new Set([...common].filter((t) => next.has(t))) }
   const kept = restrictions[0].anyOf.filter((p) => common.has(token(p)))
   return canRead({ allOf: [{ source: 'restriction', sourceId: 'x', anyOf: kept }] }, s)
+}
+
+/** The page or blog post an item hangs off (itself for a page or blog post; an attachment comment's: its attachment's). */
+export function containerPageOf (sim: Simulator, c: ContentSummary): string {
+  if (c.kind === 'page' || c.kind === 'blogpost') return c.id
+  return c.containerType === 'attachment' ? sim.data.contentById(c.parentId as string)?.parentId as string : c.parentId as string
+}
+
+/** Current, and so is every container above it (an attachment's page; a comment's page, or attachment and its page). */
+export function exportable (sim: Simulator, c: ContentSummary): boolean {
+  const current = (id: string): boolean => sim.data.contentById(id)?.status === 'current'
+  return c.status === 'current' && current(containerPageOf(sim, c)) && (c.containerType !== 'attachment' || current(c.parentId as string))
+}
+
+/** Every item a full crawl of every type should export (content and comments of current containers). */
+export function expectedItems (sim: Simulator): ContentSummary[] {
+  return [...sim.data.content(), ...sim.data.comments()].filter((c) => exportable(sim, c))
 }

@@ -6,7 +6,7 @@ import { buildTestSpoke, type TestSpoke } from '../helpers/spoke'
 import { connectSimulatorAlias, simulatorEnv } from '../helpers/connect'
 import { submitJob, waitForJob } from '../helpers/jobs'
 import { startWorkerProcess, type WorkerProcess } from '../helpers/worker-process'
-import { readSink } from '../helpers/crawl'
+import { expectedItems, readSink } from '../helpers/crawl'
 import { startWorkers } from '../../src/worker'
 
 const ENV = { SPOKE_JOB_LOCK_MS: '2000', SPOKE_SITE_RATE_PER_SECOND: '2000', SPOKE_SITE_BURST: '100' }
@@ -39,7 +39,7 @@ it('resumes a crawl whose worker was killed mid-way, with every record exactly o
   const records = readSink(t.config.dataDir, 'crash/run.ndjson')
   const ids = records.map((r) => r.recordId)
   const duplicates = ids.filter((r, i) => ids.indexOf(r) !== i)
-  const expected = [...sim.data.content(), ...sim.data.comments()].filter((c) => c.status === 'current' && (c.kind === 'page' || c.kind === 'blogpost' || sim.data.contentById(c.parentId as string)?.status === 'current'))
+  const expected = expectedItems(sim)
   const content = records.filter((r) => ['page', 'blogpost', 'attachment', 'comment'].includes(r.kind))
   const replies = content.filter((r) => r.parentCommentId !== undefined).length
   expect(replies).toBeGreaterThan(20)

@@ -3,13 +3,17 @@
 // Every item below the folder — its pages, their attachments and comments — must carry a clause with no
 // principal (nobody may read it), the error must be counted in the result, and no item below it may fall
 // back to the space's readers. Items elsewhere keep the simulator's read decision exactly. And a comment
-// whose replies answer 404 (deleted between its listing and the read of its replies) just has none.
+// whose replies answer 404 (deleted between its listing and the read of its replies) just has none; so has
+// an attachment whose comment listing answers 404.
+import { readFileSync } from 'node:fs'
+import { join } from 'node:path'
 import { startSimulator, type ContentSummary, type Simulator } from 'confluence-cloud-simulator'
 import { buildTestSpoke, type TestSpoke } from '../helpers/spoke'
 import { connectSimulatorAlias, simulatorEnv } from '../helpers/connect'
 import { closeCheckingContract } from '../helpers/contract-check'
-import { submitJob, waitForJob } from '../helpers/jobs'
-import { canRead, readSink, reduce, subjects, type Rec } from '../helpers/crawl'
+import { submit, submitJob, waitForJob } from '../helpers/jobs'
+import { scopeOf } from '../../src/crawl/state'
+import { canRead, exportable, readSink, reduce, subjects, type Rec } from '../helpers/crawl'
 
 let sim: Simulator
 let t: TestSpoke
@@ -109,7 +113,62 @@ it('a comment whose replies answer 404 (deleted meanwhile) is exported without t
   expect([job.state, job.result?.complete, job.result?.errors]).toEqual(['completed', true, {}])
   expect(sim.counters().byOperationStatus.getFooterCommentChildren?.[404]).toBe(1)
   const exported = new Set(readSink(t.config.dataDir, 'replies-404.ndjson').filter((r) => r.kind === 'comment').map((r) => r.id))
-  const expected = comments.filter((c) => c.status === 'current' && sim.data.contentById(c.parentId as string)?.status === 'current').map((c) => c.id)
+  const expected = comments.filter((c) => exportable(sim, c)).map((c) => c.id)
   expect(exported.has(thread.id)).toBe(true)
   expect(expected.filter((c) => !exported.has(c)).sort()).toEqual(below(thread.id).sort())
+}, 60_000)
+
+it('an attachment whose comment listing answers 404 (deleted meanwhile) has no comments; the run has no error', async () => {
+  const comments = [...sim.data.comments()].filter((c) => exportable(sim, c))
+  const onFile = comments.find((c) => c.containerType === 'attachment' && comments.some((r) => r.parentCommentId === c.id)) as ContentSummary
+  expect(onFile).toBeDefined()
+  const att = onFile.parentId as string
+  sim.reset()
+  sim.faults.set({ errorRate: 1, errorStatus: 404, operations: ['getAttachmentComments'], paths: [`/attachments/att${att}/footer-comments`] })
+  const id = await submitJob(t, 'confluence.content.crawl', { input: { types: TYPES, sink: { type: 'file', path: 'attachment-comments-404.ndjson' } } })
+  const job = await waitForJob(t, id, undefined, 50_000)
+  sim.faults.clear()
+  expect([job.state, job.result?.complete, job.result?.errors]).toEqual(['completed', true, {}])
+  expect(sim.counters().byOperationStatus.getAttachmentComments?.[404]).toBe(1)
+  const records = readSink(t.config.dataDir, 'attachment-comments-404.ndjson')
+  const exported = new Set(records.filter((r) => r.kind === 'comment').map((r) => r.id))
+  // the attachment itself is exported; its comments (roots and replies) are not, every other comment is
+  expect(records.some((r) => r.id === `att${att}`)).toBe(true)
+  const onIt = comments.filter((c) => c.containerType === 'attachment' && c.parentId === att).map((c) => c.id)
+  expect(onIt.length).toBeGreaterThan(1)
+  expect(comments.map((c) => c.id).filter((c) => !exported.has(c)).sort()).toEqual(onIt.sort())
+  // the listing was complete without them: the comments an earlier run exported go as deleted (the attachment is gone)
+  expect(records.filter((r) => r.kind === 'deleted').map((r) => r.id).sort()).toEqual(onIt.sort())
+}, 60_000)
+
+it('a token holding exactly the scopes the crawl declares reads every endpoint it calls, the attachments\' comments included', async () => {
+  const declared = (JSON.parse(readFileSync(join(__dirname, '../../actions/confluence.content.crawl.json'), 'utf8')) as { scopes: string[][] }).scopes[0]
+  // a consent grants what the alias asks for (the spoke asks client credentials for no scope, so they get every one)
+  await connectSimulatorAlias(t, sim, { alias: 'crawl_declared', grant: 'authorization_code', scopes: [...declared, 'offline_access'] })
+  sim.reset()
+  const id = await submitJob(t, 'confluence.content.crawl', { connection: 'crawl_declared', input: { types: TYPES, principals: true, sink: { type: 'file', path: 'declared.ndjson' } } })
+  const job = await waitForJob(t, id, undefined, 50_000)
+  expect([job.state, job.result?.complete, job.result?.errors]).toEqual(['completed', true, {}])
+  const statuses = sim.counters().byOperationStatus
+  expect(statuses.getAttachmentComments?.[200]).toBeGreaterThan(0)
+  // nothing refused (a scope the token lacks answers 401 at the gateway)
+  expect(Object.entries(statuses).filter(([, by]) => Object.keys(by).some((s) => s !== '200')).map(([op]) => op)).toEqual([])
+}, 60_000)
+
+it('attachmentComments: false reads no attachment comments (a state of its own); a value that is not a boolean is refused', async () => {
+  const refused = await submit(t, 'confluence.content.crawl', { input: { types: TYPES, attachmentComments: 'no', sink: { type: 'file', path: 'off.ndjson' } } })
+  expect(refused.status).toBe(400)
+  sim.reset()
+  const id = await submitJob(t, 'confluence.content.crawl', { input: { types: TYPES, attachmentComments: false, sink: { type: 'file', path: 'off.ndjson' } } })
+  const job = await waitForJob(t, id, undefined, 50_000)
+  expect([job.state, job.result?.complete]).toEqual(['completed', true])
+  expect(sim.counters().byOperation.getAttachmentComments ?? 0).toBe(0)
+  const comments = readSink(t.config.dataDir, 'off.ndjson').filter((r) => r.kind === 'comment')
+  expect(comments.filter((r) => r.containerType === 'attachment')).toEqual([])
+  expect(comments.map((r) => r.id).sort()).toEqual([...sim.data.comments()].filter((c) => exportable(sim, c) && c.containerType === undefined).map((c) => c.id).sort())
+  // its stored state is not the default run's: nothing exported with them on is deleted by it
+  expect(job.result.deletions).toBe(0)
+  expect(scopeOf('a', { types: ['page', 'attachment', 'comment'] })).toBe(scopeOf('a', { types: ['page', 'attachment', 'comment'], attachmentComments: true }))
+  expect(scopeOf('a', { types: ['page', 'attachment', 'comment'] })).not.toBe(scopeOf('a', { types: ['page', 'attachment', 'comment'], attachmentComments: false }))
+  expect(scopeOf('a', { types: ['page', 'comment'] })).toBe(scopeOf('a', { types: ['page', 'comment'], attachmentComments: false }))
 }, 60_000)

@@ -12,7 +12,7 @@ import { startSimulator, type Simulator } from 'confluence-cloud-simulator'
 import { buildTestSpoke, type TestSpoke } from '../helpers/spoke'
 import { connectSimulatorAlias, http, simulatorEnv } from '../helpers/connect'
 import { submitJob, waitForJob } from '../helpers/jobs'
-import { readSink, type Rec } from '../helpers/crawl'
+import { expectedItems, readSink, type Rec } from '../helpers/crawl'
 
 const SECRET = 'crawl-sink-secret'
 const TYPES = ['page', 'blogpost', 'attachment', 'comment']
@@ -40,9 +40,7 @@ afterEach(() => { sim.faults.clear() })
 
 /** Every current item the crawl should export (content and comments of current containers). */
 function expectedIds (): string[] {
-  return [...sim.data.content(), ...sim.data.comments()]
-    .filter((c) => c.status === 'current' && (c.kind === 'page' || c.kind === 'blogpost' || sim.data.contentById(c.parentId as string)?.status === 'current'))
-    .map((c) => c.id).sort()
+  return expectedItems(sim).map((c) => c.id).sort()
 }
 const contentIds = (records: Rec[]): string[] => records.filter((r) => TYPES.includes(r.kind)).map((r) => r.id.replace(/^att/, '')).sort()
 const duplicates = (records: Rec[]): string[] => { const seen = new Set<string>(); return records.map((r) => r.recordId).filter((id) => seen.has(id) || !seen.add(id)) }

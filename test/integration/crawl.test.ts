@@ -10,7 +10,7 @@ import { buildTestSpoke, type TestSpoke } from '../helpers/spoke'
 import { connectSimulatorAlias, simulatorEnv } from '../helpers/connect'
 import { closeCheckingContract } from '../helpers/contract-check'
 import { submitJob, waitForJob } from '../helpers/jobs'
-import { canRead, intersection, nearestWins, readSink, reduce, subjects, type Rec } from '../helpers/crawl'
+import { canRead, containerPageOf, expectedItems, exportable, intersection, nearestWins, readSink, reduce, subjects, type Rec } from '../helpers/crawl'
 
 let sim: Simulator
 let t: TestSpoke
@@ -43,7 +43,7 @@ it('exports ACLs that give exactly the simulator\'s read decision for every (use
   const who = subjects(state)
   const items = [...state.values()].filter((r) => contentKinds.has(r.kind))
   // every current item of the site is exported, and nothing else
-  const expected = [...sim.data.content(), ...sim.data.comments()].filter((c) => c.status === 'current' && (c.kind === 'page' || c.kind === 'blogpost' || sim.data.contentById(c.parentId as string)?.status === 'current'))
+  const expected = expectedItems(sim)
   expect(items.filter((r) => r.kind === 'comment').length).toBeGreaterThan(40)
   // folders: pages sit in them, restricted ones add clauses, trashed ones are in chains but add none
   const folders = [...sim.data.folders()]
@@ -59,10 +59,24 @@ it('exports ACLs that give exactly the simulator\'s read decision for every (use
   const depth = (r: Rec): number => r.parentCommentId === undefined ? 0 : 1 + depth(byId.get(r.parentCommentId) as Rec)
   const replies = items.filter((r) => r.parentCommentId !== undefined)
   expect(replies.every((r) => byId.get(r.parentCommentId)?.commentType === r.commentType && byId.get(r.parentCommentId)?.parentId === r.parentId)).toBe(true)
+  // comments on attachments: the attachment is their container, then its page or blog post and that page's chain
+  const onAttachments = items.filter((r) => r.kind === 'comment' && r.containerType === 'attachment')
+  const chainOf = (r: Rec): string[] => { const a = byId.get(r.parentId) as Rec; const page = byId.get(a.containerId) as Rec; return [a.id, page.id, ...page.ancestorIds] }
+  expect(onAttachments.every((r) => byId.get(r.parentId)?.kind === 'attachment' && JSON.stringify(r.ancestorIds) === JSON.stringify(chainOf(r)))).toBe(true)
+  expect(items.filter((r) => r.kind === 'comment' && r.containerType !== 'attachment').every((r) => ['page', 'blogpost'].includes(byId.get(r.parentId)?.kind as string))).toBe(true)
+  // those of a restricted page's attachments are readable exactly by the page's readers
+  const onRestricted = onAttachments.filter((r) => (byId.get(r.ancestorIds[1]) as Rec).acl.allOf.some((c: any) => c.source === 'restriction' && c.sourceId === r.ancestorIds[1]))
+  expect(onRestricted.length).toBeGreaterThan(0)
+  for (const r of onRestricted) {
+    const readers = sim.data.users().filter((u) => canRead(r.acl, who.get(u.accountId))).map((u) => u.accountId)
+    expect(readers).toEqual(sim.data.users().filter((u) => sim.data.canRead(u.accountId, r.ancestorIds[1])).map((u) => u.accountId))
+    expect(readers.length).toBeLessThan(sim.data.users().length)
+  }
   const folderStats = {
     folders: folders.length, restricted: restrictedFolders.size, trashed: trashedFolders.size, pagesInFolders: inFolder.length, itemsWithFolderClause: folderClauses.length, itemsUnderTrashedFolder: underTrashed.length,
     footer: footer.length, footerReplies: footer.filter((r) => r.parentCommentId !== undefined).length, inline: inline.length, inlineReplies: inline.filter((r) => r.parentCommentId !== undefined).length,
-    repliesToReplies: { footer: footer.filter((r) => depth(r) >= 2).length, inline: inline.filter((r) => depth(r) >= 2).length }, deepest: Math.max(...replies.map(depth))
+    repliesToReplies: { footer: footer.filter((r) => depth(r) >= 2).length, inline: inline.filter((r) => depth(r) >= 2).length }, deepest: Math.max(...replies.map(depth)),
+    onAttachments: onAttachments.length, onAttachmentsReplies: onAttachments.filter((r) => r.parentCommentId !== undefined).length, onRestrictedPagesAttachments: onRestricted.length
   }
   expect(inFolder.length).toBeGreaterThan(10)
   expect(folderClauses.length).toBeGreaterThan(10)
@@ -72,6 +86,8 @@ it('exports ACLs that give exactly the simulator\'s read decision for every (use
   expect(folderStats.footerReplies).toBeGreaterThan(0)
   expect(folderStats.repliesToReplies.footer).toBeGreaterThan(0)
   expect(folderStats.repliesToReplies.inline).toBeGreaterThan(0)
+  expect(folderStats.onAttachments).toBeGreaterThan(10)
+  expect(folderStats.onAttachmentsReplies).toBeGreaterThan(0)
   expect(items.filter((r) => r.commentType === 'footer').length).toBeGreaterThan(40)
   // progress on the job: done of a total counted per space before its listing
   const listed = items.filter((r) => r.kind === 'page' || r.kind === 'blogpost').length
@@ -103,8 +119,11 @@ it('exports ACLs that give exactly the simulator\'s read decision for every (use
   const ops = sim.counters().byOperation
   const childReads = { footer: ops.getFooterCommentChildren ?? 0, inline: ops.getInlineCommentChildren ?? 0 }
   expect(childReads).toEqual({ footer: footer.length, inline: inline.length })
+  // and one listing per exported attachment for its comments
+  expect(ops.getAttachmentComments).toBe(items.filter((r) => r.kind === 'attachment').length)
   console.log(`crawl comments: ${footer.length + inline.length} comments exported with ${childReads.footer + childReads.inline} children reads ` +
-    `(${JSON.stringify(childReads)}); ${(ops.getPageFooterComments ?? 0) + (ops.getBlogPostFooterComments ?? 0) + (ops.getPageInlineComments ?? 0) + (ops.getBlogPostInlineComments ?? 0)} container listings`)
+    `(${JSON.stringify(childReads)}); ${(ops.getPageFooterComments ?? 0) + (ops.getBlogPostFooterComments ?? 0) + (ops.getPageInlineComments ?? 0) + (ops.getBlogPostInlineComments ?? 0)} container listings, ` +
+    `${ops.getAttachmentComments as number} attachment comment listings`)
   // emails: org first, then the visible profile, else null and listed
   const userRecords = [...state.values()].filter((r) => r.kind === 'user')
   for (const r of userRecords) {
@@ -148,10 +167,13 @@ it('incremental run + permissions pass after mutations leaves the sink equal to 
   const comments = [...sim.data.comments()]
   const below = (id: string): string[] => comments.filter((c) => c.parentCommentId === id && c.status === 'current').flatMap((c) => [c.id, ...below(c.id)])
   const busy = new Set([...taken, ...subtree(intoFolder.id), ...subtree(openFolder.id)])
-  const thread = comments.find((c) => c.status === 'current' && c.parentCommentId !== undefined && below(c.id).length > 0 &&
+  const thread = comments.find((c) => c.status === 'current' && c.containerType === undefined && c.parentCommentId !== undefined && below(c.id).length > 0 &&
     sim.data.contentById(c.parentId as string)?.status === 'current' && !busy.has(c.parentId as string)) as ContentSummary
-  expect([restrictedParent, mover, restricted, lockedFolder, intoFolder, openFolder, thread].every((p) => p !== undefined)).toBe(true)
+  // and a comment on an attachment that has replies (the attachment and its page untouched): it and its replies go
+  const onFile = comments.find((c) => c.containerType === 'attachment' && below(c.id).length > 0 && exportable(sim, c) && !busy.has(containerPageOf(sim, c))) as ContentSummary
+  expect([restrictedParent, mover, restricted, lockedFolder, intoFolder, openFolder, thread, onFile].every((p) => p !== undefined)).toBe(true)
   const goneReplies = [thread.id, ...below(thread.id)].map((id) => `comment:${id}`)
+  const goneOnFile = [onFile.id, ...below(onFile.id)].map((id) => `comment:${id}`)
   const alice = sim.data.users()[7].accountId
   const siteAdmins = sim.data.groups().find((g) => g.name === 'site-admins')?.id as string
   // a whole minute later than the first run's start, so the CQL window matters
@@ -166,7 +188,8 @@ it('incremental run + permissions pass after mutations leaves the sink equal to 
     { op: 'archive', id: archived.id },
     { op: 'delete', id: trashed.id },
     { op: 'publish', id: draft.id },
-    { op: 'delete', id: thread.id }
+    { op: 'delete', id: thread.id },
+    { op: 'delete', id: onFile.id }
   ] as const) sim.data.mutate(m as any)
   // what the permissions pass must emit: every current item of the moved and the restricted subtrees, with
   // their attachments and comments (none of them bumped a version); what it must delete: the archived and
@@ -174,15 +197,17 @@ it('incremental run + permissions pass after mutations leaves the sink equal to 
   const withChildren = (ids: Set<string>): string[] => [
     ...[...ids].filter(current).map((id) => `page:${id}`),
     ...[...sim.data.content('attachment')].filter((a) => a.status === 'current' && ids.has(a.parentId as string) && current(a.parentId as string)).map((a) => `attachment:att${a.id}`),
-    ...[...sim.data.comments()].filter((c) => c.status === 'current' && ids.has(c.parentId as string) && current(c.parentId as string)).map((c) => `comment:${c.id}`)
+    ...[...sim.data.comments()].filter((c) => exportable(sim, c) && ids.has(containerPageOf(sim, c)) && current(containerPageOf(sim, c))).map((c) => `comment:${c.id}`)
   ].sort()
   const changed = withChildren(new Set([...subtree(mover.id), ...subtree(restricted.id), ...subtree(intoFolder.id), ...subtree(openFolder.id)]))
   const gone = new Set([archived.id, trashed.id])
   const goneIds = [
     ...[...gone].map((id) => `page:${id}`),
     ...[...sim.data.content('attachment')].filter((a) => a.status === 'current' && gone.has(a.parentId as string)).map((a) => `attachment:att${a.id}`),
-    ...[...sim.data.comments()].filter((c) => c.status === 'current' && gone.has(c.parentId as string)).map((c) => `comment:${c.id}`),
-    ...goneReplies
+    ...[...sim.data.comments()].filter((c) => c.status === 'current' && gone.has(containerPageOf(sim, c)) &&
+      (c.containerType !== 'attachment' || sim.data.contentById(c.parentId as string)?.status === 'current')).map((c) => `comment:${c.id}`),
+    ...goneReplies,
+    ...goneOnFile
   ].sort()
   const inc = await crawl({ ...base, mode: 'incremental', sink: { type: 'file', path: 'inc/a2.ndjson' } })
   const perms = await crawl({ ...base, bodies: false, sink: { type: 'file', path: 'inc/b.ndjson' } })
@@ -200,7 +225,7 @@ it('incremental run + permissions pass after mutations leaves the sink equal to 
   console.log(`crawl incremental: ${JSON.stringify(inc.counts)}; permissions pass: ${JSON.stringify(perms.counts)}, ${perms.deletions as number} deletions ` +
     `(expected exactly: ${changed.length} changed items of the moved subtree of ${subtree(mover.id).length} nodes, the restricted subtree of ${subtree(restricted.id).length}, ` +
     `the subtree of ${subtree(intoFolder.id).length} moved into a restricted folder and the ${subtree(openFolder.id).length - 1} nodes in a newly restricted folder, ${goneIds.length} deletions, ` +
-    `${goneReplies.length} of them a deleted reply and the replies below it)`)
+    `${goneReplies.length} of them a deleted reply and the replies below it, ${goneOnFile.length} a deleted comment on an attachment and its replies)`)
 }, 60_000)
 
 it('a listing page that keeps failing gives zero deletions and complete:false; the next run catches up', async () => {

@@ -1,6 +1,6 @@
-// v2 footer and inline comments of a page or a blog post (roots only), and the replies to a footer or an
-// inline comment (a reply's own replies are read from it in turn). A comment is readable by whoever may read
-// its container.
+// v2 footer and inline comments of a page or a blog post (roots only), footer comments of an attachment
+// (roots only), and the replies to a footer or an inline comment (a reply's own replies are read from it in
+// turn). A comment is readable by whoever may read its container.
 import { RESOLUTIONS, type Comments } from '../comments'
 import { v2Error } from '../errors'
 import { webui } from '../representations'
@@ -9,9 +9,11 @@ import type { OpContext, OpHandler } from './context'
 import { cursorPage, list, statusFilter } from './content-lists'
 import { readableContent } from './pages'
 
+const CONTAINER_FIELD = { page: 'pageId', blogpost: 'blogPostId', attachment: 'attachmentId' } as const
+
 function iso (seconds: number): string { return new Date(seconds * 1000).toISOString() }
 
-/** A footer comment: a root names its container (PageCommentModel, BlogPostCommentModel), a reply its parent comment (ChildrenCommentModel). */
+/** A footer comment: a root names its container (PageCommentModel, BlogPostCommentModel, AttachmentCommentModel), a reply its parent comment (ChildrenCommentModel). */
 export function v2FooterComment (site: SiteData, k: number, format?: string, comments: Comments = site.comments): Record<string, unknown> {
   const c = comments.container[k]
   const id = comments.id(k)
@@ -23,10 +25,11 @@ export function v2FooterComment (site: SiteData, k: number, format?: string, com
     id,
     status: comments.statusOf(k),
     title: `Re: ${site.title(c)}`,
-    ...(parent !== -1 ? { parentCommentId: comments.id(parent) } : site.kind(c) === 'page' ? { pageId: site.contentId(c) } : { blogPostId: site.contentId(c) }),
+    // (an attachment id carries its `att` prefix, as v2 attachments name themselves)
+    ...(parent !== -1 ? { parentCommentId: comments.id(parent) } : { [CONTAINER_FIELD[site.kind(c)]]: `${site.kind(c) === 'attachment' ? 'att' : ''}${site.contentId(c)}` }),
     version: { createdAt: iso(comments.modified[k]), message: '', number: comments.version[k], minorEdit: false, authorId: site.users[comments.author[k]].accountId },
     body,
-    _links: { webui: `${webui(site, c)}?focusedCommentId=${id}#comment-${id}` }
+    _links: { webui: `${webui(site, c)}${site.kind(c) === 'attachment' ? '&' : '?'}focusedCommentId=${id}#comment-${id}` }
   }
 }
 
@@ -77,16 +80,29 @@ function inlineCommentsOf (kind: 'page' | 'blogpost'): OpHandler {
   }
 }
 
+/** Root footer comments of an attachment, current only (the operation has no status parameter); 404 when the attachment is gone or not readable. */
+const attachmentComments: OpHandler = (ctx) => {
+  const site = ctx.site
+  const comments = site.attachmentComments
+  const c = site.contentIndex(String(ctx.path.id).replace(/^att/, ''), 'attachment')
+  if (c === -1 || site.status[c] !== 0 || !ctx.reader().canRead(c)) return v2Error(404)
+  const format = ctx.query['body-format'] as string | undefined
+  return cursorPage(ctx, list(ordered(ctx, comments, comments.of(c))), (k) => comments.parentComment[k] === -1 && comments.status[k] === 0,
+    (k) => v2FooterComment(site, k, format, comments))
+}
+
 /** Current direct replies to a current comment (404 when the comment is not current or its container not readable). */
 function childrenOf (inline: boolean): OpHandler {
   return (ctx) => {
     const site = ctx.site
-    const comments = inline ? site.inlineComments : site.comments
-    const k = comments.index(String(ctx.path.id))
+    const id = String(ctx.path.id)
+    // footer comments of pages and blog posts, or of attachments (their replies are read the same way)
+    const comments = inline ? site.inlineComments : site.attachmentComments.index(id) !== -1 ? site.attachmentComments : site.comments
+    const k = comments.index(id)
     if (k === -1 || comments.status[k] !== 0 || !ctx.reader().canRead(comments.container[k])) return v2Error(404)
     const format = ctx.query['body-format'] as string | undefined
     return cursorPage(ctx, list(ordered(ctx, comments, comments.replies(k))), (j) => comments.status[j] === 0,
-      (j) => inline ? v2InlineComment(site, j, format) : v2FooterComment(site, j, format))
+      (j) => inline ? v2InlineComment(site, j, format) : v2FooterComment(site, j, format, comments))
   }
 }
 
@@ -95,6 +111,7 @@ export const commentHandlers: Record<string, OpHandler> = {
   getBlogPostFooterComments: footerCommentsOf('blogpost'),
   getPageInlineComments: inlineCommentsOf('page'),
   getBlogPostInlineComments: inlineCommentsOf('blogpost'),
+  getAttachmentComments: attachmentComments,
   getFooterCommentChildren: childrenOf(false),
   getInlineCommentChildren: childrenOf(true)
 }
