@@ -48,15 +48,17 @@ class Replication implements ReplicationWait {
 
   async replicated (redis: Redis, key: string, what: ReplicatedWrite): Promise<void> {
     try {
-      const replicas = await this.replicaCount(redis, key)
+      const replicas = await bounded(this.replicaCount(redis, key), this.s.timeoutMs + ANSWER_MARGIN_MS, 'INFO')
       if (replicas === 0 && !this.s.expectReplicas) return // a lone Redis: nothing to wait for, no WAIT
-      if (replicas < this.s.replicas) { this.note(redis, key, what, 'unreplicated', { replicas }); return }
+      if (replicas < this.s.replicas) { this.note(what, 'unreplicated', { replicas }); return }
       const started = process.hrtime.bigint()
-      const acked = await bounded(this.wait(redis, key), this.s.timeoutMs + ANSWER_MARGIN_MS)
+      const acked = await bounded(this.wait(redis, key), this.s.timeoutMs + ANSWER_MARGIN_MS, 'WAIT')
       this.metrics.waitDuration.observe({ write: what }, Number(process.hrtime.bigint() - started) / 1e9)
-      this.note(redis, key, what, acked >= this.s.replicas ? 'replicated' : 'unreplicated', { replicas, acked })
+      if (acked < this.s.replicas) this.forget(redis, key)
+      this.note(what, acked >= this.s.replicas ? 'replicated' : 'unreplicated', { replicas, acked })
     } catch (err) {
-      this.note(redis, key, what, 'error', { err: err instanceof Error ? err.message : String(err) })
+      this.forget(redis, key)
+      this.note(what, 'error', { err: err instanceof Error ? err.message : String(err) })
     }
   }
 
@@ -90,7 +92,12 @@ class Replication implements ReplicationWait {
     return await replicas
   }
 
-  private note (redis: Redis, key: string, what: ReplicatedWrite, outcome: ReplicationOutcome, detail: Record<string, unknown>): void {
+  /** A replica did not confirm: ask the primary for its replicas again at the next write (one may have gone, or a failover happened). */
+  private forget (redis: Redis, key: string): void {
+    this.counts.get(redis)?.delete(slotTag(redis, key))
+  }
+
+  private note (what: ReplicatedWrite, outcome: ReplicationOutcome, detail: Record<string, unknown>): void {
     this.metrics.writes.inc({ write: what, outcome })
     const now = Date.now()
     if (outcome === 'replicated') {
@@ -100,8 +107,6 @@ class Replication implements ReplicationWait {
       }
       return
     }
-    // Trouble: ask the primary for its replicas again at the next write (one may have gone, or a failover happened).
-    this.counts.get(redis)?.delete(slotTag(redis, key))
     if (this.trouble === undefined) this.trouble = { since: now, warnedAt: 0, writes: 0 }
     this.trouble.writes++
     if (now - this.trouble.warnedAt < WARN_EVERY_MS) return
@@ -118,8 +123,8 @@ function slotTag (redis: Redis, key: string): string {
   return /^[^{]*\{([^}]+)\}/.exec(key)?.[1] ?? key
 }
 
-async function bounded<T> (p: Promise<T>, ms: number): Promise<T> {
+async function bounded<T> (p: Promise<T>, ms: number, what: string): Promise<T> {
   let timer: NodeJS.Timeout | undefined
-  const timeout = new Promise<never>((_resolve, reject) => { timer = setTimeout(() => reject(new Error(`no answer to WAIT within ${ms} ms`)), ms) })
+  const timeout = new Promise<never>((_resolve, reject) => { timer = setTimeout(() => reject(new Error(`no answer to ${what} within ${ms} ms`)), ms) })
   try { return await Promise.race([p, timeout]) } finally { clearTimeout(timer) }
 }

@@ -95,6 +95,22 @@ describe('on a Sentinel group (primary + one replica)', () => {
     expect(await waits(t, { write: 'job', outcome: 'unreplicated' })).toBe(before + 3)
     expect(t.logs()).toContain('Redis writes reach the replicas again')
   })
+
+  it('asks for more replicas than the primary has: no WAIT (it could only time out), every such write counted unreplicated', async () => {
+    const two = await buildTestSpoke({ ...simulatorEnv(sim), ...group.env, LOG_LEVEL: 'warn', SPOKE_REDIS_WAIT_REPLICAS: '2' })
+    try {
+      const callsBefore = await waitCalls(group.primary.port)
+      await connectSimulatorAlias(two, sim, { alias: 'two', grant: 'client_credentials' })
+      expect((await submit(two, 'confluence.site.list', { connection: 'two', input: {} })).status).toBe(202)
+      expect(await waitCalls(group.primary.port)).toBe(callsBefore)
+      expect(await waits(two, { write: 'job', outcome: 'unreplicated' })).toBe(1)
+      expect(await waits(two, { write: 'token', outcome: 'unreplicated' })).toBeGreaterThanOrEqual(1)
+      expect(await waits(two, { outcome: 'replicated' })).toBe(0)
+      expect(two.logs()).toContain('"wanted":2')
+    } finally {
+      await two.close()
+    }
+  })
 })
 
 describe('on a single Redis without replicas', () => {
