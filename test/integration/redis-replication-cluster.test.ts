@@ -12,20 +12,7 @@ import { ask, slotOwner, startCluster, type RedisGroup } from '../helpers/redis-
 
 jest.setTimeout(60_000)
 
-let group: RedisGroup
-let sim: Simulator
-let t: TestSpoke
-
-beforeAll(async () => {
-  group = await startCluster()
-  sim = await startSimulator({ seed: 'redis-replication-cluster', size: { pages: 5, users: 20, groups: 2 } })
-  t = await buildTestSpoke({ ...simulatorEnv(sim), ...group.env, LOG_LEVEL: 'warn' })
-}, 45_000)
-afterAll(async () => {
-  try { await t?.close() } finally { try { await sim?.close() } finally { await group?.stop() } }
-})
-
-async function waitCallsByPrimary (): Promise<Map<number, number>> {
+async function waitCallsByPrimary (group: RedisGroup): Promise<Map<number, number>> {
   const out = new Map<number, number>()
   for (const s of group.servers) {
     if (!String(await ask(s.port, 'ROLE')).startsWith('master')) continue
@@ -42,30 +29,43 @@ async function readOnReplica (port: number, key: string): Promise<string | null>
   try { await r.call('READONLY'); return await r.hget(key, 'set') } finally { r.disconnect() }
 }
 
-async function waits (labels: Record<string, string>): Promise<number> {
+async function waits (t: TestSpoke, labels: Record<string, string>): Promise<number> {
   return sampleSum(parsePromText(await t.core.metrics.registry.metrics()), 'spoke_redis_acknowledged_writes_total', labels)
 }
 
 it("sends the WAIT after a token write and a submit to the primary owning the spoke's slot, counted replicated", async () => {
+  const group = await startCluster()
+  let sim: Simulator | undefined
+  let t: TestSpoke | undefined
+  try {
+    sim = await startSimulator({ seed: 'redis-replication-cluster', size: { pages: 5, users: 20, groups: 2 } })
+    t = await buildTestSpoke({ ...simulatorEnv(sim), ...group.env, LOG_LEVEL: 'warn' })
+    await expectWaitOnSlotOwner(group, sim, t)
+  } finally {
+    try { await t?.close() } finally { try { await sim?.close() } finally { await group.stop() } }
+  }
+})
+
+async function expectWaitOnSlotOwner (group: RedisGroup, sim: Simulator, t: TestSpoke): Promise<void> {
   const key = `${t.config.keyPrefix}:conn:tok:cl`
   const owner = await slotOwner(group.servers[0].port, key)
   expect(owner.replicas).toHaveLength(1)
-  const before = await waitCallsByPrimary()
+  const before = await waitCallsByPrimary(group)
   expect(before.size).toBe(3)
 
   await connectSimulatorAlias(t, sim, { alias: 'cl', grant: 'client_credentials' })
   expect((await http(t, 'POST', '/v1/connections/cl/token', { key: t.keys.admin })).status).toBe(200)
   expect((await submit(t, 'confluence.site.list', { connection: 'cl', input: {} })).status).toBe(202)
 
-  const after = await waitCallsByPrimary()
+  const after = await waitCallsByPrimary(group)
   for (const [port, calls] of after) {
     if (port === owner.primary) expect(calls).toBeGreaterThanOrEqual((before.get(port) ?? 0) + 3)
     else expect(calls).toBe(before.get(port) ?? 0)
   }
-  expect(await waits({ write: 'token', outcome: 'replicated' })).toBeGreaterThanOrEqual(2)
-  expect(await waits({ write: 'job', outcome: 'replicated' })).toBe(1)
-  expect(await waits({ outcome: 'unreplicated' })).toBe(0)
-  expect(await waits({ outcome: 'error' })).toBe(0)
+  expect(await waits(t, { write: 'token', outcome: 'replicated' })).toBeGreaterThanOrEqual(2)
+  expect(await waits(t, { write: 'job', outcome: 'replicated' })).toBe(1)
+  expect(await waits(t, { outcome: 'unreplicated' })).toBe(0)
+  expect(await waits(t, { outcome: 'error' })).toBe(0)
   // WAIT returned once the replica had the write: it holds the token set the primary holds
   expect(await readOnReplica(owner.replicas[0], key)).toBe(await ask(owner.primary, 'HGET', key, 'set'))
-})
+}
