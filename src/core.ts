@@ -8,6 +8,7 @@ import type { Config } from './config/env'
 import { createRedis, RedisWatch } from './lib/redis'
 import { closeRedis } from './lib/redis-close'
 import { createMetrics, type Metrics } from './lib/metrics'
+import { createReplicationWait } from './lib/replication'
 import { readAliasWatermarks } from './crawl/state'
 import { createTracing, type Tracing } from './lib/tracing'
 import { createAgent } from './http/send'
@@ -98,6 +99,7 @@ export async function createCore (config: Config, log: Logger, opts: CoreOptions
 
   const metrics = createMetrics()
   const tracing = createTracing(config.tracing)
+  const replication = createReplicationWait({ timeoutMs: config.redisWaitMs, replicas: config.redisWaitReplicas, expectReplicas: config.redis.mode !== 'single' }, log, metrics.replication)
   const agent = createAgent({ timeoutMs: config.upstreamTimeoutMs })
   // The Organizations API (admin.atlassian.com) is another host with its own timeouts: its own small pool.
   const orgAgent = createAgent({ timeoutMs: ORG_API_TIMEOUT_MS, connections: 8 })
@@ -107,7 +109,7 @@ export async function createCore (config: Config, log: Logger, opts: CoreOptions
   })
   let connections: ConnectionLayer
   try {
-    connections = await createConnectionLayer(config, store, log, agent, { ...opts, metrics: metrics.tokens, tracing })
+    connections = await createConnectionLayer(config, store, log, agent, { ...opts, metrics: metrics.tokens, tracing, replication })
   } catch (err) {
     await Promise.all([agent.close(), orgAgent.close()]).catch(() => {})
     await tracing.shutdown().catch(() => {})
@@ -145,8 +147,8 @@ export async function createCore (config: Config, log: Logger, opts: CoreOptions
   const services = servicesOn(store, privacy)
   const jobServices = servicesOn(job, new PersonalDataIndex(job, config.keyPrefix, onNewAlias))
   const engine = createActionEngine({ registry: actions, client: confluence, connections: connections.sessions, config, log, services, jobServices, metrics: metrics.upstream, tracing })
-  const jobs = new JobService({ config, log, producer, actions, engine, connections: connections.sessions, metrics, privacy })
-  const schedules = new ScheduleService({ actions, engine, connections: connections.sessions, jobs, log, store, producer, keyPrefix: config.keyPrefix, tracing })
+  const jobs = new JobService({ config, log, producer, actions, engine, connections: connections.sessions, metrics, privacy, replication })
+  const schedules = new ScheduleService({ actions, engine, connections: connections.sessions, jobs, log, store, producer, keyPrefix: config.keyPrefix, tracing, replication })
   privacyHooks.current = privacySchedules({ schedules, grantOf, everySeconds: config.privacyReportEverySeconds, log })
   const core: Core = {
     config,
@@ -158,7 +160,7 @@ export async function createCore (config: Config, log: Logger, opts: CoreOptions
     confluence,
     actions,
     engine,
-    idempotency: createIdempotencyStore(store, { keyPrefix: config.keyPrefix }),
+    idempotency: createIdempotencyStore(store, { keyPrefix: config.keyPrefix, replication }),
     jobs,
     schedules,
     privacy,

@@ -6,6 +6,7 @@
 import { createHash, randomUUID } from 'node:crypto'
 import type { Redis } from 'ioredis'
 import { IdempotencyConflictError } from '../errors/errors'
+import { NO_REPLICATION_WAIT, type ReplicationWait } from '../lib/replication'
 
 export interface StoredResponse { status: number, body: unknown, headers?: Record<string, string> }
 
@@ -31,6 +32,8 @@ export interface IdempotencyOptions {
   ttlSeconds?: number
   /** How long a claim holds before another request may take over (the first one crashed). */
   leaseMs?: number
+  /** WAIT for the replicas after the final record (core.ts passes it): a failover must not forget an accepted job's key. */
+  replication?: ReplicationWait
 }
 
 interface Pending { s: 'pending', f: string, o: string }
@@ -42,6 +45,7 @@ export const IDEMPOTENCY_KEY_PATTERN = /^[\x21-\x7e]{1,255}$/
 export function createIdempotencyStore (redis: Redis, opts: IdempotencyOptions): IdempotencyStore {
   const ttlMs = (opts.ttlSeconds ?? IDEMPOTENCY_TTL_SECONDS) * 1000
   const leaseMs = opts.leaseMs ?? 120_000
+  const replication = opts.replication ?? NO_REPLICATION_WAIT
 
   // Repeats inside this process share the first run's promise instead of polling Redis.
   const inflight = new Map<string, { f: string, p: Promise<StoredResponse> }>()
@@ -84,6 +88,7 @@ export function createIdempotencyStore (redis: Redis, opts: IdempotencyOptions):
       throw err
     }
     await redis.set(redisKey, JSON.stringify({ s: 'done', f: r.fingerprint, r: response } satisfies Done), 'PX', ttlMs)
+    await replication.replicated(redis, redisKey, 'idempotency')
     return { response, replayed: false }
   }
 

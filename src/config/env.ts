@@ -62,6 +62,9 @@ export interface Config {
   secretsGiven?: { masterKey: boolean, apiKeys: boolean }
   /** Default personal-data report schedule of an alias that stores personal data (seconds; 0: none). */
   privacyReportEverySeconds: number
+  /** WAIT after the writes a caller relies on (lib/replication.ts): its timeout (0: off) and how many replicas. */
+  redisWaitMs: number
+  redisWaitReplicas: number
   /** OpenTelemetry tracing (lib/tracing.ts): undefined (off) unless the standard OTEL_* variables turn it on. */
   tracing?: TracingSettings
 }
@@ -111,6 +114,8 @@ export function loadConfig (env: Env = process.env): Config {
     preflight: oneOf(env, 'SPOKE_PREFLIGHT', ['enforce', 'warn'] as const, 'enforce'),
     secretsGiven: { masterKey: optional(env, 'SPOKE_MASTER_KEY') !== undefined, apiKeys: optional(env, 'SPOKE_API_KEYS') !== undefined },
     privacyReportEverySeconds: int(env, 'SPOKE_PRIVACY_REPORT_EVERY_SECONDS', 7 * 86400, 0, 366 * 86400),
+    redisWaitMs: int(env, 'SPOKE_REDIS_WAIT_MS', 250, 0, 10_000),
+    redisWaitReplicas: int(env, 'SPOKE_REDIS_WAIT_REPLICAS', 1, 1, 16),
     tracing: tracing(env)
   }
 }

@@ -1,6 +1,7 @@
 // Redis persistence of alias records, their sealed secrets and the parent → active child pointer (keys.ts).
 import type { Redis } from 'ioredis'
 import type { Keyring } from '../lib/crypto'
+import { NO_REPLICATION_WAIT, type ReplicationWait } from '../lib/replication'
 import { publishChange, type ConnectionKeys } from './keys'
 import type { AliasRecord } from './types'
 
@@ -10,7 +11,7 @@ const SET_IF_UNCHANGED = `if redis.call('get', KEYS[1]) == ARGV[1] then redis.ca
 export type ResealOutcome = 'resealed' | 'current' | 'changed' | 'unreadable' | 'missing'
 
 export class AliasStore {
-  constructor (private readonly redis: Redis, private readonly keys: ConnectionKeys, private readonly keyring: Keyring) {}
+  constructor (private readonly redis: Redis, private readonly keys: ConnectionKeys, private readonly keyring: Keyring, private readonly replication: ReplicationWait = NO_REPLICATION_WAIT) {}
 
   // ---- secrets (sealed with the alias id and the field name as associated data) --------------------
   seal (id: string, name: string, plain: string): string { return this.keyring.seal(plain, `conn:${id}:${name}`) }
@@ -65,6 +66,7 @@ export class AliasStore {
       .sadd(this.keys.ids, rec.id)
     if (opts.dropTokens) m.del(this.keys.tokens(rec.id))
     await m.exec()
+    await this.replication.replicated(this.redis, this.keys.alias(rec.id), 'alias')
     await publishChange(this.redis, this.keys, rec.id)
   }
 

@@ -21,6 +21,7 @@ import { TokenRefresher } from './token-refresher'
 import { TokenStore } from './token-store'
 import type { TokenMetrics } from '../lib/metrics-spoke'
 import type { Tracing } from '../lib/tracing'
+import type { ReplicationWait } from '../lib/replication'
 
 export { DEFAULT_ALIAS } from './alias-id'
 export type { AliasView, TokenView } from './alias-view'
@@ -36,6 +37,8 @@ export interface ConnectionLayerOptions {
   metrics?: Pick<TokenMetrics, 'refreshes'>
   /** Client spans for token requests when tracing is on (core.ts passes it). */
   tracing?: Tracing
+  /** WAIT for the replicas after token and alias writes (core.ts passes it; lib/replication.ts). */
+  replication?: ReplicationWait
 }
 
 export interface ConnectionLayer {
@@ -59,8 +62,8 @@ export async function createConnectionLayer (config: Config, redis: Redis, log: 
   const previousKeys = previousKeysFromEnv()
   const keyring = new Keyring(config.masterKey, previousKeys)
   const keys = connectionKeys(config.keyPrefix)
-  const aliasStore = new AliasStore(redis, keys, keyring)
-  const tokens = new TokenStore(redis, keys, keyring)
+  const aliasStore = new AliasStore(redis, keys, keyring, opts.replication)
+  const tokens = new TokenStore(redis, keys, keyring, opts.replication)
   const real = createTokenEndpoint(agent, Math.min(config.upstreamTimeoutMs, MAX_TOKEN_TIMEOUT_MS), opts.tracing)
   const endpoint = opts.wrapTokenEndpoint ? opts.wrapTokenEndpoint(real) : real
   const defaults = { atlassianAuthUrl: config.atlassianAuthUrl, atlassianApiUrl: config.atlassianApiUrl, allowedHosts: config.allowedHosts }

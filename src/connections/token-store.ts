@@ -4,6 +4,7 @@
 import { randomBytes } from 'node:crypto'
 import type { Redis } from 'ioredis'
 import type { Keyring } from '../lib/crypto'
+import { NO_REPLICATION_WAIT, type ReplicationWait } from '../lib/replication'
 import type { ResealOutcome } from './alias-store'
 import { publishChange, type ConnectionKeys } from './keys'
 import type { BoundSite, SiteChoice, TokenMeta, TokenSet } from './types'
@@ -26,7 +27,7 @@ const HSET_SET_IF_UNCHANGED = `if redis.call('hget', KEYS[1], 'set') == ARGV[1] 
 const RELEASE = `if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) else return 0 end`
 
 export class TokenStore {
-  constructor (private readonly redis: Redis, private readonly keys: ConnectionKeys, private readonly keyring: Keyring) {}
+  constructor (private readonly redis: Redis, private readonly keys: ConnectionKeys, private readonly keyring: Keyring, private readonly replication: ReplicationWait = NO_REPLICATION_WAIT) {}
 
   private tokKey (id: string): string { return this.keys.tokens(id) }
   private lockKey (id: string): string { return this.keys.lock(id) }
@@ -72,6 +73,8 @@ export class TokenStore {
     if (extra.choices === null) drop.push('choices')
     if (drop.length > 0) m.hdel(this.tokKey(id), ...drop)
     await m.exec()
+    // A rotated refresh token lost in a failover is a lost grant (the old one expires ~10 min later): on a replica first.
+    await this.replication.replicated(this.redis, this.tokKey(id), 'token')
     await this.changed(id)
   }
 
@@ -82,6 +85,7 @@ export class TokenStore {
 
   async bindSite (id: string, site: BoundSite): Promise<void> {
     await this.redis.multi().hset(this.tokKey(id), 'site', JSON.stringify(site)).hdel(this.tokKey(id), 'choices').exec()
+    await this.replication.replicated(this.redis, this.tokKey(id), 'token')
     await this.changed(id)
   }
 

@@ -21,6 +21,7 @@ import {
   type CallbackJobData, type RunActionJobData, type RunActionResult
 } from './queues'
 import type { Metrics } from '../lib/metrics'
+import { NO_REPLICATION_WAIT, type ReplicationWait } from '../lib/replication'
 import type { PersonalDataIndex } from '../privacy/personal-data-index'
 
 export interface EnqueueRequest {
@@ -43,6 +44,8 @@ export interface JobServiceDeps {
   metrics: Metrics
   /** Registers the accounts a job's input and result store (docs/privacy.md). */
   privacy?: PersonalDataIndex
+  /** WAIT for the replicas before the 202 (lib/replication.ts). */
+  replication?: ReplicationWait
 }
 
 /** Redis calls on the request path give up after this long (then 503 QUEUE_UNAVAILABLE). */
@@ -101,6 +104,8 @@ export class JobService {
       this.redis.zadd(this.keys.index, 0, id),
       this.privacy?.recordValue(connection.resolved, input, `job:${id}`)
     ]))
+    // The job and its index entry went through the producer connection: on a replica before the 202.
+    await (this.deps.replication ?? NO_REPLICATION_WAIT).replicated(this.redis, this.keys.index, 'job')
     this.deps.log.info({ jobId: id, action: action.id, connection: requested }, 'job queued')
     const self = `/v1/jobs/${id}`
     return { status: 202, body: { jobId: id, state: 'waiting', links: { self } }, headers: { location: self } }

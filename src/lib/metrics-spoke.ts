@@ -7,6 +7,7 @@ import { Counter, Gauge, Histogram, type Registry } from 'prom-client'
 const LATENCY = [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30]
 const WAIT = [0.005, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60]
 const RETRY_AFTER = [1, 2, 5, 10, 30, 60, 300, 900, 3600]
+const REPLICATION = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1]
 const JOB = [0.05, 0.25, 1, 5, 15, 60, 300, 900, 3600, 14400]
 
 export const STATUS_CLASSES = ['1xx', '2xx', '3xx', '4xx', '5xx', 'timeout', 'network'] as const
@@ -58,12 +59,19 @@ export interface CrawlMetrics {
   storedWatermarks?: () => Promise<Iterable<[string, number]>>
 }
 
+export interface ReplicationMetrics {
+  writes: Counter<'write' | 'outcome'>
+  waitDuration: Histogram<'write'>
+}
+
 export interface SpokeMetrics {
   upstream: UpstreamMetrics
   tokens: TokenMetrics
   budget: BudgetMetrics
   jobs: JobDurationMetrics
   crawl: CrawlMetrics
+  /** WAIT after the writes a caller relies on (lib/replication.ts). */
+  replication: ReplicationMetrics
 }
 
 const ALIAS_STATES = ['active', 'expired', 'needs_consent', 'needs_configuration', 'refresh_failed']
@@ -111,6 +119,10 @@ export function createSpokeMetrics (registry: Registry): SpokeMetrics {
     },
     jobs: {
       duration: new Histogram({ name: 'spoke_job_duration_seconds', help: 'Duration of one job attempt in the worker, by action and outcome (completed, retry, failed, cancelled)', labelNames: ['action', 'outcome'] as const, buckets: JOB, registers: r })
+    },
+    replication: {
+      writes: new Counter({ name: 'spoke_redis_acknowledged_writes_total', help: 'Writes a caller relies on (token, alias, job, idempotency, schedule), by whether a Redis replica confirmed them before the answer: replicated; unreplicated (too few replicas, or not within SPOKE_REDIS_WAIT_MS); error (WAIT or INFO failed)', labelNames: ['write', 'outcome'] as const, registers: r }),
+      waitDuration: new Histogram({ name: 'spoke_redis_replication_wait_seconds', help: 'Time a WAIT for the replicas took, by kind of write', labelNames: ['write'] as const, buckets: REPLICATION, registers: r })
     },
     crawl: {
       items: new Counter({ name: 'spoke_crawl_items_total', help: 'Records the crawl delivered to its sink, by kind (space, page, blogpost, comment, attachment, deleted, ...)', labelNames: ['kind'] as const, registers: r }),

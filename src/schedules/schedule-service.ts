@@ -15,6 +15,7 @@ import { guard } from '../jobs/job-service'
 import { bullPrefix } from '../jobs/queues'
 import { newTraceparent, traceIdOf } from '../lib/trace-context'
 import type { TraceSpan, Tracing } from '../lib/tracing'
+import { NO_REPLICATION_WAIT, type ReplicationWait } from '../lib/replication'
 import { checkTiming, repeatOptions, type Timing } from './timing'
 
 import { DEFAULT_ALIAS as DEFAULT_CONNECTION } from '../connections/alias-id'
@@ -43,6 +44,8 @@ export interface ScheduleDeps {
   keyPrefix: string
   /** A root consumer span per tick when tracing is on (lib/tracing.ts). */
   tracing?: Tracing
+  /** WAIT for the replicas before a PUT is answered (lib/replication.ts). */
+  replication?: ReplicationWait
 }
 
 const UNFINISHED = new Set(['waiting', 'active', 'delayed'])
@@ -73,6 +76,9 @@ export class ScheduleService {
     const def: ScheduleDefinition = { id, action: action.id, connection, input, ...timing, createdAt: existing?.createdAt ?? now, updatedAt: now }
     await guard(this.deps.store.hset(this.defsKey, id, JSON.stringify(def)))
     await guard(this.queue.upsertJobScheduler(id, repeatOptions(timing), { name: 'dispatch', data: { scheduleId: id } }))
+    // The definition went through store, the scheduler through producer: each connection waits for its own writes.
+    const replication = this.deps.replication ?? NO_REPLICATION_WAIT
+    await Promise.all([replication.replicated(this.deps.store, this.defsKey, 'schedule'), replication.replicated(this.deps.producer, this.defsKey, 'schedule')])
     this.log.info({ schedule: id, action: def.action, every: def.every, cron: def.cron }, existing === undefined ? 'schedule created' : 'schedule replaced')
     return { view: await this.get(id), created: existing === undefined }
   }

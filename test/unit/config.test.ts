@@ -16,7 +16,7 @@ describe('loadConfig', () => {
       port: 3000, host: '127.0.0.1', redisUrl: 'redis://127.0.0.1:6379', role: 'all',
       publicUrl: 'http://localhost:3000', atlassianAuthUrl: 'https://auth.atlassian.com',
       atlassianApiUrl: 'https://api.atlassian.com', actionsDir: 'actions', connectionsDir: 'connections',
-      dataDir: '.data', workerConcurrency: 8, logLevel: 'info'
+      dataDir: '.data', workerConcurrency: 8, logLevel: 'info', redisWaitMs: 250, redisWaitReplicas: 1
     })
     expect(c.masterKey).toBeUndefined()
     expect(c.apiKeys).toBeUndefined()
@@ -39,7 +39,10 @@ describe('loadConfig', () => {
     [{ LOG_LEVEL: 'loud' }, 'LOG_LEVEL'],
     [{ SPOKE_VALIDATE_OUTPUT: 'maybe' }, 'SPOKE_VALIDATE_OUTPUT'],
     [{ SPOKE_TRUST_PROXY: 'proxy.internal' }, 'SPOKE_TRUST_PROXY'],
-    [{ SPOKE_TRUST_PROXY: '99' }, 'SPOKE_TRUST_PROXY']
+    [{ SPOKE_TRUST_PROXY: '99' }, 'SPOKE_TRUST_PROXY'],
+    [{ SPOKE_REDIS_WAIT_MS: '-1' }, 'SPOKE_REDIS_WAIT_MS'],
+    [{ SPOKE_REDIS_WAIT_MS: '20000' }, 'SPOKE_REDIS_WAIT_MS'],
+    [{ SPOKE_REDIS_WAIT_REPLICAS: '0' }, 'SPOKE_REDIS_WAIT_REPLICAS']
   ])('rejects %j naming %s', (env, variable) => {
     expectConfigError(env as Record<string, string>, variable)
   })
@@ -77,6 +80,10 @@ describe('tracing (the standard OTEL_* variables)', () => {
     [{ ...ep, OTEL_SDK_DISABLED: 'false' }, { protocol: 'http/protobuf' }]
   ])('%j → %j', (env, tracing) => {
     expect(loadConfig(env).tracing).toEqual(tracing)
+  })
+
+  it('takes SPOKE_REDIS_WAIT_MS=0 as waiting turned off', () => {
+    expect(loadConfig({ SPOKE_REDIS_WAIT_MS: '0', SPOKE_REDIS_WAIT_REPLICAS: '2' })).toMatchObject({ redisWaitMs: 0, redisWaitReplicas: 2 })
   })
 
   it('refuses exporters and protocols it cannot serve, naming the variable', () => {
