@@ -21,9 +21,18 @@ beforeAll(async () => {
   t = await buildTestSpoke({ ...simulatorEnv(sim), ...group.env, LOG_LEVEL: 'warn', SPOKE_SITE_RATE_PER_SECOND: '2000', SPOKE_SITE_BURST: '200' }, { workers: true })
 }, 90_000)
 afterAll(async () => {
-  // every redis-server started here is killed even if closing the spoke or the simulator throws
-  try { await t?.close() } finally { try { await sim?.close() } finally { await group?.stop() } }
+  // every redis-server started here is killed even if closing the spoke or the simulator throws or hangs:
+  // BullMQ's worker close on a Cluster has been seen (about 1 run in 20) never to end, its main loop still
+  // blocked on a connection that stays ready; a process's SIGTERM is bounded by close-with-grace, a test's here.
+  try { await closeWithin(t, 30_000) } finally { try { await sim?.close() } finally { await group?.stop() } }
 })
+
+async function closeWithin (spoke: TestSpoke | undefined, ms: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined
+  const closed = await Promise.race([spoke?.close().then(() => true), new Promise<false>(resolve => { timer = setTimeout(() => resolve(false), ms) })])
+  clearTimeout(timer)
+  if (closed === false) process.stdout.write(`redis-cluster-failover: the spoke did not close within ${ms} ms (BullMQ worker close on a Cluster); the servers are stopped anyway\n`)
+}
 
 it("follows the promotion of the replica of the primary holding the spoke's slot: no job lost, no account applied twice, the crawl exact, the alias still usable", async () => {
   const load = await startFailoverLoad(t, sim)
