@@ -118,3 +118,20 @@ export async function expectLoadSurvived (t: TestSpoke, sim: Simulator, load: Fa
     `crawl killed at ${load.crawlDoneAtKill} items, completed, attempts ${String(crawlJob.attemptsMade)} (retried after ${JSON.stringify(retried)}), ` +
     `${sink.records} records, ${sink.duplicates} duplicated, ${sink.missing} missing`
 }
+
+/** Bulk add jobs that each ran to completion, every account of their plan added exactly once: on the site, one 201 apiece, no 409. */
+export function expectEachAccountAddedOnce (
+  sim: Pick<Simulator, 'data' | 'counters'>,
+  plan: Array<{ group: { id: string }, add: string[] }>,
+  jobs: any[]
+): void {
+  expect(jobs.map(j => j.state)).toEqual(plan.map(() => 'completed'))
+  for (const [i, job] of jobs.entries()) {
+    expect(job.result.summary).toMatchObject({ total: plan[i].add.length, failed: 0 })
+    const members = new Set(sim.data.groupMembers(plan[i].group.id) ?? [])
+    expect(plan[i].add.filter(a => !members.has(a))).toEqual([])
+  }
+  const c = sim.counters()
+  expect(c.byOperationStatus.addUserToGroupByGroupId?.['201']).toBe(plan.reduce((n, p) => n + p.add.length, 0))
+  expect(c.byStatus['409'] ?? 0).toBe(0)
+}
