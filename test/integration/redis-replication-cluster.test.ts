@@ -39,7 +39,9 @@ it("sends the WAIT after a token write and a submit to the primary owning the sp
   let t: TestSpoke | undefined
   try {
     sim = await startSimulator({ seed: 'redis-replication-cluster', size: { pages: 5, users: 20, groups: 2 } })
-    t = await buildTestSpoke({ ...simulatorEnv(sim), ...group.env, LOG_LEVEL: 'warn' })
+    // A long WAIT bound: under a loaded CI machine a replica may take longer than the default 250 ms to
+    // confirm, while a WAIT sent to the wrong node answers 0 at once either way (what this test is about).
+    t = await buildTestSpoke({ ...simulatorEnv(sim), ...group.env, LOG_LEVEL: 'warn', SPOKE_REDIS_WAIT_MS: '5000' })
     await expectWaitOnSlotOwner(group, sim, t)
   } finally {
     try { await t?.close() } finally { try { await sim?.close() } finally { await group.stop() } }
