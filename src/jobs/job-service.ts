@@ -22,6 +22,7 @@ import {
 } from './queues'
 import type { Metrics } from '../lib/metrics'
 import { NO_REPLICATION_WAIT, type ReplicationWait } from '../lib/replication'
+import { closeQueues } from '../lib/bullmq-close'
 import type { PersonalDataIndex } from '../privacy/personal-data-index'
 
 export interface EnqueueRequest {
@@ -233,7 +234,7 @@ export class JobService {
   }
 
   async close (): Promise<void> {
-    await Promise.allSettled([this.queue.close(), this.callbackQueue.close()])
+    await closeQueues([this.queue, this.callbackQueue])
   }
 }
 

@@ -20,6 +20,7 @@ import { checkTiming, repeatOptions, type Timing } from './timing'
 
 import { DEFAULT_ALIAS as DEFAULT_CONNECTION } from '../connections/alias-id'
 import type { JobService } from '../jobs/job-service'
+import { closeQueues } from '../lib/bullmq-close'
 
 export const SCHEDULE_QUEUE = 'schedule'
 
@@ -148,7 +149,7 @@ export class ScheduleService {
     })
   }
 
-  async close (): Promise<void> { await this.queue.close() }
+  async close (): Promise<void> { await closeQueues([this.queue]) }
 
   private async record (id: string, lastRun: ScheduleView['lastRun'], counter: 'runs' | 'skipped'): Promise<void> {
     await this.deps.store.multi().hset(this.stateKey(id), 'lastRun', JSON.stringify(lastRun)).hincrby(this.stateKey(id), counter, 1).exec()
