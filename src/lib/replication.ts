@@ -34,6 +34,12 @@ const REPLICAS_TTL_MS = 30_000
 const WARN_EVERY_MS = 5 * 60_000
 /** Client-side bound on top of WAIT's own timeout, for a connection that does not answer at all. */
 const ANSWER_MARGIN_MS = 1_000
+/**
+ * After a WAIT that timed out, writes are not waited for (and are counted unreplicated) for this long. A WAIT
+ * holds its connection, which the process's HTTP requests share, for the whole timeout: with a replica down,
+ * waiting on every write would stall every request behind it, /readyz included.
+ */
+const PAUSE_AFTER_TIMEOUT_MS = 5_000
 
 export function createReplicationWait (settings: ReplicationSettings, log: Logger, metrics: ReplicationMetrics): ReplicationWait {
   return settings.timeoutMs === 0 ? NO_REPLICATION_WAIT : new Replication(settings, log, metrics)
@@ -43,10 +49,12 @@ class Replication implements ReplicationWait {
   /** Replica counts per client and (on a Cluster) per hash tag, each a promise so concurrent writes share one INFO. */
   private readonly counts = new WeakMap<Redis, Map<string, { at: number, replicas: Promise<number> }>>()
   private trouble?: { since: number, warnedAt: number, writes: number }
+  private pausedUntil = 0
 
   constructor (private readonly s: ReplicationSettings, private readonly log: Logger, private readonly metrics: ReplicationMetrics) {}
 
   async replicated (redis: Redis, key: string, what: ReplicatedWrite): Promise<void> {
+    if (Date.now() < this.pausedUntil) { this.note(what, 'unreplicated', { paused: true }); return }
     try {
       const replicas = await bounded(this.replicaCount(redis, key), this.s.timeoutMs + ANSWER_MARGIN_MS, 'INFO')
       if (replicas === 0 && !this.s.expectReplicas) return // a lone Redis: nothing to wait for, no WAIT
@@ -54,7 +62,7 @@ class Replication implements ReplicationWait {
       const started = process.hrtime.bigint()
       const acked = await bounded(this.wait(redis, key), this.s.timeoutMs + ANSWER_MARGIN_MS, 'WAIT')
       this.metrics.waitDuration.observe({ write: what }, Number(process.hrtime.bigint() - started) / 1e9)
-      if (acked < this.s.replicas) this.forget(redis, key)
+      if (acked < this.s.replicas) { this.forget(redis, key); this.pausedUntil = Date.now() + PAUSE_AFTER_TIMEOUT_MS }
       this.note(what, acked >= this.s.replicas ? 'replicated' : 'unreplicated', { replicas, acked })
     } catch (err) {
       this.forget(redis, key)
