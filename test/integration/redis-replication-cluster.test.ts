@@ -50,7 +50,12 @@ it("sends the WAIT after a token write and a submit to the primary owning the sp
 
 async function expectWaitOnSlotOwner (group: RedisGroup, sim: Simulator, t: TestSpoke): Promise<void> {
   const key = `${t.config.keyPrefix}:conn:tok:cl`
-  const owner = await slotOwner(group.servers[0].port, key)
+  // The node asked may not have heard of the replica yet, just after the Cluster formed (gossip): ask again.
+  let owner = await slotOwner(group.servers[0].port, key)
+  for (let i = 0; i < 100 && owner.replicas.length === 0; i++) {
+    await new Promise(resolve => setTimeout(resolve, 100))
+    owner = await slotOwner(group.servers[0].port, key)
+  }
   expect(owner.replicas).toHaveLength(1)
   const before = await waitCallsByPrimary(group)
   expect(before.size).toBe(3)
