@@ -7,6 +7,7 @@ import { startRunActionWorker } from './jobs/run-action.worker'
 import { startCallbackWorker } from './jobs/callback.worker'
 import { callbackPolicy } from './jobs/callbacks'
 import { startScheduleWorker } from './schedules/dispatch.worker'
+import { settledWithin } from './lib/settled-within'
 
 export interface WorkerOptions {
   /** Jobs per process (default SPOKE_WORKER_CONCURRENCY). */
@@ -73,12 +74,6 @@ export async function startWorkers (core: Core, opts: WorkerOptions = {}): Promi
 }
 
 const CLOSE_READY_WAIT_MS = 2_000
-
-async function settledWithin (work: Array<Promise<unknown> | undefined>, ms: number): Promise<void> {
-  let timer: NodeJS.Timeout | undefined
-  await Promise.race([Promise.allSettled(work), new Promise(resolve => { timer = setTimeout(resolve, ms) })])
-  clearTimeout(timer)
-}
 
 /** Which process ran a job: host name (the container id under Docker) and pid. */
 export function workerId (): string {

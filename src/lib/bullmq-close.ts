@@ -5,17 +5,12 @@
 // initialisation has settled (waited for a bounded time); one that never got there ends with its connection,
 // its listeners (ours) still attached.
 import type { Queue } from 'bullmq'
+import { settledWithin } from './settled-within'
 
 export const QUEUE_READY_WAIT_MS = 2_000
 
 export async function closeQueues (queues: Queue[], waitMs = QUEUE_READY_WAIT_MS): Promise<void> {
   await Promise.allSettled(queues.map(async (q) => {
-    let timer: NodeJS.Timeout | undefined
-    const settled = await Promise.race([
-      q.waitUntilReady().then(() => true, () => true),
-      new Promise<false>(resolve => { timer = setTimeout(() => resolve(false), waitMs) })
-    ])
-    clearTimeout(timer)
-    if (settled) await q.close()
+    if (await settledWithin([q.waitUntilReady()], waitMs)) await q.close()
   }))
 }
