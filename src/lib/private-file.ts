@@ -28,17 +28,33 @@ function inside (root: string, path: string): boolean {
   return path === root || path.startsWith(root + sep)
 }
 
-/** Creates `dir` (and the folders between `root` and it) 0700, whatever the umask; existing ones are narrowed too. */
+/**
+ * Creates `dir` (and the folders between `root` and it) 0700, whatever the umask; existing ones are narrowed
+ * too. Walked one folder at a time, so nothing is created through a symlinked folder that leads outside
+ * `root` (a link that stays inside is followed).
+ */
 export async function ensurePrivateDir (root: string, dir: string): Promise<void> {
-  await mkdir(dir, { recursive: true, mode: PRIVATE_DIR_MODE })
+  await mkdir(root, { recursive: true, mode: PRIVATE_DIR_MODE })
+  const realRoot = await realpath(root)
+  const rootStat = await lstat(root)
+  if (rootStat.isDirectory() && (rootStat.mode & 0o777) !== PRIVATE_DIR_MODE) await chmod(root, PRIVATE_DIR_MODE)
   const rel = relative(root, dir)
-  const steps = rel === '' ? [] : rel.split(sep)
+  if (rel === '') return
   let at = root
-  for (const step of [undefined, ...steps]) {
-    if (step !== undefined) at = join(at, step)
-    // lstat: a symlinked folder is not ours to chmod (and is judged by the real-path check that follows)
-    const st = await lstat(at)
-    if (st.isDirectory() && (st.mode & 0o777) !== PRIVATE_DIR_MODE) await chmod(at, PRIVATE_DIR_MODE)
+  for (const step of rel.split(sep)) {
+    at = join(at, step)
+    const st = await lstat(at).catch((err: NodeJS.ErrnoException) => { if (err.code === 'ENOENT') return undefined; throw err })
+    if (st === undefined) {
+      await mkdir(at, { mode: PRIVATE_DIR_MODE }).catch((err: NodeJS.ErrnoException) => { if (err.code !== 'EEXIST') throw err })
+      if (((await lstat(at)).mode & 0o777) !== PRIVATE_DIR_MODE) await chmod(at, PRIVATE_DIR_MODE)
+    } else if (st.isSymbolicLink()) {
+      // not ours to chmod; followed only while it stays inside the root
+      if (!inside(realRoot, await realpath(at).catch(() => ''))) throw new UnsafeSinkPathError('the folder leads outside the sink directory through a symbolic link')
+    } else if (!st.isDirectory()) {
+      throw new UnsafeSinkPathError(`${step} is not a folder`)
+    } else if ((st.mode & 0o777) !== PRIVATE_DIR_MODE) {
+      await chmod(at, PRIVATE_DIR_MODE)
+    }
   }
 }
 

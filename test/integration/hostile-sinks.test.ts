@@ -50,6 +50,11 @@ describe('crawl file sink', () => {
     await expect(openCrawlSink(dataDir, 'hard.ndjson', 0)).rejects.toThrow(/hard links/)
     expect(readFileSync(target, 'utf8')).toBe('not yours to overwrite\n')
   })
+  it('creates no folder outside through a symlinked folder (refused before anything is made)', async () => {
+    symlinkSync(outside, join(dataDir, 'crawls', 'out'))
+    await expect(openCrawlSink(dataDir, 'out/sub/x.ndjson', 0)).rejects.toBeInstanceOf(InputInvalidError)
+    expect(existsSync(join(outside, 'sub'))).toBe(false)
+  })
 })
 
 describe('licence file sink', () => {
