@@ -53,6 +53,11 @@ export class SessionStore {
     return (await this.principalOf(id))?.role
   }
 
+  /** Lowers a session's role for good (its key's role was lowered): restoring the key's role later does not raise it again. */
+  async lower (id: string, to: StoredSession): Promise<void> {
+    if (SESSION_ID.test(id)) await this.redis.set(this.key(id), `${to.role}:${to.keyId ?? ''}:${to.binding}`, 'KEEPTTL', 'XX')
+  }
+
   /** The sessions of a key that are still open. */
   async countOf (binding: string): Promise<number> {
     const digests = await this.redis.smembers(this.indexKey(binding))

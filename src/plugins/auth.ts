@@ -57,7 +57,13 @@ export async function sessionPrincipal (req: FastifyRequest, sessions: SessionSt
     req.log.info({ audit: 'session ended', by: { role: stored.role, keyId: stored.keyId }, reason: key === undefined ? 'key no longer configured' : 'key role is now invoker' }, 'console: session ended')
     return undefined
   }
-  return { role: RANK[key.role] < RANK[stored.role] ? key.role : stored.role, keyId: stored.keyId }
+  if (RANK[key.role] < RANK[stored.role]) {
+    // lowered for good: written once, on the first request after the change
+    await sessions.lower(id, { ...stored, role: key.role })
+    req.log.info({ audit: 'session role lowered', by: { role: stored.role, keyId: stored.keyId }, to: key.role }, 'console: session role lowered')
+    return { role: key.role, keyId: stored.keyId }
+  }
+  return { role: stored.role, keyId: stored.keyId }
 }
 
 export default fp<{ keys: ApiKeyRing, sessions?: SessionStore, keyThrottle?: ApiKeyFailureThrottle }>(async (app, opts) => {

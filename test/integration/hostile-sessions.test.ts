@@ -63,6 +63,11 @@ it('a key whose role was lowered to viewer gets a read-only session: no Bull Boa
   expect(await pauseQueue(lowered, cookie)).toBe(403)
   const del = await lowered.app.inject({ method: 'POST', url: '/admin/aliases/anything/delete', headers: { ...HTML, cookie, 'content-type': 'application/x-www-form-urlencoded' }, payload: `_csrf=${csrfToken(sessionId(cookie))}` })
   expect(del.statusCode).toBe(403)
+  expect(lowered.logs()).toMatch(/"audit":"session role lowered"[^\n]*"to":"viewer"/)
+  // Lowered for good: giving the key its admin role back does not raise the session again.
+  const restored = await spokeWith(`admin:${admin},viewer:${viewer}`)
+  expect((await console_(restored, cookie)).body).toContain('Signed in as viewer')
+  expect(await pauseQueue(restored, cookie)).toBe(403)
 })
 
 it('a key whose role was lowered to invoker (which may not use the console) ends its sessions', async () => {
