@@ -35,6 +35,8 @@ async function countAttempt (redis: Redis, key: string, windowSeconds: number): 
   return { count, ttl: ttl > 0 ? ttl : windowSeconds }
 }
 
+const GIVE_BACK = "if redis.call('ttl', KEYS[1]) > 0 then return redis.call('decr', KEYS[1]) end return 0"
+
 export class SignInThrottle {
   constructor (private readonly redis: Redis, private readonly keyPrefix: string,
     private readonly maxFailures = SIGN_IN_MAX_FAILURES, private readonly windowSeconds = SIGN_IN_WINDOW_SECONDS) {}
@@ -52,7 +54,8 @@ export class SignInThrottle {
 
   /** A good key: its attempt is not a failure. */
   async succeeded (ip: string): Promise<void> {
-    await this.redis.decr(this.key(ip))
+    // only while the window lasts: a DECR after it ended would leave a key with no expiry (a window for ever)
+    await this.redis.eval(GIVE_BACK, 1, this.key(ip))
   }
 }
 
