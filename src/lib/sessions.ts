@@ -62,7 +62,9 @@ export class SessionStore {
   async countOf (binding: string): Promise<number> {
     const digests = await this.redis.smembers(this.indexKey(binding))
     const alive = await Promise.all(digests.map(async d => await this.redis.exists(this.keyOfDigest(d))))
-    return alive.filter(n => n > 0).length
+    const gone = digests.filter((_, i) => alive[i] === 0)
+    if (gone.length > 0) await this.redis.srem(this.indexKey(binding), ...gone) // expired or signed out: pruned here
+    return digests.length - gone.length
   }
 
   /** Signs every session of a key out; answers how many were open. */
