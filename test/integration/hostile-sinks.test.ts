@@ -9,6 +9,10 @@ import { openFileSink as openCrawlSink } from '../../src/crawl/sink'
 import { openFileSink as openLicenceSink } from '../../src/licence/file-sink'
 import { InputInvalidError } from '../../src/errors/errors'
 import type { CrawlRecord } from '../../src/crawl/types'
+import { startSimulator } from 'confluence-cloud-simulator'
+import { buildTestSpoke } from '../helpers/spoke'
+import { connectSimulatorAlias, simulatorEnv } from '../helpers/connect'
+import { submitJob, waitForJob } from '../helpers/jobs'
 
 let base: string
 let dataDir: string
@@ -98,3 +102,23 @@ describe('modes, whatever the umask', () => {
     for (const dir of ['licence', 'licence/reports']) expect(statSync(join(dataDir, dir)).mode & 0o777).toBe(0o700)
   })
 })
+
+it('end to end: an invoker\'s crawl to a planted link fails INPUT_INVALID and the link\'s target is untouched', async () => {
+  const sim = await startSimulator({ seed: 'hostile-sinks', size: { pages: 5, spaces: 1, users: 5, groups: 1, blogposts: 0, attachments: 0, comments: 0, inlineComments: 0 } })
+  const t = await buildTestSpoke({ ...simulatorEnv(sim), LOG_LEVEL: 'warn' }, { workers: true })
+  try {
+    await connectSimulatorAlias(t, sim, { grant: 'client_credentials' })
+    const target = victim()
+    mkdirSync(join(t.config.dataDir, 'crawls'), { recursive: true })
+    symlinkSync(target, join(t.config.dataDir, 'crawls', 'planted.ndjson'))
+    const id = await submitJob(t, 'confluence.content.crawl', { input: { types: ['page'], sink: { type: 'file', path: 'planted.ndjson' } } })
+    const job = await waitForJob(t, id)
+    expect([job.state, job.error?.code]).toEqual(['failed', 'INPUT_INVALID'])
+    expect(job.error.message).toMatch(/symbolic link/)
+    expect(readFileSync(target, 'utf8')).toBe('not yours to overwrite\n')
+  } finally {
+    await t.close()
+    await sim.close()
+    rmSync(t.config.dataDir, { recursive: true, force: true })
+  }
+}, 60_000)
