@@ -21,7 +21,7 @@ async function spokeWith (keys: string): Promise<TestSpoke> {
   spokes.push(s)
   return s
 }
-afterAll(async () => { for (const s of spokes) await s.close() })
+afterEach(async () => { for (const s of spokes.splice(0)) await s.close() })
 
 async function signIn (s: TestSpoke, apiKey: string): Promise<string> {
   const res = await s.app.inject({ method: 'POST', url: '/admin/login', headers: { 'content-type': 'application/x-www-form-urlencoded' }, payload: new URLSearchParams({ apiKey, next: '/admin' }).toString() })
