@@ -5,6 +5,7 @@ import type { Logger } from 'pino'
 import type { Core } from './core'
 import { ApiKeyRing, type HashedApiKey } from './lib/api-keys'
 import { SessionStore } from './lib/sessions'
+import { ApiKeyFailureThrottle } from './lib/sign-in-throttle'
 import adminPages from './routes/admin-pages'
 import errorHandler, { sendProblem } from './plugins/error-handler'
 import { RequestInvalidError } from './errors/errors'
@@ -99,7 +100,8 @@ export async function buildApp (opts: BuildAppOptions): Promise<FastifyInstance>
   await app.register(metricsPlugin, { metrics: opts.core.metrics })
   const keys = new ApiKeyRing(opts.apiKeys)
   const sessions = new SessionStore(opts.core.redis.store, opts.core.config.keyPrefix)
-  await app.register(auth, { keys, sessions })
+  const keyThrottle = new ApiKeyFailureThrottle(opts.core.redis.store, opts.core.config.keyPrefix)
+  await app.register(auth, { keys, sessions, keyThrottle })
   await app.register(openapi)
   await app.register(healthRoutes, { core: opts.core })
   await app.register(actionRoutes, { core: opts.core })

@@ -1,9 +1,10 @@
 // Where records go. Each sink takes one batch per fully processed listing page and reports a position the
 // checkpoint keeps; a resumed run hands that position back, so nothing written after the last checkpoint
 // survives twice (the file is cut back to it) and nothing before it is written again.
-import { mkdir, open, realpath, type FileHandle } from 'node:fs/promises'
-import { dirname, join, relative, resolve, sep } from 'node:path'
+import type { FileHandle } from 'node:fs/promises'
+import { join, relative, resolve, sep } from 'node:path'
 import { InputInvalidError } from '../errors/errors'
+import { openPrivateFile, UnsafeSinkPathError } from '../lib/private-file'
 import type { CrawlRecord } from './types'
 import { postBatch, type WebhookOptions } from './webhook-sink'
 
@@ -29,12 +30,14 @@ export function crawlFilePath (dataDir: string, path: string): string {
 /** NDJSON file, appended; `resumeAt` cuts it back to the last checkpointed length (0 = a new run starts it afresh). */
 export async function openFileSink (dataDir: string, path: string, resumeAt: number): Promise<Sink> {
   const file = crawlFilePath(dataDir, path)
-  await mkdir(dirname(file), { recursive: true })
-  // a symlink placed inside crawls/ must not lead outside it
-  const realRoot = await realpath(resolve(dataDir, 'crawls'))
-  const realDir = await realpath(dirname(file))
-  if (realDir !== realRoot && !realDir.startsWith(realRoot + sep)) throw new InputInvalidError('sink.path leads outside SPOKE_DATA_DIR/crawls/')
-  const handle: FileHandle = await open(file, 'a+')
+  // 0600 in 0700 folders, never through a symlink (lib/private-file): the export holds page bodies and ACLs
+  let handle: FileHandle
+  try {
+    handle = await openPrivateFile(resolve(dataDir, 'crawls'), file)
+  } catch (err) {
+    if (err instanceof UnsafeSinkPathError) throw new InputInvalidError(`sink.path is refused: ${err.message}`, { errors: [{ path: '/sink/path', message: err.message, keyword: 'sinkPath', params: {} }] })
+    throw err
+  }
   await handle.truncate(resumeAt)
   let length = resumeAt
   return {

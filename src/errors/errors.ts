@@ -36,6 +36,7 @@ export const PayloadTooLargeError = define('PAYLOAD_TOO_LARGE', 413, 'Payload to
 export const UnsupportedMediaTypeError = define('UNSUPPORTED_MEDIA_TYPE', 415, 'Unsupported media type')
 export const ExpectationFailedError = define('EXPECTATION_FAILED', 417, 'Expectation failed')
 export const SignInThrottledError = define('SIGN_IN_THROTTLED', 429, 'Too many failed sign-ins', true)
+export const ApiKeyThrottledError = define('API_KEY_THROTTLED', 429, 'Too many requests with a wrong API key', true)
 export const RequestHeadersTooLargeError = define('REQUEST_HEADERS_TOO_LARGE', 431, 'Request headers too large')
 export const UpstreamNotFoundError = define('UPSTREAM_NOT_FOUND', 404, 'Not found in Confluence')
 export const UpstreamForbiddenError = define('UPSTREAM_FORBIDDEN', 403, 'Confluence refused the request')

@@ -2,7 +2,8 @@
 // SPOKE_DATA_DIR (mode 0600) so a fresh clone runs with nothing but Redis. The generated admin key is
 // printed once; only its digest is written to disk.
 import { randomBytes } from 'node:crypto'
-import { mkdirSync, readFileSync, writeFileSync, existsSync, chmodSync } from 'node:fs'
+import { mkdirSync, readFileSync, existsSync } from 'node:fs'
+import { writeNewPrivateFileSync } from './private-file'
 import { join } from 'node:path'
 import type { Logger } from 'pino'
 import type { Config } from '../config/env'
@@ -27,9 +28,9 @@ export function resolveSecrets (config: Config, log: Pick<Logger, 'warn'>, annou
 
 function ensureDir (dir: string): void { mkdirSync(dir, { recursive: true, mode: 0o700 }) }
 
+/** A new file only (never an existing one, never through a link), 0600 whatever the umask (lib/private-file). */
 function writeSecretFile (path: string, content: string): void {
-  writeFileSync(path, content, { mode: 0o600, flag: 'wx' })
-  chmodSync(path, 0o600)
+  writeNewPrivateFileSync(path, content)
 }
 
 function loadOrCreateMasterKey (dataDir: string, log: Pick<Logger, 'warn'>): Buffer {

@@ -1,11 +1,12 @@
 // The NDJSON file a large licence report goes to: `SPOKE_DATA_DIR/licence/<path>`, written to a
 // `.partial` file and renamed on close, so a reader never sees half a report and a retried job starts the
 // file afresh. Paths that leave the licence directory (`..`, absolute, a symlink out) are refused.
-import { createWriteStream, type WriteStream } from 'node:fs'
-import { mkdir, realpath, rename, rm } from 'node:fs/promises'
-import { dirname, join, relative, resolve, sep } from 'node:path'
+import type { WriteStream } from 'node:fs'
+import { rename, rm } from 'node:fs/promises'
+import { join, relative, resolve, sep } from 'node:path'
 import { once } from 'node:events'
 import { InputInvalidError } from '../errors/errors'
+import { openPrivateFile, UnsafeSinkPathError } from '../lib/private-file'
 
 export interface FileSink {
   write: (records: unknown[]) => Promise<void>
@@ -16,9 +17,9 @@ export interface FileSink {
 
 export const LICENCE_DIR = 'licence'
 
-function refuse (path: string): never {
-  throw new InputInvalidError(`sink.path must name a file inside SPOKE_DATA_DIR/${LICENCE_DIR}/ (got "${path.slice(0, 200)}")`, {
-    errors: [{ path: '/sink/path', message: `must stay inside the ${LICENCE_DIR} directory`, keyword: 'sinkPath', params: {} }]
+function refuse (path: string, why = `must stay inside the ${LICENCE_DIR} directory`): never {
+  throw new InputInvalidError(`sink.path must name a file inside SPOKE_DATA_DIR/${LICENCE_DIR}/ (got "${path.slice(0, 200)}"): ${why}`, {
+    errors: [{ path: '/sink/path', message: why, keyword: 'sinkPath', params: {} }]
   })
 }
 
@@ -33,13 +34,18 @@ export function licenceFilePath (dataDir: string, path: string): string {
 
 export async function openFileSink (dataDir: string, path: string): Promise<FileSink> {
   const file = licenceFilePath(dataDir, path)
-  await mkdir(dirname(file), { recursive: true })
-  const realRoot = await realpath(resolve(dataDir, LICENCE_DIR))
-  const realDir = await realpath(dirname(file))
-  if (realDir !== realRoot && !realDir.startsWith(realRoot + sep)) refuse(path)
   const partial = `${file}.partial`
-  const out: WriteStream = createWriteStream(partial, { flags: 'w', mode: 0o600 })
-  await once(out, 'open')
+  // 0600 in 0700 folders, never through a symlink (lib/private-file); cut back only once the file is checked.
+  // The rename on close replaces whatever name sits at `file` (a link there is replaced, not followed).
+  let out: WriteStream
+  try {
+    const handle = await openPrivateFile(resolve(dataDir, LICENCE_DIR), partial)
+    await handle.truncate(0)
+    out = handle.createWriteStream()
+  } catch (err) {
+    if (err instanceof UnsafeSinkPathError) refuse(path, err.message)
+    throw err
+  }
   let records = 0
   let bytes = 0
   return {

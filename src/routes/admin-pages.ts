@@ -16,6 +16,7 @@ import groupPages from './admin/groups'
 import { h, page, sendPage, withoutApiPaths } from './admin/html'
 import jobPages from './admin/jobs'
 import overview from './admin/overview'
+import sessionPages from './admin/sessions'
 import signIn from './admin/sign-in'
 
 export { safeNext } from './admin/sign-in'
@@ -42,6 +43,7 @@ const adminPages: FastifyPluginAsync<AdminPagesOptions> = async (app, { core, ke
   await app.register(aliasForms, { core })
   await app.register(groupPages, { core })
   await app.register(jobPages, { core })
+  await app.register(sessionPages, { keys, sessions })
 }
 
 export default adminPages

@@ -2,7 +2,8 @@
 // (Bull Board's mutating API routes — POST/PUT/DELETE under /admin/queues/api — are admin-only). Errors on
 // its routes (401/403 from auth) leave as problem+json like everywhere else, not in Bull Board's shape.
 // Its page fetches nothing from outside hosts (the web-font link of its template is removed), links back to
-// the console, and viewers get jobs without stack traces (server file paths are not theirs to read).
+// the console, and viewers get jobs without stack traces (server file paths are not theirs to read), without
+// job inputs, callback URLs or job logs: no more than GET /v1/jobs shows them (asViewerJobs).
 import type { FastifyError, FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify'
 import { createBullBoard } from '@bull-board/api'
 import { BullMQAdapter } from '@bull-board/api/bullMQAdapter'
@@ -29,10 +30,42 @@ async function asReadOnlyForViewers (req: FastifyRequest, reply: FastifyReply, p
   return JSON.stringify(list)
 }
 
-/** Job JSON for viewers: every `stacktrace` emptied (the error message stays). */
-async function withoutStackTraces (req: FastifyRequest, reply: FastifyReply, payload: unknown): Promise<unknown> {
-  if (req.principal?.role === 'admin' || reply.statusCode !== 200 || typeof payload !== 'string' || !payload.includes('"stacktrace"')) return payload
-  return JSON.stringify(JSON.parse(payload), (key, value) => key === 'stacktrace' ? [] : value)
+type BoardJob = Record<string, unknown> & { data?: unknown, opts?: unknown }
+
+/**
+ * What a viewer may see of a job's input: what GET /v1/jobs shows them — the action (the job's name) and the
+ * alias of a run-action job, the job id a callback delivery is for. Never the input (account ids, page
+ * bodies), never a callbackUrl / delivery url (receivers put tokens in them).
+ */
+function viewerData (data: unknown): Record<string, unknown> {
+  if (data === null || typeof data !== 'object') return {}
+  const d = data as Record<string, unknown>
+  if (typeof d.actionId === 'string') return { actionId: d.actionId, connection: d.connection }
+  if (typeof d.jobId === 'string') return { jobId: d.jobId }
+  return {}
+}
+
+/** A job of Bull Board's JSON as a viewer gets it: its data reduced, its options to the retry counts, no stack trace. */
+function forViewer (job: BoardJob): BoardJob {
+  const opts = (job.opts ?? {}) as Record<string, unknown>
+  return { ...job, data: viewerData(job.data), opts: { attempts: opts.attempts, delay: opts.delay }, stacktrace: [] }
+}
+
+/**
+ * Bull Board's job JSON for viewers (the queue list, one job, its logs): job data no wider than GET /v1/jobs
+ * shows (above), stack traces emptied (server file paths; the error message stays), job logs withheld.
+ * Admins get it whole.
+ */
+async function asViewerJobs (req: FastifyRequest, reply: FastifyReply, payload: unknown): Promise<unknown> {
+  if (req.principal?.role === 'admin' || reply.statusCode !== 200 || typeof payload !== 'string') return payload
+  if (!String(reply.getHeader('content-type') ?? '').includes('json')) return payload
+  const body = JSON.parse(payload) as unknown
+  if (Array.isArray(body)) return '[]' // GET .../:jobId/logs: lines a job wrote, not part of its public view
+  if (body === null || typeof body !== 'object') return payload
+  const b = body as { queues?: Array<{ jobs?: BoardJob[] }>, job?: BoardJob }
+  for (const q of b.queues ?? []) if (Array.isArray(q.jobs)) q.jobs = q.jobs.map(forViewer)
+  if (b.job !== undefined && b.job !== null && typeof b.job === 'object') b.job = forViewer(b.job)
+  return JSON.stringify(b)
 }
 
 /** Outside Bull Board's React root, so it stays: a visible way back (its own menu also has one). */
@@ -79,8 +112,8 @@ const queuesDashboard: FastifyPluginAsync<{ core: Core }> = async (app, { core }
     route.errorHandler = (err: FastifyError, _req, reply) => sendProblem(reply, toAppError(err))
     // The board's UI shows retry/clean/pause buttons unless a queue says it is read-only: say so to viewers,
     // who could not use them anyway (their POSTs are refused above).
-    if (route.url === QUEUE_LIST_PATH && methods.includes('GET')) route.onSend = [asReadOnlyForViewers, withoutStackTraces]
-    else if (route.url.startsWith(API_PATH) && reads) route.onSend = withoutStackTraces
+    if (route.url === QUEUE_LIST_PATH && methods.includes('GET')) route.onSend = [asReadOnlyForViewers, asViewerJobs]
+    else if (route.url.startsWith(API_PATH) && reads) route.onSend = asViewerJobs
   })
   await app.register(serverAdapter.registerPlugin(), { prefix: DASHBOARD_PATH })
 }

@@ -49,6 +49,8 @@ const EXPECTED: Array<[string, string | RegExp, Expected]> = [
   ['GET', /^\/admin\/(continue|jobs|crawls|schedules|jobs\/:id|aliases\/:id|aliases\/:id\/groups)$/, OBSERVE],
   ['GET', /^\/admin\/aliases\/(new|:id\/edit|:id\/delete)$/, ADMIN],
   ['POST', /^\/admin\/(aliases|aliases\/:id\/(edit|delete|test|token|site|groups)|jobs\/:id\/(retry|cancel))$/, ADMIN],
+  ['GET', '/admin/sessions', ADMIN],
+  ['POST', '/admin/sessions/sign-out', ADMIN],
   ['GET', /^\/admin\/queues(\/.*)?$/, OBSERVE],
   ['POST', /^\/admin\/queues\/api\/.*$/, ADMIN],
   ['PUT', /^\/admin\/queues\/api\/.*$/, ADMIN],

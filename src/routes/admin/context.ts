@@ -29,7 +29,8 @@ const DONE: Record<string, string> = {
   token: 'Token obtained.',
   retried: 'Job queued again.',
   cancelled: 'Cancel requested.',
-  site: 'Site chosen.'
+  site: 'Site chosen.',
+  signedout: 'Every session of that key is signed out.'
 }
 
 export function frameOf (user: ConsoleUser, req?: FastifyRequest): PageFrame {

@@ -6,7 +6,6 @@
 import type { FastifyPluginAsync } from 'fastify'
 import type { Redis } from 'ioredis'
 import type { ApiKeyRing } from '../../lib/api-keys'
-import { keyFingerprint } from '../../lib/api-keys'
 import { OBSERVERS } from '../../config/roles'
 import { SESSION_COOKIE, SessionStore, csrfTokenMatches, readCookie, sessionCookie } from '../../lib/sessions'
 import { SignInThrottle } from '../../lib/sign-in-throttle'
@@ -65,20 +64,22 @@ ${refusal ? h`<p class="bad" role="alert">${refusal}</p>` : ''}<p class="muted">
     if (!sameOrigin(req)) throw new ForbiddenError('Sign in from this site\'s own sign-in page')
     const form = formOf(req)
     const next = safeNext(form.next)
-    const wait = await throttle.retryAfter(req.ip)
+    // Counted before the key is looked at (lib/sign-in-throttle): a parallel burst gets at most the limit checked.
+    const { retryAfter: wait, failures } = await throttle.attempt(req.ip)
     if (wait > 0) {
       req.log.warn({ ip: req.ip, retryAfter: wait }, 'sign-in throttled')
       throw new SignInThrottledError(`Too many failed sign-ins from this address: try again in ${wait} seconds`, { retryAfter: wait })
     }
     const key = typeof form.apiKey === 'string' ? form.apiKey.trim() : ''
-    const role = key !== '' ? keys.roleOf(key) : undefined
-    if (role === undefined || role === 'invoker') {
-      const failures = await throttle.recordFailure(req.ip)
+    const found = key !== '' ? keys.identify(key) : undefined
+    const role = found?.role
+    if (found === undefined || role === undefined || role === 'invoker') {
       req.log.info({ role, ip: req.ip, failures }, 'admin sign-in refused')
       return reply.redirect(`/admin/login?failed=${role ?? 'invalid'}&next=${encodeURIComponent(next)}`, 303)
     }
-    const keyId = keyFingerprint(key)
-    const session = await sessions.create(role, keyId)
+    await throttle.succeeded(req.ip)
+    const keyId = found.keyId
+    const session = await sessions.create(role, keyId, found.binding)
     req.log.info({ audit: 'signed in', by: { role, keyId } }, 'console: signed in')
     return reply.header('set-cookie', sessionCookie(session.id, session.maxAge, secureCookie)).redirect(afterSignIn(next), 303)
   })
