@@ -118,6 +118,9 @@ it('calls a write tool with dryRun (nothing changes), then for real, with an aud
   expect(audit.length).toBeGreaterThanOrEqual(2)
   expect(audit.at(-1)).toMatchObject({ via: 'MCP', by: { role: 'invoker', keyId: keyFingerprint(keys.invoker) }, action: 'confluence.group.member.add', outcome: 'ok' })
   expect(audit.at(-1).msg).toContain('via MCP')
+  // The request's own line, as for every route.
+  const completed = t.logs().split('\n').filter(Boolean).map(l => JSON.parse(l)).filter(l => l.msg === 'request completed' && l.req?.url === '/mcp' && l.reqId === audit.at(-1).reqId)
+  expect(completed).toHaveLength(1)
   expect(t.logs()).not.toContain(keys.invoker)
 })
 
