@@ -5,7 +5,7 @@ import { API_KEY_ROLES, type ApiKeyRole } from './roles'
 import { ConfigError } from './config-error'
 import type { TracingSettings } from '../lib/tracing'
 import { clusterKeyPrefix, parseRedisTarget, type RedisTarget } from './redis-target'
-import { parseToolAllowlists, type ToolAllowlists } from '../mcp/allowlist'
+import { parseToolAllowlists, type ToolAllowlists } from './mcp-tools'
 export { API_KEY_ROLES, type ApiKeyRole, ConfigError, type RedisTarget }
 
 export type SpokeRole = 'api' | 'worker' | 'all'
@@ -68,7 +68,7 @@ export interface Config {
   redisWaitReplicas: number
   /** OpenTelemetry tracing (lib/tracing.ts): undefined (off) unless the standard OTEL_* variables turn it on. */
   tracing?: TracingSettings
-  /** SPOKE_MCP_TOOLS: per-key allowlists of MCP tools, by key fingerprint (mcp/allowlist.ts). */
+  /** SPOKE_MCP_TOOLS: per-key allowlists of MCP tools, by key fingerprint (config/mcp-tools.ts). */
   mcpTools: ToolAllowlists
 }
 

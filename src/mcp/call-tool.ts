@@ -13,7 +13,7 @@ import { fingerprint, IDEMPOTENCY_KEY_PATTERN, type StoredResponse } from '../ac
 import type { ProgressUpdate } from '../actions/handlers/types'
 import { toProblem } from '../lib/problem'
 import { toAppError } from '../plugins/error-handler'
-import { allowedBy, type ToolAllowlists } from './allowlist'
+import { allowedBy, type ToolAllowlists } from '../config/mcp-tools'
 import type { ActionTool, JobTool, SpokeTool, ToolCatalogue } from './tools'
 
 export interface Caller { role: ApiKeyRole, keyId?: string }

@@ -31,6 +31,11 @@ async function connect (key: string): Promise<Client> {
   return client
 }
 
+/** The group's members now (the simulator's ground truth). */
+function members (groupId: string): string[] {
+  return sim.data.groupMembers(groupId) ?? []
+}
+
 function problemOf (result: CallToolResult): { code: string, retryable: boolean, detail: string } {
   expect(result.isError).toBe(true)
   return JSON.parse((result.content[0] as { text: string }).text)
@@ -150,7 +155,7 @@ it('destructive tools are dry runs unless the call says dryRun: false', async ()
 
 it('runs an async tool as a job and follows it with jobs_get (dry run by default: the bulk is destructive)', async () => {
   const client = await connect(keys.invoker)
-  const outsiders = sim.data.users().map(u => u.accountId).filter(a => !sim.data.groupMembers(managed.id).includes(a)).slice(0, 3)
+  const outsiders = sim.data.users().map(u => u.accountId).filter(a => !members(managed.id).includes(a)).slice(0, 3)
   const queued = await client.callTool({ name: 'confluence_group_members_bulk', arguments: { groupId: managed.id, add: outsiders } }) as CallToolResult
   expect(queued.isError).toBeFalsy()
   const { jobId, state, links } = queued.structuredContent as { jobId: string, state: string, links: { self: string } }
@@ -202,7 +207,7 @@ it('an allowlisted key (SPOKE_MCP_TOOLS) lists and calls only its tools', async 
 
 it('an idempotency key (argument or _meta) answers a repeat from the record, shared with the JSON API', async () => {
   const client = await connect(keys.invoker)
-  const outsider = sim.data.users().map(u => u.accountId).filter(a => !sim.data.groupMembers(managed.id).includes(a)).at(-1)!
+  const outsider = sim.data.users().map(u => u.accountId).filter(a => !members(managed.id).includes(a)).at(-1)!
   expect(outsider).toBeDefined()
   const key = `mcp-${randomUUID()}`
   const args = { groupId: managed.id, accountId: outsider, idempotencyKey: key }

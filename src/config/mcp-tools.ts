@@ -6,7 +6,7 @@
 //
 // Patterns are tool names with `*` for any run of characters, or `@read-only` (every tool whose action is
 // read-only, and jobs_get). A key with no entry gets every tool its role allows; an entry only narrows it.
-import { ConfigError } from '../config/config-error'
+import { ConfigError } from './config-error'
 
 export interface ToolAllowlists { [fingerprint: string]: string[] }
 
