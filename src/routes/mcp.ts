@@ -53,15 +53,19 @@ const mcpRoutes: FastifyPluginAsync<{ core: Core }> = async (app, { core }) => {
             extra.sendNotification({ method: 'notifications/progress', params }).catch(() => {})
           }
       // The caller hanging up stops the run's upstream calls (as on the JSON API; a keyed run carries on).
+      // (The SDK's own signal, aborted when the transport closes, stops it too.)
       const gone = new AbortController()
       const onClose = (): void => { if (!reply.raw.writableFinished) gone.abort(new Error('the MCP client closed the connection')) }
       reply.raw.once('close', onClose)
+      const onAbort = (): void => gone.abort(extra.signal.reason)
+      if (extra.signal.aborted) onAbort(); else extra.signal.addEventListener('abort', onAbort, { once: true })
       try {
         return await callTool(core, tool, args, {
-          caller, requestId: req.id, traceparent: traceparentOf(req), log: req.log, signal: AbortSignal.any([gone.signal, extra.signal]), onProgress, metaIdempotencyKey: meta?.idempotencyKey
+          caller, requestId: req.id, traceparent: traceparentOf(req), log: req.log, signal: gone.signal, onProgress, metaIdempotencyKey: meta?.idempotencyKey
         })
       } finally {
         reply.raw.off('close', onClose)
+        extra.signal.removeEventListener('abort', onAbort)
       }
     })
     return server
