@@ -116,7 +116,13 @@ export async function callTool (core: Core, tool: SpokeTool, args: Record<string
     result = tool.kind === 'job' ? await callJobTool(core, tool, args) : await callActionTool(core, tool, args, ctx, audit)
   } catch (err) {
     const appErr = toAppError(err as Error)
-    if (appErr.statusCode >= 500) ctx.log.error({ err, code: appErr.code, tool: tool.tool.name }, 'MCP tool call failed')
+    if (ctx.signal?.aborted === true) {
+      // Nobody reads this answer: the client closed the connection and the run's upstream calls were stopped.
+      audit.abandoned = true
+      ctx.log.info({ tool: tool.tool.name }, 'MCP client went away; its upstream calls were abandoned')
+    } else if (appErr.statusCode >= 500) {
+      ctx.log.error({ err, code: appErr.code, tool: tool.tool.name }, 'MCP tool call failed')
+    }
     result = errorResult(appErr, ctx.requestId)
   }
   ctx.log.info({ ...audit, outcome: codeOf(result), ms: Math.round((performance.now() - started) * 10) / 10 }, `MCP: ${tool.tool.name} called via MCP`)

@@ -4,6 +4,7 @@
 // (viewer: read-only tools, listed not run), a per-key allowlist, destructive tools as dry runs by default,
 // idempotency keys shared with the JSON API, and the audit line naming the key and "via MCP".
 import { randomUUID } from 'node:crypto'
+import { request } from 'undici'
 import { startSimulator, type Simulator } from 'confluence-cloud-simulator'
 import { Client } from '@modelcontextprotocol/sdk/client/index.js'
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js'
@@ -67,7 +68,7 @@ it('lists one tool per action plus jobs_get and jobs_cancel, each schema valid J
   const { tools } = await client.listTools()
   const actions = t.core.actions.list()
   expect(tools.map(x => x.name).sort()).toEqual([...actions.map(a => toolName(a.id)), 'jobs_cancel', 'jobs_get'].sort())
-  const ajv = new Ajv2020({ strict: false, allErrors: true })
+  const ajv = new Ajv2020({ strict: true, strictRequired: false, allErrors: true })
   addFormats(ajv)
   for (const tool of tools) {
     expect(tool.name).toMatch(/^[A-Za-z0-9_-]{1,64}$/)
@@ -235,6 +236,34 @@ it('sends progress notifications for a run that reports progress when the client
   expect(count).toBeGreaterThan(1)
   expect(updates.length).toBe(count)
   expect(updates.at(-1)!.progress).toBe(count)
+})
+
+it('a client that hangs up stops the upstream calls of its run (no idempotency key)', async () => {
+  const page = sim.data.spaces().find(s => s.homepageId !== null)!
+  // One held request: the queued fault is used up when the simulator takes the request and starts holding it.
+  sim.faults.next({ kind: 'latency', ms: 2500 }, 1, { operations: ['getPageById'] })
+  try {
+    const hangUp = new AbortController()
+    const call = request(`${base}/mcp`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${keys.invoker}`, 'content-type': 'application/json', accept: 'application/json, text/event-stream' },
+      body: JSON.stringify({ jsonrpc: '2.0', id: 7, method: 'tools/call', params: { name: 'confluence_page_get', arguments: { pageId: page.homepageId } } }),
+      signal: hangUp.signal
+    })
+    // Hang up once the simulator holds the request.
+    for (let i = 0; i < 500 && sim.faults.get().queued.length > 0; i++) await new Promise(resolve => setTimeout(resolve, 10))
+    expect(sim.faults.get().queued).toEqual([])
+    hangUp.abort()
+    await expect(call).rejects.toThrow()
+    const abandoned = (): any => t.logs().split('\n').filter(Boolean).map(l => JSON.parse(l)).find(l => l.audit === 'tool called' && l.abandoned === true)
+    for (let i = 0; i < 300 && abandoned() === undefined; i++) await new Promise(resolve => setTimeout(resolve, 10))
+    // Without the abort the call would have run to its end (outcome ok, after the upstream's 2.5 s).
+    expect(abandoned()).toMatchObject({ via: 'MCP', tool: 'confluence_page_get', abandoned: true })
+    expect(abandoned().outcome).not.toBe('ok')
+    expect(t.logs()).toContain('MCP client went away; its upstream calls were abandoned')
+  } finally {
+    sim.faults.clear()
+  }
 })
 
 it('answers without a key 401, to GET and DELETE 405 (stateless), and unknown tools as a protocol error', async () => {
