@@ -1,5 +1,5 @@
-// A tool call IS an execute: the same engine.execute the execute route runs (validation, scopes, managed groups
-// and spaces, the site's rate budget, retries), the same job queue for async actions, the same idempotency
+// A tool call IS an execute: the same engine.execute the execute route runs (validation, scopes, the handlers' checks
+// such as managed groups, the site's rate budget, retries), the same job queue for async actions, the same idempotency
 // records (scope: the action id, so a key used over the JSON API and over MCP for the same request replays),
 // and an audit line naming the key and "via MCP". Failures come back as tool results with isError, carrying
 // the problem (code, retryable) the JSON API would have answered.

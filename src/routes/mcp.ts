@@ -18,7 +18,7 @@ import { buildToolCatalogue } from '../mcp/tools'
 import { traceparentOf } from '../plugins/tracing'
 
 const SERVER_INFO = { name: 'confluence-cloud-spoke', version: '1.0.0' }
-const INSTRUCTIONS = 'Confluence Cloud actions, governed by the spoke: managed groups and spaces, a shared rate budget, dry runs, idempotency, audit. ' +
+const INSTRUCTIONS = 'Confluence Cloud actions, governed by the spoke: managed groups, a shared rate budget, dry runs, idempotency, audit. ' +
   'Destructive tools are dry runs unless called with dryRun: false. Tools marked as jobs return a jobId: follow it with jobs_get.'
 
 /** A tools/call asking for progress is answered as an SSE stream (so the notifications can travel); the rest as JSON. */
