@@ -13,7 +13,7 @@ import tseslint from 'typescript-eslint'
 //      privacy/                          the personal-data index, report and erasure)
 //      preflight/                        production checks at start and on /readyz (config, Redis settings, clock)
 //   5  jobs/  schedules/                 queues and workers; schedules that enqueue jobs
-//   6  routes/  plugins/                 the HTTP surface (routes may import the Core *type*: the shape core.ts hands them)
+//   6  routes/  plugins/  mcp/           the HTTP surface (routes and mcp/ may import the Core *type*: the shape core.ts hands them)
 //   7  app.ts  core.ts  server.ts  worker.ts   entry points and the composition root
 const LAYERS = [
   ['lib', 'errors', 'config'],
@@ -22,7 +22,7 @@ const LAYERS = [
   ['confluence'],
   ['actions', 'crawl', 'licence', 'privacy', 'preflight'],
   ['jobs', 'schedules'],
-  ['routes', 'plugins'],
+  ['routes', 'plugins', 'mcp'],
   ['app.ts', 'core.ts', 'server.ts', 'worker.ts']
 ]
 /** Same-rank folders that must not import each other either. */
@@ -50,7 +50,7 @@ function layerRules () {
         ...above.map(name => ({
           regex: importOf(name),
           // routes receive the Core from app.ts; they may name its type, never reach into core.ts.
-          ...(name === 'core.ts' && folder === 'routes' ? { allowTypeImports: true } : {}),
+          ...(name === 'core.ts' && (folder === 'routes' || folder === 'mcp') ? { allowTypeImports: true } : {}),
           message: `src/${folder}/ is below ${name}: imports go down the layers only (see the list in eslint.config.mjs).`
         })),
         ...siblings.map(name => ({ regex: importOf(name), message: `src/${folder}/ and src/${name}/ are siblings: neither imports the other (eslint.config.mjs).` }))

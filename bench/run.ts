@@ -23,6 +23,12 @@ const BENCHES: Bench[] = [
       ['throughput ratio (goal ≥ 75%)', pct(r.ratio)], ['added p50 / p99 ms (goal p50 ≤ 1)', `${r.addedP50Ms} / ${r.addedP99Ms}`]]
   },
   {
+    name: 'MCP tools/call confluence_page_get vs the same execute over the JSON API',
+    module: './mcp',
+    fn: 'benchMcp',
+    summarize: (r) => [['MCP / JSON API rps', `${Math.round(r.mcp.rps)} / ${Math.round(r.jsonApi.rps)}`], ['throughput ratio', pct(r.ratio)], ['added p50 / p99 ms', `${r.addedP50Ms} / ${r.addedP99Ms}`]]
+  },
+  {
     name: 'refresh storm (expired token, two processes)',
     module: './refresh-storm',
     fn: 'benchRefreshStorm',

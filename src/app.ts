@@ -24,6 +24,7 @@ import oauthRoutes from './routes/oauth'
 import jobRoutes from './routes/jobs'
 import scheduleRoutes from './routes/schedules'
 import queuesDashboard from './routes/queues-dashboard'
+import mcpRoutes from './routes/mcp'
 import { parseTraceparent, traceIdOf } from './lib/trace-context'
 
 export interface BuildAppOptions {
@@ -111,6 +112,7 @@ export async function buildApp (opts: BuildAppOptions): Promise<FastifyInstance>
   await app.register(jobRoutes, { core: opts.core })
   await app.register(scheduleRoutes, { core: opts.core })
   await app.register(queuesDashboard, { core: opts.core })
+  await app.register(mcpRoutes, { core: opts.core })
   await app.register(adminPages, { core: opts.core, keys, sessions })
   return app
 }

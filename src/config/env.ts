@@ -5,6 +5,7 @@ import { API_KEY_ROLES, type ApiKeyRole } from './roles'
 import { ConfigError } from './config-error'
 import type { TracingSettings } from '../lib/tracing'
 import { clusterKeyPrefix, parseRedisTarget, type RedisTarget } from './redis-target'
+import { parseToolAllowlists, type ToolAllowlists } from './mcp-tools'
 export { API_KEY_ROLES, type ApiKeyRole, ConfigError, type RedisTarget }
 
 export type SpokeRole = 'api' | 'worker' | 'all'
@@ -67,6 +68,8 @@ export interface Config {
   redisWaitReplicas: number
   /** OpenTelemetry tracing (lib/tracing.ts): undefined (off) unless the standard OTEL_* variables turn it on. */
   tracing?: TracingSettings
+  /** SPOKE_MCP_TOOLS: per-key allowlists of MCP tools, by key fingerprint (config/mcp-tools.ts). */
+  mcpTools: ToolAllowlists
 }
 
 
@@ -116,7 +119,8 @@ export function loadConfig (env: Env = process.env): Config {
     privacyReportEverySeconds: int(env, 'SPOKE_PRIVACY_REPORT_EVERY_SECONDS', 7 * 86400, 0, 366 * 86400),
     redisWaitMs: int(env, 'SPOKE_REDIS_WAIT_MS', 250, 0, 10_000),
     redisWaitReplicas: int(env, 'SPOKE_REDIS_WAIT_REPLICAS', 1, 1, 16),
-    tracing: tracing(env)
+    tracing: tracing(env),
+    mcpTools: parseToolAllowlists(optional(env, 'SPOKE_MCP_TOOLS'))
   }
 }
 

@@ -31,6 +31,7 @@ export const OrgAdminNotConfiguredError = define('ORG_ADMIN_NOT_CONFIGURED', 409
 export const OrgAdminKeyRefusedError = define('ORG_ADMIN_KEY_REFUSED', 409, 'The Organizations API refused the org admin key')
 export const IdempotencyConflictError = define('IDEMPOTENCY_CONFLICT', 409, 'Idempotency key reused with a different request')
 export const JobStateConflictError = define('JOB_STATE_CONFLICT', 409, 'Job is not in a state that allows this')
+export const ConfirmationRequiredError = define('CONFIRMATION_REQUIRED', 409, 'A destructive MCP tool without a dry run of its own needs dryRun: false')
 export const RequestTimeoutError = define('REQUEST_TIMEOUT', 408, 'Request timeout')
 export const PayloadTooLargeError = define('PAYLOAD_TOO_LARGE', 413, 'Payload too large')
 export const UnsupportedMediaTypeError = define('UNSUPPORTED_MEDIA_TYPE', 415, 'Unsupported media type')

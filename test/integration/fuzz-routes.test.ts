@@ -41,6 +41,11 @@ function allowedKey (r: RouteEntry): string | undefined {
   return roles.includes('admin') ? spoke.keys.admin : roles.includes('invoker') ? spoke.keys.invoker : spoke.keys.viewer
 }
 
+/** /mcp answers the protocol's own way: a JSON-RPC error object (the MCP transport), not a problem. */
+function isJsonRpcError (body: string): boolean {
+  try { const m = JSON.parse(body); return m.jsonrpc === '2.0' && typeof m.error?.code === 'number' } catch { return false }
+}
+
 it('no route answers 5xx to malformed params, queries or bodies, and errors are problem+json', async () => {
   const failures: string[] = []
   for (const r of routes) {
@@ -52,14 +57,14 @@ it('no route answers 5xx to malformed params, queries or bodies, and errors are 
       const res = await spoke.app.inject({
         method: r.method as 'GET',
         url: qs ? `${path}?${qs}` : path,
-        headers: { ...(key ? { authorization: `Bearer ${key}` } : {}), 'content-type': 'application/json' },
+        headers: { ...(key ? { authorization: `Bearer ${key}` } : {}), 'content-type': 'application/json', ...(r.url === '/mcp' ? { accept: 'application/json, text/event-stream' } : {}) },
         ...(r.method === 'GET' || r.method === 'DELETE' ? {} : { payload: body })
       })
       const ctype = String(res.headers['content-type'] ?? '')
       sent++
       if (res.statusCode >= 500) fiveXx++
       if (res.statusCode >= 500) failures.push(`${r.method} ${path}?${qs} body=${body.slice(0, 80)} → ${res.statusCode} ${res.body.slice(0, 200)}`)
-      else if (res.statusCode >= 400 && !ctype.startsWith('application/problem+json') && !ctype.startsWith('text/html')) {
+      else if (res.statusCode >= 400 && !ctype.startsWith('application/problem+json') && !ctype.startsWith('text/html') && !(r.url === '/mcp' && isJsonRpcError(res.body))) {
         failures.push(`${r.method} ${path} → ${res.statusCode} with content-type ${ctype}`)
       }
       return true

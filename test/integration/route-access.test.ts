@@ -26,6 +26,10 @@ const EXPECTED: Array<[string, string | RegExp, Expected]> = [
   ['GET', '/v1/jobs/:id', READ],
   ['POST', '/v1/jobs/:id/retry', ADMIN],
   ['POST', '/v1/jobs/:id/cancel', ADMIN],
+  // MCP (docs/mcp.md): every key connects; what it may list and call is decided per tool (roles as on the JSON API).
+  ['POST', '/mcp', READ],
+  ['GET', '/mcp', READ],
+  ['DELETE', '/mcp', READ],
   ['GET', '/v1/schedules', OBSERVE],
   ['GET', '/v1/schedules/:id', OBSERVE],
   ['PUT', '/v1/schedules/:id', ADMIN],
