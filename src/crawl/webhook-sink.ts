@@ -10,7 +10,7 @@ import { abortableSleep } from '../http/retry'
 import type { AddressPolicy } from '../lib/address-policy'
 import type { Tracing } from '../lib/tracing'
 import { CallbackUrlForbiddenError, SinkUnavailableError } from '../errors/errors'
-import { WaitLaterError } from '../jobs/wait-later'
+import { WaitLaterError } from '../lib/wait-later'
 import type { CrawlRecord } from './types'
 
 /** When the receiver's current outage began, kept across the job's runs (the job's checkpoint hash); `end` costs nothing when there is none. */

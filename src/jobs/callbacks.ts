@@ -1,5 +1,5 @@
-// Job callbacks (docs/api.md#jobs): when a job ends, its JSON is POSTed to the request's callbackUrl, signed with
-// `X-Spoke-Signature: sha256=<hex HMAC-SHA256 of the body with SPOKE_CALLBACK_SECRET>`. Deliveries are jobs
+// Job callbacks (docs/api.md#jobs): when a job ends, its JSON is POSTed to the request's callbackUrl, signed the
+// Standard Webhooks way by http/signed-post (docs/webhooks.md). Deliveries are jobs
 // of their own small queue, retried with exponential backoff; the delivery state is kept beside the job.
 // Where a callback may go is the address policy's business (lib/address-policy): the host is resolved and
 // checked when the job is accepted, and again at each delivery, which connects only to the checked addresses.

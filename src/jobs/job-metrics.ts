@@ -10,7 +10,7 @@ export interface JobMetrics {
   completed: Counter<'action'>
   /** One attempt's duration in the worker, by action and outcome (lib/metrics-spoke.ts). */
   duration?: JobDurationMetrics['duration']
-  /** Runs that only waited (a down receiver) and gave their worker slot back (jobs/wait-later.ts). */
+  /** Runs that only waited (a down receiver) and gave their worker slot back (lib/wait-later.ts). */
   waits?: Counter<'action'>
   /** The per-key cap of unfinished async jobs (0: none), and the submissions it refused, by key fingerprint. */
   keyCap?: Gauge

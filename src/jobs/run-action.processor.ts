@@ -18,7 +18,7 @@ import type { PersonalDataIndex } from '../privacy/personal-data-index'
 import { CANCELLED_CODE, type JobError } from './job-view'
 import { EXTRA_TTL_SECONDS, JOB_SCHEMA_VERSION, RUN_ACTION_QUEUE, type RunActionJobData, type RunActionResult } from './queues'
 import { nextRetryDelay } from '../http/retry'
-import { WaitLaterError } from './wait-later'
+import { WaitLaterError } from '../lib/wait-later'
 import { parseTraceparent, traceIdOf } from '../lib/trace-context'
 import type { Tracing } from '../lib/tracing'
 

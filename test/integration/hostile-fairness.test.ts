@@ -11,7 +11,7 @@ import { randomBytes } from 'node:crypto'
 import { createServer, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { startSimulator, type Simulator } from 'confluence-cloud-simulator'
-import { buildTestSpoke, type TestSpoke } from '../helpers/spoke'
+import { buildTestSpoke, type TestSpoke, type TestSpokeOptions } from '../helpers/spoke'
 import { connectSimulatorAlias, http, simulatorEnv } from '../helpers/connect'
 import { getJob, submit, submitJob, waitForJob } from '../helpers/jobs'
 import { startWorkers } from '../../src/worker'
@@ -50,7 +50,7 @@ afterAll(async () => {
   await new Promise((resolve) => server?.close(resolve))
 })
 
-async function spoke (env: Record<string, string>, workers?: Parameters<typeof buildTestSpoke>[1]['workers']): Promise<TestSpoke> {
+async function spoke (env: Record<string, string>, workers?: TestSpokeOptions['workers']): Promise<TestSpoke> {
   const s = await buildTestSpoke({ ...simulatorEnv(sim), SPOKE_CALLBACK_SECRET: SECRET, ...env }, workers === undefined ? {} : { workers })
   spokes.push(s)
   return s
