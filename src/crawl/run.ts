@@ -12,7 +12,7 @@ import { listPage, type ListPage } from './listing'
 import { processPage, type V2Content } from './items'
 import { exportGroups, exportUsers, stageOrgEmails } from './principals'
 import { openFileSink, openWebhookSink, type Sink } from './sink'
-import type { OutageClock } from './webhook-sink'
+import { OUTAGE_FIELD, type OutageClock } from './webhook-sink'
 import { attachmentComments, CrawlState, scopeOf } from './state'
 import type { CrawlInput, CrawlRecord, CrawlResult } from './types'
 import { siteTimeZone, windowCql } from './window'
@@ -94,7 +94,6 @@ function webhookPatience (services: NonNullable<HandlerContext['services']>, ctx
   return { holdMs: ctx.job === undefined ? undefined : services.webhook?.holdMs ?? 5_000, giveUpMs }
 }
 
-const OUTAGE_FIELD = 'webhookDownSince'
 
 /** The receiver's outage start, in the job's checkpoint hash beside the crawl's position (kept when the job fails). */
 async function outageClock (ctx: HandlerContext): Promise<OutageClock | undefined> {

@@ -13,6 +13,9 @@ import { CallbackUrlForbiddenError, SinkUnavailableError } from '../errors/error
 import { WaitLaterError } from '../lib/wait-later'
 import type { CrawlRecord } from './types'
 
+/** The checkpoint field that keeps when the receiver's outage began (a retry through the API clears it). */
+export const OUTAGE_FIELD = 'webhookDownSince'
+
 /** When the receiver's current outage began, kept across the job's runs (the job's checkpoint hash); `end` costs nothing when there is none. */
 export interface OutageClock {
   since: () => Promise<number | undefined>

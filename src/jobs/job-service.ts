@@ -17,6 +17,7 @@ import type { AddressPolicy } from '../lib/address-policy'
 import { createJobMetrics, type JobMetrics } from './job-metrics'
 import { KeyCap } from './key-cap'
 import { readJobSnapshot } from './job-snapshot'
+import { OUTAGE_FIELD } from '../crawl/webhook-sink'
 import { parseExtra, publicState, toJobView, type JobError, type JobView, type PublicJobState } from './job-view'
 import {
   createCallbackQueue, createRunActionQueue, EXTRA_TTL_SECONDS, JOB_ID_PATTERN, JOB_SCHEMA_VERSION, jobKeys, newJobId,
@@ -170,7 +171,8 @@ export class JobService {
     if (view.state !== 'failed' && view.state !== 'cancelled') {
       throw new JobStateConflictError(`Job ${id} is ${view.state}; only failed or cancelled jobs can be retried`)
     }
-    await guard(this.redis.multi().del(this.keys.cancel(id)).hdel(this.keys.extra(id), 'error', 'callback').exec())
+    // A retry also gets a fresh give-up window for a webhook receiver that was down (crawl/webhook-sink.ts).
+    await guard(this.redis.multi().del(this.keys.cancel(id)).hdel(this.keys.extra(id), 'error', 'callback').hdel(this.keys.checkpoint(id), OUTAGE_FIELD).exec())
     // A new run: no cancel flag, and its own callback delivery.
     const { cancelRequested, ...data } = job.data
     await guard(job.updateData({ ...data, run: (data.run ?? 0) + 1 }))
