@@ -78,7 +78,7 @@ export async function postBatch (opts: WebhookOptions, batch: { sequence: number
       if (opts.holdMs !== undefined && now - firstFailure.at + delay > opts.holdMs) {
         // Waiting is all this run could do: give the slot back, come back when the outage may be over.
         const wait = Math.min(opts.maxDelayMs, Math.max(opts.baseDelayMs, downFor / 2), opts.giveUpMs - downFor)
-        throw new WaitLaterError(`the webhook receiver is not accepting batches (${reason})`, now + Math.round(wait))
+        throw new WaitLaterError(`The webhook receiver is not accepting batches (${reason}); the job waits with its worker slot free and gives up after ${Math.round(opts.giveUpMs / 1000)} s of outage`, now + Math.round(wait), 'SINK_UNAVAILABLE')
       }
       await abortableSleep(Math.min(delay, opts.giveUpMs - downFor), opts.signal)
     }

@@ -147,6 +147,7 @@ export function createRunActionProcessor (deps: ProcessorDeps) {
         // Only waiting is left (a receiver that is down): the slot goes back to the pool, no attempt is spent,
         // and the run resumes from its checkpoint at err.untilMs.
         if (pending !== undefined) await job.updateProgress({ ...pending }).catch(() => {})
+        await deps.jobs.recordError(id, { code: err.code, message: err.message, retryable: true }).catch(() => {})
         await job.moveToDelayed(err.untilMs, token)
         deps.jobs.metrics.waits?.inc({ action: data.actionId })
         log.info({ jobId: id, action: data.actionId, until: new Date(err.untilMs).toISOString(), reason: err.message }, 'job waits (its worker slot is free meanwhile)')

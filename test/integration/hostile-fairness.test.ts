@@ -126,6 +126,12 @@ describe('B: a receiver that stays down', () => {
       if (Date.now() > deadline) throw new Error('the crawl never gave its slot back')
       await new Promise((resolve) => setTimeout(resolve, 50))
     }
+    // while it waits, the view says why (the receiver), and that it will run again
+    const waiting = await waitForJob(b, id, (j) => j.state === 'delayed' || j.state === 'failed', 10_000)
+    if (waiting.state === 'delayed') {
+      expect(waiting.error).toMatchObject({ code: 'SINK_UNAVAILABLE', retryable: true })
+      expect(waiting.nextAttemptAt).toBeDefined()
+    }
     // the only worker slot runs another job while the receiver is still down
     const probe = await submitJob(b, 'confluence.user.current', { input: {} })
     expect((await waitForJob(b, probe, undefined, 10_000)).state).toBe('completed')
