@@ -39,7 +39,7 @@ export interface WebhookOptions {
   traceparent?: string
   /** Batch n is message `<messageIdPrefix>.<n>` (its `webhook-id`). */
   messageIdPrefix: string
-  /** How long one run retries inline before it gives its worker slot back; undefined: no slot to give back (retry inline until giveUpMs). */
+  /** How long one run retries inline before it gives its worker slot back; undefined: retry inline until giveUpMs (no job, or batches were acknowledged since the last checkpoint). */
   holdMs?: number
   /** How long the receiver may stay down in all before the job fails. */
   giveUpMs: number
