@@ -130,7 +130,9 @@ async function runSpoke (s: RunSettings, sim: SimulatorProcess): Promise<TargetR
       // The budget is not what this measures: room for every request.
       SPOKE_SITE_RATE_PER_SECOND: '100000',
       SPOKE_SITE_BURST: '10000',
-      SPOKE_WORKER_CONCURRENCY: String(s.concurrency)
+      SPOKE_WORKER_CONCURRENCY: String(s.concurrency),
+      // Throughput, not fairness: one key submits every job, far past the per-key cap.
+      SPOKE_MAX_JOBS_PER_KEY: '0'
     }
     children.push(await startTsxProcess('src/server.ts', { env: { ...env, SPOKE_ROLE: s.layout === 'all' ? 'all' : 'api' } }))
     if (s.layout === 'split') children.push(await startTsxProcess('src/server.ts', { env: { ...env, SPOKE_ROLE: 'worker', LOG_LEVEL: 'info', PORT: '0' }, ready: 'workers started' }))

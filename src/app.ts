@@ -81,6 +81,9 @@ export async function buildApp (opts: BuildAppOptions): Promise<FastifyInstance>
   }) as unknown as FastifyInstance
   app.server.on('checkExpectation', answerExpectation)
   limitJsonDepth(app)
+  // JSON routes take JSON only: Fastify's built-in text/plain parser would hand them a string (a 400), the
+  // documented answer is 415 UNSUPPORTED_MEDIA_TYPE (the console's forms register their own parser).
+  app.removeContentTypeParser('text/plain')
   app.addHook('onRequest', async (req, reply) => { reply.header('x-request-id', req.id) })
   // Server spans only when tracing is on (plugins/tracing.ts); with it off no hook is added.
   if (opts.core.tracing.enabled) traceRequests(app, opts.core.tracing)

@@ -139,6 +139,7 @@ export async function createCore (config: Config, log: Logger, opts: CoreOptions
     dataDir: config.dataDir,
     callbackSecret: config.callbackSecret,
     callbackPolicy: callbackPolicy(config),
+    webhook: { holdMs: config.webhookHoldMs ?? 5_000, giveUpMs: (config.webhookGiveUpSeconds ?? 3_600) * 1000 },
     orgAdmin,
     metrics,
     tracing,

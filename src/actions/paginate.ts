@@ -21,7 +21,16 @@ export class BadCursorError extends Error {
   constructor (message: string) { super(message); this.name = 'BadCursorError' }
 }
 
+/**
+ * Links up to this length are followed as given. A longer one (a long CQL, percent-encoded: ~1,300 CJK
+ * characters are ~12,000) is followed by its cursor: the request Confluence already accepted, with the link's
+ * short parameters (cursor, next, start, limit) applied, so the next URL is never longer than the first.
+ */
 const MAX_LINK_LENGTH = 8192
+/** A parameter value of a long link longer than this is not taken from the link: it must be one we sent. */
+const MAX_CURSOR_PARAM_LENGTH = 1024
+/** Past this, a link is not parsed at all. */
+const MAX_LONG_LINK_LENGTH = 1 << 20
 
 /**
  * The next page of a response, or undefined on the last page. Cursor style: `_links.next`, else the
@@ -43,7 +52,7 @@ export function nextPage (spec: PaginationSpec, current: PageRequest, body: unkn
   let link: unknown = next
   if (link === undefined && headers.link !== undefined) link = linkHeaderNext(headers.link)
   if (link === undefined) return undefined
-  return parseLink(link, current.path)
+  return parseLink(link, current.path, current.query)
 }
 
 /** rel="next" of an RFC 8288 Link header. */
@@ -59,8 +68,9 @@ export function linkHeaderNext (header: string): string | undefined {
  * A next link as a page request on `expectedPath`. v2 links are `/wiki/api/v2/...`; v1 links are relative
  * to the `/wiki` context (`/rest/api/...`); absolute links keep only their path and query.
  */
-export function parseLink (link: unknown, expectedPath: string): PageRequest {
-  if (typeof link !== 'string' || link === '' || link.length > MAX_LINK_LENGTH) throw new BadNextLinkError('the next link is not a usable string')
+export function parseLink (link: unknown, expectedPath: string, current?: Query): PageRequest {
+  const long = typeof link === 'string' && link.length > MAX_LINK_LENGTH
+  if (typeof link !== 'string' || link === '' || link.length > MAX_LONG_LINK_LENGTH || (long && current === undefined)) throw new BadNextLinkError('the next link is not a usable string')
   let url: URL
   try {
     url = /^https?:\/\//i.test(link) ? new URL(link) : new URL(link.startsWith('/') ? link : `/${link}`, 'http://relative.invalid')
@@ -70,7 +80,21 @@ export function parseLink (link: unknown, expectedPath: string): PageRequest {
   let path = url.pathname
   if (!path.startsWith('/wiki/')) path = `/wiki${path}`
   if (normalise(path) !== normalise(expectedPath)) throw new BadNextLinkError(`the next link leaves ${expectedPath}`)
-  return { path: expectedPath, query: queryOf(url.searchParams) }
+  const query = queryOf(url.searchParams)
+  return { path: expectedPath, query: long ? byCursor(query, current as Query) : query }
+}
+
+/** A long link's query with every long value taken from the request we sent instead (it must be there). */
+function byCursor (linked: Query, sent: Query): Query {
+  const out: Query = {}
+  for (const [k, v] of Object.entries(linked)) {
+    const long = (Array.isArray(v) ? v : [v]).some((x) => String(x).length > MAX_CURSOR_PARAM_LENGTH)
+    if (!long) { out[k] = v; continue }
+    if (sent[k] === undefined) throw new BadNextLinkError(`the next link adds a long "${k}" the request did not have`)
+    out[k] = sent[k]
+  }
+  if (out.cursor === undefined && out.start === undefined) throw new BadNextLinkError('the long next link has no cursor to follow')
+  return out
 }
 
 function normalise (path: string): string {

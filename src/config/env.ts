@@ -70,6 +70,11 @@ export interface Config {
   tracing?: TracingSettings
   /** SPOKE_MCP_TOOLS: per-key allowlists of MCP tools, by key fingerprint (config/mcp-tools.ts). */
   mcpTools: ToolAllowlists
+  /** Unfinished async jobs (waiting, delayed, active) one API key may have at once; 0: no cap (jobs/key-cap.ts). */
+  maxJobsPerKey?: number
+  /** A down webhook receiver: retried inline this long before the job gives its worker slot back, and failed after this long in all. */
+  webhookHoldMs?: number
+  webhookGiveUpSeconds?: number
 }
 
 
@@ -120,7 +125,10 @@ export function loadConfig (env: Env = process.env): Config {
     redisWaitMs: int(env, 'SPOKE_REDIS_WAIT_MS', 250, 0, 10_000),
     redisWaitReplicas: int(env, 'SPOKE_REDIS_WAIT_REPLICAS', 1, 1, 16),
     tracing: tracing(env),
-    mcpTools: parseToolAllowlists(optional(env, 'SPOKE_MCP_TOOLS'))
+    mcpTools: parseToolAllowlists(optional(env, 'SPOKE_MCP_TOOLS')),
+    maxJobsPerKey: int(env, 'SPOKE_MAX_JOBS_PER_KEY', 100, 0, 1_000_000),
+    webhookHoldMs: int(env, 'SPOKE_WEBHOOK_HOLD_MS', 5_000, 0, 600_000),
+    webhookGiveUpSeconds: int(env, 'SPOKE_WEBHOOK_GIVE_UP_SECONDS', 3_600, 1, 30 * 86_400)
   }
 }
 

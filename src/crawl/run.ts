@@ -12,6 +12,7 @@ import { listPage, type ListPage } from './listing'
 import { processPage, type V2Content } from './items'
 import { exportGroups, exportUsers, stageOrgEmails } from './principals'
 import { openFileSink, openWebhookSink, type Sink } from './sink'
+import { OUTAGE_FIELD, type OutageClock } from './webhook-sink'
 import { attachmentComments, CrawlState, scopeOf } from './state'
 import type { CrawlInput, CrawlRecord, CrawlResult } from './types'
 import { siteTimeZone, windowCql } from './window'
@@ -35,7 +36,10 @@ export const contentCrawl: ActionHandler = async (given) => {
   const cp = await loadCheckpoint(ctx.job?.checkpoint) ?? await startRun(ctx, input, state, site.url)
   const sink: Sink = input.sink.type === 'file'
     ? await openFileSink(services.dataDir, input.sink.path, cp.sink)
-    : openWebhookSink({ url: input.sink.url, secret: services.callbackSecret as string, policy: services.callbackPolicy, batchSize: 500, timeoutMs: 10_000, signal: ctx.signal, baseDelayMs: 500, maxDelayMs: 30_000, tracing: services.tracing, traceparent: ctx.traceparent }, cp.sink)
+    : openWebhookSink({
+      url: input.sink.url, secret: services.callbackSecret as string, policy: services.callbackPolicy, batchSize: 500, timeoutMs: 10_000, signal: ctx.signal, baseDelayMs: 500, maxDelayMs: 30_000, tracing: services.tracing, traceparent: ctx.traceparent,
+      messageIdPrefix: runId, ...webhookPatience(services, ctx), outage: await outageClock(ctx)
+    }, cp.sink)
   const emit = async (records: CrawlRecord[]): Promise<void> => {
     await sink.write(records)
     for (const r of records) tally(cp.counts, r.kind)
@@ -81,6 +85,26 @@ export const contentCrawl: ActionHandler = async (given) => {
     m?.running.labels(alias).dec()
     backlog?.end()
     await sink.close()
+  }
+}
+
+/** How long a down receiver is retried inline (a job gives its slot back after that) and in all (then the job fails). */
+function webhookPatience (services: NonNullable<HandlerContext['services']>, ctx: HandlerContext): { holdMs?: number, giveUpMs: number } {
+  const giveUpMs = services.webhook?.giveUpMs ?? 3_600_000
+  return { holdMs: ctx.job === undefined ? undefined : services.webhook?.holdMs ?? 5_000, giveUpMs }
+}
+
+
+/** The receiver's outage start, in the job's checkpoint hash beside the crawl's position (kept when the job fails). */
+async function outageClock (ctx: HandlerContext): Promise<OutageClock | undefined> {
+  const cp = ctx.job?.checkpoint
+  if (cp === undefined) return undefined
+  const saved = (await cp.load()).get(OUTAGE_FIELD)
+  let since = saved === undefined || saved === '' ? undefined : Number(saved)
+  return {
+    since: async () => since,
+    start: async (at) => { since = at; await cp.save(OUTAGE_FIELD, String(at)) },
+    end: async () => { if (since === undefined) return; since = undefined; await cp.save(OUTAGE_FIELD, '') }
   }
 }
 

@@ -57,14 +57,17 @@ export async function openFileSink (dataDir: string, path: string, resumeAt: num
 /** Batches POSTed, signed like job callbacks; position = batches acknowledged (the receiver de-duplicates by recordId). */
 export function openWebhookSink (opts: WebhookOptions, resumeAt: number): Sink {
   let sent = resumeAt
+  // The position last handed to a checkpoint: the run may give its slot back to wait (and resume from the
+  // checkpoint) only while nothing was acknowledged after it, or the resumed run would send batches again.
+  let checkpointed = resumeAt
   return {
     write: async (records) => {
       for (let i = 0; i < records.length; i += opts.batchSize) {
-        await postBatch(opts, { sequence: sent, records: records.slice(i, i + opts.batchSize) })
+        await postBatch(sent === checkpointed ? opts : { ...opts, holdMs: undefined }, { sequence: sent, records: records.slice(i, i + opts.batchSize) })
         sent++
       }
     },
-    position: () => sent,
+    position: () => { checkpointed = sent; return sent },
     close: async () => {}
   }
 }

@@ -47,5 +47,7 @@ export const UpstreamRateLimitedError = define('UPSTREAM_RATE_LIMITED', 429, 'Co
 export const UpstreamUnavailableError = define('UPSTREAM_UNAVAILABLE', 502, 'Confluence unavailable', true)
 export const UpstreamTimeoutError = define('UPSTREAM_TIMEOUT', 504, 'Confluence did not answer in time', true)
 export const QueueUnavailableError = define('QUEUE_UNAVAILABLE', 503, 'Queue unavailable', true)
+export const TooManyJobsError = define('TOO_MANY_JOBS', 429, 'Too many unfinished jobs for this API key', true)
+export const SinkUnavailableError = define('SINK_UNAVAILABLE', 502, 'The webhook receiver stayed unreachable')
 export const InternalError = define('INTERNAL', 500, 'Internal error')
 export const PrivacyReportUnsupportedError = define('PRIVACY_REPORT_UNSUPPORTED', 409, 'The alias cannot report personal data')

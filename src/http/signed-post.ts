@@ -1,11 +1,14 @@
-// A signed POST to a receiver someone else named (job callbacks, the crawl's webhook sink):
-// `X-Spoke-Signature: sha256=<hex HMAC-SHA256 of the body with SPOKE_CALLBACK_SECRET>`, sent only to
-// addresses the operator's address policy allows (lib/address-policy), resolved and checked at send time,
-// and connected to exactly the addresses checked (no DNS rebinding).
+// The one way the spoke delivers to a receiver someone else named (job callbacks, the crawl's webhook sink,
+// and whatever delivers later): a POST signed the Standard Webhooks way (docs/webhooks.md) — `webhook-id`
+// (the message, the same on every retry), `webhook-timestamp` (this attempt, Unix seconds) and
+// `webhook-signature: v1,<base64 HMAC-SHA256 of "id.timestamp.body">` — so a receiver can refuse an old or
+// replayed delivery. Sent only to addresses the operator's address policy allows (lib/address-policy),
+// resolved and checked at send time, and connected to exactly the addresses checked (no DNS rebinding).
+// The older body-only `X-Spoke-Signature` is still sent for this release, for receivers not yet moved.
 import { createHmac } from 'node:crypto'
 import { request } from 'undici'
 import type { Config } from '../config/env'
-import { AddressPolicy, pinnedAgent } from '../lib/address-policy'
+import { AddressPolicy, AddressRefusedError, pinnedAgent } from '../lib/address-policy'
 import { httpClientAttributes, type Tracing } from '../lib/tracing'
 
 export interface DeliverOptions {
@@ -16,10 +19,38 @@ export interface DeliverOptions {
   traceparent?: string
   /** What the delivery is, for the span: `callback` (job callbacks) or `webhook` (the crawl's sink). */
   operation?: 'callback' | 'webhook'
+  /** The message's `webhook-id`: the same on every retry of one message, so the receiver can drop repeats. */
+  messageId: string
+  /** The attempt's time (default now); `webhook-timestamp` is its Unix seconds. */
+  now?: Date
 }
 
+/** The deprecated body-only signature (`X-Spoke-Signature`), kept one release for existing receivers. */
 export function sign (body: string, secret: string): string {
   return `sha256=${createHmac('sha256', secret).update(body).digest('hex')}`
+}
+
+const WHSEC_PREFIX = 'whsec_'
+
+/**
+ * The HMAC key of a secret, as the Standard Webhooks specification says: a secret written `whsec_<base64>`
+ * is the base64-decoded bytes; any other SPOKE_CALLBACK_SECRET is used as its UTF-8 bytes (receivers pass
+ * `whsec_` + its base64 to their verifier, docs/webhooks.md).
+ */
+export function signingKey (secret: string): Buffer {
+  return secret.startsWith(WHSEC_PREFIX) ? Buffer.from(secret.slice(WHSEC_PREFIX.length), 'base64') : Buffer.from(secret, 'utf8')
+}
+
+/** The three Standard Webhooks headers of one attempt of a message. */
+export function webhookHeaders (messageId: string, body: string, secret: string, now: Date = new Date()): { 'webhook-id': string, 'webhook-timestamp': string, 'webhook-signature': string } {
+  const timestamp = String(Math.floor(now.getTime() / 1000))
+  const signature = createHmac('sha256', signingKey(secret)).update(`${messageId}.${timestamp}.${body}`).digest('base64')
+  return { 'webhook-id': messageId, 'webhook-timestamp': timestamp, 'webhook-signature': `v1,${signature}` }
+}
+
+/** The policy refused the receiver's address (or its URL is malformed): no retry can change that. */
+export class DeliveryRefusedError extends Error {
+  constructor (message: string, options?: { cause?: unknown }) { super(message, options); this.name = 'DeliveryRefusedError' }
 }
 
 /** The operator's callback policy: public addresses only, unless SPOKE_CALLBACK_ALLOW_* / ALLOWED_CIDRS say more. */
@@ -39,7 +70,7 @@ export function callbackUrlProblem (raw: string): string | undefined {
 /** POST the signed body (redirects are not followed); throws with a short reason when the receiver does not answer 2xx. */
 export async function deliver (url: string, body: string, secret: string, opts: DeliverOptions): Promise<number> {
   const problem = callbackUrlProblem(url)
-  if (problem !== undefined) throw new Error(problem)
+  if (problem !== undefined) throw new DeliveryRefusedError(problem)
   if (opts.tracing?.enabled !== true) return await post(url, body, secret, opts, undefined)
   // The host and port only: the path and query of a callback URL are the caller's, they may hold a token.
   const span = opts.tracing.start('POST', 'client', opts.traceparent, httpClientAttributes('POST', url, opts.operation ?? 'callback'))
@@ -62,11 +93,22 @@ class ReceiverAnswer extends Error {
 }
 
 async function post (url: string, body: string, secret: string, opts: DeliverOptions, traceparent: string | undefined): Promise<number> {
-  const headers: Record<string, string> = { 'content-type': 'application/json', 'x-spoke-signature': sign(body, secret), 'user-agent': 'confluence-cloud-spoke' }
+  const headers: Record<string, string> = {
+    'content-type': 'application/json',
+    ...webhookHeaders(opts.messageId, body, secret, opts.now),
+    'x-spoke-signature': sign(body, secret),
+    'user-agent': 'confluence-cloud-spoke'
+  }
   if (traceparent !== undefined) headers.traceparent = traceparent
   // Resolved and checked again now (DNS may have changed since the job was accepted), and the connection
   // goes to exactly the addresses checked.
-  const addresses = await opts.policy.resolve(new URL(url).hostname)
+  let addresses: Awaited<ReturnType<AddressPolicy['resolve']>>
+  try {
+    addresses = await opts.policy.resolve(new URL(url).hostname)
+  } catch (err) {
+    if (err instanceof AddressRefusedError && !err.unresolved) throw new DeliveryRefusedError(`the receiver may not be called: ${err.message}`, { cause: err })
+    throw err
+  }
   const dispatcher = pinnedAgent(addresses)
   try {
     const res = await request(url, {

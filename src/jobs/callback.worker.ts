@@ -1,12 +1,13 @@
 // Delivers job callbacks: the final job JSON, signed, POSTed to the callbackUrl; BullMQ retries a failed
 // delivery with exponential backoff, and the delivery state is written beside the job after each try.
 import { isConnectionError } from '../lib/redis'
-import { DelayedError, Worker, type Job } from 'bullmq'
+import { DelayedError, UnrecoverableError, Worker, type Job } from 'bullmq'
 import type { Redis } from 'ioredis'
 import type { Logger } from 'pino'
 import type { AddressPolicy } from '../lib/address-policy'
 import type { Tracing } from '../lib/tracing'
 import { deliver } from './callbacks'
+import { DeliveryRefusedError } from '../http/signed-post'
 import type { JobService } from './job-service'
 import { bullPrefix, CALLBACK_QUEUE, type CallbackJobData } from './queues'
 
@@ -33,14 +34,17 @@ export function startCallbackWorker (deps: { jobs: JobService, connection: Redis
     }
     try {
       if (view === undefined) throw new Error(`job ${job.data.jobId} cannot be read`)
-      await deliver(job.data.url, JSON.stringify(view), opts.secret, { policy: opts.policy, timeoutMs: opts.timeoutMs ?? 10_000, tracing: opts.tracing, traceparent: job.data.traceparent, operation: 'callback' })
+      // The delivery's id is the message id: the same on every retry, another for another run of the job.
+      await deliver(job.data.url, JSON.stringify(view), opts.secret, { policy: opts.policy, timeoutMs: opts.timeoutMs ?? 10_000, tracing: opts.tracing, traceparent: job.data.traceparent, operation: 'callback', messageId: String(job.id) })
       await deps.jobs.recordCallback(job.data.jobId, { state: 'delivered', attempts: attempt, deliveredAt: new Date().toISOString() })
     } catch (err) {
       const lastError = err instanceof Error ? err.message : String(err)
-      const final = attempt >= (job.opts.attempts ?? 1)
+      // The address policy's refusal does not change with a retry: the delivery fails now.
+      const refused = err instanceof DeliveryRefusedError
+      const final = refused || attempt >= (job.opts.attempts ?? 1)
       await deps.jobs.recordCallback(job.data.jobId, { state: final ? 'failed' : 'retrying', attempts: attempt, lastError }).catch(() => {})
       deps.log.warn({ jobId: job.data.jobId, attempt, final, lastError }, 'job callback not delivered')
-      throw err
+      throw refused ? new UnrecoverableError(lastError) : err
     }
   }, { connection: deps.connection, prefix: bullPrefix(opts.keyPrefix), concurrency: 4 })
   worker.on('error', (err) => { if (!isConnectionError(err)) deps.log.error({ err }, 'callback worker error') })

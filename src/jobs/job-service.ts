@@ -1,7 +1,7 @@
 // The jobs feature as the api sees it: enqueue an execute request (202), read one job or a page of them,
 // retry, cancel. Works on the producer connection, which fails fast: while Redis is away every operation
 // answers 503 QUEUE_UNAVAILABLE within a second instead of hanging.
-import { Job, type JobState, type Queue } from 'bullmq'
+import { Job, type JobJsonRaw, type JobState, type Queue } from 'bullmq'
 import type { Redis } from 'ioredis'
 import type { Logger } from 'pino'
 import type { Config } from '../config/env'
@@ -12,9 +12,12 @@ import { DEFAULT_ALIAS } from '../connections/alias-id'
 import type { ConnectionResolver } from '../connections/types'
 import { AppError } from '../errors/app-error'
 import { JobNotFoundError, JobStateConflictError, QueueUnavailableError, RequestInvalidError } from '../errors/errors'
-import { assertCallbackUrl, callbackPolicy, type CallbackState } from './callbacks'
+import { assertCallbackUrl, callbackPolicy, inputDeliveryUrl, type CallbackState } from './callbacks'
 import type { AddressPolicy } from '../lib/address-policy'
 import { createJobMetrics, type JobMetrics } from './job-metrics'
+import { KeyCap } from './key-cap'
+import { readJobSnapshot } from './job-snapshot'
+import { OUTAGE_FIELD } from '../crawl/webhook-sink'
 import { parseExtra, publicState, toJobView, type JobError, type JobView, type PublicJobState } from './job-view'
 import {
   createCallbackQueue, createRunActionQueue, EXTRA_TTL_SECONDS, JOB_ID_PATTERN, JOB_SCHEMA_VERSION, jobKeys, newJobId,
@@ -31,6 +34,8 @@ export interface EnqueueRequest {
   requestId: string
   /** The caller's W3C traceparent, kept in the job data (nothing else of the request). */
   traceparent?: string
+  /** The submitting API key's fingerprint: its unfinished jobs are capped (jobs/key-cap.ts). Scheduled runs have none. */
+  owner?: string
 }
 
 export interface ListFilter { state?: PublicJobState, action?: string, connection?: string, limit?: number, cursor?: string }
@@ -60,6 +65,7 @@ export class JobService {
   readonly metrics: JobMetrics
   readonly privacy?: PersonalDataIndex
   private readonly callbackPolicy: AddressPolicy
+  readonly keyCap: KeyCap
 
   constructor (private readonly deps: JobServiceDeps) {
     this.queue = createRunActionQueue(deps.producer, deps.config.keyPrefix)
@@ -69,6 +75,8 @@ export class JobService {
     this.metrics = createJobMetrics(deps.metrics.registry, [this.queue, this.callbackQueue], deps.metrics.jobs.duration)
     this.callbackPolicy = callbackPolicy(deps.config)
     this.privacy = deps.privacy
+    this.keyCap = new KeyCap(deps.producer, deps.config.keyPrefix, deps.config.maxJobsPerKey ?? 100, { refused: (key) => this.metrics.keyCapRefusals?.inc({ key }) })
+    this.metrics.keyCap?.set(this.keyCap.cap)
   }
 
   private get redis (): Redis { return this.deps.producer }
@@ -81,6 +89,9 @@ export class JobService {
       if (this.deps.config.callbackSecret === undefined) throw new RequestInvalidError('callbackUrl needs SPOKE_CALLBACK_SECRET to be configured (callbacks are always signed)')
       await assertCallbackUrl(req.body.callbackUrl, this.callbackPolicy)
     }
+    // A webhook sink is checked exactly like a callbackUrl: refused now, not retried for the whole run.
+    const sinkUrl = inputDeliveryUrl(input)
+    if (sinkUrl !== undefined) await assertCallbackUrl(sinkUrl, this.callbackPolicy, { name: 'sink.url', path: '/input/sink/url' })
     const requested = req.body.connection ?? DEFAULT_ALIAS
     const connection = await guard(this.deps.connections.resolve(requested))
     // A handler's own checks (400/403 now rather than a failed job later).
@@ -100,11 +111,16 @@ export class JobService {
     }
     if (req.body.callbackUrl !== undefined) data.callbackUrl = req.body.callbackUrl
     if (req.traceparent !== undefined) data.traceparent = req.traceparent
+    const owner = req.owner
+    if (owner !== undefined) await guard(this.keyCap.reserve(owner, id))
     await guard(Promise.all([
       this.queue.add(action.id, data, { jobId: id, attempts }),
       this.redis.zadd(this.keys.index, 0, id),
       this.privacy?.recordValue(connection.resolved, input, `job:${id}`)
-    ]))
+    ])).catch(async (err: unknown) => {
+      if (owner !== undefined) await this.keyCap.release(owner, id).catch(() => {})
+      throw err
+    })
     // The job and its index entry went through the producer connection: on a replica before the 202.
     await (this.deps.replication ?? NO_REPLICATION_WAIT).replicated(this.redis, this.keys.index, 'job')
     this.deps.log.info({ jobId: id, action: action.id, connection: requested }, 'job queued')
@@ -155,7 +171,8 @@ export class JobService {
     if (view.state !== 'failed' && view.state !== 'cancelled') {
       throw new JobStateConflictError(`Job ${id} is ${view.state}; only failed or cancelled jobs can be retried`)
     }
-    await guard(this.redis.multi().del(this.keys.cancel(id)).hdel(this.keys.extra(id), 'error', 'callback').exec())
+    // A retry also gets a fresh give-up window for a webhook receiver that was down (crawl/webhook-sink.ts).
+    await guard(this.redis.multi().del(this.keys.cancel(id)).hdel(this.keys.extra(id), 'error', 'callback').hdel(this.keys.checkpoint(id), OUTAGE_FIELD).exec())
     // A new run: no cancel flag, and its own callback delivery.
     const { cancelRequested, ...data } = job.data
     await guard(job.updateData({ ...data, run: (data.run ?? 0) + 1 }))
@@ -189,24 +206,16 @@ export class JobService {
   /** The job, its BullMQ state and its public view; undefined when there is no such job. */
   async load (id: string): Promise<{ job: Job<RunActionJobData, RunActionResult>, bullState: JobState | 'unknown', view: JobView } | undefined> {
     if (!JOB_ID_PATTERN.test(id)) return undefined
-    // State first: a job read after it may be newer than the state (harmless), never older (a
-    // "completed" job without its result).
-    const bullState = await this.queue.getJobState(id)
-    const [job, rawExtra, cancelled] = await Promise.all([
-      Job.fromId<RunActionJobData, RunActionResult>(this.queue, id),
-      this.redis.hgetall(this.keys.extra(id)),
-      this.redis.exists(this.keys.cancel(id))
-    ])
-    if (job === undefined) return undefined
-    const extra = parseExtra(rawExtra, cancelled === 1)
+    // One script reads the state, the job and the facts beside it at one instant (jobs/job-snapshot.ts).
+    const snap = await readJobSnapshot(this.redis, this.queue, { extra: this.keys.extra(id), cancel: this.keys.cancel(id) }, id)
+    if (Object.keys(snap.job).length === 0) return undefined
+    const job = Job.fromJSON<RunActionJobData, RunActionResult>(this.queue, snap.job as unknown as JobJsonRaw, id)
+    const bullState = snap.state
+    const extra = parseExtra(snap.extra, snap.cancelled)
     const state = publicState(bullState, extra)
     if (state === undefined) return undefined
-    let nextAttemptAt: number | undefined
-    if (state === 'delayed') {
-      const score = await this.redis.zscore(this.queue.keys.delayed, id)
-      // BullMQ scores delayed jobs as timestamp * 0x1000 + a sequence number.
-      if (score !== null) nextAttemptAt = Math.floor(Number(score) / 0x1000)
-    }
+    // BullMQ scores delayed jobs as timestamp * 0x1000 + a sequence number.
+    const nextAttemptAt = state === 'delayed' && snap.delayedScore !== undefined ? Math.floor(snap.delayedScore / 0x1000) : undefined
     return { job, bullState, view: toJobView(job, state, extra, nextAttemptAt) }
   }
 

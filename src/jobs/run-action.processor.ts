@@ -5,7 +5,7 @@
 // UnrecoverableError, a retryable one carries the delay the alias's retryPolicy asks for (read by the
 // worker's backoffStrategy).
 import { setMaxListeners } from 'node:events'
-import { UnrecoverableError, type Job } from 'bullmq'
+import { DelayedError, UnrecoverableError, type Job } from 'bullmq'
 import type { Redis } from 'ioredis'
 import type { Logger } from 'pino'
 import type { ActionEngine } from '../actions/execute-action'
@@ -18,6 +18,7 @@ import type { PersonalDataIndex } from '../privacy/personal-data-index'
 import { CANCELLED_CODE, type JobError } from './job-view'
 import { EXTRA_TTL_SECONDS, JOB_SCHEMA_VERSION, RUN_ACTION_QUEUE, type RunActionJobData, type RunActionResult } from './queues'
 import { nextRetryDelay } from '../http/retry'
+import { WaitLaterError } from '../lib/wait-later'
 import { parseTraceparent, traceIdOf } from '../lib/trace-context'
 import type { Tracing } from '../lib/tracing'
 
@@ -59,7 +60,7 @@ export function createRunActionProcessor (deps: ProcessorDeps) {
     try {
       return await untimed(job, token, signal)
     } catch (err) {
-      outcome = err instanceof RetryLaterError ? 'retry' : signal?.aborted === true || (err instanceof Error && err.message.startsWith(`${CANCELLED_CODE}:`)) ? 'cancelled' : 'failed'
+      outcome = err instanceof RetryLaterError ? 'retry' : err instanceof DelayedError ? 'waiting' : signal?.aborted === true || (err instanceof Error && err.message.startsWith(`${CANCELLED_CODE}:`)) ? 'cancelled' : 'failed'
       throw err
     } finally {
       duration.labels(job.data.actionId, outcome).observe((performance.now() - started) / 1000)
@@ -81,12 +82,12 @@ export function createRunActionProcessor (deps: ProcessorDeps) {
       span.end()
       return result
     } catch (err) {
-      span.end(err instanceof RetryLaterError ? 'retry_later' : err)
+      span.end(err instanceof RetryLaterError ? 'retry_later' : err instanceof DelayedError ? 'waiting' : err)
       throw err
     }
   }
 
-  async function processRunAction (job: Job<RunActionJobData, RunActionResult>, _token: string | undefined, signal: AbortSignal | undefined, traceparent = parseTraceparent(job.data.traceparent)): Promise<RunActionResult> {
+  async function processRunAction (job: Job<RunActionJobData, RunActionResult>, token: string | undefined, signal: AbortSignal | undefined, traceparent = parseTraceparent(job.data.traceparent)): Promise<RunActionResult> {
     const id = String(job.id)
     const data = job.data
     const log = logOf(job)
@@ -142,6 +143,16 @@ export function createRunActionProcessor (deps: ProcessorDeps) {
       return { output: result.output, resolved: result.meta.connection.resolved }
     } catch (err) {
       if (abort.aborted) throw await cancelled(job)
+      if (err instanceof WaitLaterError && token !== undefined) {
+        // Only waiting is left (a receiver that is down): the slot goes back to the pool, no attempt is spent,
+        // and the run resumes from its checkpoint at err.untilMs.
+        if (pending !== undefined) await job.updateProgress({ ...pending }).catch(() => {})
+        await deps.jobs.recordError(id, { code: err.code, message: err.message, retryable: true }).catch(() => {})
+        await job.moveToDelayed(err.untilMs, token)
+        deps.jobs.metrics.waits?.inc({ action: data.actionId })
+        log.info({ jobId: id, action: data.actionId, until: new Date(err.untilMs).toISOString(), reason: err.message }, 'job waits (its worker slot is free meanwhile)')
+        throw new DelayedError()
+      }
       const appErr = err instanceof AppError ? err : undefined
       // Anything that is not an AppError (a Redis blip, a bug) is worth another attempt, within the policy.
       const error: JobError = appErr !== undefined

@@ -24,7 +24,8 @@ export interface AddressPolicyOptions {
 }
 
 export class AddressRefusedError extends Error {
-  constructor (message: string) { super(message); this.name = 'AddressRefusedError' }
+  /** `unresolved`: the name did not resolve (may pass later), rather than resolving to a refused address. */
+  constructor (message: string, readonly unresolved = false) { super(message); this.name = 'AddressRefusedError' }
 }
 
 const V4: Array<[AddressKind, string, number]> = [
@@ -157,9 +158,9 @@ export class AddressPolicy {
       try {
         addresses = await this.resolver(host)
       } catch (err) {
-        throw new AddressRefusedError(`${host} does not resolve (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`)
+        throw new AddressRefusedError(`${host} does not resolve (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`, true)
       }
-      if (addresses.length === 0) throw new AddressRefusedError(`${host} does not resolve`)
+      if (addresses.length === 0) throw new AddressRefusedError(`${host} does not resolve`, true)
     }
     for (const a of addresses) {
       const why = this.refusal(a.address)

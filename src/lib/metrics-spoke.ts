@@ -118,7 +118,7 @@ export function createSpokeMetrics (registry: Registry): SpokeMetrics {
       })
     },
     jobs: {
-      duration: new Histogram({ name: 'spoke_job_duration_seconds', help: 'Duration of one job attempt in the worker, by action and outcome (completed, retry, failed, cancelled)', labelNames: ['action', 'outcome'] as const, buckets: JOB, registers: r })
+      duration: new Histogram({ name: 'spoke_job_duration_seconds', help: 'Duration of one job attempt in the worker, by action and outcome (completed, retry, waiting, failed, cancelled)', labelNames: ['action', 'outcome'] as const, buckets: JOB, registers: r })
     },
     replication: {
       writes: new Counter({ name: 'spoke_redis_acknowledged_writes_total', help: 'Writes a caller relies on (token, alias, job, idempotency, schedule), by whether a Redis replica confirmed them before the answer: replicated; unreplicated (too few replicas, or not within SPOKE_REDIS_WAIT_MS); error (WAIT or INFO failed)', labelNames: ['write', 'outcome'] as const, registers: r }),

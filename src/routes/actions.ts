@@ -23,7 +23,7 @@ export interface ExecuteBody {
 }
 
 /** Runs an execute request in async mode and returns the response to send (202 + job). */
-export type AsyncExecutor = (req: { actionId: string, body: ExecuteBody, requestId: string, traceparent?: string }) => Promise<StoredResponse>
+export type AsyncExecutor = (req: { actionId: string, body: ExecuteBody, requestId: string, traceparent?: string, owner?: string }) => Promise<StoredResponse>
 
 /** executeAsync defaults to queuing the run as a job (core.jobs). */
 export interface ActionRoutesOptions { core: Core, executeAsync?: AsyncExecutor }
@@ -115,7 +115,7 @@ const actionRoutes: FastifyPluginAsync<ActionRoutesOptions> = async (app, { core
     // the caller's; undefined when there is neither.
     const traceparent = traceparentOf(req)
     const run = (): Promise<StoredResponse> => mode === 'async'
-      ? executeAsync({ actionId, body, requestId: req.id, traceparent })
+      ? executeAsync({ actionId, body, requestId: req.id, traceparent, owner: req.principal?.keyId })
       : runSync(action, body, req.id, traceparent)
 
     if (key === undefined) {

@@ -126,11 +126,14 @@ function steps (id: string, grant: string | undefined, redirectUri: string | nul
 
 interface OrgCheck { orgId: string | null, keyWorks: boolean, managedAccounts: number | null, emailsOnFirstPage: number, firstPageSize: number, error?: { code: string, message: string } }
 
+/** How long the setup page waits for the Organizations API: it answers 200 with orgAdmin.error after that. */
+const ORG_CHECK_MS = 4_000
+
 /** One page of the org's managed accounts, with the alias's key, through the licence actions' client. */
 async function orgCheck (core: Core, id: string, orgId: string | undefined, log: { warn: (o: object, m: string) => void }, traceparent?: string): Promise<OrgCheck> {
   // orgAccess reads nothing of the services but orgAdmin and tracing (its client spans go under the request's).
   const services = { orgAdmin: core.orgAdmin, tracing: core.tracing } as Partial<HandlerServices> as HandlerServices
-  const signal = AbortSignal.timeout(15_000)
+  const signal = AbortSignal.timeout(ORG_CHECK_MS)
   try {
     const access = await orgAccess({ services, connection: await core.connections.sessions.resolve(id), signal, traceparent })
     const first = await orgUserPages(access, signal).next()
@@ -139,9 +142,13 @@ async function orgCheck (core: Core, id: string, orgId: string | undefined, log:
     const emails = users.filter(u => typeof (u as { email?: unknown }).email === 'string' && (u as { email: string }).email !== '').length
     return { orgId: access.orgId, keyWorks: true, managedAccounts: total ?? null, emailsOnFirstPage: emails, firstPageSize: users.length }
   } catch (err) {
-    if (!(err instanceof AppError)) throw err
-    log.warn({ alias: id, code: err.code }, 'setup: the Organizations API check failed')
-    return { orgId: orgId ?? null, keyWorks: false, managedAccounts: null, emailsOnFirstPage: 0, firstPageSize: 0, error: { code: err.code, message: err.message } }
+    // Our own deadline (the API unreachable, or retried until then) is an answer of this check, not a 500.
+    const failure = err instanceof AppError
+      ? { code: err.code, message: err.message }
+      : signal.aborted ? { code: 'UPSTREAM_TIMEOUT', message: `The Organizations API did not answer within ${ORG_CHECK_MS / 1000} s` } : undefined
+    if (failure === undefined) throw err
+    log.warn({ alias: id, code: failure.code }, 'setup: the Organizations API check failed')
+    return { orgId: orgId ?? null, keyWorks: false, managedAccounts: null, emailsOnFirstPage: 0, firstPageSize: 0, error: failure }
   }
 }
 

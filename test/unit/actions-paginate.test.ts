@@ -22,6 +22,19 @@ describe('next links', () => {
     expect(parseLink('https://s.atlassian.net/wiki/rest/api/search?cursor=c2', search.path).query).toEqual({ cursor: 'c2' })
   })
 
+  it('follows a next link past 8,192 characters by its cursor, on the request already sent (issue #24)', () => {
+    const cql = `type = page OR title = "${'中'.repeat(1_300)}"`
+    const sent = { cql, limit: 25 }
+    const link = `/rest/api/search?${new URLSearchParams({ cql, next: 'true', cursor: 'c9', limit: '25' }).toString()}`
+    expect(link.length).toBeGreaterThan(8_192)
+    expect(parseLink(link, '/wiki/rest/api/search', sent)).toEqual({ path: '/wiki/rest/api/search', query: { cql, next: 'true', cursor: 'c9', limit: '25' } })
+    // a long value the request did not have is not taken from the link
+    const added = `${link}&extra=${'x'.repeat(2_000)}`
+    expect(() => parseLink(added, '/wiki/rest/api/search', sent)).toThrow(BadNextLinkError)
+    // no request to follow it on: refused as before
+    expect(() => parseLink(link, '/wiki/rest/api/search')).toThrow(BadNextLinkError)
+  })
+
   it('treats nonsense next links as upstream errors', () => {
     for (const bad of [42, '', '/wiki/api/v2/pages?cursor=x', 'http://[::1', '/rest/api/other', 'x'.repeat(9000)]) {
       expect(() => parseLink(bad, '/wiki/api/v2/spaces')).toThrow(BadNextLinkError)

@@ -18,6 +18,8 @@ export interface HandlerServices {
   callbackSecret?: string
   /** where a webhook sink may deliver (the operator's callback address policy) */
   callbackPolicy: AddressPolicy
+  /** how long a job retries a down webhook receiver inline before giving its slot back, and in all before it fails */
+  webhook?: { holdMs: number, giveUpMs: number }
   /** the Organizations API key of an alias, when it has one, and the process's agent for that API */
   orgAdmin: (alias: string) => Promise<OrgAdminAccess | undefined>
   /** the licence gauges and counters (seats in use, seats reclaimed), and the crawl's counters */
