@@ -42,7 +42,7 @@ export function createJobMetrics (registry: Registry, queues: Queue[], duration?
     failures: new Counter({ name: 'spoke_job_failures_total', help: 'Jobs that failed for good (or were cancelled), by action and error code', labelNames: ['action', 'code'] as const, registers: [registry] }),
     completed: new Counter({ name: 'spoke_job_completed_total', help: 'Jobs completed, by action', labelNames: ['action'] as const, registers: [registry] }),
     duration,
-    waits: new Counter({ name: 'spoke_job_waits_total', help: 'Job runs that could only wait (a webhook receiver down) and went back to delayed, freeing their worker slot, by action', labelNames: ['action'] as const, registers: [registry] }),
+    waits: new Counter({ name: 'spoke_job_slot_releases_total', help: 'Job runs that could only wait (a webhook receiver down) and went back to delayed, freeing their worker slot, by action', labelNames: ['action'] as const, registers: [registry] }),
     keyCap: new Gauge({ name: 'spoke_job_key_cap', help: 'Unfinished async jobs (waiting, delayed, active) one API key may have at once (SPOKE_MAX_JOBS_PER_KEY; 0: no cap)', registers: [registry] }),
     keyCapRefusals: new Counter({ name: 'spoke_job_key_cap_refusals_total', help: 'Async submissions answered 429 TOO_MANY_JOBS, by API key fingerprint', labelNames: ['key'] as const, registers: [registry] })
   }
