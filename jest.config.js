@@ -1,7 +1,8 @@
 // Projects: `unit` (pure modules, no I/O), `integration` (real Redis, real HTTP to the simulator), `browser` (the
 // admin console in headless chromium) and `simulator`.
-// A few of Fastify's test-time dependencies (cookie 2, set-cookie-parser 3) ship as ES modules only;
-// Jest cannot require ESM on Node 20, so those files are transpiled to CommonJS like our own.
+// A few of Fastify's test-time dependencies (cookie 2, set-cookie-parser 3) ship as ES modules only.
+// Node 24 itself can require() them, but Jest's own module loader (Jest 30 on Node 24.22, tried) still
+// refuses them without --experimental-vm-modules, so those files are transpiled to CommonJS like our own.
 const esmOnly = ['cookie', 'set-cookie-parser']
 const transform = {
   '^.+\\.ts$': ['ts-jest', { tsconfig: 'tsconfig.json' }],
