@@ -31,6 +31,8 @@ export interface BuildAppOptions {
   logger: Logger
   /** Largest accepted request body; big enough for a 10,000-account bulk job. */
   bodyLimit?: number
+  /** Serve only /healthz, /readyz and /metrics (a worker process, SPOKE_ROLE=worker). */
+  operationsOnly?: boolean
 }
 
 export interface RouteEntry { method: string, url: string, access?: RouteAccess, browser?: boolean }
@@ -100,6 +102,12 @@ export async function buildApp (opts: BuildAppOptions): Promise<FastifyInstance>
   const keys = new ApiKeyRing(opts.apiKeys)
   const sessions = new SessionStore(opts.core.redis.store, opts.core.config.keyPrefix)
   await app.register(auth, { keys, sessions })
+  // A worker process is watched like any other (liveness, readiness, its job and crawl metrics) and serves
+  // nothing else: no actions, connections, docs or admin pages.
+  if (opts.operationsOnly === true) {
+    await app.register(healthRoutes, { core: opts.core })
+    return app
+  }
   await app.register(openapi)
   await app.register(healthRoutes, { core: opts.core })
   await app.register(actionRoutes, { core: opts.core })
