@@ -36,7 +36,17 @@ export function checkPublicUrl (publicUrl: string): Finding {
   }
 }
 
-export function checkSecrets (given: { masterKey: boolean, apiKeys: boolean }, dataDir: string): Finding[] {
+/** A key an operator was meant to replace: the placeholder of `.env.example` and its like. */
+const PLACEHOLDER_KEY = /change[-_]?me|replace[-_]?me|placeholder/i
+
+/** The roles whose configured API key is a placeholder. */
+export function placeholderKeyRoles (keys: ReadonlyArray<{ role: string, key: string }> = []): string[] {
+  return [...new Set(keys.filter(k => PLACEHOLDER_KEY.test(k.key)).map(k => k.role))]
+}
+
+/** `placeholderRoles`: roles whose key in SPOKE_API_KEYS is a placeholder (placeholderKeyRoles); refused. */
+export function checkSecrets (given: { masterKey: boolean, apiKeys: boolean, placeholderRoles?: string[] }, dataDir: string): Finding[] {
+  const placeholders = given.placeholderRoles ?? []
   return [
     given.masterKey
       ? { check: 'masterKey', level: 'ok', message: 'SPOKE_MASTER_KEY is set' }
@@ -45,13 +55,19 @@ export function checkSecrets (given: { masterKey: boolean, apiKeys: boolean }, d
           level: 'warn',
           message: `SPOKE_MASTER_KEY is not set: the master key was generated into ${dataDir}/master.key. Every client secret, org admin key and token in Redis is sealed with it: losing that file loses them all, and a second process (api + worker) with its own data dir cannot open them. Set SPOKE_MASTER_KEY (the same value in every process) and back it up.`
         },
-    given.apiKeys
-      ? { check: 'apiKeys', level: 'ok', message: 'SPOKE_API_KEYS is set' }
-      : {
+    given.apiKeys && placeholders.length > 0
+      ? {
           check: 'apiKeys',
-          level: 'warn',
-          message: `SPOKE_API_KEYS is not set: one admin key was generated (printed once at its first start; its digest is in ${dataDir}/api-keys.json). Set SPOKE_API_KEYS so each caller has its own key and the least role it needs (admin, invoker, viewer).`
+          level: 'refuse',
+          message: `SPOKE_API_KEYS holds a placeholder key (role ${placeholders.join(', ')}), as copied from an example: anyone who read the example could call the spoke. Generate each key, e.g. node -e "console.log(require('crypto').randomBytes(24).toString('base64url'))"`
         }
+      : given.apiKeys
+        ? { check: 'apiKeys', level: 'ok', message: 'SPOKE_API_KEYS is set' }
+        : {
+            check: 'apiKeys',
+            level: 'warn',
+            message: `SPOKE_API_KEYS is not set: one admin key was generated (printed once at its first start; its digest is in ${dataDir}/api-keys.json). Set SPOKE_API_KEYS so each caller has its own key and the least role it needs (admin, invoker, viewer).`
+          }
   ]
 }
 
