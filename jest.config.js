@@ -1,5 +1,6 @@
-// Projects: `unit` (pure modules, no I/O), `integration` (real Redis, real HTTP to the simulator), `browser` (the
-// admin console in headless chromium) and `simulator`.
+// Projects: `unit` (pure modules, no I/O), `integration` (real Redis, real HTTP to the simulator), `ha` (the
+// same, on Sentinel and Cluster groups and many processes), `browser` (the admin console in headless chromium)
+// and `simulator`.
 // A few of Fastify's test-time dependencies (cookie 2, set-cookie-parser 3) ship as ES modules only.
 // Node 24 itself can require() them, but Jest's own module loader (Jest 30 on Node 24.22, tried) still
 // refuses them without --experimental-vm-modules, so those files are transpiled to CommonJS like our own.
@@ -15,6 +16,19 @@ const common = {
   moduleFileExtensions: ['ts', 'js', 'json']
 }
 
+// Two tiers. `npm test` is the fast tier a contributor runs (unit, integration on the one Redis of REDIS_URL,
+// browser, simulator); `npm run test:ha` runs the files that start Sentinel and Cluster groups of their own
+// (test/helpers/redis-ha.ts), kill primaries, or run a deployment of many OS processes. test/unit/test-tiers.test.ts
+// keeps this list whole. `npx jest <file>` runs a file of either tier.
+const haTier = ['redis-ha', 'redis-failover', 'redis-cluster-failover', 'redis-replication', 'redis-replication-cluster', 'many-processes']
+const haFiles = haTier.map(name => `<rootDir>/test/integration/${name}.test.ts`)
+const integration = {
+  ...common,
+  globalSetup: '<rootDir>/test/global-setup.ts',
+  globalTeardown: '<rootDir>/test/global-teardown.ts',
+  setupFilesAfterEnv: ['<rootDir>/test/integration-setup.ts']
+}
+
 module.exports = {
   // Always run test files in worker processes (with 2 cores Jest would otherwise run in band), so one
   // file's leftovers can never keep the run alive or leak into another file.
@@ -22,13 +36,13 @@ module.exports = {
   projects: [
     { ...common, displayName: 'unit', testMatch: ['<rootDir>/test/unit/**/*.test.ts'] },
     {
-      ...common,
+      ...integration,
       displayName: 'integration',
       testMatch: ['<rootDir>/test/integration/**/*.test.ts'],
-      globalSetup: '<rootDir>/test/global-setup.ts',
-      globalTeardown: '<rootDir>/test/global-teardown.ts',
-      setupFilesAfterEnv: ['<rootDir>/test/integration-setup.ts']
+      testPathIgnorePatterns: haTier.map(name => `/test/integration/${name}\\.test\\.ts$`)
     },
+    // The high-availability tier (npm run test:ha).
+    { ...integration, displayName: 'ha', testMatch: haFiles },
     // The admin console in a real browser (Debian's chromium, headless; skipped with a message where none is installed).
     {
       ...common,
