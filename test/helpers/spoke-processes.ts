@@ -53,7 +53,8 @@ export async function startApiProcess (d: Deployment, env: Record<string, string
   const port = await freePort()
   const proc = await startTsxProcess('src/server.ts', { env: { ...d.env, SPOKE_ROLE: 'api', PORT: String(port), ...env } })
   const base = `http://127.0.0.1:${port}`
-  const deadline = Date.now() + 30_000
+  // A bound, not a timing: a start on a machine loaded by other suites took over 30 s once.
+  const deadline = Date.now() + 90_000
   for (;;) {
     const status = await request(`${base}/readyz`).then(async (r) => { await r.body.dump(); return r.statusCode }, () => 0)
     if (status === 200) return { ...proc, base }

@@ -5,7 +5,6 @@ import { readdirSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 
 const root = join(__dirname, '..', '..')
-// eslint-disable-next-line @typescript-eslint/no-require-imports
 const config = require(join(root, 'jest.config.js')) as { projects: Array<{ displayName: string, testMatch: string[], testPathIgnorePatterns?: string[] }> }
 const project = (name: string): { displayName: string, testMatch: string[], testPathIgnorePatterns?: string[] } => {
   const found = config.projects.find(p => p.displayName === name)
