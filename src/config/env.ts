@@ -80,15 +80,17 @@ export function loadConfig (env: Env = process.env): Config {
   const prefix = pattern(env, 'SPOKE_KEY_PREFIX', /^[A-Za-z0-9:_{}-]{1,64}$/, 'spoke')
   const atlassianAuthUrl = url(env, 'ATLASSIAN_AUTH_URL', 'https://auth.atlassian.com')
   const atlassianApiUrl = url(env, 'ATLASSIAN_API_URL', 'https://api.atlassian.com')
+  const port = int(env, 'PORT', 3000, 0, 65535)
   return {
-    port: int(env, 'PORT', 3000, 0, 65535),
+    port,
     host: str(env, 'HOST', '127.0.0.1'),
     redisUrl: redis.mode === 'single' ? redis.url : '',
     redis,
     role: oneOf(env, 'SPOKE_ROLE', ['api', 'worker', 'all'] as const, 'all'),
     masterKey: masterKey(env),
     apiKeys: apiKeys(env),
-    publicUrl: url(env, 'SPOKE_PUBLIC_URL', 'http://localhost:3000'),
+    // The default follows PORT: the redirect URI must reach this process.
+    publicUrl: url(env, 'SPOKE_PUBLIC_URL', `http://localhost:${port}`),
     callbackSecret: optional(env, 'SPOKE_CALLBACK_SECRET'),
     atlassianAuthUrl,
     atlassianApiUrl,
