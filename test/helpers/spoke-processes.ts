@@ -5,6 +5,7 @@ import { randomBytes, randomUUID } from 'node:crypto'
 import { request } from 'undici'
 import { loadConfig, type Config } from '../../src/config/env'
 import { freePort, startTsxProcess, type ChildProcessHandle } from './child-process'
+import { WORKER_READY } from './worker-process'
 
 export interface Deployment {
   /** As given; `config.keyPrefix` is what the processes use (hash-tagged on a Cluster). */
@@ -66,7 +67,7 @@ export async function startApiProcess (d: Deployment, env: Record<string, string
 /** A worker process; resolves once it logged "workers started", with its worker id (the job view's `worker`). */
 export async function startWorkerProc (d: Deployment, env: Record<string, string> = {}): Promise<WorkerProc> {
   const port = await freePort()
-  const proc = await startTsxProcess('src/server.ts', { ready: 'workers started', env: { ...d.env, SPOKE_ROLE: 'worker', PORT: String(port), LOG_LEVEL: 'info', ...env } })
+  const proc = await startTsxProcess('src/server.ts', { ready: WORKER_READY, env: { ...d.env, SPOKE_ROLE: 'worker', PORT: String(port), LOG_LEVEL: 'info', ...env } })
   const line = proc.output().split('\n').find(l => l.includes('workers started')) ?? ''
   const id = (JSON.parse(line) as { worker?: string }).worker
   if (id === undefined) { await proc.kill('SIGKILL'); throw new Error(`the worker did not name itself: ${line}`) }

@@ -7,11 +7,14 @@ import type { TestSpoke } from './spoke'
 /** `base`: the worker's own HTTP port (/healthz, /readyz, /metrics). */
 export interface WorkerProcess extends ChildProcessHandle { base: string }
 
-/** Starts the worker role and resolves once it logged "workers started". */
+/** Its workers are ready and its port is bound (the next freePort() cannot hand that port out again). */
+export const WORKER_READY = /^(?=[\s\S]*workers started)(?=[\s\S]*spoke started)/
+
+/** Starts the worker role and resolves once it logged "workers started" and listens on its port. */
 export async function startWorkerProcess (t: TestSpoke, simUrl: string, env: Record<string, string> = {}): Promise<WorkerProcess> {
   const port = await freePort()
   const proc = await startTsxProcess('src/server.ts', {
-    ready: 'workers started',
+    ready: WORKER_READY,
     env: {
       NODE_ENV: 'test',
       SPOKE_ROLE: 'worker',
