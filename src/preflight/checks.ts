@@ -6,6 +6,7 @@ import { isIP } from 'node:net'
 import { request } from 'undici'
 import type { Redis } from 'ioredis'
 import { addressKind } from '../lib/address-policy'
+import { placeholderKeyRoles } from '../config/placeholder-keys'
 
 export type Level = 'ok' | 'warn' | 'refuse' | 'unknown' | 'skipped'
 export type CheckName = 'publicUrl' | 'masterKey' | 'apiKeys' | 'callbackSecret' | 'redisPersistence' | 'redisEviction' | 'clock'
@@ -36,15 +37,9 @@ export function checkPublicUrl (publicUrl: string): Finding {
   }
 }
 
-/** A key an operator was meant to replace: the placeholder of `.env.example` and its like. */
-const PLACEHOLDER_KEY = /change[-_]?me|replace[-_]?me|placeholder/i
+export { placeholderKeyRoles }
 
-/** The roles whose configured API key is a placeholder. */
-export function placeholderKeyRoles (keys: ReadonlyArray<{ role: string, key: string }> = []): string[] {
-  return [...new Set(keys.filter(k => PLACEHOLDER_KEY.test(k.key)).map(k => k.role))]
-}
-
-/** `placeholderRoles`: roles whose key in SPOKE_API_KEYS is a placeholder (placeholderKeyRoles); refused. */
+/** `placeholderRoles`: roles whose key in SPOKE_API_KEYS is a placeholder (config/placeholder-keys.ts); refused. */
 export function checkSecrets (given: { masterKey: boolean, apiKeys: boolean, placeholderRoles?: string[] }, dataDir: string): Finding[] {
   const placeholders = given.placeholderRoles ?? []
   return [

@@ -5,7 +5,7 @@
 // compared once, at start (an outbound call per /readyz would be too much).
 import type { Config } from '../config/env'
 import {
-  assessClock, assessRedis, checkCallbackSecret, checkPublicUrl, checkSecrets, placeholderKeyRoles, readRedisSettings, sampleClock,
+  assessClock, assessRedis, checkCallbackSecret, checkPublicUrl, checkSecrets, readRedisSettings, sampleClock,
   type ClockSample, type Finding, type RedisSettings, type SettingsSource
 } from './checks'
 
@@ -71,7 +71,7 @@ export class Preflight {
     const { config } = this.deps
     const findings = [
       checkPublicUrl(config.publicUrl),
-      ...checkSecrets({ ...(config.secretsGiven ?? { masterKey: true, apiKeys: true }), placeholderRoles: placeholderKeyRoles(config.apiKeys) }, config.dataDir),
+      ...checkSecrets(config.secretsGiven ?? { masterKey: true, apiKeys: true }, config.dataDir),
       checkCallbackSecret(config.callbackSecret),
       ...redis,
       this.clock

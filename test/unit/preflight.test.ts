@@ -4,6 +4,7 @@
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { loadConfig } from '../../src/config/env'
+import { resolveSecrets } from '../../src/lib/secrets'
 import { assessClock, assessRedis, checkCallbackSecret, checkPublicUrl, checkSecrets, isLoopbackHost, placeholderKeyRoles, type Finding } from '../../src/preflight/checks'
 import { Preflight, preflightAtStart } from '../../src/preflight/preflight'
 
@@ -46,15 +47,20 @@ describe('secrets', () => {
     expect(checkSecrets({ masterKey: true, apiKeys: true }, '.data').map(level)).toEqual(['ok', 'ok'])
   })
 
-  it('refuses the placeholder API key of .env.example (and keys like it), naming the role', () => {
+  it('refuses the placeholder API key of .env.example (and keys like it), naming the role', async () => {
     const example = readFileSync(join(__dirname, '..', '..', '.env.example'), 'utf8')
     const given = /^SPOKE_API_KEYS=(.*)$/m.exec(example)?.[1] ?? ''
     expect(given).not.toBe('')
     // The example's value is well formed (loadConfig accepts it): only the preflight stands in its way.
     const config = loadConfig({ SPOKE_MASTER_KEY: Buffer.alloc(32, 1).toString('base64'), SPOKE_API_KEYS: given })
-    const [, keys] = checkSecrets({ ...config.secretsGiven as { masterKey: boolean, apiKeys: boolean }, placeholderRoles: placeholderKeyRoles(config.apiKeys) }, '.data')
+    // As a start runs it: the plain keys are hashed and dropped (resolveSecrets) before the preflight runs.
+    resolveSecrets(config, { warn: () => {} }, () => {})
+    expect(config.apiKeys).toBeUndefined()
+    const preflight = new Preflight({ config, redis: { call: async () => { throw new Error('not used') } }, readRedis: async () => ({ appendonly: 'yes', save: '', maxmemoryPolicy: 'noeviction' }), sampleClock: async () => new Error('offline') })
+    const keys = (await preflight.run()).findings.find(f => f.check === 'apiKeys')
     expect(keys).toMatchObject({ check: 'apiKeys', level: 'refuse' })
-    expect(keys.message).toContain('role admin')
+    expect(keys?.message).toContain('role admin')
+    expect((await preflightAtStart(preflight, { warn: () => {}, error: () => {}, info: () => {} })).map(f => f.check)).toEqual(['apiKeys'])
     expect(placeholderKeyRoles([{ role: 'invoker', key: 'CHANGEME-0123456789' }, { role: 'viewer', key: 'a'.repeat(32) }])).toEqual(['invoker'])
     expect(placeholderKeyRoles([{ role: 'admin', key: 'Zq3Lr0b-9xYt_8WkPv2sJm4nHc6dFa1e' }])).toEqual([])
   })
