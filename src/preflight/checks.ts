@@ -7,6 +7,7 @@ import { request } from 'undici'
 import type { Redis } from 'ioredis'
 import { addressKind } from '../lib/address-policy'
 import { placeholderKeyRoles } from '../config/placeholder-keys'
+import { within } from '../lib/timeout'
 
 export type Level = 'ok' | 'warn' | 'refuse' | 'unknown' | 'skipped'
 export type CheckName = 'publicUrl' | 'masterKey' | 'apiKeys' | 'callbackSecret' | 'redisPersistence' | 'redisEviction' | 'clock'
@@ -119,14 +120,12 @@ async function readOne (redis: Pick<Redis, 'call'>, timeoutMs: number): Promise<
     const reply = await redis.call('CONFIG', 'GET', name) as unknown
     return Array.isArray(reply) && reply.length >= 2 ? String(reply[1]) : undefined
   }
-  let timer: NodeJS.Timeout | undefined
-  const timeout = new Promise<never>((_resolve, reject) => { timer = setTimeout(() => reject(new Error(`no answer within ${timeoutMs} ms`)), timeoutMs) })
   try {
-    const [appendonly, save, maxmemoryPolicy] = await Promise.race([Promise.all([get('appendonly'), get('save'), get('maxmemory-policy')]), timeout])
+    const [appendonly, save, maxmemoryPolicy] = await within(Promise.all([get('appendonly'), get('save'), get('maxmemory-policy')]), timeoutMs, () => new Error(`no answer within ${timeoutMs} ms`))
     return { appendonly, save, maxmemoryPolicy }
   } catch (err) {
     return err instanceof Error ? err : new Error(String(err))
-  } finally { clearTimeout(timer) }
+  }
 }
 
 export function assessRedis (settings: RedisSettings | Error): Finding[] {
