@@ -24,6 +24,7 @@ import jobRoutes from './routes/jobs'
 import scheduleRoutes from './routes/schedules'
 import queuesDashboard from './routes/queues-dashboard'
 import { parseTraceparent, traceIdOf } from './lib/trace-context'
+import { HTTP } from './lib/ajv-options'
 
 export interface BuildAppOptions {
   core: Core
@@ -65,7 +66,7 @@ export async function buildApp (opts: BuildAppOptions): Promise<FastifyInstance>
       const tp = parseTraceparent(raw.headers.traceparent)
       return logger.child(tp === undefined ? bindings : { ...bindings, traceId: traceIdOf(tp) }, opts)
     },
-    ajv: { customOptions: { allErrors: true, removeAdditional: false, coerceTypes: 'array', useDefaults: true } },
+    ajv: { customOptions: { ...HTTP } },
     routerOptions: { ignoreTrailingSlash: true, maxParamLength: 200 },
     // Errors the router raises before any route or hook runs: answer them as problems too.
     frameworkErrors: (err, _req, reply) => {
