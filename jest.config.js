@@ -19,7 +19,9 @@ const common = {
 // Two tiers. `npm test` is the fast tier a contributor runs (unit, integration on the one Redis of REDIS_URL,
 // browser, simulator); `npm run test:ha` runs the files that start Sentinel and Cluster groups of their own
 // (test/helpers/redis-ha.ts), kill primaries, or run a deployment of many OS processes. test/unit/test-tiers.test.ts
-// keeps this list whole. `npx jest <file>` runs a file of either tier.
+// keeps this list whole. The scripts pick a tier with SPOKE_TEST_TIER=fast|ha (not --selectProjects, whose
+// list would swallow a file given after it: `npm test -- <file>` must run that file); `npx jest <file>` runs a
+// file of either tier.
 const haTier = ['redis-ha', 'redis-failover', 'redis-cluster-failover', 'redis-replication', 'redis-replication-cluster', 'many-processes']
 const haFiles = haTier.map(name => `<rootDir>/test/integration/${name}.test.ts`)
 const integration = {
@@ -28,6 +30,10 @@ const integration = {
   globalTeardown: '<rootDir>/test/global-teardown.ts',
   setupFilesAfterEnv: ['<rootDir>/test/integration-setup.ts']
 }
+
+const tier = process.env.SPOKE_TEST_TIER
+if (tier !== undefined && tier !== 'fast' && tier !== 'ha') throw new Error(`SPOKE_TEST_TIER must be fast or ha, not "${tier}"`)
+const inTier = (project) => tier === undefined || (tier === 'ha') === (project.displayName === 'ha')
 
 module.exports = {
   // Always run test files in worker processes (with 2 cores Jest would otherwise run in band), so one
@@ -54,5 +60,5 @@ module.exports = {
     },
     // The simulator's own suite (its package lives in simulator/, an npm workspace).
     { ...common, displayName: 'simulator', testMatch: ['<rootDir>/simulator/test/**/*.test.ts'], setupFilesAfterEnv: ['<rootDir>/test/integration-setup.ts'] }
-  ]
+  ].filter(inTier)
 }
