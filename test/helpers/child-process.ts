@@ -47,7 +47,8 @@ export async function startTsxProcess (script: string, opts: StartOptions): Prom
   const exited = new Promise<void>(resolve => proc.once('exit', () => resolve()))
   const ready = opts.ready
   await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`${script} did not start: ${out.slice(-2000)}`)), opts.timeoutMs ?? START_BOUND_MS)
+    // A child that never got ready is killed, not left running after the test (loaded runs left some behind).
+    const timer = setTimeout(() => { proc.kill('SIGKILL'); reject(new Error(`${script} did not start: ${out.slice(-2000)}`)) }, opts.timeoutMs ?? START_BOUND_MS)
     const check = (): void => {
       if (ready === undefined || (typeof ready === 'string' ? out.includes(ready) : ready.test(out))) { clearTimeout(timer); resolve() }
     }
