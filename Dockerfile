@@ -1,6 +1,6 @@
 # One image, three roles (SPOKE_ROLE=api|worker|all). Holds dist/ (the compiled src/), the production
 # dependencies, actions/ and connections/: no tests, benchmarks, scripts or simulator.
-FROM node:20-bookworm-slim AS build
+FROM node:24-bookworm-slim AS build
 WORKDIR /app
 # The simulator is an npm workspace: npm ci needs its package.json to match the lock, not its code.
 COPY package.json package-lock.json ./
@@ -10,7 +10,7 @@ COPY tsconfig.json tsconfig.build.json ./
 COPY src ./src
 RUN npm run build && npm prune --omit=dev --no-audit --no-fund && rm -f node_modules/confluence-cloud-simulator
 
-FROM node:20-bookworm-slim
+FROM node:24-bookworm-slim
 ENV NODE_ENV=production HOST=0.0.0.0 PORT=3000 SPOKE_DATA_DIR=/data
 WORKDIR /app
 COPY --from=build /app/node_modules ./node_modules

@@ -1,6 +1,6 @@
 // Generates the scope tables of docs/going-live.md from the action files, between the markers
 // <!-- scopes:begin --> and <!-- scopes:end -->, so the guide cannot drift from what actions need.
-// `npx tsx scripts/scope-tables.ts` rewrites the block; test/unit/scope-tables.test.ts fails when it is stale.
+// `npm run docs:actions` (scripts/action-docs.ts) rewrites the block; test/unit/scope-tables.test.ts fails when it is stale.
 import { readFileSync, readdirSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { isActionFile } from '../src/actions/load-actions'

@@ -26,6 +26,7 @@ import scheduleRoutes from './routes/schedules'
 import queuesDashboard from './routes/queues-dashboard'
 import mcpRoutes from './routes/mcp'
 import { parseTraceparent, traceIdOf } from './lib/trace-context'
+import { HTTP } from './lib/ajv-options'
 
 export interface BuildAppOptions {
   core: Core
@@ -33,6 +34,8 @@ export interface BuildAppOptions {
   logger: Logger
   /** Largest accepted request body; big enough for a 10,000-account bulk job. */
   bodyLimit?: number
+  /** Serve only /healthz, /readyz and /metrics (a worker process, SPOKE_ROLE=worker). */
+  operationsOnly?: boolean
 }
 
 export interface RouteEntry { method: string, url: string, access?: RouteAccess, browser?: boolean }
@@ -65,7 +68,7 @@ export async function buildApp (opts: BuildAppOptions): Promise<FastifyInstance>
       const tp = parseTraceparent(raw.headers.traceparent)
       return logger.child(tp === undefined ? bindings : { ...bindings, traceId: traceIdOf(tp) }, opts)
     },
-    ajv: { customOptions: { allErrors: true, removeAdditional: false, coerceTypes: 'array', useDefaults: true } },
+    ajv: { customOptions: { ...HTTP } },
     routerOptions: { ignoreTrailingSlash: true, maxParamLength: 200 },
     // Errors the router raises before any route or hook runs: answer them as problems too.
     frameworkErrors: (err, _req, reply) => {
@@ -106,6 +109,12 @@ export async function buildApp (opts: BuildAppOptions): Promise<FastifyInstance>
   const sessions = new SessionStore(opts.core.redis.store, opts.core.config.keyPrefix)
   const keyThrottle = new ApiKeyFailureThrottle(opts.core.redis.store, opts.core.config.keyPrefix)
   await app.register(auth, { keys, sessions, keyThrottle })
+  // A worker process is watched like any other (liveness, readiness, its job and crawl metrics) and serves
+  // nothing else: no actions, connections, docs or admin pages.
+  if (opts.operationsOnly === true) {
+    await app.register(healthRoutes, { core: opts.core })
+    return app
+  }
   await app.register(openapi)
   await app.register(healthRoutes, { core: opts.core })
   await app.register(actionRoutes, { core: opts.core })

@@ -43,11 +43,13 @@ export async function main (env: NodeJS.ProcessEnv = process.env, opts: MainOpti
     process.exit(78) // EX_CONFIG
   }
 
-  const app = config.role === 'worker' ? undefined : await buildApp({ core, apiKeys: secrets.apiKeys, logger: log })
+  // Every role listens on PORT: a worker serves /healthz, /readyz and /metrics only (the image's
+  // HEALTHCHECK and a Prometheus scrape work for each process).
+  const app = await buildApp({ core, apiKeys: secrets.apiKeys, logger: log, operationsOnly: config.role === 'worker' })
   if (config.role !== 'api') await startWorkers(core)
 
   const close = async (): Promise<void> => {
-    if (app) await app.close()
+    await app.close()
     await core.close()
     await opts.afterClose?.()
   }
@@ -57,10 +59,9 @@ export async function main (env: NodeJS.ProcessEnv = process.env, opts: MainOpti
     await close()
   })
 
-  if (app) {
-    await app.listen({ port: config.port, host: config.host })
-  }
-  log.info({ role: config.role, port: app ? config.port : undefined }, 'spoke started')
+  await app.listen({ port: config.port, host: config.host })
+  const address = app.server.address()
+  log.info({ role: config.role, port: typeof address === 'object' && address !== null ? address.port : config.port }, 'spoke started')
   return { config, close }
 }
 

@@ -1,4 +1,4 @@
-// The Organizations REST API (confluence-api.md §8), behind the org admin API key: the organisation and its
+// The Organizations REST API (https://developer.atlassian.com/cloud/admin/organization/rest/), behind the org admin API key: the organisation and its
 // managed accounts with their email addresses, status, billing and product activity (org-activity.ts),
 // cursor-paged. A wrong or missing key answers 401.
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'

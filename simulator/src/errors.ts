@@ -1,4 +1,4 @@
-// Error bodies as Atlassian sends them (confluence-api.md §5): the v1 envelope, the v2 `errors[]` shape,
+// Error bodies as Confluence Cloud sends them (the vendored specs describe none): the v1 envelope, the v2 `errors[]` shape,
 // and the API gateway's `{code, message}`.
 import type { ApiVersion } from './contract'
 

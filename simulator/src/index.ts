@@ -15,7 +15,7 @@
  * Faults (5xx, 429, latency, resets) are injected through `sim.faults` or `/__sim/faults`.
  *
  * Data is seeded deterministically from `seed` and `size`; `sim.data` is the ground truth (including the
- * effective read access of every item). See test/simulator/README.md for options, control routes and the
+ * effective read access of every item). See simulator/README.md for options, control routes and the
  * known deviations from real Confluence.
  */
 import Fastify, { type FastifyInstance } from 'fastify'

@@ -1,4 +1,4 @@
-// Runs the simulator as its own process (`npx tsx test/simulator/main.ts`), configured from the environment,
+// Runs the simulator as its own process (`npx tsx simulator/src/main.ts`), configured from the environment,
 // and exports what a sandbox script needs to wire the spoke to it.
 import { DEFAULTS, DEFAULT_CLOUD_ID, startSimulator, type Simulator, type SimulatorOptions } from './index'
 import { ADMIN_ACCOUNT_ID, SERVICE_ACCOUNT_ID } from './seed'

@@ -1,4 +1,4 @@
-// Atlassian's OAuth 2.0 server (confluence-api.md §6–§7): /authorize with a consent page (or auto-consent),
+// Atlassian's OAuth 2.0 server (https://developer.atlassian.com/cloud/confluence/oauth-2-3lo-apps/): /authorize with a consent page (or auto-consent),
 // /oauth/token for authorization_code, rotating refresh_token and client_credentials, and on the API host
 // /oauth/token/accessible-resources and /me.
 import { randomBytes } from 'node:crypto'

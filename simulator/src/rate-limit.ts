@@ -1,4 +1,4 @@
-// Confluence's rate limits (confluence-api.md §9): an hourly points quota and a per-second burst limit,
+// Confluence's rate limits (https://developer.atlassian.com/cloud/confluence/rate-limiting/): an hourly points quota and a per-second burst limit,
 // per app (client id) and tenant (cloudId). A quota applies to every request until its window resets
 // ("no partial throttling"); the cost of a request is known after it ran, so it is charged then.
 
@@ -110,7 +110,7 @@ export class RateLimiter {
   }
 }
 
-/** Points of a request (§9): 1 base, +1 per core object read, +2 per identity object read; writes 1 flat. */
+/** Points of a request (the rate-limiting guide above): 1 base, +1 per core object read, +2 per identity object read; writes 1 flat. */
 export function pointsOf (method: string, objects: { core?: number, identity?: number } | undefined): number {
   if (method !== 'GET') return 1
   return 1 + (objects?.core ?? 0) + 2 * (objects?.identity ?? 0)

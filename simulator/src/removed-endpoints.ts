@@ -1,5 +1,5 @@
 // v1 endpoints Atlassian removed (CHANGE-864 content/space reads; group operations addressed by name).
-// Live Confluence answers them with 410 GoneException (confluence-api.md §0.3, §3.4).
+// Live Confluence answers them with 410 GoneException.
 
 const REMOVED: Array<[method: string, pattern: RegExp]> = [
   ['GET', /^\/wiki\/rest\/api\/content\/?$/],

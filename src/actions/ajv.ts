@@ -1,26 +1,26 @@
-// The ajv instances for action schemas: draft 2020-12 (as OpenAPI 3.1), strict (a typo in a schema stops
-// the start; `required` may name properties declared elsewhere, as in anyOf), every error reported, and
-// never any type coercion of what callers send.
+// The ajv instances for action schemas: draft 2020-12 (as OpenAPI 3.1), on the shared SCHEMA_FILES options
+// (lib/ajv-options.ts: strict, every error reported, no coercion of what callers send).
 import Ajv2020 from 'ajv/dist/2020'
 import addFormats from 'ajv-formats'
+import { SCHEMA_FILES } from '../lib/ajv-options'
 
 /** Input: defaults from the schema are filled in, nothing is coerced. */
 export function createInputAjv (): Ajv2020 {
-  const ajv = new Ajv2020({ strict: true, strictRequired: false, allErrors: true, coerceTypes: false, useDefaults: true })
+  const ajv = new Ajv2020({ ...SCHEMA_FILES, coerceTypes: false, useDefaults: true })
   addFormats(ajv)
   return ajv
 }
 
 /** Output: checked as produced, never modified. */
 export function createOutputAjv (): Ajv2020 {
-  const ajv = new Ajv2020({ strict: true, strictRequired: false, allErrors: true, coerceTypes: false, useDefaults: false })
+  const ajv = new Ajv2020({ ...SCHEMA_FILES, coerceTypes: false, useDefaults: false })
   addFormats(ajv)
   return ajv
 }
 
 /** For the definition files themselves (the meta-schema allows free-form schemas inside). */
 export function createMetaAjv (): Ajv2020 {
-  return new Ajv2020({ strict: true, strictRequired: false, allErrors: true })
+  return new Ajv2020({ ...SCHEMA_FILES })
 }
 
 export interface SchemaError { path: string, message: string, keyword: string, params: Record<string, unknown> }

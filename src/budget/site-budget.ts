@@ -1,6 +1,6 @@
 // A rate budget per Confluence site (cloudId), shared by every process through Redis, so many workers
-// together stay under the site's limit instead of each discovering 429s (research §9: "coordinate limiter
-// state across nodes").
+// together stay under the site's limit instead of each discovering 429s (the limits are per app and site,
+// not per process: https://developer.atlassian.com/cloud/confluence/rate-limiting/).
 // - A token bucket (SPOKE_SITE_RATE_PER_SECOND, SPOKE_SITE_BURST) taken atomically in Lua on Redis's clock.
 //   Job runs take a token before each request, waiting up to their patience (reservations: one round trip,
 //   and waiters leave in the order they asked). A busy process takes a few tokens per round trip (a lease
@@ -107,7 +107,7 @@ const KEY_TTL_MS = 2 * 3600_000
 const PAUSE_CACHE_MS = 250
 /** A 429 that names no wait still pauses the site briefly. */
 const DEFAULT_PAUSE_MS = 1_000
-/** Confluence has sent Retry-After: Long.MAX (research §9): never pause longer than the quota window. */
+/** Confluence has been seen to send Retry-After: Long.MAX: never pause longer than the quota window. */
 const MAX_PAUSE_MS = 3600_000
 const MIN_CAP_PER_SECOND = 0.05
 /** Leased tokens not spent within this long are dropped (so a lease never delays another process by much). */
@@ -227,7 +227,7 @@ export class SiteBudget {
     return Math.max(0, entry.until - Date.now())
   }
 
-  /** Learn from a response's status and rate-limit headers (research §9). Never throws, never waits. */
+  /** Learn from a response's status and rate-limit headers (the rate-limiting guide above). Never throws, never waits. */
   record (cloudId: string, status: number, headers: Record<string, string>): void {
     const remaining = headers['x-ratelimit-remaining']
     if (status === 429 || remaining === '0') {

@@ -3,6 +3,7 @@
 import { cidrProblem } from '../lib/address-policy'
 import { API_KEY_ROLES, type ApiKeyRole } from './roles'
 import { ConfigError } from './config-error'
+import { placeholderKeyRoles } from './placeholder-keys'
 import type { TracingSettings } from '../lib/tracing'
 import { clusterKeyPrefix, parseRedisTarget, type RedisTarget } from './redis-target'
 import { parseToolAllowlists, type ToolAllowlists } from './mcp-tools'
@@ -60,7 +61,8 @@ export interface Config {
   /** Production checks at start (src/preflight): `enforce` refuses unsafe settings, `warn` only logs them; the sandbox sets `sandbox`. */
   preflight?: 'enforce' | 'warn' | 'sandbox'
   /** Whether SPOKE_MASTER_KEY / SPOKE_API_KEYS were given: resolveSecrets fills both in, the preflight must still know. */
-  secretsGiven?: { masterKey: boolean, apiKeys: boolean }
+  /** `placeholderRoles`: roles whose SPOKE_API_KEYS key is a placeholder (the preflight refuses it). */
+  secretsGiven?: { masterKey: boolean, apiKeys: boolean, placeholderRoles?: string[] }
   /** Default personal-data report schedule of an alias that stores personal data (seconds; 0: none). */
   privacyReportEverySeconds: number
   /** WAIT after the writes a caller relies on (lib/replication.ts): its timeout (0: off) and how many replicas. */
@@ -88,15 +90,18 @@ export function loadConfig (env: Env = process.env): Config {
   const prefix = pattern(env, 'SPOKE_KEY_PREFIX', /^[A-Za-z0-9:_{}-]{1,64}$/, 'spoke')
   const atlassianAuthUrl = url(env, 'ATLASSIAN_AUTH_URL', 'https://auth.atlassian.com')
   const atlassianApiUrl = url(env, 'ATLASSIAN_API_URL', 'https://api.atlassian.com')
+  const port = int(env, 'PORT', 3000, 0, 65535)
+  const keys = apiKeys(env)
   return {
-    port: int(env, 'PORT', 3000, 0, 65535),
+    port,
     host: str(env, 'HOST', '127.0.0.1'),
     redisUrl: redis.mode === 'single' ? redis.url : '',
     redis,
     role: oneOf(env, 'SPOKE_ROLE', ['api', 'worker', 'all'] as const, 'all'),
     masterKey: masterKey(env),
-    apiKeys: apiKeys(env),
-    publicUrl: url(env, 'SPOKE_PUBLIC_URL', 'http://localhost:3000'),
+    apiKeys: keys,
+    // The default follows PORT: the redirect URI must reach this process.
+    publicUrl: url(env, 'SPOKE_PUBLIC_URL', `http://localhost:${port}`),
     callbackSecret: optional(env, 'SPOKE_CALLBACK_SECRET'),
     atlassianAuthUrl,
     atlassianApiUrl,
@@ -120,7 +125,7 @@ export function loadConfig (env: Env = process.env): Config {
     trustProxy: trustProxy(env),
     jobLockMs: int(env, 'SPOKE_JOB_LOCK_MS', 30_000, 1_000, 600_000),
     preflight: oneOf(env, 'SPOKE_PREFLIGHT', ['enforce', 'warn'] as const, 'enforce'),
-    secretsGiven: { masterKey: optional(env, 'SPOKE_MASTER_KEY') !== undefined, apiKeys: optional(env, 'SPOKE_API_KEYS') !== undefined },
+    secretsGiven: secretsGiven(env, keys),
     privacyReportEverySeconds: int(env, 'SPOKE_PRIVACY_REPORT_EVERY_SECONDS', 7 * 86400, 0, 366 * 86400),
     redisWaitMs: int(env, 'SPOKE_REDIS_WAIT_MS', 250, 0, 10_000),
     redisWaitReplicas: int(env, 'SPOKE_REDIS_WAIT_REPLICAS', 1, 1, 16),
@@ -203,6 +208,16 @@ function masterKey (env: Env): Buffer | undefined {
   const key = Buffer.from(raw, 'base64')
   if (key.length !== 32) throw new ConfigError('SPOKE_MASTER_KEY', `must decode to 32 bytes, got ${key.length}`)
   return key
+}
+
+/** Which secrets the environment gave (resolveSecrets generates the others), and placeholder keys among them. */
+function secretsGiven (env: Env, keys: ApiKeySpec[] | undefined): NonNullable<Config['secretsGiven']> {
+  const placeholders = placeholderKeyRoles(keys)
+  return {
+    masterKey: optional(env, 'SPOKE_MASTER_KEY') !== undefined,
+    apiKeys: optional(env, 'SPOKE_API_KEYS') !== undefined,
+    ...(placeholders.length > 0 ? { placeholderRoles: placeholders } : {})
+  }
 }
 
 function apiKeys (env: Env): ApiKeySpec[] | undefined {

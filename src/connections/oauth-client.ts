@@ -1,6 +1,6 @@
 // The OAuth client: Atlassian's token endpoint (three grants) and accessible-resources, on the shared undici
 // agent, behind the TokenEndpoint interface the refresher and the consent use (tests wrap it to step in
-// before a request). Atlassian documents JSON bodies for its token endpoint (confluence-api.md §6.2, §6.3, §7).
+// before a request). Atlassian documents JSON bodies for its token endpoint (https://developer.atlassian.com/cloud/confluence/oauth-2-3lo-apps/).
 // Errors never carry a token or secret: only the status and the OAuth `error` / `error_description` strings.
 import type { Agent } from 'undici'
 import { send } from '../http/send'

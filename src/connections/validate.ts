@@ -2,6 +2,7 @@
 // listed), the id rules, and the SSRF guard on every URL the alias makes the spoke call.
 import Ajv, { type ErrorObject, type ValidateFunction } from 'ajv'
 import addFormats from 'ajv-formats'
+import { SCHEMA_FILES } from '../lib/ajv-options'
 import aliasSchema from './alias.schema.json'
 import { ALIAS_ID } from './alias-id'
 import { urlProblem } from './url-guard'
@@ -12,7 +13,7 @@ export interface ValidationIssue { path: string, message: string, params?: unkno
 let compiled: ValidateFunction | undefined
 function validator (): ValidateFunction {
   if (!compiled) {
-    const ajv = new Ajv({ allErrors: true, strict: true, strictRequired: false, allowUnionTypes: true })
+    const ajv = new Ajv({ ...SCHEMA_FILES, allowUnionTypes: true })
     addFormats(ajv)
     compiled = ajv.compile(aliasSchema)
   }

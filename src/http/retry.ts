@@ -1,4 +1,4 @@
-// The one home of the wait-and-try-again rules for upstream failures (docs/errors.md, docs/upstream.md):
+// The one home of the wait-and-try-again rules for upstream failures (docs/errors.md, docs/jobs.md):
 // - per call (`retryDelay`, `withRetries`): a 429 whose Retry-After fits the caller's limit is waited out
 //   (the request was not processed, so any action may repeat it); 502/504 and timeouts get bounded,
 //   jittered exponential backoff, only when a repeat cannot do harm (idempotent action or a GET);

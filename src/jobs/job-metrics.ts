@@ -3,6 +3,7 @@
 import { Counter, Gauge, type Registry } from 'prom-client'
 import type { Queue } from 'bullmq'
 import type { JobDurationMetrics } from '../lib/metrics-spoke'
+import { within } from '../lib/timeout'
 
 export interface JobMetrics {
   retries: Counter<'action' | 'code'>
@@ -28,10 +29,7 @@ export function createJobMetrics (registry: Registry, queues: Queue[], duration?
     registers: [registry],
     async collect () {
       for (const q of queues) {
-        const counts = await Promise.race([
-          q.getJobCounts(...STATES).catch(() => undefined),
-          new Promise<undefined>(resolve => setTimeout(() => resolve(undefined), SCRAPE_TIMEOUT_MS).unref())
-        ])
+        const counts = await within(q.getJobCounts(...STATES), SCRAPE_TIMEOUT_MS, () => new Error('no answer')).catch(() => undefined)
         if (counts === undefined) continue
         for (const s of STATES) this.set({ queue: q.name, state: s }, counts[s] ?? 0)
       }

@@ -27,6 +27,7 @@ import type { Metrics } from '../lib/metrics'
 import { NO_REPLICATION_WAIT, type ReplicationWait } from '../lib/replication'
 import { closeQueues } from '../lib/bullmq-close'
 import type { PersonalDataIndex } from '../privacy/personal-data-index'
+import { within } from '../lib/timeout'
 
 export interface EnqueueRequest {
   actionId: string
@@ -257,16 +258,10 @@ function ignoreMissingJob (err: unknown): void {
 
 /** Redis trouble (an ioredis error, or no answer in time) is 503 QUEUE_UNAVAILABLE; AppErrors pass through. */
 export async function guard<T> (p: Promise<T>, ms = QUEUE_TIMEOUT_MS): Promise<T> {
-  let timer: NodeJS.Timeout | undefined
-  const timeout = new Promise<never>((_resolve, reject) => {
-    timer = setTimeout(() => reject(new QueueUnavailableError(`Redis did not answer within ${ms} ms`, { retryAfter: 5 })), ms)
-  })
   try {
-    return await Promise.race([p, timeout])
+    return await within(p, ms, () => new QueueUnavailableError(`Redis did not answer within ${ms} ms`, { retryAfter: 5 }))
   } catch (err) {
     if (err instanceof AppError) throw err
     throw new QueueUnavailableError('The job queue is unavailable (Redis cannot be reached)', { cause: err, retryAfter: 5 })
-  } finally {
-    clearTimeout(timer)
   }
 }

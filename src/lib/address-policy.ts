@@ -5,6 +5,7 @@
 import { lookup as dnsLookup } from 'node:dns/promises'
 import { BlockList, isIP, type LookupFunction } from 'node:net'
 import { Agent } from 'undici'
+import { within } from './timeout'
 
 export type AddressKind = 'public' | 'loopback' | 'private' | 'cgnat' | 'link-local' | 'multicast' | 'unspecified' | 'reserved'
 
@@ -187,7 +188,5 @@ export function pinnedAgent (addresses: readonly ResolvedAddress[]): Agent {
 }
 
 async function withTimeout<T> (p: Promise<T>, ms: number, host: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined
-  const timeout = new Promise<never>((_resolve, reject) => { timer = setTimeout(() => reject(new Error(`no DNS answer for ${host} within ${ms} ms`)), ms) })
-  try { return await Promise.race([p, timeout]) } finally { clearTimeout(timer) }
+  return await within(p, ms, () => new Error(`no DNS answer for ${host} within ${ms} ms`))
 }

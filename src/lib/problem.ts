@@ -1,5 +1,6 @@
 // RFC 9457 problem details with the spoke's stable code (docs/api.md).
 import { AppError } from '../errors/app-error'
+import { repositoryFileUrl } from './repository'
 
 export interface Problem {
   type: string
@@ -21,7 +22,7 @@ const MAX_DETAIL_CHARS = 2_000
 export const PROBLEM_CONTENT_TYPE = 'application/problem+json; charset=utf-8'
 
 export function problemType (code: string): string {
-  return `https://github.com/confluence-cloud-spoke/spoke/blob/main/docs/errors.md#${code.toLowerCase().replace(/_/g, '-')}`
+  return repositoryFileUrl(`docs/errors.md#${code.toLowerCase().replace(/_/g, '-')}`)
 }
 
 export function toProblem (err: AppError, requestId: string): Problem {

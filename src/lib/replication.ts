@@ -7,6 +7,7 @@ import type { Redis } from 'ioredis'
 import type { Logger } from 'pino'
 import type { ReplicationMetrics } from './metrics-spoke'
 import { isCluster } from './redis'
+import { within } from './timeout'
 
 export const REPLICATED_WRITES = ['token', 'alias', 'job', 'idempotency', 'schedule'] as const
 export type ReplicatedWrite = typeof REPLICATED_WRITES[number]
@@ -132,7 +133,5 @@ function slotTag (redis: Redis, key: string): string {
 }
 
 async function bounded<T> (p: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined
-  const timeout = new Promise<never>((_resolve, reject) => { timer = setTimeout(() => reject(new Error(`no answer to ${what} within ${ms} ms`)), ms) })
-  try { return await Promise.race([p, timeout]) } finally { clearTimeout(timer) }
+  return await within(p, ms, () => new Error(`no answer to ${what} within ${ms} ms`))
 }

@@ -15,7 +15,7 @@ import {
 import { AppError } from '../errors/app-error'
 import { httpClientAttributes, type Tracing } from '../lib/tracing'
 
-/** One item of GET /admin/v1/orgs/{orgId}/users (confluence-api.md §8); only what licence reports read. */
+/** One item of GET /admin/v1/orgs/{orgId}/users (the Organizations REST API, https://developer.atlassian.com/cloud/admin/organization/rest/); only what licence reports read. */
 export interface OrgUser {
   account_id?: string
   email?: string

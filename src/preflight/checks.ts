@@ -6,6 +6,8 @@ import { isIP } from 'node:net'
 import { request } from 'undici'
 import type { Redis } from 'ioredis'
 import { addressKind } from '../lib/address-policy'
+import { placeholderKeyRoles } from '../config/placeholder-keys'
+import { within } from '../lib/timeout'
 
 export type Level = 'ok' | 'warn' | 'refuse' | 'unknown' | 'skipped'
 export type CheckName = 'publicUrl' | 'masterKey' | 'apiKeys' | 'callbackSecret' | 'redisPersistence' | 'redisEviction' | 'clock'
@@ -36,7 +38,11 @@ export function checkPublicUrl (publicUrl: string): Finding {
   }
 }
 
-export function checkSecrets (given: { masterKey: boolean, apiKeys: boolean }, dataDir: string): Finding[] {
+export { placeholderKeyRoles }
+
+/** `placeholderRoles`: roles whose key in SPOKE_API_KEYS is a placeholder (config/placeholder-keys.ts); refused. */
+export function checkSecrets (given: { masterKey: boolean, apiKeys: boolean, placeholderRoles?: string[] }, dataDir: string): Finding[] {
+  const placeholders = given.placeholderRoles ?? []
   return [
     given.masterKey
       ? { check: 'masterKey', level: 'ok', message: 'SPOKE_MASTER_KEY is set' }
@@ -45,13 +51,19 @@ export function checkSecrets (given: { masterKey: boolean, apiKeys: boolean }, d
           level: 'warn',
           message: `SPOKE_MASTER_KEY is not set: the master key was generated into ${dataDir}/master.key. Every client secret, org admin key and token in Redis is sealed with it: losing that file loses them all, and a second process (api + worker) with its own data dir cannot open them. Set SPOKE_MASTER_KEY (the same value in every process) and back it up.`
         },
-    given.apiKeys
-      ? { check: 'apiKeys', level: 'ok', message: 'SPOKE_API_KEYS is set' }
-      : {
+    given.apiKeys && placeholders.length > 0
+      ? {
           check: 'apiKeys',
-          level: 'warn',
-          message: `SPOKE_API_KEYS is not set: one admin key was generated (printed once at its first start; its digest is in ${dataDir}/api-keys.json). Set SPOKE_API_KEYS so each caller has its own key and the least role it needs (admin, invoker, viewer).`
+          level: 'refuse',
+          message: `SPOKE_API_KEYS holds a placeholder key (role ${placeholders.join(', ')}), as copied from an example: anyone who read the example could call the spoke. Generate each key, e.g. node -e "console.log(require('crypto').randomBytes(24).toString('base64url'))"`
         }
+      : given.apiKeys
+        ? { check: 'apiKeys', level: 'ok', message: 'SPOKE_API_KEYS is set' }
+        : {
+            check: 'apiKeys',
+            level: 'warn',
+            message: `SPOKE_API_KEYS is not set: one admin key was generated (printed once at its first start; its digest is in ${dataDir}/api-keys.json). Set SPOKE_API_KEYS so each caller has its own key and the least role it needs (admin, invoker, viewer).`
+          }
   ]
 }
 
@@ -108,14 +120,12 @@ async function readOne (redis: Pick<Redis, 'call'>, timeoutMs: number): Promise<
     const reply = await redis.call('CONFIG', 'GET', name) as unknown
     return Array.isArray(reply) && reply.length >= 2 ? String(reply[1]) : undefined
   }
-  let timer: NodeJS.Timeout | undefined
-  const timeout = new Promise<never>((_resolve, reject) => { timer = setTimeout(() => reject(new Error(`no answer within ${timeoutMs} ms`)), timeoutMs) })
   try {
-    const [appendonly, save, maxmemoryPolicy] = await Promise.race([Promise.all([get('appendonly'), get('save'), get('maxmemory-policy')]), timeout])
+    const [appendonly, save, maxmemoryPolicy] = await within(Promise.all([get('appendonly'), get('save'), get('maxmemory-policy')]), timeoutMs, () => new Error(`no answer within ${timeoutMs} ms`))
     return { appendonly, save, maxmemoryPolicy }
   } catch (err) {
     return err instanceof Error ? err : new Error(String(err))
-  } finally { clearTimeout(timer) }
+  }
 }
 
 export function assessRedis (settings: RedisSettings | Error): Finding[] {

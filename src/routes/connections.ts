@@ -11,10 +11,12 @@ import { aliasBodySchema } from '../connections/alias-body-schema'
 import { aliasParams, aliasViewSchema, errors, groupSchema, nullableString, problem, tokenViewSchema } from './connection-schemas'
 import { siteGroups } from '../actions/connection-checks'
 import { availableGroups, testConnection } from './connection-checks'
+import { HTTP } from '../lib/ajv-options'
 
-// Params and querystrings: a small Ajv that coerces (query values are strings). Bodies: validated by the
-// connection layer itself (same schema as the files, plus the SSRF guard), so every error is listed once.
-const paramAjv = new Ajv({ coerceTypes: true, allErrors: true, useDefaults: true, strict: false })
+// Params and querystrings: the HTTP options every route validates with (lib/ajv-options.ts; query values are
+// strings). Bodies: validated by the connection layer itself (same schema as the files, plus the SSRF
+// guard), so every error is listed once.
+const paramAjv = new Ajv({ ...HTTP, strict: false })
 const validatorCompiler: FastifySchemaCompiler<unknown> = ({ schema, httpPart }) => {
   if (httpPart === 'body') return () => true
   return paramAjv.compile(schema as object) as ReturnType<FastifySchemaCompiler<unknown>>

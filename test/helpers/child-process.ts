@@ -32,6 +32,12 @@ export function spawnTsx (script: string, env: Record<string, string | undefined
   return spawn(process.execPath, ['--import', 'tsx', ...profile, join(ROOT, script)], { cwd: ROOT, stdio: [stdin, 'pipe', 'pipe'], env })
 }
 
+/**
+ * How long a child may take to say it is ready: a bound, not a timing. tsx compiling src/ on a machine loaded
+ * by other suites (load average 20 on 2 cores) took over 30 s; an idle one takes 2-5 s.
+ */
+const START_BOUND_MS = 120_000
+
 /** Starts `script` (see spawnTsx) and waits until it says it is ready. */
 export async function startTsxProcess (script: string, opts: StartOptions): Promise<ChildProcessHandle> {
   const proc = spawnTsx(script, { PATH: process.env.PATH, ...opts.env })
@@ -41,7 +47,8 @@ export async function startTsxProcess (script: string, opts: StartOptions): Prom
   const exited = new Promise<void>(resolve => proc.once('exit', () => resolve()))
   const ready = opts.ready
   await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`${script} did not start: ${out.slice(-2000)}`)), opts.timeoutMs ?? 30_000)
+    // A child that never got ready is killed, not left running after the test (loaded runs left some behind).
+    const timer = setTimeout(() => { proc.kill('SIGKILL'); reject(new Error(`${script} did not start: ${out.slice(-2000)}`)) }, opts.timeoutMs ?? START_BOUND_MS)
     const check = (): void => {
       if (ready === undefined || (typeof ready === 'string' ? out.includes(ready) : ready.test(out))) { clearTimeout(timer); resolve() }
     }

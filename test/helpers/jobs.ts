@@ -19,12 +19,23 @@ export async function getJob (t: TestSpoke, id: string): Promise<any> {
   return res.json()
 }
 
-/** Polls GET /v1/jobs/{id} until `until(job)` holds; fails with the last view after `timeoutMs`. */
+/**
+ * Polls GET /v1/jobs/{id} until `until(job)` holds; fails with the last view after `timeoutMs`. A retryable
+ * 503 (Redis slow to answer on a loaded machine, or just back after an outage) is polled again, as the
+ * problem's `retryable` tells a client to; any other answer but 200 fails at once.
+ */
 export async function waitForJob (t: TestSpoke, id: string, until: (job: any) => boolean = j => ['completed', 'failed', 'cancelled'].includes(j.state), timeoutMs = 30_000): Promise<any> {
   const deadline = Date.now() + timeoutMs
   let job: any
   for (;;) {
-    job = await getJob(t, id)
+    const res = await http(t, 'GET', `/v1/jobs/${id}`, { key: t.keys.viewer })
+    if (res.status === 503 && res.json()?.retryable === true) {
+      if (Date.now() > deadline) throw new Error(`job ${id}: still 503 after ${timeoutMs} ms: ${res.text}`)
+      await new Promise(resolve => setTimeout(resolve, 100))
+      continue
+    }
+    if (res.status !== 200) throw new Error(`GET job ${id}: ${res.status} ${res.text}`)
+    job = res.json()
     if (until(job)) return job
     if (Date.now() > deadline) throw new Error(`job ${id} did not get there in ${timeoutMs} ms: ${JSON.stringify(job).slice(0, 500)}`)
     await new Promise(resolve => setTimeout(resolve, 50))

@@ -5,6 +5,7 @@ import { randomBytes, randomUUID } from 'node:crypto'
 import { request } from 'undici'
 import { loadConfig, type Config } from '../../src/config/env'
 import { freePort, startTsxProcess, type ChildProcessHandle } from './child-process'
+import { WORKER_READY } from './worker-process'
 
 export interface Deployment {
   /** As given; `config.keyPrefix` is what the processes use (hash-tagged on a Cluster). */
@@ -17,7 +18,8 @@ export interface Deployment {
 }
 
 export interface ApiProcess extends ChildProcessHandle { base: string }
-export interface WorkerProc extends ChildProcessHandle { id: string }
+/** `base`: the worker's own HTTP port (/healthz, /readyz, /metrics only). */
+export interface WorkerProc extends ChildProcessHandle { id: string, base: string }
 
 /** The Redis variables of the product (config/redis-target.ts) as this process has them: a single Redis, Sentinel or Cluster. */
 const REDIS_VARIABLES = ['REDIS_URL', 'REDIS_SENTINELS', 'REDIS_SENTINEL_NAME', 'REDIS_SENTINEL_PASSWORD', 'REDIS_CLUSTER_NODES', 'REDIS_USERNAME', 'REDIS_PASSWORD', 'REDIS_TLS']
@@ -52,7 +54,8 @@ export async function startApiProcess (d: Deployment, env: Record<string, string
   const port = await freePort()
   const proc = await startTsxProcess('src/server.ts', { env: { ...d.env, SPOKE_ROLE: 'api', PORT: String(port), ...env } })
   const base = `http://127.0.0.1:${port}`
-  const deadline = Date.now() + 30_000
+  // A bound, not a timing: a start on a machine loaded by other suites took over 30 s once.
+  const deadline = Date.now() + 90_000
   for (;;) {
     const status = await request(`${base}/readyz`).then(async (r) => { await r.body.dump(); return r.statusCode }, () => 0)
     if (status === 200) return { ...proc, base }
@@ -63,11 +66,12 @@ export async function startApiProcess (d: Deployment, env: Record<string, string
 
 /** A worker process; resolves once it logged "workers started", with its worker id (the job view's `worker`). */
 export async function startWorkerProc (d: Deployment, env: Record<string, string> = {}): Promise<WorkerProc> {
-  const proc = await startTsxProcess('src/server.ts', { ready: 'workers started', env: { ...d.env, SPOKE_ROLE: 'worker', LOG_LEVEL: 'info', ...env } })
+  const port = await freePort()
+  const proc = await startTsxProcess('src/server.ts', { ready: WORKER_READY, env: { ...d.env, SPOKE_ROLE: 'worker', PORT: String(port), LOG_LEVEL: 'info', ...env } })
   const line = proc.output().split('\n').find(l => l.includes('workers started')) ?? ''
   const id = (JSON.parse(line) as { worker?: string }).worker
   if (id === undefined) { await proc.kill('SIGKILL'); throw new Error(`the worker did not name itself: ${line}`) }
-  return { ...proc, id }
+  return { ...proc, id, base: `http://127.0.0.1:${port}` }
 }
 
 /** One JSON request to an api process; `key` is sent as a bearer token. */

@@ -1,18 +1,24 @@
 // A real worker process (src/server.ts with SPOKE_ROLE=worker, run by tsx) sharing a test spoke's Redis
 // prefix, master key and simulator: for crash (SIGKILL) and multi-process tests.
 import { randomUUID } from 'node:crypto'
-import { startTsxProcess, type ChildProcessHandle } from './child-process'
+import { freePort, startTsxProcess, type ChildProcessHandle } from './child-process'
 import type { TestSpoke } from './spoke'
 
-export type WorkerProcess = ChildProcessHandle
+/** `base`: the worker's own HTTP port (/healthz, /readyz, /metrics). */
+export interface WorkerProcess extends ChildProcessHandle { base: string }
 
-/** Starts the worker role and resolves once it logged "workers started". */
+/** Its workers are ready and its port is bound (the next freePort() cannot hand that port out again). */
+export const WORKER_READY = /^(?=[\s\S]*workers started)(?=[\s\S]*spoke started)/
+
+/** Starts the worker role and resolves once it logged "workers started" and listens on its port. */
 export async function startWorkerProcess (t: TestSpoke, simUrl: string, env: Record<string, string> = {}): Promise<WorkerProcess> {
-  return await startTsxProcess('src/server.ts', {
-    ready: 'workers started',
+  const port = await freePort()
+  const proc = await startTsxProcess('src/server.ts', {
+    ready: WORKER_READY,
     env: {
       NODE_ENV: 'test',
       SPOKE_ROLE: 'worker',
+      PORT: String(port),
       REDIS_URL: t.config.redisUrl,
       SPOKE_KEY_PREFIX: t.config.keyPrefix,
       SPOKE_MASTER_KEY: (t.config.masterKey as Buffer).toString('base64'),
@@ -25,4 +31,5 @@ export async function startWorkerProcess (t: TestSpoke, simUrl: string, env: Rec
       ...env
     }
   })
+  return { ...proc, base: `http://127.0.0.1:${port}` }
 }

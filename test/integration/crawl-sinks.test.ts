@@ -13,6 +13,7 @@ import { buildTestSpoke, type TestSpoke } from '../helpers/spoke'
 import { connectSimulatorAlias, http, simulatorEnv } from '../helpers/connect'
 import { submitJob, waitForJob } from '../helpers/jobs'
 import { expectedItems, readSink, type Rec } from '../helpers/crawl'
+import { parsePromText, sampleSum } from '../helpers/prom-text'
 
 const SECRET = 'crawl-sink-secret'
 const TYPES = ['page', 'blogpost', 'attachment', 'comment']
@@ -108,8 +109,12 @@ it('a cancel mid-crawl stops at the next page and keeps the checkpoint; a retry 
   expect(stopped.error?.code).toBe('JOB_CANCELLED')
   const checkpoint = await t.core.redis.store.hget(`${t.config.keyPrefix}:jobs:checkpoint:${id}`, 'crawl')
   expect(checkpoint).not.toBeNull()
+  // The worker's run has returned (this process's crawl gauge is back to 0): nothing can write after it.
+  const runsActive = async (): Promise<number> => sampleSum(parsePromText(await t.core.metrics.registry.metrics()), 'spoke_crawl_runs_active')
+  for (const deadline = Date.now() + 10_000; await runsActive() > 0 && Date.now() < deadline;) await new Promise((resolve) => setTimeout(resolve, 20))
+  expect(await runsActive()).toBe(0)
   const atCancel = readSink(t.config.dataDir, 'cancel/run.ndjson').length
-  await new Promise((resolve) => setTimeout(resolve, 700))
+  expect(await waitForJob(t, id, (j) => j.state === 'cancelled')).toMatchObject({ state: 'cancelled' })
   expect(readSink(t.config.dataDir, 'cancel/run.ndjson').length).toBe(atCancel)
   sim.faults.clear()
   const retry = await http(t, 'POST', `/v1/jobs/${id}/retry`, { key: t.keys.admin })
@@ -117,7 +122,7 @@ it('a cancel mid-crawl stops at the next page and keeps the checkpoint; a retry 
   const done = await waitForJob(t, id, (j) => j.state === 'completed' || j.state === 'failed', 30_000)
   expect(done.state).toBe('completed')
   const records = readSink(t.config.dataDir, 'cancel/run.ndjson')
-  console.log(`crawl cancel: cancelled after ${stopped.progress?.done as number} items (${atCancel} records in the sink, unchanged 0.7 s later); retried from the checkpoint: ${records.length} records, ${duplicates(records).length} duplicates`)
+  console.log(`crawl cancel: cancelled after ${stopped.progress?.done as number} items (${atCancel} records in the sink once its run returned, unchanged after); retried from the checkpoint: ${records.length} records, ${duplicates(records).length} duplicates`)
   expect(duplicates(records)).toEqual([])
   expect(contentIds(records)).toEqual(expectedIds())
 }, 60_000)

@@ -136,6 +136,7 @@ it('exports ACLs that give exactly the simulator\'s read decision for every (use
 
 it('incremental run + permissions pass after mutations leaves the sink equal to a fresh full crawl', async () => {
   const base = { spaces: {}, types: ALL_TYPES }
+  const firstRunSecond = Math.floor(Date.now() / 1000)
   await crawl({ ...base, sink: { type: 'file', path: 'inc/a.ndjson' } })
   const all = (): ContentSummary[] => [...sim.data.content('page')]
   // the tree holds pages and folders; a subtree lists both (folders export no record of their own)
@@ -176,8 +177,8 @@ it('incremental run + permissions pass after mutations leaves the sink equal to 
   const goneOnFile = [onFile.id, ...below(onFile.id)].map((id) => `comment:${id}`)
   const alice = sim.data.users()[7].accountId
   const siteAdmins = sim.data.groups().find((g) => g.name === 'site-admins')?.id as string
-  // a whole minute later than the first run's start, so the CQL window matters
-  await new Promise((resolve) => setTimeout(resolve, 1100))
+  // the mutations' timestamps (whole seconds) fall after the first run's start, so the CQL window matters
+  while (Math.floor(Date.now() / 1000) <= firstRunSecond) await new Promise((resolve) => setTimeout(resolve, 20))
   for (const m of [
     { op: 'edit', id: edited1.id },
     { op: 'edit', id: edited2.id },

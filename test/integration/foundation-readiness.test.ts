@@ -2,6 +2,7 @@
 // test cuts, so the Redis every other test file shares keeps running.
 import { buildTestSpoke, type TestSpoke } from '../helpers/spoke'
 import { startTcpProxy, redisTarget, type TcpProxy } from '../helpers/tcp-proxy'
+import { connectionKeys } from '../../src/connections/keys'
 
 let proxy: TcpProxy
 let spoke: TestSpoke
@@ -53,8 +54,11 @@ it('answers 200, then 503 while Redis is unreachable, then 200 again', async () 
   await proxy.restore()
   await eventually(async () => (await readyz()).status === 200)
   // Readiness follows the store connection; the spoke's other clients (the alias-change subscriber among
-  // them) reconnect on their own backoff, at most 2 s. Let them, so the file's close does not meet one
-  // mid-handshake (one CI run failed on an ioredis "Connection is closed." here, which 100+ runs since have
-  // not reproduced).
-  await new Promise(resolve => setTimeout(resolve, 2_500))
+  // them) reconnect on their own backoff, at most 2 s. Wait for them (bounded), so the file's close does not
+  // meet one mid-handshake (one CI run failed on an ioredis "Connection is closed." here): the core's
+  // connections ready, and the subscriber subscribed again (the shared Redis counts it on the channel).
+  const { store, producer } = spoke.core.redis
+  const channel = connectionKeys(spoke.config.keyPrefix).channel
+  const subscribed = async (): Promise<number> => Number(((await store.call('PUBSUB', 'NUMSUB', channel)) as [string, number])[1])
+  await eventually(async () => store.status === 'ready' && producer.status === 'ready' && await subscribed() >= 1)
 })

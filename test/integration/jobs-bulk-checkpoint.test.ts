@@ -18,7 +18,6 @@ afterAll(async () => {
   try { await t?.close() } finally { await sim?.close() }
 })
 
-const sleep = async (ms: number): Promise<void> => await new Promise(resolve => setTimeout(resolve, ms))
 
 it('after failed checkpoint writes and a lost checkpoint the next attempt adds no account twice', async () => {
   const g = [...sim.data.groups()].sort((a, b) => a.members.length - b.members.length)[0]
@@ -34,7 +33,8 @@ it('after failed checkpoint writes and a lost checkpoint the next attempt adds n
   // it), so the next attempt reads every account again and must find the ones already added.
   const key = t.core.jobs.keys.checkpoint(id)
   await t.core.redis.store.set(key, 'not a hash')
-  await sleep(30)
+  // Until an attempt has failed on it (its next checkpoint write), not for a fixed time.
+  await waitForJob(t, id, j => (j.attemptsMade ?? 0) >= 1 || j.state !== 'active', 30_000)
   await t.core.redis.store.del(key)
 
   const job = await waitForJob(t, id, undefined, 60_000)

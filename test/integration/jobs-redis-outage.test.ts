@@ -44,7 +44,10 @@ it('finishes every running job once Redis is back, each account applied exactly 
   const atCut = await Promise.all(ids.map(id => getJob(t, id)))
 
   await proxy.cut()
-  await new Promise(resolve => setTimeout(resolve, 2_000))
+  // Long enough that the api and the workers met it: /readyz says 503 and the job connection is down, bounded.
+  for (const deadline = Date.now() + 10_000; ((await http(t, 'GET', '/readyz')).status !== 503 || t.core.redis.job.status === 'ready') && Date.now() < deadline;) {
+    await new Promise(resolve => setTimeout(resolve, 50))
+  }
   await proxy.restore()
   // The api answers 503 until its connections are back.
   for (let i = 0; i < 100 && (await http(t, 'GET', '/readyz')).status !== 200; i++) await new Promise(resolve => setTimeout(resolve, 100))

@@ -6,6 +6,8 @@ import { createHmac } from 'node:crypto'
 import { createServer, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { startSimulator, type Simulator } from 'confluence-cloud-simulator'
+import { request } from 'undici'
+import { parsePromText, sampleSum } from '../helpers/prom-text'
 import { callApi, connectClientCredentials, newDeployment, startApiProcess, startWorkerProc, waitForJobAt, type ApiProcess, type Deployment, type WorkerProc } from '../helpers/spoke-processes'
 
 /**
@@ -131,13 +133,23 @@ it('cancels a running job through the api process that did not create it; its wo
   const running = await waitForJobAt(apis[1].base, d.keys.viewer, id, j => j.state === 'active' && (j.progress?.done ?? 0) >= 10)
   expect(workers.map(w => w.id)).toContain(running.worker)
 
+  const worker = workers.find(w => w.id === running.worker) as WorkerProc
+  const ended = async (): Promise<number> => {
+    const res = await request(`${worker.base}/metrics`, { headers: { authorization: `Bearer ${d.keys.viewer}` } })
+    return sampleSum(parsePromText(await res.body.text()), 'spoke_job_duration_seconds_count', { action: 'confluence.group.members.bulk', outcome: 'cancelled' })
+  }
+  const endedBefore = await ended()
+
   const cancel = await callApi(apis[1].base, 'POST', `/v1/jobs/${id}/cancel`, d.keys.admin)
   expect(cancel.status).toBeLessThan(300)
   const cancelled = await waitForJobAt(apis[1].base, d.keys.viewer, id, j => j.state === 'cancelled', 15_000)
   const writes = (): number => sim.counters().byOperationStatus.addUserToGroupByGroupId?.['201'] ?? 0
+  // The worker's attempt has ended as cancelled (its own /metrics says so): it can write nothing more.
+  for (const deadline = Date.now() + 15_000; await ended() <= endedBefore && Date.now() < deadline;) await new Promise(resolve => setTimeout(resolve, 50))
+  expect(await ended()).toBe(endedBefore + 1)
   const atCancel = writes()
-  await new Promise(resolve => setTimeout(resolve, 1_000))
-  process.stdout.write(`many-processes: job cancelled through the other api process at ${running.progress.done as number} of ${add.length}; ${atCancel} writes then, ${writes()} a second later\n`)
+  await waitForJobAt(apis[0].base, d.keys.viewer, id, j => j.state === 'cancelled')
+  process.stdout.write(`many-processes: job cancelled through the other api process at ${running.progress.done as number} of ${add.length}; ${atCancel} writes when its worker's attempt ended, ${writes()} after\n`)
   expect(cancelled.worker).toBe(running.worker)
   expect(writes()).toBe(atCancel)
   expect(atCancel).toBeLessThan(add.length)

@@ -107,7 +107,7 @@ it('the real process refuses an http:// public URL outside loopback: non-zero ex
   expect(code).toBe(78)
   expect(stderr).toContain('Refusing to start (production preflight; SPOKE_PREFLIGHT=warn starts anyway)')
   expect(stderr).toContain('publicUrl: SPOKE_PUBLIC_URL is http://spoke.example.com, plain http outside loopback')
-}, 40_000)
+}, 150_000)
 
 it('the real process starts with warnings logged (generated secrets, no callback secret, Redis without persistence, clock off)', async () => {
   const port = await freePort()
@@ -126,7 +126,7 @@ it('the real process starts with warnings logged (generated secrets, no callback
     const ready = await (await fetch(`http://127.0.0.1:${port}/readyz`)).json() as any
     expect(ready.preflight.findings.find((f: any) => f.check === 'clock').level).toBe('warn')
   } finally { await p.kill() }
-}, 40_000)
+}, 150_000)
 
 it('SPOKE_PREFLIGHT=warn starts anyway, logging the refusal as an error', async () => {
   const p = await startTsxProcess('src/server.ts', {
@@ -137,4 +137,4 @@ it('SPOKE_PREFLIGHT=warn starts anyway, logging the refusal as an error', async 
   try {
     expect(p.output()).toContain('SPOKE_PREFLIGHT=warn, starting anyway')
   } finally { await p.kill() }
-}, 40_000)
+}, 150_000)

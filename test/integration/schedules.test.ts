@@ -82,10 +82,16 @@ it('a schedule of every 1 s queues normal jobs that complete; DELETE stops it', 
   expect((await http(t, 'GET', '/v1/schedules', { key: t.keys.viewer })).json().schedules.map((s: { id: string }) => s.id)).toContain('spaces-every-second')
 
   expect((await http(t, 'DELETE', '/v1/schedules/spaces-every-second', { key: t.keys.admin })).status).toBe(204)
-  await new Promise((resolve) => setTimeout(resolve, 500))
+  // Nothing is left that could queue a job: no scheduler, and no dispatch waiting, delayed or running
+  // (bounded). A dispatch that raced the DELETE finds no definition and queues nothing.
+  const queue = t.core.schedules.queue
+  const idle = async (): Promise<boolean> => await queue.getJobScheduler('spaces-every-second') == null &&
+    Object.values(await queue.getJobCounts('waiting', 'delayed', 'active', 'prioritized')).every(n => n === 0)
+  for (const deadline = Date.now() + 10_000; !await idle() && Date.now() < deadline;) await new Promise((resolve) => setTimeout(resolve, 50))
+  expect(await idle()).toBe(true)
   const count = async (): Promise<number> => (await http(t, 'GET', '/v1/jobs?action=confluence.group.list&limit=100', { key: t.keys.viewer })).json().jobs.length
   const afterDelete = await count()
-  await new Promise((resolve) => setTimeout(resolve, 2500))
+  expect(await idle()).toBe(true)
   expect(await count()).toBe(afterDelete)
   expect((await http(t, 'GET', '/v1/schedules/spaces-every-second', { key: t.keys.viewer })).status).toBe(404)
   expect((await http(t, 'DELETE', '/v1/schedules/spaces-every-second', { key: t.keys.admin })).status).toBe(404)

@@ -47,7 +47,8 @@ it('starts, serves /healthz, and exits 0 on SIGTERM', async () => {
     SPOKE_KEY_PREFIX: `proc${randomBytes(4).toString('hex')}`
   })
   let health: Response | undefined
-  for (let i = 0; i < 100 && health === undefined; i++) {
+  // Bounded by time, not by a count of tries (a loaded machine took over 15 s to start the child once).
+  for (const deadline = Date.now() + 120_000; health === undefined && Date.now() < deadline;) {
     health = await fetch(`http://127.0.0.1:${port}/healthz`).catch(async () => { await new Promise(r => setTimeout(r, 150)); return undefined })
   }
   expect(health?.status).toBe(200)
@@ -60,4 +61,4 @@ it('starts, serves /healthz, and exits 0 on SIGTERM', async () => {
   p.child.kill('SIGTERM')
   expect(await p.exited).toBe(0)
   expect(p.output()).not.toContain(key)
-})
+}, 150_000)

@@ -41,7 +41,10 @@ it('closes within moments while Redis is away; the jobs it ran finish on another
   for (const id of ids) await waitForJob(first, id, j => j.state === 'active' && (j.progress?.done ?? 0) >= 3)
 
   await proxy.cut()
-  await new Promise(resolve => setTimeout(resolve, 500)) // every connection has noticed
+  // Every connection has noticed (none is 'ready'), bounded.
+  for (const deadline = Date.now() + 10_000; Object.values({ store: first.core.redis.store, producer: first.core.redis.producer, job: first.core.redis.job }).some(c => c.status === 'ready') && Date.now() < deadline;) {
+    await new Promise(resolve => setTimeout(resolve, 20))
+  }
   const t0 = Date.now()
   const closed = await Promise.race([first.close().then(() => true), new Promise<false>(resolve => setTimeout(() => resolve(false), 30_000))])
   const closeMs = Date.now() - t0

@@ -77,4 +77,4 @@ it('listens without Redis, answers 503 where Redis is needed, and becomes ready 
   expect(lines.filter(l => l.includes('Redis reachable again')).length).toBeGreaterThanOrEqual(1)
   expect(lines.filter(l => l.includes('ECONNREFUSED') || l.includes('ECONNRESET')).length).toBeLessThanOrEqual(1)
   console.log(`start-without-redis: listening ${startMs} ms after spawn (tsx included); 503 on a Redis route in ${aliases.ms} ms; ready ${readyAfterMs} ms after Redis returned`)
-})
+}, 150_000)

@@ -8,8 +8,9 @@ import { loadConfig } from '../../src/config/env'
 
 const root = join(__dirname, '..', '..')
 
-interface Service { image?: string, build?: string, command?: string[], environment?: Record<string, string>, profiles?: string[], ports?: string[], deploy?: { replicas?: number } }
-const compose = parse(readFileSync(join(root, 'docker-compose.yml'), 'utf8'), { merge: true }) as { services: Record<string, Service> }
+interface Service { image?: string, build?: string, command?: string[], environment?: Record<string, string>, profiles?: string[], ports?: string[], deploy?: { replicas?: number }, volumes?: string[], healthcheck?: { test?: string[] } }
+const compose = parse(readFileSync(join(root, 'docker-compose.yml'), 'utf8'), { merge: true }) as { services: Record<string, Service>, volumes?: Record<string, unknown> }
+const dockerfile = readFileSync(join(root, 'Dockerfile'), 'utf8')
 const services = Object.entries(compose.services)
 const spokes = services.filter(([, s]) => s.image?.startsWith('confluence-cloud-spoke') === true)
 
@@ -68,4 +69,32 @@ it('has a scale profile of 2 api and 3 worker processes on the one Redis, each a
   // Exactly one service builds the image the others run.
   expect(spokes.filter(([, s]) => s.build !== undefined)).toHaveLength(1)
   expect(services.filter(([n]) => n.startsWith('redis'))).toHaveLength(1)
+})
+
+it('gives every spoke process (api and worker) the one named volume at the image\'s SPOKE_DATA_DIR', () => {
+  const dataDir = /ENV .*SPOKE_DATA_DIR=(\S+)/.exec(dockerfile)?.[1]
+  expect(dataDir).toBe('/data')
+  const mounts = spokes.map(([name, s]) => [name, (s.volumes ?? []).filter(v => v.split(':')[1] === dataDir)])
+  // One mount each, of a named volume (not a path: the api must read what the workers write, on any host).
+  const volume = (s: Service): string | undefined => (s.volumes ?? []).find(v => v.split(':')[1] === dataDir)?.split(':')[0]
+  for (const [name, found] of mounts) expect([name, (found as string[]).length]).toEqual([name, 1])
+  const names = new Set(spokes.map(([, s]) => volume(s)))
+  expect(names.size).toBe(1)
+  const [name] = [...names] as string[]
+  expect(name).toMatch(/^[a-z][a-z0-9_-]*$/)
+  expect(Object.keys(compose.volumes ?? {})).toContain(name)
+  // The image hands /data to the user it runs as, so a new named volume is writable.
+  expect(dockerfile).toMatch(/chown node:node \/data/)
+  expect(dockerfile).toMatch(/^USER node$/m)
+})
+
+it('checks the health of every spoke process, api and worker alike, on its own PORT', () => {
+  const healthz = /fetch\('http:\/\/127\.0\.0\.1:'\+process\.env\.PORT\+'\/healthz'\)/
+  expect(dockerfile).toMatch(healthz)
+  for (const [name, s] of spokes) {
+    expect([name, s.healthcheck?.test?.[0]]).toEqual([name, 'CMD'])
+    expect([name, healthz.test((s.healthcheck?.test ?? []).join(' '))]).toEqual([name, true])
+  }
+  // Workers answer it: src/server.ts listens in every role (test/integration/worker-http.test.ts runs one).
+  expect(spokes.filter(([, s]) => s.environment?.SPOKE_ROLE === 'worker').length).toBeGreaterThanOrEqual(2)
 })

@@ -23,6 +23,11 @@ describe('loadConfig', () => {
     expect(c.allowedHosts).toEqual(expect.arrayContaining(['auth.atlassian.com', 'api.atlassian.com', '*.atlassian.net']))
   })
 
+  it('defaults SPOKE_PUBLIC_URL to the PORT in use (the redirect URI must reach this process)', () => {
+    expect(loadConfig({ PORT: '8080' }).publicUrl).toBe('http://localhost:8080')
+    expect(loadConfig({ PORT: '8080', SPOKE_PUBLIC_URL: 'https://spoke.example.com' }).publicUrl).toBe('https://spoke.example.com')
+  })
+
   it.each([
     [{ PORT: 'abc' }, 'PORT'],
     [{ PORT: '70000' }, 'PORT'],

@@ -1,8 +1,11 @@
 // The production preflight's checks, one by one, and the start's decision (refuse / warn / sandbox).
 // Redis settings and the clock sample are plain values here; test/integration/preflight-*.test.ts read
 // them from real Redis servers and a real HTTP Date header.
+import { readFileSync } from 'node:fs'
+import { join } from 'node:path'
 import { loadConfig } from '../../src/config/env'
-import { assessClock, assessRedis, checkCallbackSecret, checkPublicUrl, checkSecrets, isLoopbackHost, type Finding } from '../../src/preflight/checks'
+import { resolveSecrets } from '../../src/lib/secrets'
+import { assessClock, assessRedis, checkCallbackSecret, checkPublicUrl, checkSecrets, isLoopbackHost, placeholderKeyRoles, type Finding } from '../../src/preflight/checks'
 import { Preflight, preflightAtStart } from '../../src/preflight/preflight'
 
 const level = (f: Finding | undefined): string | undefined => f?.level
@@ -42,6 +45,24 @@ describe('secrets', () => {
     expect(keys).toMatchObject({ check: 'apiKeys', level: 'warn' })
     expect(keys.message).toContain('/var/lib/spoke/api-keys.json')
     expect(checkSecrets({ masterKey: true, apiKeys: true }, '.data').map(level)).toEqual(['ok', 'ok'])
+  })
+
+  it('refuses the placeholder API key of .env.example (and keys like it), naming the role', async () => {
+    const example = readFileSync(join(__dirname, '..', '..', '.env.example'), 'utf8')
+    const given = /^SPOKE_API_KEYS=(.*)$/m.exec(example)?.[1] ?? ''
+    expect(given).not.toBe('')
+    // The example's value is well formed (loadConfig accepts it): only the preflight stands in its way.
+    const config = loadConfig({ SPOKE_MASTER_KEY: Buffer.alloc(32, 1).toString('base64'), SPOKE_API_KEYS: given })
+    // As a start runs it: the plain keys are hashed and dropped (resolveSecrets) before the preflight runs.
+    resolveSecrets(config, { warn: () => {} }, () => {})
+    expect(config.apiKeys).toBeUndefined()
+    const preflight = new Preflight({ config, redis: { call: async () => { throw new Error('not used') } }, readRedis: async () => ({ appendonly: 'yes', save: '', maxmemoryPolicy: 'noeviction' }), sampleClock: async () => new Error('offline') })
+    const keys = (await preflight.run()).findings.find(f => f.check === 'apiKeys')
+    expect(keys).toMatchObject({ check: 'apiKeys', level: 'refuse' })
+    expect(keys?.message).toContain('role admin')
+    expect((await preflightAtStart(preflight, { warn: () => {}, error: () => {}, info: () => {} })).map(f => f.check)).toEqual(['apiKeys'])
+    expect(placeholderKeyRoles([{ role: 'invoker', key: 'CHANGEME-0123456789' }, { role: 'viewer', key: 'a'.repeat(32) }])).toEqual(['invoker'])
+    expect(placeholderKeyRoles([{ role: 'admin', key: 'Zq3Lr0b-9xYt_8WkPv2sJm4nHc6dFa1e' }])).toEqual([])
   })
 
   it('loadConfig records whether they were given (resolveSecrets fills them in later)', () => {
