@@ -9,6 +9,8 @@ export interface FaultConfig {
   errorRate?: number
   /** status of injected errors (default 503) */
   errorStatus?: number
+  /** statuses of injected errors, one picked at random per error (instead of `errorStatus`) */
+  errorStatuses?: number[]
   /** probability of an injected 429 */
   rateLimitRate?: number
   /** Retry-After seconds on injected 429s; null sends a 429 without Retry-After (default 1) */
@@ -72,7 +74,10 @@ export class Faults {
     if (!(c.targets ?? ['api']).includes(target) || (c.operations && !c.operations.includes(operationId)) || !onPath(c.paths)) return undefined
     const delayMs = (c.latencyMs ?? 0) + (c.latencyJitterMs ? this.rng.int(c.latencyJitterMs + 1) : 0)
     if (c.resetRate && this.rng.chance(c.resetRate)) return { delayMs, fault: { kind: 'reset' } }
-    if (c.errorRate && this.rng.chance(c.errorRate)) return { delayMs, fault: { kind: 'error', status: c.errorStatus } }
+    if (c.errorRate && this.rng.chance(c.errorRate)) {
+      const status = c.errorStatuses !== undefined && c.errorStatuses.length > 0 ? c.errorStatuses[this.rng.int(c.errorStatuses.length)] : c.errorStatus
+      return { delayMs, fault: { kind: 'error', status } }
+    }
     if (c.rateLimitRate && this.rng.chance(c.rateLimitRate)) {
       return { delayMs, fault: { kind: 'rateLimit', retryAfter: c.rateLimitRetryAfter === undefined ? 1 : c.rateLimitRetryAfter } }
     }

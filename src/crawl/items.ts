@@ -44,6 +44,8 @@ export interface PageContext {
 export interface PageOutcome {
   records: CrawlRecord[]
   seen: Array<[string, string]>
+  /** listed items found gone (emitted as deleted here: the stored state forgets them at once) */
+  gone: string[]
   accounts: string[]
   errors: string[]
   /** items exported fail-closed (or skipped) because something about them could not be read: retried next run */
@@ -62,7 +64,7 @@ export function propagatesFrom (err: unknown, signal?: AbortSignal): boolean {
 }
 
 export async function processPage (ctx: PageContext, items: V2Content[]): Promise<PageOutcome> {
-  const out: PageOutcome = { records: [], seen: [], accounts: [], errors: [], failed: [], processed: {} }
+  const out: PageOutcome = { records: [], seen: [], gone: [], accounts: [], errors: [], failed: [], processed: {} }
   const perItem: ItemOutcome[] = new Array(items.length)
   let next = 0
   await Promise.all(Array.from({ length: Math.min(CONCURRENCY, items.length) }, async () => {
@@ -70,7 +72,7 @@ export async function processPage (ctx: PageContext, items: V2Content[]): Promis
   }))
   const gone: CrawlRecord[] = []
   perItem.forEach((p, i) => {
-    if ('gone' in p) gone.push({ recordId: `${ctx.kind}:${items[i].id}`, kind: 'deleted', id: items[i].id, contentKind: ctx.kind })
+    if ('gone' in p) { gone.push({ recordId: `${ctx.kind}:${items[i].id}`, kind: 'deleted', id: String(items[i].id), contentKind: ctx.kind }); out.gone.push(String(items[i].id)) }
   })
   const flat = perItem.flatMap((p) => 'records' in p ? p.records : [])
   const known = ctx.known === undefined ? undefined : await ctx.known(flat.map((r) => (r.record as { id: string }).id))

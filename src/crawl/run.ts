@@ -269,6 +269,8 @@ async function processItems (ctx: HandlerContext, input: CrawlInput, cp: CrawlCh
   if (!input.permissions) for (const r of outcome.records) delete (r as { acl?: unknown }).acl
   await deps.emit(outcome.records)
   await deps.state.markSeen(space.id, outcome.seen, outcome.accounts)
+  await deps.state.forget(space.id, outcome.gone)
+  cp.deletions += outcome.gone.length
   // (an item's failure is counted with its own code among outcome.errors)
   for (const code of outcome.errors) crawlError(ctx, cp, code)
   if (outcome.failed.length > 0) await recordFailures(ctx, cp, deps.state, space, outcome.failed, false)

@@ -120,6 +120,11 @@ export class CrawlState {
     return ids.length === 0 ? [] : await this.redis.hmget(this.items(spaceId), ...ids)
   }
 
+  /** Items found gone mid-run (and emitted as deleted): no longer stored, so no later deletion repeats it. */
+  async forget (spaceId: string, ids: string[]): Promise<void> {
+    if (ids.length > 0) await this.redis.hdel(this.items(spaceId), ...ids)
+  }
+
   async markSeen (spaceId: string, entries: Array<[string, string]>, accounts: string[]): Promise<void> {
     const m = this.redis.multi()
     if (entries.length > 0) m.hset(this.seen(spaceId), Object.fromEntries(entries)).expire(this.seen(spaceId), RUN_TTL_SECONDS)
