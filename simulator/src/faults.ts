@@ -11,6 +11,8 @@ export interface FaultConfig {
   errorStatus?: number
   /** statuses of injected errors, one picked at random per error (instead of `errorStatus`) */
   errorStatuses?: number[]
+  /** probability that a matching 2xx answer is rewritten into a spec-valid oddity (oddities.ts) */
+  oddityRate?: number
   /** probability of an injected 429 */
   rateLimitRate?: number
   /** Retry-After seconds on injected 429s; null sends a 429 without Retry-After (default 1) */
@@ -56,6 +58,15 @@ export class Faults {
   /** Injects `fault` into the next `times` matching requests. */
   next (fault: Fault, times = 1, match: FaultMatch = {}): void {
     this.queue.push({ fault, remaining: times, operations: match.operations, targets: match.targets ?? ['api'], paths: match.paths })
+  }
+
+  /** Whether this answer (already computed, 2xx) is to be rewritten into an oddity, and the generator to do it with. */
+  oddity (operationId: string, path = ''): Rng | undefined {
+    const c = this.config
+    if (c.oddityRate === undefined || c.oddityRate <= 0) return undefined
+    if (c.operations && !c.operations.includes(operationId)) return undefined
+    if (c.paths !== undefined && !c.paths.some((p) => path.includes(p))) return undefined
+    return this.rng.chance(c.oddityRate) ? this.rng : undefined
   }
 
   clear (): void {
