@@ -6,6 +6,7 @@ import { AppError } from '../errors/app-error'
 import type { Acl } from './acl'
 import { eachPage } from './listing'
 import { segment } from './layers'
+import { bodyFields } from './convert'
 import type { PageContext } from './items'
 import type { AttachmentRecord, CommentRecord, CrawlRecord } from './types'
 
@@ -92,7 +93,7 @@ export async function commentsOf (ctx: PageContext, container: CommentContainer,
       // v2 comments have no creator or creation field: the author is the current version's (a comment is
       // edited by its author only), and there is no createdAt to give
       ...(typeof c.version?.authorId === 'string' ? { authorId: c.version.authorId } : {}),
-      ...(ctx.bodies ? { body: { format: 'storage' as const, value: String(c.body?.storage?.value ?? '') } } : {}),
+      ...(ctx.bodies ? bodyFields(typeof c.body?.storage?.value === 'string' ? c.body.storage.value : '', ctx.bodyFormats) : {}),
       acl
     }
     return { record: comment, hash: stateHash('comment', acl, ancestorIds) }

@@ -8,6 +8,7 @@ import { composeAcl, namedAccounts, nobody, type Acl, type AclClause, type Layer
 import { field, segment, type RestrictionReader } from './layers'
 import { attachmentsOf, commentsOf, stateHash, type Hashed } from './children'
 import type { CommentRecord, ContentRecord, CrawlRecord } from './types'
+import { bodyFields, type BodyFormat } from './convert'
 
 const CONCURRENCY = 8
 
@@ -33,6 +34,8 @@ export interface PageContext {
   siteUrl: string
   restrictions: RestrictionReader
   bodies: boolean
+  /** besides storage: plain text and/or Markdown, converted here */
+  bodyFormats?: BodyFormat[]
   attachments: boolean
   comments: boolean
   /** footer comments of each exported attachment (with `attachments` and `comments`) */
@@ -99,7 +102,7 @@ async function withBody (ctx: PageContext, record: ContentRecord | CommentRecord
   try {
     const res = await ctx.call({ method: 'GET', path, query: { 'body-format': 'storage' }, signal: ctx.signal })
     const value = field(field(field(res.body, 'body'), 'storage'), 'value')
-    record.body = { format: 'storage', value: typeof value === 'string' ? value : '' }
+    Object.assign(record, bodyFields(typeof value === 'string' ? value : '', ctx.bodyFormats))
   } catch (err) {
     if (propagatesFrom(err, ctx.signal)) throw err
     out.errors.push(err instanceof AppError ? err.code : 'INTERNAL')
@@ -191,7 +194,7 @@ function contentRecord (ctx: PageContext, item: V2Content, at: { ancestors: stri
     updatedAt: typeof item.version?.createdAt === 'string' ? item.version.createdAt : '',
     ...(typeof item.authorId === 'string' ? { authorId: item.authorId } : {}),
     ...(typeof item.createdAt === 'string' ? { createdAt: item.createdAt } : {}),
-    ...(ctx.bodies ? { body: { format: 'storage' as const, value: typeof item.body?.storage?.value === 'string' ? item.body.storage.value : '' } } : {}),
+    ...(ctx.bodies ? bodyFields(typeof item.body?.storage?.value === 'string' ? item.body.storage.value : '', ctx.bodyFormats) : {}),
     acl: at.acl
   }
 }

@@ -262,7 +262,7 @@ async function fetchChanged (ctx: HandlerContext, cp: CrawlCheckpoint, state: Cr
 async function processItems (ctx: HandlerContext, input: CrawlInput, cp: CrawlCheckpoint, space: SpaceRef, kind: 'page' | 'blogpost', clause: AclClause, deps: SpaceDeps, items: V2Content[]): Promise<void> {
   const outcome: PageOutcome = await processPage({
     call: ctx.call, signal: ctx.signal, kind, space: { id: space.id, key: space.key, clause }, siteUrl: deps.siteUrl, restrictions: deps.restrictions,
-    bodies: input.bodies, attachments: input.types.includes('attachment'), comments: input.types.includes('comment'),
+    bodies: input.bodies, bodyFormats: input.bodyFormats, attachments: input.types.includes('attachment'), comments: input.types.includes('comment'),
     attachmentComments: attachmentComments(input),
     known: input.bodies ? undefined : async (ids) => await deps.state.known(space.id, ids)
   }, items.filter((i) => i !== null && typeof i === 'object' && (i.status === undefined || i.status === 'current')))

@@ -10,6 +10,8 @@ export interface CrawlInput {
   mode: 'full' | 'incremental'
   since?: string
   bodies: boolean
+  /** besides storage XHTML: `text` and/or `markdown`, converted by the crawl */
+  bodyFormats?: Array<'text' | 'markdown'>
   permissions: boolean
   principals: boolean
   /** with `attachment` and `comment`: also each attachment's footer comments (default true) */
@@ -39,6 +41,9 @@ export type ContentRecord = Base & {
   authorId?: string
   createdAt?: string
   body?: { format: 'storage', value: string }
+  /** the body as plain text and as Markdown, with `bodyFormats` */
+  text?: string
+  markdown?: string
   acl?: Acl
 }
 /**

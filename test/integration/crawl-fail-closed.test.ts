@@ -176,6 +176,39 @@ it('a page moved to the root is sent with parentId null; content the crawl could
   expect(back.body.value.length).toBeGreaterThan(0)
 }, 180_000)
 
+it('records an index can use without a second read: attachments placed, authors and creation times, text and Markdown bodies', async () => {
+  // the cost first: requests per exported item of a plain full crawl (no faults, every type)
+  sim.reset()
+  const plain = await crawl({ sink: { type: 'file', path: 'fc/cost.ndjson' } })
+  const items = plain.records.filter((r) => contentKinds.has(r.kind)).length
+  console.log(`crawl cost: ${sim.counters().requests} requests for ${items} items = ${(sim.counters().requests / items).toFixed(3)} requests per item (${JSON.stringify(sim.counters().byOperation)})`)
+  const { records } = await crawl({ bodyFormats: ['text', 'markdown'], sink: { type: 'file', path: 'fc/index.ndjson' } })
+  const state = reduce(records)
+  const all = [...state.values()]
+  const byId = new Map(all.map((r) => [r.id, r]))
+  const atts = all.filter((r) => r.kind === 'attachment')
+  expect(atts.length).toBeGreaterThan(0)
+  for (const a of atts) {
+    const container = byId.get(a.containerId) as Rec
+    expect([a.spaceId, a.spaceKey, a.containerType]).toEqual([container.spaceId, container.spaceKey, container.kind])
+    expect(a.ancestorIds).toEqual([container.id, ...container.ancestorIds])
+    expect(a.url).toMatch(/^https:\/\/.+\/wiki\/.+/)
+    expect(typeof a.createdAt).toBe('string')
+  }
+  const content = all.filter((r) => r.kind === 'page' || r.kind === 'blogpost')
+  for (const r of content) {
+    const truth = sim.data.contentById(r.id) as ContentSummary
+    expect(r.createdAt).toBe(truth.createdAt)
+    expect(typeof r.authorId).toBe('string')
+    expect(typeof r.text).toBe('string')
+    expect(typeof r.markdown).toBe('string')
+    expect(r.text).not.toMatch(/<\/?[a-z]+[^>]*>/i)
+  }
+  expect(content.some((r) => r.text.length > 0 && r.markdown.length > 0)).toBe(true)
+  const comments = all.filter((r) => r.kind === 'comment')
+  expect(comments.every((r) => typeof r.authorId === 'string' && typeof r.text === 'string')).toBe(true)
+}, 120_000)
+
 it('spaces that leave the crawl\'s view: an archived one is marked (as asked), one the account lost is deleted', async () => {
   const [, archived, lost] = sim.data.spaces()
   const scope = { sink: { type: 'file', path: 'fc/scope-0.ndjson' } }
