@@ -58,7 +58,13 @@ export const contentCrawl: ActionHandler = async (given) => {
       await crawlSpace(ctx, input, cp, cp.spaces[cp.spaceIndex], { state, restrictions, emit, save, siteUrl: site.url })
     }
     ctx.onProgress?.(progressOf(cp, 'principals'))
-    if (input.principals) await crawlPrincipals(ctx, services, alias, cp, state, emit, save)
+    // an incremental run emits only the groups and users that changed since this scope last exported them
+    const emitPrincipals = async (records: CrawlRecord[]): Promise<void> => {
+      const { changed, hashes } = await state.changedPrincipals(records)
+      await emit(cp.since === undefined ? records : changed as CrawlRecord[])
+      await state.savePrincipals(hashes)
+    }
+    if (input.principals) await crawlPrincipals(ctx, services, alias, cp, state, emitPrincipals, save)
     const complete = cp.incomplete.length === 0
     // a permissions pass exports no bodies: it must not move the watermark past edits it did not export
     if (complete && input.bodies) {

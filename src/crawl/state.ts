@@ -66,6 +66,19 @@ export class CrawlState {
   private failed (spaceId: string): string { return `${this.base}:failed:${spaceId}` }
   private runFailed (spaceId: string): string { return `${this.run}:failed:${spaceId}` }
 
+  /** Of these principal records, those whose content differs from what this scope last exported (hash per recordId). */
+  async changedPrincipals (records: Array<{ recordId: string }>): Promise<{ changed: Array<{ recordId: string }>, hashes: Array<[string, string]> }> {
+    if (records.length === 0) return { changed: [], hashes: [] }
+    const hashes = records.map((r): [string, string] => [r.recordId, createHash('sha1').update(JSON.stringify(r)).digest('base64url').slice(0, 16)])
+    const stored = await this.redis.hmget(`${this.base}:principals`, ...hashes.map(([id]) => id))
+    return { changed: records.filter((_, i) => stored[i] !== hashes[i][1]), hashes }
+  }
+
+  /** After the records were written: what was exported becomes what is stored. */
+  async savePrincipals (hashes: Array<[string, string]>): Promise<void> {
+    if (hashes.length > 0) await this.redis.hset(`${this.base}:principals`, Object.fromEntries(hashes))
+  }
+
   async storedSpaces (): Promise<string[]> { return await this.redis.smembers(this.spaces()) }
 
   /** Every stored item of a space, a chunk at a time (for a space that left the crawl's view). */

@@ -152,6 +152,17 @@ it('every account an ACL or a group names has a user record, one granted a space
   console.log(`crawl users: ${named.size} accounts named by ACLs and groups, all with a user record (one granted a space directly and in no group)`)
 }, 120_000)
 
+it('an incremental run emits only the groups and users that changed', async () => {
+  await crawl({ sink: { type: 'file', path: 'fc/principals-0.ndjson' } })
+  const quiet = await crawl({ mode: 'incremental', sink: { type: 'file', path: 'fc/principals-1.ndjson' } })
+  expect(quiet.records.filter((r) => r.kind === 'group' || r.kind === 'user')).toEqual([])
+  const group = sim.data.groups().find((g) => g.name !== 'site-admins' && g.members.length > 1) as { id: string, members: string[] }
+  sim.data.setGroupMembership(group.id, group.members[0], false)
+  const changed = await crawl({ mode: 'incremental', sink: { type: 'file', path: 'fc/principals-2.ndjson' } })
+  expect(changed.records.filter((r) => r.kind === 'group' || r.kind === 'user').map((r) => r.recordId)).toEqual([`group:${group.id}`])
+  expect(changed.records.find((r) => r.kind === 'group')?.members).not.toContain(group.members[0])
+}, 120_000)
+
 it('a page moved to the root is sent with parentId null; content the crawl could not see comes back with its body', async () => {
   const base = await crawl({ sink: { type: 'file', path: 'fc/move-0.ndjson' } })
   let state = reduce(base.records)
