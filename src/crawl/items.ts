@@ -34,6 +34,8 @@ export interface PageContext {
   siteUrl: string
   restrictions: RestrictionReader
   bodies: boolean
+  /** `mark`: archived pages are exported with `status: "archived"` (the records then all carry `status`) */
+  archived?: 'mark' | 'delete'
   /** besides storage: plain text and/or Markdown, converted here */
   bodyFormats?: BodyFormat[]
   attachments: boolean
@@ -160,7 +162,8 @@ async function processItem (ctx: PageContext, item: V2Content, out: PageOutcome)
   const ancestorIds = chain.map((a) => a.id)
   const parent = ctx.kind !== 'page' ? undefined : chainRead ? chain[0] ?? null : undefined
   const record = contentRecord(ctx, item, { ancestors: ancestorIds, acl, parent })
-  const records: Hashed[] = [{ record: record as CrawlRecord, hash: stateHash(ctx.kind, acl, ancestorIds) }]
+  // (an archived item's hash differs from its current one, so a permissions pass notices an archive or a restore)
+  const records: Hashed[] = [{ record: record as CrawlRecord, hash: stateHash(ctx.kind, acl, record.status === 'archived' ? [...ancestorIds, 'archived'] : ancestorIds) }]
   const attachments = ctx.attachments ? await attachmentsOf(ctx, item.id, acl, { spaceId: record.spaceId, spaceKey: record.spaceKey, containerType: ctx.kind, ancestorIds }) : []
   records.push(...attachments)
   const at = { spaceId: record.spaceId, spaceKey: record.spaceKey }
@@ -190,6 +193,7 @@ function contentRecord (ctx: PageContext, item: V2Content, at: { ancestors: stri
     ...(ctx.kind === 'page' ? { parentId } : {}),
     ...(ctx.kind === 'page' && parentId !== null && parentType !== undefined ? { parentType } : {}),
     ancestorIds: at.ancestors,
+    ...(ctx.archived === 'mark' ? { status: item.status === 'archived' ? 'archived' as const : 'current' as const } : {}),
     version: typeof item.version?.number === 'number' ? item.version.number : 0,
     updatedAt: typeof item.version?.createdAt === 'string' ? item.version.createdAt : '',
     ...(typeof item.authorId === 'string' ? { authorId: item.authorId } : {}),

@@ -190,7 +190,7 @@ async function crawlSpace (ctx: HandlerContext, input: CrawlInput, cp: CrawlChec
     for (;;) {
       let page: ListPage
       try {
-        page = await fetchListing(ctx, cp, space, kind, input.bodies)
+        page = await fetchListing(ctx, cp, space, kind, input.bodies, input.archived)
       } catch (err) {
         if (propagates(err, ctx)) throw err
         crawlError(ctx, cp, (err as AppError).code)
@@ -233,13 +233,15 @@ async function crawlSpace (ctx: HandlerContext, input: CrawlInput, cp: CrawlChec
   cp.spaceIndex-- // the caller's loop advances it
 }
 
-async function fetchListing (ctx: HandlerContext, cp: CrawlCheckpoint, space: SpaceRef, kind: 'page' | 'blogpost', bodies: boolean): Promise<ListPage> {
+async function fetchListing (ctx: HandlerContext, cp: CrawlCheckpoint, space: SpaceRef, kind: 'page' | 'blogpost', bodies: boolean, archived?: 'mark' | 'delete'): Promise<ListPage> {
   if (cp.cursor !== undefined) return await listPage(ctx.call, cp.cursor, undefined, ctx.signal)
   if (cp.since !== undefined) {
     return await listPage(ctx.call, '/wiki/rest/api/content/search', { cql: windowCql(space, kind, cp.since, cp.startedAt, cp.timeZone), limit: LIST_LIMIT }, ctx.signal)
   }
   const path = `/wiki/api/v2/spaces/${segment(space.id)}/${kind === 'page' ? 'pages' : 'blogposts'}`
-  return await listPage(ctx.call, path, { status: 'current', limit: LIST_LIMIT, ...(bodies ? { 'body-format': 'storage' } : {}) }, ctx.signal)
+  // archived pages are listed too when they are to be marked (blog posts cannot be archived)
+  const status = archived === 'mark' && kind === 'page' ? ['current', 'archived'] : 'current'
+  return await listPage(ctx.call, path, { status, limit: LIST_LIMIT, ...(bodies ? { 'body-format': 'storage' } : {}) }, ctx.signal)
 }
 
 /**
@@ -268,10 +270,10 @@ async function fetchChanged (ctx: HandlerContext, cp: CrawlCheckpoint, state: Cr
 async function processItems (ctx: HandlerContext, input: CrawlInput, cp: CrawlCheckpoint, space: SpaceRef, kind: 'page' | 'blogpost', clause: AclClause, deps: SpaceDeps, items: V2Content[]): Promise<void> {
   const outcome: PageOutcome = await processPage({
     call: ctx.call, signal: ctx.signal, kind, space: { id: space.id, key: space.key, clause }, siteUrl: deps.siteUrl, restrictions: deps.restrictions,
-    bodies: input.bodies, bodyFormats: input.bodyFormats, attachments: input.types.includes('attachment'), comments: input.types.includes('comment'),
+    bodies: input.bodies, bodyFormats: input.bodyFormats, archived: input.archived, attachments: input.types.includes('attachment'), comments: input.types.includes('comment'),
     attachmentComments: attachmentComments(input),
     known: input.bodies ? undefined : async (ids) => await deps.state.known(space.id, ids)
-  }, items.filter((i) => i !== null && typeof i === 'object' && (i.status === undefined || i.status === 'current')))
+  }, items.filter((i) => i !== null && typeof i === 'object' && (i.status === undefined || i.status === 'current' || (i.status === 'archived' && input.archived === 'mark'))))
   if (!input.permissions) for (const r of outcome.records) delete (r as { acl?: unknown }).acl
   await deps.emit(outcome.records)
   await deps.state.markSeen(space.id, outcome.seen, outcome.accounts)

@@ -10,6 +10,8 @@ export interface CrawlInput {
   mode: 'full' | 'incremental'
   since?: string
   bodies: boolean
+  /** archived pages: `delete` (default: a complete listing emits them as deleted) or `mark` (exported with `status: "archived"`) */
+  archived?: 'mark' | 'delete'
   /** besides storage XHTML: `text` and/or `markdown`, converted by the crawl */
   bodyFormats?: Array<'text' | 'markdown'>
   permissions: boolean
@@ -37,6 +39,8 @@ export type ContentRecord = Base & {
   ancestorIds: string[]
   version: number
   updatedAt: string
+  /** with `archived: "mark"`: `current` or `archived` */
+  status?: 'current' | 'archived'
   /** who created it and when (v2 authorId, createdAt), when the answer says */
   authorId?: string
   createdAt?: string
