@@ -69,7 +69,9 @@ export class CrawlState {
   /** Of these principal records, those whose content differs from what this scope last exported (hash per recordId). */
   async changedPrincipals (records: Array<{ recordId: string }>): Promise<{ changed: Array<{ recordId: string }>, hashes: Array<[string, string]> }> {
     if (records.length === 0) return { changed: [], hashes: [] }
-    const hashes = records.map((r): [string, string] => [r.recordId, createHash('sha1').update(JSON.stringify(r)).digest('base64url').slice(0, 16)])
+    // keyed by a digest of the recordId, not the recordId: a user's is its accountId, which is not kept here
+    const digest = (text: string): string => createHash('sha1').update(text).digest('base64url').slice(0, 16)
+    const hashes = records.map((r): [string, string] => [digest(r.recordId), digest(JSON.stringify(r))])
     const stored = await this.redis.hmget(`${this.base}:principals`, ...hashes.map(([id]) => id))
     return { changed: records.filter((_, i) => stored[i] !== hashes[i][1]), hashes }
   }
