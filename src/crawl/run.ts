@@ -13,7 +13,7 @@ import { processPage, propagatesFrom, type PageOutcome, type V2Content } from '.
 import { exportGroups, exportUsers, stageOrgEmails } from './principals'
 import { openFileSink, openWebhookSink, type Sink } from './sink'
 import { attachmentComments, CrawlState, scopeOf } from './state'
-import { nobody, spaceClause, type AclClause } from './acl'
+import { spaceClause, type AclClause } from './acl'
 import type { CrawlInput, CrawlRecord, CrawlResult } from './types'
 import { siteTimeZone, windowCql } from './window'
 import { countSpace, progressOf } from './progress'
@@ -310,7 +310,7 @@ async function readSpaceClause (ctx: HandlerContext, cp: CrawlCheckpoint, space:
   } catch (err) {
     if (propagatesFrom(err, ctx.signal) || !(err instanceof AppError)) throw err
     crawlError(ctx, cp, err.code)
-    return nobody(spaceClause(space.id, [], [], []), space.id).allOf[1]
+    return spaceClause(space.id, [], [], []) // (no principal: nobody satisfies it)
   }
 }
 

@@ -233,6 +233,21 @@ it('an archived page is marked status archived when asked (and deleted by defaul
   expect(deleted.records.filter((r) => r.id === page.id).map((r) => r.kind)).toEqual(['deleted'])
 }, 120_000)
 
+it('a space whose grant cannot be read: its items are readable by nobody, the other spaces are exact', async () => {
+  const space = sim.data.spaces()[1]
+  sim.reset()
+  sim.faults.set({ errorRate: 1, errorStatus: 403, operations: ['getSpacePermissionsAssignments'], paths: [`/spaces/${space.id}/permissions`] })
+  const { result, records } = await crawl({ sink: { type: 'file', path: 'fc/space-grant.ndjson' } })
+  sim.faults.clear()
+  expect(result.errors).toEqual({ UPSTREAM_FORBIDDEN: 1 })
+  const state = reduce(records)
+  const items = [...state.values()].filter((r) => contentKinds.has(r.kind))
+  const inSpace = items.filter((r) => r.spaceId === space.id || (r.kind === 'attachment' && state.get(`page:${r.containerId}`)?.spaceId === space.id))
+  expect(inSpace.length).toBeGreaterThan(0)
+  expect(inSpace.filter((r) => readableBy(state, r) > 0).map((r) => r.recordId)).toEqual([])
+  expect(exactness(state, items.filter((r) => !inSpace.includes(r)))).toMatchObject({ grants: 0, denials: 0 })
+}, 120_000)
+
 it('spaces that leave the crawl\'s view: an archived one is marked (as asked), one the account lost is deleted', async () => {
   const [, archived, lost] = sim.data.spaces()
   const scope = { sink: { type: 'file', path: 'fc/scope-0.ndjson' } }
