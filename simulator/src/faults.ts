@@ -9,6 +9,10 @@ export interface FaultConfig {
   errorRate?: number
   /** status of injected errors (default 503) */
   errorStatus?: number
+  /** statuses of injected errors, one picked at random per error (instead of `errorStatus`) */
+  errorStatuses?: number[]
+  /** probability that a matching 2xx answer is rewritten into a spec-valid oddity (oddities.ts) */
+  oddityRate?: number
   /** probability of an injected 429 */
   rateLimitRate?: number
   /** Retry-After seconds on injected 429s; null sends a 429 without Retry-After (default 1) */
@@ -56,6 +60,15 @@ export class Faults {
     this.queue.push({ fault, remaining: times, operations: match.operations, targets: match.targets ?? ['api'], paths: match.paths })
   }
 
+  /** Whether this answer (already computed, 2xx) is to be rewritten into an oddity, and the generator to do it with. */
+  oddity (operationId: string, path = ''): Rng | undefined {
+    const c = this.config
+    if (c.oddityRate === undefined || c.oddityRate <= 0) return undefined
+    if (c.operations && !c.operations.includes(operationId)) return undefined
+    if (c.paths !== undefined && !c.paths.some((p) => path.includes(p))) return undefined
+    return this.rng.chance(c.oddityRate) ? this.rng : undefined
+  }
+
   clear (): void {
     this.config = {}
     this.queue.length = 0
@@ -72,7 +85,10 @@ export class Faults {
     if (!(c.targets ?? ['api']).includes(target) || (c.operations && !c.operations.includes(operationId)) || !onPath(c.paths)) return undefined
     const delayMs = (c.latencyMs ?? 0) + (c.latencyJitterMs ? this.rng.int(c.latencyJitterMs + 1) : 0)
     if (c.resetRate && this.rng.chance(c.resetRate)) return { delayMs, fault: { kind: 'reset' } }
-    if (c.errorRate && this.rng.chance(c.errorRate)) return { delayMs, fault: { kind: 'error', status: c.errorStatus } }
+    if (c.errorRate && this.rng.chance(c.errorRate)) {
+      const status = c.errorStatuses !== undefined && c.errorStatuses.length > 0 ? c.errorStatuses[this.rng.int(c.errorStatuses.length)] : c.errorStatus
+      return { delayMs, fault: { kind: 'error', status } }
+    }
     if (c.rateLimitRate && this.rng.chance(c.rateLimitRate)) {
       return { delayMs, fault: { kind: 'rateLimit', retryAfter: c.rateLimitRetryAfter === undefined ? 1 : c.rateLimitRetryAfter } }
     }

@@ -8,6 +8,7 @@ import { bearer, injectFaults, send } from './http'
 import { pointsOf } from './rate-limit'
 import { isRemovedEndpoint } from './removed-endpoints'
 import { sparseBody } from './sparse'
+import { oddBody } from './oddities'
 import { contextFor, type OpHandler } from './routes/context'
 import { handlers } from './routes'
 import type { User } from './seed'
@@ -94,6 +95,8 @@ async function handle (state: SimState, request: FastifyRequest, reply: FastifyR
     ? handler(contextFor(state, site, auth.user, auth.token, op, sitePath, query, checked.value))
     : apiError(op.version, 501, `${op.operationId} is valid but not simulated`)
   if (state.options.sparse && result.status < 300) result.body = sparseBody(state.contract, op, result.status, result.body)
+  const odd = result.status < 300 ? state.faults.oddity(op.operationId, sitePath) : undefined
+  if (odd !== undefined) result.body = oddBody(op.operationId, result.body, odd)
   const rateHeaders = state.rateLimiter.charge(auth.token.clientId, cloudId, pointsOf(method, result.objects))
   if (state.options.validateResponses && handler) {
     const violation = state.contract.validateResponse(op, result.status, result.body)

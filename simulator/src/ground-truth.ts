@@ -162,6 +162,44 @@ export class GroundTruth {
     site.revision++
   }
 
+  /** Archives a space (or brings it back): the v2 space listing with `status=current` no longer shows it. */
+  setSpaceStatus (spaceId: string, status: 'current' | 'archived', cloudId?: string): void {
+    const site = this.site(cloudId)
+    const space = site.spaceById.get(spaceId)
+    if (!space) throw new Error(`unknown space ${spaceId}`)
+    space.status = status
+    site.revision++
+  }
+
+  /** Grants read on a space to one account directly (a user permission, not through a group). */
+  grantSpaceRead (spaceId: string, accountId: string, cloudId?: string): void {
+    const site = this.site(cloudId)
+    const space = site.spaceById.get(spaceId)
+    const user = this.state.userByAccountId(accountId)
+    if (!space || !user) throw new Error(`unknown space ${spaceId} or account ${accountId}`)
+    if (space.read.users.includes(user.index)) return
+    space.read = { users: [...space.read.users, user.index], groups: space.read.groups }
+    space.permissions = [...space.permissions, { id: String(Number(space.id) * 100 + 90 + space.permissions.length), principalType: 'user', principal: user.index, key: 'read', targetType: 'space' }]
+    site.revision++
+  }
+
+  /**
+   * Takes read on a space away from an account, as an admin would: the account and every group it is in lose
+   * their space grants (read and the rest), and so do the access classes that include it. The space leaves the
+   * account's view (listings, reads), and the ground truth follows for everyone those grants covered.
+   */
+  revokeSpaceAccess (spaceId: string, accountId: string, cloudId?: string): void {
+    const site = this.site(cloudId)
+    const space = site.spaceById.get(spaceId)
+    const user = this.state.userByAccountId(accountId)
+    if (!space || !user) throw new Error(`unknown space ${spaceId} or account ${accountId}`)
+    const groups = new Set(site.groups.filter((g) => g.members.has(user.index)).map((g) => g.index))
+    space.read = { users: space.read.users.filter((u) => u !== user.index), groups: space.read.groups.filter((g) => !groups.has(g)) }
+    space.permissions = space.permissions.filter((p) => p.principalType === 'user' ? p.principal !== user.index : !groups.has(p.principal))
+    space.accessClasses = space.accessClasses.filter((k) => k !== 'anonymous-users' && !(k === 'all-licensed-users' && user.accountType === 'atlassian'))
+    site.revision++
+  }
+
   /** A new version of the content, modified now (for incremental-crawl tests). */
   touchContent (contentId: string, cloudId?: string): ContentSummary {
     const site = this.site(cloudId)

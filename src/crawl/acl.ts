@@ -16,11 +16,14 @@ export interface Acl { allOf: AclClause[] }
 export interface ReadRestriction { users: string[], groups: string[] }
 
 /**
- * One layer of the chain as fetched: its restriction, `missing` (404: trashed or draft, skipped), or an
- * error (403, 5xx after retries: the item gets no readers — never the space's readers).
+ * One layer of the chain as fetched: its restriction; `gone` (an ancestor proven trashed, purged or a draft
+ * by a read of the ancestor itself: Confluence no longer applies its restriction, skipped); `missing` (a 404
+ * nothing explained: fails closed like an error); or an error (403, 5xx after retries, an answer that is not
+ * complete and exact: the item gets no readers — never the space's readers). docs/crawl.md "Fail closed".
  */
 export type Layer =
   | { id: string, state: 'ok', read: ReadRestriction }
+  | { id: string, state: 'gone' }
   | { id: string, state: 'missing' }
   | { id: string, state: 'error', code: string }
 
@@ -42,19 +45,26 @@ export interface ComposedAcl {
 
 /**
  * space ∧ own ∧ every ancestor (own first, then closest ancestor to root). An unrestricted layer adds no
- * clause; a 404 layer is skipped; an unreadable one collapses the ACL to a clause nobody satisfies.
+ * clause; a proven-gone ancestor is skipped; an unreadable or unexplained-missing one collapses the ACL to a
+ * clause nobody satisfies.
  */
 export function composeAcl (space: AclClause, layers: Layer[]): ComposedAcl {
   const allOf: AclClause[] = [space]
   for (const layer of layers) {
-    if (layer.state === 'missing') continue
-    if (layer.state === 'error') {
-      return { acl: { allOf: [space, { source: 'restriction', sourceId: layer.id, anyOf: [] }] }, error: { layerId: layer.id, code: layer.code } }
+    if (layer.state === 'gone') continue
+    if (layer.state === 'error' || layer.state === 'missing') {
+      const code = layer.state === 'error' ? layer.code : 'UPSTREAM_NOT_FOUND'
+      return { acl: nobody(space, layer.id), error: { layerId: layer.id, code } }
     }
     if (layer.read.users.length === 0 && layer.read.groups.length === 0) continue
     allOf.push(restrictionClause(layer.id, layer.read))
   }
   return { acl: { allOf } }
+}
+
+/** An ACL nobody satisfies: the space clause AND a clause with no principal, named after what failed. */
+export function nobody (space: AclClause, sourceId: string): Acl {
+  return { allOf: [space, { source: 'restriction', sourceId, anyOf: [] }] }
 }
 
 export function restrictionClause (contentId: string, read: ReadRestriction): AclClause {

@@ -27,6 +27,13 @@ export interface CrawlCheckpoint {
   /** pages and blog posts processed (job progress `done`) */
   listed?: number
   users?: { unresolved: number, unresolvedIds: string[] }
+  /** stored spaces the run's space listing no longer shows, still to delete (or mark) */
+  removedSpaces?: string[]
+  /** those already deleted (or marked) */
+  removed?: string[]
+  /** items that failed (the first 1,000) and how many per space */
+  failed?: Array<{ id: string, kind: string, spaceId: string, code: string }>
+  failedBySpace?: Record<string, number>
 }
 
 const FIELD = 'crawl'

@@ -5,6 +5,8 @@ import { createHash } from 'node:crypto'
 import { AppError } from '../errors/app-error'
 import type { Acl } from './acl'
 import { eachPage } from './listing'
+import { segment } from './layers'
+import { bodyFields } from './convert'
 import type { PageContext } from './items'
 import type { AttachmentRecord, CommentRecord, CrawlRecord } from './types'
 
@@ -15,23 +17,35 @@ export function stateHash (kind: string, acl: Acl, ancestorIds: string[]): strin
   return `${kind}|${createHash('sha1').update(JSON.stringify([acl, ancestorIds])).digest('base64url').slice(0, 16)}`
 }
 
-const base = (kind: 'page' | 'blogpost', id: string): string => `/wiki/api/v2/${kind === 'page' ? 'pages' : 'blogposts'}/${id}`
+const base = (kind: 'page' | 'blogpost', id: string): string => `/wiki/api/v2/${kind === 'page' ? 'pages' : 'blogposts'}/${segment(id)}`
 
-export async function attachmentsOf (ctx: PageContext, containerId: string, acl: Acl): Promise<Hashed[]> {
+/** Where an attachment sits, for its record (an index needs no second read to place or filter it). */
+export interface AttachmentPlace { spaceId: string, spaceKey: string, containerType: 'page' | 'blogpost', ancestorIds: string[] }
+
+export async function attachmentsOf (ctx: PageContext, containerId: string, acl: Acl, place: AttachmentPlace): Promise<Hashed[]> {
   const out: Hashed[] = []
+  const str = (v: unknown): string => typeof v === 'string' ? v : ''
   await eachPage(ctx.call, `${base(ctx.kind, containerId)}/attachments`, { limit: 250, status: 'current' }, ctx.signal, async (results) => {
-    for (const a of results as Array<Record<string, any>>) {
+    for (const a of results as Array<Record<string, any> | null>) {
+      if (a === null || typeof a !== 'object' || (typeof a.id !== 'string' && typeof a.id !== 'number')) continue
       const att: AttachmentRecord = {
         recordId: `attachment:${String(a.id)}`,
         kind: 'attachment',
         id: String(a.id),
         containerId,
-        title: String(a.title ?? ''),
-        mediaType: String(a.mediaType ?? ''),
-        fileSize: Number(a.fileSize ?? 0),
-        downloadUrl: `${ctx.siteUrl}/wiki${String(a.downloadLink ?? a._links?.download ?? '')}`,
-        version: Number(a.version?.number ?? 0),
-        updatedAt: String(a.version?.createdAt ?? ''),
+        containerType: place.containerType,
+        spaceId: place.spaceId,
+        spaceKey: place.spaceKey,
+        ancestorIds: [containerId, ...place.ancestorIds],
+        title: str(a.title),
+        mediaType: str(a.mediaType),
+        fileSize: typeof a.fileSize === 'number' ? a.fileSize : 0,
+        url: `${ctx.siteUrl}/wiki${str(a.webuiLink) !== '' ? str(a.webuiLink) : str(a._links?.webui)}`,
+        downloadUrl: `${ctx.siteUrl}/wiki${str(a.downloadLink) !== '' ? str(a.downloadLink) : str(a._links?.download)}`,
+        version: typeof a.version?.number === 'number' ? a.version.number : 0,
+        updatedAt: str(a.version?.createdAt),
+        ...(typeof a.version?.authorId === 'string' ? { authorId: a.version.authorId } : {}),
+        ...(typeof a.createdAt === 'string' ? { createdAt: a.createdAt } : {}),
         acl
       }
       out.push({ record: att, hash: stateHash('attachment', acl, [containerId]) })
@@ -76,7 +90,10 @@ export async function commentsOf (ctx: PageContext, container: CommentContainer,
       ancestorIds,
       version: Number(c.version?.number ?? 0),
       updatedAt: String(c.version?.createdAt ?? ''),
-      ...(ctx.bodies ? { body: { format: 'storage' as const, value: String(c.body?.storage?.value ?? '') } } : {}),
+      // v2 comments have no creator or creation field: the author is the current version's (a comment is
+      // edited by its author only), and there is no createdAt to give
+      ...(typeof c.version?.authorId === 'string' ? { authorId: c.version.authorId } : {}),
+      ...(ctx.bodies ? bodyFields(typeof c.body?.storage?.value === 'string' ? c.body.storage.value : '', ctx.bodyFormats) : {}),
       acl
     }
     return { record: comment, hash: stateHash('comment', acl, ancestorIds) }
@@ -90,12 +107,12 @@ export async function commentsOf (ctx: PageContext, container: CommentContainer,
   }
   const type = container.type
   const roots = type === 'attachment'
-    ? [{ path: `/wiki/api/v2/attachments/${container.id}/footer-comments`, commentType: 'footer' as const, query: { limit: 250, ...body } }]
+    ? [{ path: `/wiki/api/v2/attachments/${segment(container.id)}/footer-comments`, commentType: 'footer' as const, query: { limit: 250, ...body } }]
     : (['footer', 'inline'] as const).map((commentType) => ({ path: `${base(type, container.id)}/${commentType}-comments`, commentType, query: { limit: 250, status: ['current'], ...body } }))
   for (const { path, commentType, query } of roots) {
     const listed = await goneIs404(ctx, type === 'attachment', async () => {
       await eachPage(ctx.call, path, query, ctx.signal, async (results) => {
-        for (const c of results as Array<Record<string, any>>) add(c, commentType)
+        for (const c of results as Array<Record<string, any> | null>) if (c !== null && typeof c === 'object' && c.id !== undefined && c.id !== null) add(c, commentType)
       })
     })
     if (!listed) return out
@@ -106,8 +123,8 @@ export async function commentsOf (ctx: PageContext, container: CommentContainer,
     const parent = out[i].record as CommentRecord
     // deleted since it was listed: it has no replies left to export (its own record goes at the next full listing)
     await goneIs404(ctx, true, async () => {
-      await eachPage(ctx.call, `/wiki/api/v2/${parent.commentType}-comments/${parent.id}/children`, { limit: 250, ...body }, ctx.signal, async (results) => {
-        for (const c of results as Array<Record<string, any>>) add({ parentCommentId: parent.id, ...c }, parent.commentType)
+      await eachPage(ctx.call, `/wiki/api/v2/${parent.commentType}-comments/${segment(parent.id)}/children`, { limit: 250, ...body }, ctx.signal, async (results) => {
+        for (const c of results as Array<Record<string, any> | null>) if (c !== null && typeof c === 'object' && c.id !== undefined && c.id !== null) add({ parentCommentId: parent.id, ...c }, parent.commentType)
       })
     })
   }

@@ -6,6 +6,7 @@ import type { HandlerContext } from '../actions/handlers/types'
 import { OrgAdminNotConfiguredError } from '../errors/errors'
 import { orgAccess, orgUserPages } from '../licence/org-users'
 import type { CrawlState } from './state'
+import { field, segment } from './layers'
 import type { CrawlRecord, GroupRecord, UserRecord } from './types'
 
 const GROUP_PAGE = 200
@@ -16,23 +17,33 @@ type Call = HandlerContext['call']
 type Emit = (records: CrawlRecord[]) => Promise<void>
 
 /** Groups, one offset page at a time; returns the next offset, or undefined when done. */
-export async function exportGroups (call: Call, state: CrawlState, start: number, emit: Emit, signal?: AbortSignal): Promise<number | undefined> {
+export async function exportGroups (call: Call, state: CrawlState, start: number, emit: Emit, signal?: AbortSignal, onError: (code: string) => void = () => {}): Promise<number | undefined> {
   const res = await call({ method: 'GET', path: '/wiki/rest/api/group', query: { start, limit: GROUP_PAGE }, signal })
-  const groups = ((res.body as { results?: Array<{ id?: string, name?: string }> } | null)?.results ?? []).filter((g) => typeof g.id === 'string')
+  const listed = field(res.body, 'results')
+  const all = Array.isArray(listed) ? listed : []
+  const groups: Array<{ id: string, name: string }> = []
+  for (const g of all) {
+    const id = field(g, 'id')
+    const name = field(g, 'name')
+    // (a null entry or one without an id: a group we cannot name, so nobody is let in through it)
+    if (typeof id === 'string' && id !== '') groups.push({ id, name: typeof name === 'string' ? name : '' }); else onError('GROUP_INCOMPLETE')
+  }
   const records: GroupRecord[] = []
   for (const g of groups) {
     const members: string[] = []
     for (let at = 0; ; at += GROUP_PAGE) {
-      const page = await call({ method: 'GET', path: `/wiki/rest/api/group/${g.id as string}/membersByGroupId`, query: { start: at, limit: GROUP_PAGE }, signal })
-      const users = (page.body as { results?: Array<{ accountId?: string }> } | null)?.results ?? []
-      for (const u of users) if (typeof u.accountId === 'string') members.push(u.accountId)
+      const page = await call({ method: 'GET', path: `/wiki/rest/api/group/${segment(g.id)}/membersByGroupId`, query: { start: at, limit: GROUP_PAGE }, signal })
+      const list = field(page.body, 'results')
+      const users = Array.isArray(list) ? list : []
+      // a member we cannot name is left out (a false denial at worst, never a grant), and counted
+      for (const u of users) { const accountId = field(u, 'accountId'); if (typeof accountId === 'string' && accountId !== '') members.push(accountId); else onError('GROUP_MEMBER_INCOMPLETE') }
       if (users.length < GROUP_PAGE) break
     }
-    records.push({ recordId: `group:${g.id as string}`, kind: 'group', groupId: g.id as string, name: g.name ?? '', members })
+    records.push({ recordId: `group:${g.id}`, kind: 'group', groupId: g.id, name: g.name, members })
     await state.addAccounts(members)
   }
   await emit(records)
-  return groups.length < GROUP_PAGE ? undefined : start + GROUP_PAGE
+  return all.length < GROUP_PAGE ? undefined : start + GROUP_PAGE
 }
 
 /**
@@ -63,18 +74,27 @@ export async function exportUsers (call: Call, state: CrawlState, emit: Emit, si
     for (let i = 0; i < ids.length; i += USER_BATCH) {
       const batch = ids.slice(i, i + USER_BATCH)
       const res = await call({ method: 'GET', path: '/wiki/rest/api/user/bulk', query: { accountId: batch.join(',') }, signal })
-      const users = (res.body as { results?: Array<Record<string, any>> } | null)?.results ?? []
-      const orgEmails = await state.emails(users.map((u) => String(u.accountId)))
-      const records: UserRecord[] = users.map((u, k) => {
-        const profile = typeof u.email === 'string' && u.email !== '' ? u.email : null
+      const listed = field(res.body, 'results')
+      const byId = new Map<string, Record<string, any>>()
+      for (const u of Array.isArray(listed) ? listed : []) {
+        const accountId = field(u, 'accountId')
+        if (typeof accountId === 'string' && batch.includes(accountId)) byId.set(accountId, u as Record<string, any>)
+      }
+      // every account asked for gets a record, also one the bulk read did not return (deleted, or hidden):
+      // an index that meets an accountId in an ACL or a group can always resolve it
+      const orgEmails = await state.emails(batch)
+      const records: UserRecord[] = batch.map((accountId, k) => {
+        const u = byId.get(accountId)
+        const profile = typeof u?.email === 'string' && u.email !== '' ? u.email as string : null
         const email = orgEmails[k] ?? profile
+        const name = typeof u?.displayName === 'string' ? u.displayName as string : typeof u?.publicName === 'string' ? u.publicName as string : ''
         return {
-          recordId: `user:${String(u.accountId)}`,
+          recordId: `user:${accountId}`,
           kind: 'user',
-          accountId: String(u.accountId),
-          displayName: String(u.displayName ?? u.publicName ?? ''),
-          accountType: String(u.accountType ?? 'atlassian'),
-          active: u.accountStatus === undefined ? true : u.accountStatus === 'active',
+          accountId,
+          displayName: name,
+          accountType: typeof u?.accountType === 'string' && u.accountType !== '' ? u.accountType as string : u === undefined ? 'unknown' : 'atlassian',
+          active: u === undefined ? false : u.accountStatus === undefined ? true : u.accountStatus === 'active',
           email,
           emailSource: orgEmails[k] !== null ? 'org' : profile !== null ? 'profile' : null
         }

@@ -4,11 +4,12 @@
 import type { HandlerContext, ProgressUpdate } from '../actions/handlers/types'
 import { AppError } from '../errors/app-error'
 import type { CrawlCheckpoint } from './checkpoint'
+import { spaceCql } from './window'
 
-export async function countSpace (call: HandlerContext['call'], spaceKey: string, kinds: Array<'page' | 'blogpost'>, signal?: AbortSignal): Promise<number | undefined> {
+export async function countSpace (call: HandlerContext['call'], space: { id: string, key: string }, kinds: Array<'page' | 'blogpost'>, signal?: AbortSignal): Promise<number | undefined> {
   if (kinds.length === 0) return 0
   try {
-    const cql = `space = "${spaceKey.replace(/"/g, '')}" and type in (${kinds.join(', ')})`
+    const cql = `${spaceCql(space)} and type in (${kinds.join(', ')})`
     const res = await call({ method: 'GET', path: '/wiki/rest/api/search', query: { cql, limit: 1 }, signal })
     const total = (res.body as { totalSize?: unknown } | null)?.totalSize
     return typeof total === 'number' && total >= 0 ? total : undefined

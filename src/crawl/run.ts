@@ -7,13 +7,14 @@ import type { ActionHandler, HandlerContext } from '../actions/handlers/types'
 import { AppError } from '../errors/app-error'
 import { InputInvalidError, InternalError } from '../errors/errors'
 import { loadCheckpoint, saveCheckpoint, tally, type CrawlCheckpoint, type SpaceRef } from './checkpoint'
-import { fetchSpaceClause, RestrictionReader } from './layers'
+import { fetchSpaceClause, RestrictionReader, segment } from './layers'
 import { listPage, type ListPage } from './listing'
-import { processPage, type V2Content } from './items'
+import { processPage, propagatesFrom, type PageOutcome, type V2Content } from './items'
 import { exportGroups, exportUsers, stageOrgEmails } from './principals'
 import { openFileSink, openWebhookSink, type Sink } from './sink'
 import { OUTAGE_FIELD, type OutageClock } from './webhook-sink'
 import { attachmentComments, CrawlState, scopeOf } from './state'
+import { spaceClause, type AclClause } from './acl'
 import type { CrawlInput, CrawlRecord, CrawlResult } from './types'
 import { siteTimeZone, windowCql } from './window'
 import { countSpace, progressOf } from './progress'
@@ -53,6 +54,7 @@ export const contentCrawl: ActionHandler = async (given) => {
   m?.lastProgress.labels(alias).setToCurrentTime()
   try {
     ctx.onProgress?.(progressOf(cp, 'listing'))
+    if ((cp.removedSpaces ?? []).length > 0) await removeSpaces(ctx, input, cp, state, emit, save)
     for (; cp.spaceIndex < cp.spaces.length; cp.spaceIndex++) {
       // a page's ancestors are in its own space: each space starts with an empty restriction cache, so the
       // cache holds at most one space's layers, never the whole site's
@@ -60,7 +62,13 @@ export const contentCrawl: ActionHandler = async (given) => {
       await crawlSpace(ctx, input, cp, cp.spaces[cp.spaceIndex], { state, restrictions, emit, save, siteUrl: site.url })
     }
     ctx.onProgress?.(progressOf(cp, 'principals'))
-    if (input.principals) await crawlPrincipals(ctx, services, alias, cp, state, emit, save)
+    // an incremental run emits only the groups and users that changed since this scope last exported them
+    const emitPrincipals = async (records: CrawlRecord[]): Promise<void> => {
+      const { changed, hashes } = await state.changedPrincipals(records)
+      await emit(cp.since === undefined ? records : changed as CrawlRecord[])
+      await state.savePrincipals(hashes)
+    }
+    if (input.principals) await crawlPrincipals(ctx, services, alias, cp, state, emitPrincipals, save)
     const complete = cp.incomplete.length === 0
     // a permissions pass exports no bodies: it must not move the watermark past edits it did not export
     if (complete && input.bodies) {
@@ -78,7 +86,10 @@ export const contentCrawl: ActionHandler = async (given) => {
       unresolvedUsers: { count: cp.users?.unresolved ?? 0, accountIds: cp.users?.unresolvedIds ?? [] },
       errors: cp.errors,
       watermark: complete && input.bodies ? cp.startedAt : await state.watermark(),
-      incompleteSpaces: cp.incomplete
+      incompleteSpaces: cp.incomplete,
+      spaces: cp.spaces.map((sp) => ({ id: sp.id, key: sp.key, complete: !cp.incomplete.includes(sp.id), failed: cp.failedBySpace?.[sp.id] ?? 0 })),
+      failed: cp.failed ?? [],
+      removedSpaces: cp.removed ?? []
     }
     return result
   } finally {
@@ -142,20 +153,32 @@ async function startRun (ctx: HandlerContext, input: CrawlInput, state: CrawlSta
   const spaces: SpaceRef[] = []
   const include = input.spaces?.include
   const exclude = new Set(input.spaces?.exclude ?? [])
+  let sawUnnamed = false
   let page: ListPage | undefined = await listPage(ctx.call, '/wiki/api/v2/spaces', { limit: 250, status: 'current', ...(include ? { keys: include } : {}) }, ctx.signal)
   while (page !== undefined) {
-    for (const s of page.results as Array<{ id: string, key: string, name?: string, _links?: { webui?: string } }>) {
-      if (!exclude.has(s.key)) spaces.push({ id: String(s.id), key: s.key, name: s.name ?? s.key, url: `${siteUrl}/wiki${s._links?.webui ?? `/spaces/${s.key}`}` })
+    for (const s of page.results as Array<{ id?: unknown, key?: unknown, name?: unknown, _links?: { webui?: unknown } } | null>) {
+      // (a null entry or one without an id names no space: nothing to crawl, and nothing may be removed this run)
+      if (s === null || typeof s !== 'object' || (typeof s.id !== 'string' && typeof s.id !== 'number')) { sawUnnamed = true; continue }
+      const key = typeof s.key === 'string' ? s.key : ''
+      if (key !== '' && exclude.has(key)) continue
+      const webui = typeof s._links?.webui === 'string' ? s._links.webui : key !== '' ? `/spaces/${encodeURIComponent(key)}` : ''
+      spaces.push({ id: String(s.id), key, name: typeof s.name === 'string' ? s.name : key, url: `${siteUrl}/wiki${webui}` })
     }
     page = page.next === undefined ? undefined : await listPage(ctx.call, page.next, undefined, ctx.signal)
   }
+  // The listing above is complete (any failure of it fails the run before anything is emitted): a space this
+  // scope holds records of and the listing no longer shows has left the crawl's view (access lost, archived,
+  // deleted) and its records go. A null entry in the listing could be any space: then nothing is removed.
+  const listed = new Set(spaces.map((sp) => sp.id))
+  const removed = sawUnnamed ? [] : (await state.storedSpaces()).filter((id) => !listed.has(id)).sort()
   if (since === undefined) {
     const kinds = (['page', 'blogpost'] as const).filter((k) => input.types.includes(k))
-    for (const s of spaces) { const count = await countSpace(ctx.call, s.key, kinds, ctx.signal); if (count !== undefined) s.count = count }
+    for (const s of spaces) { const count = await countSpace(ctx.call, s, kinds, ctx.signal); if (count !== undefined) s.count = count }
   }
   return {
     v: 1, startedAt: new Date().toISOString(), since, timeZone: since === undefined ? 'UTC' : await siteTimeZone(ctx.call, ctx.signal),
-    spaces, spaceIndex: 0, typeIndex: 0, phase: 'space', groupStart: 0, sink: 0, counts: {}, errors: {}, deletions: 0, incomplete: [], processed: 0, listed: 0
+    spaces, spaceIndex: 0, typeIndex: 0, phase: 'space', groupStart: 0, sink: 0, counts: {}, errors: {}, deletions: 0, incomplete: [], processed: 0, listed: 0,
+    removedSpaces: removed, removed: [], failed: [], failedBySpace: {}
   }
 }
 
@@ -180,7 +203,7 @@ function propagates (err: unknown, ctx: HandlerContext): boolean {
 
 async function crawlSpace (ctx: HandlerContext, input: CrawlInput, cp: CrawlCheckpoint, space: SpaceRef, deps: SpaceDeps): Promise<void> {
   const kinds = (['page', 'blogpost'] as const).filter((k) => input.types.includes(k))
-  const clause = await fetchSpaceClause(ctx.call, space.id, ctx.signal)
+  const clause = await readSpaceClause(ctx, cp, space, deps)
   if (cp.phase === 'space') {
     await deps.emit([{ recordId: `space:${space.id}`, kind: 'space', id: space.id, key: space.key, name: space.name, url: space.url, ...(input.permissions ? { acl: { allOf: [clause] } } : {}) }])
     cp.phase = 'list'; cp.typeIndex = 0; cp.cursor = undefined
@@ -191,31 +214,27 @@ async function crawlSpace (ctx: HandlerContext, input: CrawlInput, cp: CrawlChec
     for (;;) {
       let page: ListPage
       try {
-        page = await fetchListing(ctx, cp, space, kind, input.bodies)
+        page = await fetchListing(ctx, cp, space, kind, input.bodies, input.archived)
       } catch (err) {
         if (propagates(err, ctx)) throw err
         crawlError(ctx, cp, (err as AppError).code)
         if (!cp.incomplete.includes(space.id)) cp.incomplete.push(space.id)
         break
       }
-      const items = cp.since === undefined ? page.results as V2Content[] : await fetchChanged(ctx, kind, page.results, input.bodies)
-      const outcome = await processPage({
-        call: ctx.call, signal: ctx.signal, kind, space: { id: space.id, key: space.key, clause }, siteUrl: deps.siteUrl, restrictions: deps.restrictions,
-        bodies: input.bodies, attachments: input.types.includes('attachment'), comments: input.types.includes('comment'),
-        attachmentComments: attachmentComments(input),
-        known: input.bodies ? undefined : async (ids) => await deps.state.known(space.id, ids)
-      }, items.filter((i) => i.status === undefined || i.status === 'current'))
-      if (!input.permissions) for (const r of outcome.records) delete (r as { acl?: unknown }).acl
-      await deps.emit(outcome.records)
-      await deps.state.markSeen(space.id, outcome.seen, outcome.accounts)
-      for (const code of outcome.errors) crawlError(ctx, cp, code)
-      cp.processed += outcome.seen.length
-      cp.listed = (cp.listed ?? 0) + (outcome.processed.page ?? 0) + (outcome.processed.blogpost ?? 0)
+      const items = cp.since === undefined ? page.results as V2Content[] : await fetchChanged(ctx, cp, deps.state, space, kind, page.results, input.bodies)
+      await processItems(ctx, input, cp, space, kind, clause, deps, items)
       cp.cursor = page.next
       if (page.next === undefined) break
       await deps.save()
       ctx.onProgress?.(progressOf(cp, `${kind}s`))
       if (ctx.signal?.aborted === true) throw ctx.signal.reason
+    }
+  }
+  if (cp.phase === 'list' && cp.since !== undefined) {
+    // an incremental run also reads again what failed in earlier runs (its window would not show it)
+    for (const kind of kinds) {
+      const ids = (await deps.state.previousFailures(space.id)).filter((f) => f.kind === kind).map((f) => ({ id: f.id }))
+      if (ids.length > 0) await processItems(ctx, input, cp, space, kind, clause, deps, await fetchChanged(ctx, cp, deps.state, space, kind, ids, input.bodies))
     }
   }
   if (cp.phase === 'list') {
@@ -230,7 +249,7 @@ async function crawlSpace (ctx: HandlerContext, input: CrawlInput, cp: CrawlChec
     await deps.save()
   }
   if (cp.since === undefined && !cp.incomplete.includes(space.id)) await deps.state.replaceItems(space.id)
-  else await deps.state.mergeItems(space.id)
+  else await deps.state.mergeItems(space.id, cp.since !== undefined)
   cp.phase = 'space'; cp.typeIndex = 0; cp.cursor = undefined
   cp.spaceIndex++
   await deps.save()
@@ -238,34 +257,120 @@ async function crawlSpace (ctx: HandlerContext, input: CrawlInput, cp: CrawlChec
   cp.spaceIndex-- // the caller's loop advances it
 }
 
-async function fetchListing (ctx: HandlerContext, cp: CrawlCheckpoint, space: SpaceRef, kind: 'page' | 'blogpost', bodies: boolean): Promise<ListPage> {
+async function fetchListing (ctx: HandlerContext, cp: CrawlCheckpoint, space: SpaceRef, kind: 'page' | 'blogpost', bodies: boolean, archived?: 'mark' | 'delete'): Promise<ListPage> {
   if (cp.cursor !== undefined) return await listPage(ctx.call, cp.cursor, undefined, ctx.signal)
   if (cp.since !== undefined) {
-    return await listPage(ctx.call, '/wiki/rest/api/content/search', { cql: windowCql(space.key, kind, cp.since, cp.startedAt, cp.timeZone), limit: LIST_LIMIT }, ctx.signal)
+    return await listPage(ctx.call, '/wiki/rest/api/content/search', { cql: windowCql(space, kind, cp.since, cp.startedAt, cp.timeZone), limit: LIST_LIMIT }, ctx.signal)
   }
-  const path = `/wiki/api/v2/spaces/${space.id}/${kind === 'page' ? 'pages' : 'blogposts'}`
-  return await listPage(ctx.call, path, { status: 'current', limit: LIST_LIMIT, ...(bodies ? { 'body-format': 'storage' } : {}) }, ctx.signal)
+  const path = `/wiki/api/v2/spaces/${segment(space.id)}/${kind === 'page' ? 'pages' : 'blogposts'}`
+  // archived pages are listed too when they are to be marked (blog posts cannot be archived)
+  const status = archived === 'mark' && kind === 'page' ? ['current', 'archived'] : 'current'
+  return await listPage(ctx.call, path, { status, limit: LIST_LIMIT, ...(bodies ? { 'body-format': 'storage' } : {}) }, ctx.signal)
 }
 
-/** CQL gives ids; each changed item is read in the v2 form the records are built from. */
-async function fetchChanged (ctx: HandlerContext, kind: 'page' | 'blogpost', results: unknown[], bodies: boolean): Promise<V2Content[]> {
+/**
+ * CQL gives ids; each changed item is read in the v2 form the records are built from. A 404 (deleted or out of
+ * view since) skips it; any other failure skips it with an error, and the next run reads it again.
+ */
+async function fetchChanged (ctx: HandlerContext, cp: CrawlCheckpoint, state: CrawlState, space: SpaceRef, kind: 'page' | 'blogpost', results: unknown[], bodies: boolean): Promise<V2Content[]> {
   const out: V2Content[] = []
-  for (const r of results as Array<{ id?: string }>) {
+  const failed: Array<{ id: string, kind: string, code: string }> = []
+  for (const r of results) {
+    const id = r !== null && typeof r === 'object' ? (r as { id?: unknown }).id : undefined
+    if (typeof id !== 'string' && typeof id !== 'number') { crawlError(ctx, cp, 'ITEM_INCOMPLETE'); continue }
     try {
-      const res = await ctx.call({ method: 'GET', path: `/wiki/api/v2/${kind === 'page' ? 'pages' : 'blogposts'}/${String(r.id)}`, query: bodies ? { 'body-format': 'storage' } : undefined, signal: ctx.signal })
-      out.push(res.body as V2Content)
+      const res = await ctx.call({ method: 'GET', path: `/wiki/api/v2/${kind === 'page' ? 'pages' : 'blogposts'}/${segment(String(id))}`, query: bodies ? { 'body-format': 'storage' } : undefined, signal: ctx.signal })
+      if (res.body !== null && typeof res.body === 'object') out.push(res.body as V2Content)
     } catch (err) {
-      if (!(err instanceof AppError) || err.code !== 'UPSTREAM_NOT_FOUND') throw err
+      if (propagatesFrom(err, ctx.signal) || !(err instanceof AppError)) throw err
+      if (err.code !== 'UPSTREAM_NOT_FOUND') failed.push({ id: String(id), kind, code: err.code })
     }
   }
+  if (failed.length > 0) await recordFailures(ctx, cp, state, space, failed)
   return out
+}
+
+/** One listing page's items (or an incremental run's changed ones) → records in the sink, state, tallies. */
+async function processItems (ctx: HandlerContext, input: CrawlInput, cp: CrawlCheckpoint, space: SpaceRef, kind: 'page' | 'blogpost', clause: AclClause, deps: SpaceDeps, items: V2Content[]): Promise<void> {
+  const outcome: PageOutcome = await processPage({
+    call: ctx.call, signal: ctx.signal, kind, space: { id: space.id, key: space.key, clause }, siteUrl: deps.siteUrl, restrictions: deps.restrictions,
+    bodies: input.bodies, bodyFormats: input.bodyFormats, archived: input.archived, attachments: input.types.includes('attachment'), comments: input.types.includes('comment'),
+    attachmentComments: attachmentComments(input),
+    known: input.bodies ? undefined : async (ids) => await deps.state.known(space.id, ids)
+  }, items.filter((i) => i !== null && typeof i === 'object' && (i.status === undefined || i.status === 'current' || (i.status === 'archived' && input.archived === 'mark'))))
+  if (!input.permissions) for (const r of outcome.records) delete (r as { acl?: unknown }).acl
+  await deps.emit(outcome.records)
+  await deps.state.markSeen(space.id, outcome.seen, outcome.accounts)
+  await deps.state.forget(space.id, outcome.gone)
+  cp.deletions += outcome.gone.length
+  // (an item's failure is counted with its own code among outcome.errors)
+  for (const code of outcome.errors) crawlError(ctx, cp, code)
+  if (outcome.failed.length > 0) await recordFailures(ctx, cp, deps.state, space, outcome.failed, false)
+  cp.processed += outcome.seen.length
+  cp.listed = (cp.listed ?? 0) + (outcome.processed.page ?? 0) + (outcome.processed.blogpost ?? 0)
+}
+
+const FAILED_LISTED = 1000
+
+/** Items that failed: in the result (the first 1,000), per space, and in Redis for the next run to read again. */
+async function recordFailures (ctx: HandlerContext, cp: CrawlCheckpoint, state: CrawlState, space: SpaceRef, failed: Array<{ id: string, kind: string, code: string }>, count = true): Promise<void> {
+  cp.failed ??= []
+  cp.failedBySpace ??= {}
+  for (const f of failed) {
+    if (count) crawlError(ctx, cp, f.code)
+    if (cp.failed.length < FAILED_LISTED) cp.failed.push({ ...f, spaceId: space.id })
+    cp.failedBySpace[space.id] = (cp.failedBySpace[space.id] ?? 0) + 1
+  }
+  await state.markFailed(space.id, failed)
+}
+
+/** The space's read grant; one that cannot be read makes every item of the space readable by nobody (counted). */
+async function readSpaceClause (ctx: HandlerContext, cp: CrawlCheckpoint, space: SpaceRef, deps: SpaceDeps): Promise<AclClause> {
+  try {
+    const clause = await fetchSpaceClause(ctx.call, space.id, ctx.signal)
+    // every account the grant names gets a user record, like those the restrictions name
+    await deps.state.addAccounts(clause.anyOf.flatMap((p) => p.type === 'user' ? [p.accountId] : []))
+    return clause
+  } catch (err) {
+    if (propagatesFrom(err, ctx.signal) || !(err instanceof AppError)) throw err
+    crawlError(ctx, cp, err.code)
+    return spaceClause(space.id, [], [], []) // (no principal: nobody satisfies it)
+  }
+}
+
+/**
+ * Spaces this scope holds records of that the run's (complete) space listing no longer shows: each stored item
+ * gets a `deleted` record (or, with `removedSpaces: "mark"`, a record marking it unavailable and readable by
+ * nobody), the space too, and the stored state of the space is dropped.
+ */
+async function removeSpaces (ctx: HandlerContext, input: CrawlInput, cp: CrawlCheckpoint, state: CrawlState,
+  emit: (records: CrawlRecord[]) => Promise<void>, save: () => Promise<void>): Promise<void> {
+  const mark = input.removedSpaces === 'mark'
+  for (const spaceId of cp.removedSpaces ?? []) {
+    const closed = { allOf: [{ source: 'space' as const, sourceId: spaceId, anyOf: [] }] }
+    for await (const chunk of state.storedItems(spaceId)) {
+      await emit(chunk.map((g): CrawlRecord => mark
+        ? { recordId: `${g.kind}:${g.id}`, kind: 'unavailable', id: g.id, contentKind: g.kind, spaceId, acl: closed }
+        : { recordId: `${g.kind}:${g.id}`, kind: 'deleted', id: g.id, contentKind: g.kind }))
+      if (!mark) cp.deletions += chunk.length
+    }
+    await emit([mark
+      ? { recordId: `space:${spaceId}`, kind: 'unavailable', id: spaceId, contentKind: 'space', spaceId, acl: closed }
+      : { recordId: `space:${spaceId}`, kind: 'deleted', id: spaceId, contentKind: 'space' }])
+    if (!mark) cp.deletions++
+    await state.dropSpace(spaceId)
+    cp.removed ??= []
+    cp.removed.push(spaceId)
+  }
+  cp.removedSpaces = []
+  await save()
 }
 
 async function crawlPrincipals (ctx: HandlerContext, services: NonNullable<HandlerContext['services']>, alias: string, cp: CrawlCheckpoint, state: CrawlState,
   emit: (records: CrawlRecord[]) => Promise<void>, save: () => Promise<void>): Promise<void> {
   if (cp.phase === 'space') { cp.phase = 'groups'; cp.groupStart = 0; await save() }
   while (cp.phase === 'groups') {
-    const next = await exportGroups(ctx.call, state, cp.groupStart, emit, ctx.signal)
+    const next = await exportGroups(ctx.call, state, cp.groupStart, emit, ctx.signal, (code) => { crawlError(ctx, cp, code) })
     if (next === undefined) cp.phase = 'users'; else cp.groupStart = next
     await save()
   }

@@ -60,10 +60,84 @@ export class CrawlState {
 
   private items (spaceId: string): string { return `${this.base}:items:${spaceId}` }
   private seen (spaceId: string): string { return `${this.run}:seen:${spaceId}` }
+  /** Spaces this scope holds items of (so a space that leaves the crawl's view is noticed). */
+  private spaces (): string { return `${this.base}:spaces` }
+  /** Items of a space that failed (exported readable by nobody, or skipped): id → kind, retried next run. */
+  private failed (spaceId: string): string { return `${this.base}:failed:${spaceId}` }
+  private runFailed (spaceId: string): string { return `${this.run}:failed:${spaceId}` }
+
+  /** Of these principal records, those whose content differs from what this scope last exported (hash per recordId). */
+  async changedPrincipals (records: Array<{ recordId: string }>): Promise<{ changed: Array<{ recordId: string }>, hashes: Array<[string, string]> }> {
+    if (records.length === 0) return { changed: [], hashes: [] }
+    // keyed by a digest of the recordId, not the recordId: a user's is its accountId, which is not kept here
+    const digest = (text: string): string => createHash('sha1').update(text).digest('base64url').slice(0, 16)
+    const hashes = records.map((r): [string, string] => [digest(r.recordId), digest(JSON.stringify(r))])
+    const stored = await this.redis.hmget(`${this.base}:principals`, ...hashes.map(([id]) => id))
+    return { changed: records.filter((_, i) => stored[i] !== hashes[i][1]), hashes }
+  }
+
+  /** After the records were written: what was exported becomes what is stored. */
+  async savePrincipals (hashes: Array<[string, string]>): Promise<void> {
+    if (hashes.length > 0) await this.redis.hset(`${this.base}:principals`, Object.fromEntries(hashes))
+  }
+
+  async storedSpaces (): Promise<string[]> { return await this.redis.smembers(this.spaces()) }
+
+  /** Every stored item of a space, a chunk at a time (for a space that left the crawl's view). */
+  async * storedItems (spaceId: string): AsyncGenerator<Array<{ id: string, kind: string }>> {
+    let cursor = '0'
+    do {
+      const [next, flat] = await this.redis.hscan(this.items(spaceId), cursor, 'COUNT', SCAN_COUNT)
+      cursor = next
+      const out: Array<{ id: string, kind: string }> = []
+      for (let i = 0; i < flat.length; i += 2) out.push({ id: flat[i], kind: flat[i + 1].split('|')[0] })
+      if (out.length > 0) yield out
+    } while (cursor !== '0')
+  }
+
+  /** Forgets a space the crawl no longer sees (after its records were deleted or marked). */
+  async dropSpace (spaceId: string): Promise<void> {
+    await this.redis.del(this.items(spaceId), this.failed(spaceId))
+    await this.redis.srem(this.spaces(), spaceId)
+  }
+
+  async markFailed (spaceId: string, entries: Array<{ id: string, kind: string }>): Promise<void> {
+    if (entries.length === 0) return
+    await this.redis.multi().hset(this.runFailed(spaceId), Object.fromEntries(entries.map((e) => [e.id, e.kind]))).expire(this.runFailed(spaceId), RUN_TTL_SECONDS).exec()
+  }
+
+  /** What failed in the space in earlier runs (and not yet read since). */
+  async previousFailures (spaceId: string): Promise<Array<{ id: string, kind: string }>> {
+    return Object.entries(await this.redis.hgetall(this.failed(spaceId))).map(([id, kind]) => ({ id, kind }))
+  }
+
+  /**
+   * The space's failures after this run: a complete listing (or an incremental run, which retried every
+   * earlier failure) replaces them with this run's; a partial listing keeps the earlier ones it did not reach.
+   */
+  private async commitFailures (spaceId: string, replace: boolean): Promise<void> {
+    if (!replace) {
+      let cursor = '0'
+      do {
+        const [next, flat] = await this.redis.hscan(this.seen(spaceId), cursor, 'COUNT', SCAN_COUNT)
+        cursor = next
+        const ids = flat.filter((_, i) => i % 2 === 0)
+        if (ids.length > 0) await this.redis.hdel(this.failed(spaceId), ...ids)
+      } while (cursor !== '0')
+    } else await this.redis.del(this.failed(spaceId))
+    const mine = await this.redis.hgetall(this.runFailed(spaceId))
+    if (Object.keys(mine).length > 0) await this.redis.hset(this.failed(spaceId), mine)
+    await this.redis.del(this.runFailed(spaceId))
+  }
 
   /** Stored `<kind>|<aclHash>` of items, for the permissions pass. */
   async known (spaceId: string, ids: string[]): Promise<Array<string | null>> {
     return ids.length === 0 ? [] : await this.redis.hmget(this.items(spaceId), ...ids)
+  }
+
+  /** Items found gone mid-run (and emitted as deleted): no longer stored, so no later deletion repeats it. */
+  async forget (spaceId: string, ids: string[]): Promise<void> {
+    if (ids.length > 0) await this.redis.hdel(this.items(spaceId), ...ids)
   }
 
   async markSeen (spaceId: string, entries: Array<[string, string]>, accounts: string[]): Promise<void> {
@@ -91,12 +165,17 @@ export class CrawlState {
 
   /** After a complete listing: what was seen becomes what is stored. Idempotent (a resumed commit finds nothing). */
   async replaceItems (spaceId: string): Promise<void> {
+    await this.redis.sadd(this.spaces(), spaceId)
     const seen = this.seen(spaceId)
+    // (failed items are seen too: no seen set left means a resumed commit that already ran)
+    if (await this.redis.exists(seen) === 1) await this.commitFailures(spaceId, true)
     if (await this.redis.exists(seen) === 1) { await this.redis.rename(seen, this.items(spaceId)); await this.redis.persist(this.items(spaceId)) } else await this.redis.del(this.items(spaceId))
   }
 
   /** After a partial listing (or an incremental run): what was seen is added, nothing is removed. */
-  async mergeItems (spaceId: string): Promise<void> {
+  async mergeItems (spaceId: string, retriedFailures = false): Promise<void> {
+    await this.commitFailures(spaceId, retriedFailures)
+    await this.redis.sadd(this.spaces(), spaceId)
     let cursor = '0'
     do {
       const [next, flat] = await this.redis.hscan(this.seen(spaceId), cursor, 'COUNT', SCAN_COUNT)
@@ -129,7 +208,7 @@ export class CrawlState {
   }
 
   async dropRun (spaceIds: string[]): Promise<void> {
-    await this.redis.del(`${this.run}:accounts`, `${this.run}:emails`, ...spaceIds.map((s) => this.seen(s)))
+    await this.redis.del(`${this.run}:accounts`, `${this.run}:emails`, ...spaceIds.flatMap((s) => [this.seen(s), this.runFailed(s)]))
   }
 }
 

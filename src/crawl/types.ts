@@ -10,10 +10,16 @@ export interface CrawlInput {
   mode: 'full' | 'incremental'
   since?: string
   bodies: boolean
+  /** archived pages: `delete` (default: a complete listing emits them as deleted) or `mark` (exported with `status: "archived"`) */
+  archived?: 'mark' | 'delete'
+  /** besides storage XHTML: `text` and/or `markdown`, converted by the crawl */
+  bodyFormats?: Array<'text' | 'markdown'>
   permissions: boolean
   principals: boolean
   /** with `attachment` and `comment`: also each attachment's footer comments (default true) */
   attachmentComments?: boolean
+  /** what a space that left the crawl's view becomes: its records deleted (default) or marked `unavailable` */
+  removedSpaces?: 'delete' | 'mark'
   sink: { type: 'file', path: string } | { type: 'webhook', url: string }
 }
 
@@ -26,13 +32,22 @@ export type ContentRecord = Base & {
   spaceKey: string
   title: string
   url: string
-  parentId?: string
+  /** pages: the closest page or folder above, `null` at the space's root (blog posts: absent) */
+  parentId?: string | null
   /** what parentId is: `page` or `folder` (v2 parentType) */
   parentType?: string
   ancestorIds: string[]
   version: number
   updatedAt: string
+  /** with `archived: "mark"`: `current` or `archived` */
+  status?: 'current' | 'archived'
+  /** who created it and when (v2 authorId, createdAt), when the answer says */
+  authorId?: string
+  createdAt?: string
   body?: { format: 'storage', value: string }
+  /** the body as plain text and as Markdown, with `bodyFormats` */
+  text?: string
+  markdown?: string
   acl?: Acl
 }
 /**
@@ -40,20 +55,42 @@ export type ContentRecord = Base & {
  * attachment), `ancestorIds` that container then its ancestors (an attachment's: its page or blog post, then
  * that page's ancestors); a reply names the comment it answers, an inline comment its resolution status.
  */
-export type CommentRecord = Omit<ContentRecord, 'kind' | 'parentType'> & {
+export type CommentRecord = Omit<ContentRecord, 'kind' | 'parentType' | 'parentId'> & {
   kind: 'comment'
+  parentId: string
   commentType: 'footer' | 'inline'
   containerType: 'page' | 'blogpost' | 'attachment'
   parentCommentId?: string
   resolutionStatus?: string
 }
 export type AttachmentRecord = Base & {
-  kind: 'attachment', id: string, containerId: string, title: string, mediaType: string, fileSize: number, downloadUrl: string, version: number, updatedAt: string, acl?: Acl
+  kind: 'attachment'
+  id: string
+  containerId: string
+  /** what containerId is: `page` or `blogpost` */
+  containerType: 'page' | 'blogpost'
+  spaceId: string
+  spaceKey: string
+  /** the container, then its ancestors (closest first) */
+  ancestorIds: string[]
+  title: string
+  mediaType: string
+  fileSize: number
+  /** the attachment's page in Confluence (its preview), and the file itself */
+  url: string
+  downloadUrl: string
+  version: number
+  updatedAt: string
+  authorId?: string
+  createdAt?: string
+  acl?: Acl
 }
 export type DeletedRecord = Base & { kind: 'deleted', id: string, contentKind: string }
+/** A record of a space that left the crawl's view, with `removedSpaces: "mark"`: kept, readable by nobody. */
+export type UnavailableRecord = Base & { kind: 'unavailable', id: string, contentKind: string, spaceId: string, acl: Acl }
 export type UserRecord = Base & { kind: 'user', accountId: string, displayName: string, accountType: string, active: boolean, email: string | null, emailSource: 'org' | 'profile' | null }
 export type GroupRecord = Base & { kind: 'group', groupId: string, name: string, members: string[] }
-export type CrawlRecord = SpaceRecord | ContentRecord | CommentRecord | AttachmentRecord | DeletedRecord | UserRecord | GroupRecord
+export type CrawlRecord = SpaceRecord | ContentRecord | CommentRecord | AttachmentRecord | DeletedRecord | UnavailableRecord | UserRecord | GroupRecord
 
 export interface CrawlResult {
   complete: boolean
@@ -65,4 +102,10 @@ export interface CrawlResult {
   watermark: string | null
   /** spaces whose listing failed somewhere (no deletions were emitted for them) */
   incompleteSpaces: string[]
+  /** each space crawled: listed completely or not, and how many of its items failed */
+  spaces: Array<{ id: string, key: string, complete: boolean, failed: number }>
+  /** items that failed (the first 1,000): exported readable by nobody or skipped, read again by the next run */
+  failed: Array<{ id: string, kind: string, spaceId: string, code: string }>
+  /** spaces whose records were deleted (or marked) because the crawl no longer sees them */
+  removedSpaces: string[]
 }

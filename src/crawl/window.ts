@@ -22,8 +22,13 @@ export function cqlTime (at: Date, timeZone: string): string {
   return `${get('year')}-${get('month')}-${get('day')} ${get('hour')}:${get('minute')}`
 }
 
-export function windowCql (spaceKey: string, kind: 'page' | 'blogpost', since: string, until: string, timeZone: string): string {
+/** The CQL clause naming a space: by key, or by id when the answer gave no key. */
+export function spaceCql (space: { id: string, key: string }): string {
+  return space.key !== '' ? `space = "${space.key.replace(/["\\]/g, '')}"` : `space.id = ${space.id.replace(/[^0-9]/g, '') || '0'}`
+}
+
+export function windowCql (space: { id: string, key: string }, kind: 'page' | 'blogpost', since: string, until: string, timeZone: string): string {
   const from = cqlTime(new Date(Date.parse(since) - OVERLAP_MS), timeZone)
   const to = cqlTime(new Date(until), timeZone)
-  return `space = "${spaceKey.replace(/"/g, '')}" and type = ${kind} and lastmodified >= "${from}" and lastmodified <= "${to}" order by lastmodified asc`
+  return `${spaceCql(space)} and type = ${kind} and lastmodified >= "${from}" and lastmodified <= "${to}" order by lastmodified asc`
 }

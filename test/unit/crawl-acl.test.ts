@@ -24,11 +24,17 @@ describe('crawl acl: space AND own AND every ancestor', () => {
     expect(canRead(acl, outsider)).toBe(false)
   })
 
-  it('an empty restriction inherits; a 404 layer is skipped', () => {
-    const { acl, error } = composeAcl(space, [{ id: 'p', state: 'ok', read: { users: [], groups: [] } }, { id: 'gone', state: 'missing' }])
+  it('an empty restriction inherits; an ancestor proven trashed (gone) is skipped', () => {
+    const { acl, error } = composeAcl(space, [{ id: 'p', state: 'ok', read: { users: [], groups: [] } }, { id: 'gone', state: 'gone' }])
     expect(error).toBeUndefined()
     expect(acl.allOf).toHaveLength(1)
     expect(canRead(acl, bob)).toBe(true)
+  })
+
+  it('a 404 nothing explained (missing) fails closed, like an error: never "no restriction"', () => {
+    const { acl, error } = composeAcl(space, [{ id: 'p', state: 'missing' }, { id: 'a', state: 'ok', read: { users: [], groups: [] } }])
+    expect(error).toEqual({ layerId: 'p', code: 'UPSTREAM_NOT_FOUND' })
+    expect([alice, bob, carol].some((s) => canRead(acl, s))).toBe(false)
   })
 
   it('an unreadable layer (403, 5xx) admits nobody and reports the error: fail closed', () => {
@@ -54,18 +60,20 @@ describe('crawl acl: space AND own AND every ancestor', () => {
     expect(aclHash(a)).not.toBe(aclHash(c))
   })
 
-  it('property: canRead(composeAcl) = in the space and listed by every non-empty readable layer', () => {
+  it('property: canRead(composeAcl) = in the space, no layer missing or unreadable, and listed by every non-empty one', () => {
     const ids = ['u1', 'u2', 'u3', 'u4']
     const groups = ['g1', 'g2', 'g3']
     const restriction = fc.record({ users: fc.subarray(ids), groups: fc.subarray(groups) })
     const layer: fc.Arbitrary<Layer> = fc.oneof(
       fc.record({ id: fc.constant('l'), state: fc.constant('ok' as const), read: restriction }),
-      fc.constant({ id: 'm', state: 'missing' as const })
+      fc.constant({ id: 'g', state: 'gone' as const }),
+      fc.constant({ id: 'm', state: 'missing' as const }),
+      fc.constant({ id: 'e', state: 'error' as const, code: 'UPSTREAM_UNAVAILABLE' })
     )
     fc.assert(fc.property(restriction, fc.array(layer, { maxLength: 5 }), fc.constantFrom(...ids), fc.subarray(groups), (sp, layers, who, memberOf) => {
       const s = subject(who, memberOf)
       const listed = (r: { users: string[], groups: string[] }): boolean => r.users.includes(who) || r.groups.some((g) => memberOf.includes(g))
-      const expected = listed(sp) && layers.every((l) => l.state !== 'ok' || (l.read.users.length + l.read.groups.length === 0) || listed(l.read))
+      const expected = listed(sp) && layers.every((l) => l.state === 'gone' || (l.state === 'ok' && (l.read.users.length + l.read.groups.length === 0 || listed(l.read))))
       return canRead(composeAcl(spaceClause('S', sp.users, sp.groups, []), layers).acl, s) === expected
     }))
   })
