@@ -5,6 +5,8 @@ import { STATUSES } from '../seed'
 import type { OpContext, OpHandler } from './context'
 import { contentOfKind, cursorPage, list, listContent, range, sorted, type Candidates } from './content-lists'
 import { ancestorList, childRefs } from './folders'
+import { v2Written } from './content-writes'
+import { writesOf, type WrittenDoc } from '../writes'
 
 /** Content index of a readable page or blog post, else -1. Single reads take any status unless one is asked for. */
 export function readableContent (ctx: OpContext, id: unknown, kind: 'page' | 'blogpost', statuses?: string[]): number {
@@ -17,12 +19,25 @@ export function readableContent (ctx: OpContext, id: unknown, kind: 'page' | 'bl
 /** GET /pages/{id} and /blogposts/{id}: the same representation, told apart by kind. */
 export function getContentById (kind: 'page' | 'blogpost'): OpHandler {
   return (ctx) => {
+    // content written through the API (or seeded content changed by a write): its record wins
+    const written = writesOf(ctx.site).written(String(ctx.path.id))
+    if (written !== undefined) return writtenById(ctx, written, kind)
     const c = readableContent(ctx, ctx.path.id, kind, ctx.query.status)
     if (c === -1) return v2Error(404)
     const item = v2Page(ctx.site, c, ctx.query['body-format'] as BodyFormat | undefined, true)
     if (ctx.query['include-labels'] === true) item.labels = labelsOf(ctx, c)
     return { status: 200, body: item, objects: { core: 1 } }
   }
+}
+
+function writtenById (ctx: OpContext, d: WrittenDoc, kind: 'page' | 'blogpost'): OpResult {
+  const reader = ctx.reader()
+  const statuses = ctx.query.status as string[] | undefined
+  if (d.kind !== kind || d.status === 'deleted' || (statuses !== undefined && !statuses.includes(d.status))) return v2Error(404)
+  if (d.seeded !== -1 ? !reader.canRead(d.seeded) : !reader.canReadSpace(d.space)) return v2Error(404)
+  const item = v2Written(ctx.site, d, ctx.query['body-format'] as string | undefined)
+  if (ctx.query['include-labels'] === true) item.labels = labelList(ctx, d.labels)
+  return { status: 200, body: item, objects: { core: 1 } }
 }
 
 const getPageById = getContentById('page')
@@ -74,7 +89,11 @@ function childrenOf (shape: 'direct' | 'child'): OpHandler {
 }
 
 export function labelsOf (ctx: OpContext, c: number): Record<string, unknown> {
-  const labels = ctx.site.labels(c).map((name, i) => ({ id: String(ctx.site.idBase + c * 10 + i), name, prefix: 'global' }))
+  return labelList(ctx, writesOf(ctx.site).written(ctx.site.contentId(c))?.labels ?? ctx.site.labels(c), c)
+}
+
+function labelList (ctx: OpContext, names: string[], c = 0): Record<string, unknown> {
+  const labels = names.map((name, i) => ({ id: String(ctx.site.idBase + c * 10 + i), name, prefix: 'global' }))
   return { results: labels, meta: { hasMore: false, cursor: '' }, _links: { self: `${ctx.sitePath}/labels` } }
 }
 
