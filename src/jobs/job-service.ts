@@ -31,6 +31,8 @@ export interface EnqueueRequest {
   requestId: string
   /** The caller's W3C traceparent, kept in the job data (nothing else of the request). */
   traceparent?: string
+  /** The submitting API key's fingerprint (content writes name it on their audit lines). */
+  actor?: string
 }
 
 export interface ListFilter { state?: PublicJobState, action?: string, connection?: string, limit?: number, cursor?: string }
@@ -100,6 +102,7 @@ export class JobService {
     }
     if (req.body.callbackUrl !== undefined) data.callbackUrl = req.body.callbackUrl
     if (req.traceparent !== undefined) data.traceparent = req.traceparent
+    if (req.actor !== undefined) data.actor = req.actor
     await guard(Promise.all([
       this.queue.add(action.id, data, { jobId: id, attempts }),
       this.redis.zadd(this.keys.index, 0, id),

@@ -23,7 +23,7 @@ export interface ExecuteBody {
 }
 
 /** Runs an execute request in async mode and returns the response to send (202 + job). */
-export type AsyncExecutor = (req: { actionId: string, body: ExecuteBody, requestId: string, traceparent?: string }) => Promise<StoredResponse>
+export type AsyncExecutor = (req: { actionId: string, body: ExecuteBody, requestId: string, traceparent?: string, actor?: string }) => Promise<StoredResponse>
 
 /** executeAsync defaults to queuing the run as a job (core.jobs). */
 export interface ActionRoutesOptions { core: Core, executeAsync?: AsyncExecutor }
@@ -48,7 +48,8 @@ const metaSchema = {
     connection: { type: 'object', required: ['requested', 'resolved'], properties: { requested: { type: 'string' }, resolved: { type: 'string' } } },
     attempts: { type: 'integer' },
     durationMs: { type: 'number' },
-    requestId: { type: 'string' }
+    requestId: { type: 'string' },
+    write: { type: 'object', additionalProperties: true, description: 'Content writes: versionFrom (expectedVersion | read) and baseVersion, the version the write replaced.' }
   }
 }
 
@@ -115,12 +116,12 @@ const actionRoutes: FastifyPluginAsync<ActionRoutesOptions> = async (app, { core
     // the caller's; undefined when there is neither.
     const traceparent = traceparentOf(req)
     const run = (): Promise<StoredResponse> => mode === 'async'
-      ? executeAsync({ actionId, body, requestId: req.id, traceparent })
-      : runSync(action, body, req.id, traceparent)
+      ? executeAsync({ actionId, body, requestId: req.id, traceparent, actor: req.principal?.keyId })
+      : runSync(action, body, req.id, traceparent, req.principal?.keyId)
 
     if (key === undefined) {
       // The hot path: no idempotency record, no wrapping; the action looked up above is passed down.
-      if (mode === 'sync') return await whileCallerWaits(req, reply, (signal) => core.engine.execute({ actionId, action, connection: body.connection, input: body.input ?? {}, requestId: req.id, signal, traceparent }))
+      if (mode === 'sync') return await whileCallerWaits(req, reply, (signal) => core.engine.execute({ actionId, action, connection: body.connection, input: body.input ?? {}, requestId: req.id, signal, traceparent, actor: req.principal?.keyId }))
       return send(reply, await run())
     }
     if (typeof key !== 'string' || !IDEMPOTENCY_KEY_PATTERN.test(key)) {
@@ -154,9 +155,9 @@ const actionRoutes: FastifyPluginAsync<ActionRoutesOptions> = async (app, { core
   }
 
   /** A sync run as a storable response: final errors are kept (a repeat gets the same answer), retryable ones thrown. */
-  async function runSync (action: CompiledAction, body: ExecuteBody, requestId: string, traceparent: string | undefined): Promise<StoredResponse> {
+  async function runSync (action: CompiledAction, body: ExecuteBody, requestId: string, traceparent: string | undefined, actor?: string): Promise<StoredResponse> {
     try {
-      return { status: 200, body: await core.engine.execute({ actionId: action.id, action, connection: body.connection, input: body.input ?? {}, requestId, traceparent }) }
+      return { status: 200, body: await core.engine.execute({ actionId: action.id, action, connection: body.connection, input: body.input ?? {}, requestId, traceparent, actor }) }
     } catch (err) {
       if (err instanceof AppError && !err.retryable && err.statusCode < 500) return { status: err.statusCode, body: toProblem(err, requestId), headers: err.headers }
       throw err

@@ -72,9 +72,10 @@ const v2Page = (id: number) => ({
 describe('catalogue', () => {
   it('loads every action with compiled schemas', () => {
     expect(registry.list().map(a => a.id)).toEqual([
-      'confluence.blogpost.get', 'confluence.content.crawl', 'confluence.content.search', 'confluence.group.list', 'confluence.group.member.add', 'confluence.group.member.remove',
-      'confluence.group.members.bulk', 'confluence.group.members', 'confluence.license.reclaim', 'confluence.license.usage',
-      'confluence.page.get', 'confluence.page.list', 'confluence.privacy.report', 'confluence.site.list', 'confluence.space.list',
+      'confluence.blogpost.create', 'confluence.blogpost.get', 'confluence.blogpost.update', 'confluence.comment.create',
+      'confluence.content.crawl', 'confluence.content.search', 'confluence.group.list', 'confluence.group.member.add', 'confluence.group.member.remove',
+      'confluence.group.members.bulk', 'confluence.group.members', 'confluence.label.add', 'confluence.label.remove', 'confluence.license.reclaim', 'confluence.license.usage',
+      'confluence.page.create', 'confluence.page.delete', 'confluence.page.get', 'confluence.page.list', 'confluence.page.update', 'confluence.privacy.report', 'confluence.site.list', 'confluence.space.list',
       'confluence.user.current', 'confluence.user.get', 'confluence.user.groups'
     ])
     expect(() => registry.get('confluence.nope')).toThrow(expect.objectContaining({ code: 'ACTION_NOT_FOUND' }))

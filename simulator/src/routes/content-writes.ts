@@ -238,6 +238,34 @@ const createFooterComment: OpHandler = (ctx) => {
   }
 }
 
+/** GET /footer-comments/{comment-id}: a written comment, or a seeded footer comment (of a page, blog post or attachment). */
+const getFooterCommentById: OpHandler = (ctx) => {
+  const site = ctx.site
+  const id = String(ctx.path['comment-id'])
+  const format = ctx.query['body-format'] as string | undefined
+  const written = writesOf(site).comments.get(id)
+  if (written !== undefined) {
+    if (written.status !== 'current') return v2Error(404)
+    return {
+      status: 200,
+      body: {
+        id, status: 'current', title: `Re: ${id}`, [written.container.field]: written.container.id,
+        version: { createdAt: iso(written.createdAt), message: '', number: written.version, minorEdit: false, authorId: written.authorId },
+        body: format === 'storage' ? { storage: { representation: 'storage', value: written.storage } } : {},
+        _links: { webui: `${commentLinks(site, writesOf(site).comments, written)}?focusedCommentId=${id}#comment-${id}` }
+      },
+      objects: { core: 1 }
+    }
+  }
+  for (const comments of [site.comments, site.attachmentComments]) {
+    const k = comments.index(id)
+    if (k === -1) continue
+    if (comments.status[k] !== 0 || !ctx.reader().canRead(comments.container[k])) return v2Error(404)
+    return { status: 200, body: v2FooterComment(site, k, format, comments), objects: { core: 1 } }
+  }
+  return v2Error(404)
+}
+
 function commentLinks (site: SiteData, comments: Map<string, WrittenComment>, c: WrittenComment): string {
   let k: WrittenComment | undefined = c
   for (let i = 0; k !== undefined && k.container.field === 'parentCommentId' && i < 100; i++) k = comments.get(k.container.id)
@@ -298,6 +326,7 @@ export const contentWriteHandlers: Record<string, OpHandler> = {
   updateBlogPost: update('blogpost'),
   deleteBlogPost: remove('blogpost'),
   createFooterComment,
+  getFooterCommentById,
   addLabelsToContent,
   removeLabelFromContentUsingQueryParameter: removeLabel('query'),
   removeLabelFromContent: removeLabel('path')
