@@ -10,7 +10,6 @@ type Token = ReturnType<MarkdownIt['parse']>[number]
 type Renderer = MarkdownIt['renderer']
 
 /** Characters XML 1.0 does not allow (Confluence refuses a storage body holding them). */
-// eslint-disable-next-line no-control-regex
 const NOT_XML = /[\x00-\x08\x0B\x0C\x0E-\x1F\uFFFE\uFFFF]|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g
 
 const SAFE_URL = /^(https?:\/\/|mailto:)/i
