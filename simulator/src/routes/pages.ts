@@ -40,9 +40,23 @@ function writtenById (ctx: OpContext, d: WrittenDoc, kind: 'page' | 'blogpost'):
   return { status: 200, body: item, objects: { core: 1 } }
 }
 
+function writtenTitled (ctx: OpContext, title: string): WrittenDoc[] {
+  const statuses = (ctx.query.status as string[] | undefined) ?? ['current', 'archived']
+  const spaceIds = (ctx.query['space-id'] as unknown[] | undefined)?.map(String)
+  const reader = ctx.reader()
+  return [...writesOf(ctx.site).docs.values()].filter((d) => d.kind === 'page' && d.title === title && statuses.includes(d.status) &&
+    (spaceIds === undefined || spaceIds.includes(ctx.site.spaces[d.space].id)) && (d.seeded !== -1 ? reader.canRead(d.seeded) : reader.canReadSpace(d.space)))
+}
+
 const getPageById = getContentById('page')
 
 const getPages: OpHandler = (ctx) => {
+  // Pages written through the API are found by title (what a create checks before reusing a page); other
+  // lists show the seeded pages only.
+  if (typeof ctx.query.title === 'string') {
+    const found = writtenTitled(ctx, ctx.query.title)
+    if (found.length > 0) return { status: 200, body: { results: found.map((d) => v2Written(ctx.site, d, ctx.query['body-format'] as string | undefined, false)), _links: {} }, objects: { core: found.length } }
+  }
   const { candidates, inSpaces } = contentOfKind(ctx, 'page')
   return listPages(ctx, candidates, inSpaces)
 }
