@@ -46,9 +46,9 @@ const EXPECTED: Array<[string, string | RegExp, Expected]> = [
   ['POST', '/admin/login', 'public'],
   ['POST', '/admin/logout', 'public'],
   // The console (routes/admin/): pages for admins and viewers, forms and their changes for admins.
-  ['GET', /^\/admin\/(continue|jobs|crawls|schedules|jobs\/:id|aliases\/:id|aliases\/:id\/groups)$/, OBSERVE],
+  ['GET', /^\/admin\/(continue|jobs|crawls|schedules|jobs\/:id|aliases\/:id|aliases\/:id\/groups|aliases\/:id\/spaces)$/, OBSERVE],
   ['GET', /^\/admin\/aliases\/(new|:id\/edit|:id\/delete)$/, ADMIN],
-  ['POST', /^\/admin\/(aliases|aliases\/:id\/(edit|delete|test|token|site|groups)|jobs\/:id\/(retry|cancel))$/, ADMIN],
+  ['POST', /^\/admin\/(aliases|aliases\/:id\/(edit|delete|test|token|site|groups|spaces)|jobs\/:id\/(retry|cancel))$/, ADMIN],
   ['GET', /^\/admin\/queues(\/.*)?$/, OBSERVE],
   ['POST', /^\/admin\/queues\/api\/.*$/, ADMIN],
   ['PUT', /^\/admin\/queues\/api\/.*$/, ADMIN],
