@@ -26,7 +26,7 @@ export function purposes (actions: readonly ActionScopes[]): Array<{ title: stri
     { title: 'Every action', actions: [...actions] },
     { title: 'The content crawl (external content connector)', actions: actions.filter(a => a.id === 'confluence.content.crawl') },
     { title: 'Licence management (usage and reclaim)', actions: actions.filter(a => a.id.startsWith('confluence.license.')) },
-    { title: 'Content writes (pages, blog posts, comments, labels)', actions: actions.filter(a => /^confluence\.(page\.(create|update|delete)|blogpost\.(create|update)|comment\.create|label\.(add|remove))$/.test(a.id)) }
+    { title: 'Content writes (pages, blog posts, comments, labels)', actions: actions.filter(a => /^confluence\.(page\.(create|update|delete)|blogpost\.(create|update)|comment\.create|label\.(add|remove)|content\.relabel)$/.test(a.id)) }
   ]
 }
 

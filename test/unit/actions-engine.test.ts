@@ -73,7 +73,7 @@ describe('catalogue', () => {
   it('loads every action with compiled schemas', () => {
     expect(registry.list().map(a => a.id)).toEqual([
       'confluence.blogpost.create', 'confluence.blogpost.get', 'confluence.blogpost.update', 'confluence.comment.create',
-      'confluence.content.crawl', 'confluence.content.search', 'confluence.group.list', 'confluence.group.member.add', 'confluence.group.member.remove',
+      'confluence.content.crawl', 'confluence.content.relabel', 'confluence.content.search', 'confluence.group.list', 'confluence.group.member.add', 'confluence.group.member.remove',
       'confluence.group.members.bulk', 'confluence.group.members', 'confluence.label.add', 'confluence.label.remove', 'confluence.license.reclaim', 'confluence.license.usage',
       'confluence.page.create', 'confluence.page.delete', 'confluence.page.get', 'confluence.page.list', 'confluence.page.update', 'confluence.privacy.report', 'confluence.site.list', 'confluence.space.list',
       'confluence.user.current', 'confluence.user.get', 'confluence.user.groups'

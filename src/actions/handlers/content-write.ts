@@ -285,23 +285,39 @@ async function createComment (ctx: HandlerContext): Promise<unknown> {
 
 // ---- labels ----
 
+export interface LabelChange { contentId: string, kind: Kind, add: string[], remove: string[], dryRun: boolean }
+export interface LabelOutcome { spaceId: string, added: string[], removed: string[], labels: string[], changed: boolean, requests: WriteRequest[] }
+
+/**
+ * One content's labels brought to `add` / `remove` (shared with the relabel job): one read (which also checks
+ * the managed space), then only the writes that change something, so a repeat (a retry, a resumed job) adds
+ * and removes nothing twice.
+ */
+export async function changeContentLabels (ctx: HandlerContext, change: LabelChange): Promise<LabelOutcome> {
+  const current = await managedTarget(ctx, change.kind, change.contentId, { 'include-labels': true })
+  const had = new Set((current.labels?.results ?? []).map(l => typeof l?.name === 'string' ? l.name : '').filter(n => n !== ''))
+  const added = [...new Set(change.add.map(l => l.toLowerCase()))].filter(l => !had.has(l))
+  const removed = [...new Set(change.remove.map(l => l.toLowerCase()))].filter(l => had.has(l))
+  const path = `/wiki/rest/api/content/${encodeURIComponent(change.contentId)}/label`
+  const requests: WriteRequest[] = [
+    ...(added.length > 0 ? [{ operation: 'addLabelsToContent' as const, method: 'POST' as const, path, body: added.map(name => ({ prefix: 'global', name })) }] : []),
+    ...removed.map(name => ({ operation: 'removeLabelFromContentUsingQueryParameter' as const, method: 'DELETE' as const, path, query: { name } }))
+  ]
+  const labels = [...had, ...added].filter(l => !removed.includes(l)).sort()
+  const outcome = { spaceId: current.spaceId, added, removed, labels, changed: requests.length > 0, requests }
+  if (change.dryRun) return outcome
+  for (const r of requests) await send(ctx, r)
+  if (added.length > 0) ctx.audit?.('labels added', { space: current.spaceId, contentId: change.contentId, labels: added })
+  if (removed.length > 0) ctx.audit?.('labels removed', { space: current.spaceId, contentId: change.contentId, labels: removed })
+  return outcome
+}
+
 async function changeLabels (ctx: HandlerContext, op: 'add' | 'remove'): Promise<unknown> {
   const input = ctx.input as { contentId: string, contentType?: Kind, labels: string[], dryRun?: boolean }
-  const kind = input.contentType ?? 'page'
-  const current = await managedTarget(ctx, kind, input.contentId, { 'include-labels': true })
-  const had = new Set((current.labels?.results ?? []).map(l => typeof l?.name === 'string' ? l.name : '').filter(n => n !== ''))
-  const wanted = [...new Set(input.labels.map(l => l.toLowerCase()))]
-  const change = op === 'add' ? wanted.filter(l => !had.has(l)) : wanted.filter(l => had.has(l))
-  const path = `/wiki/rest/api/content/${encodeURIComponent(input.contentId)}/label`
-  const requests: WriteRequest[] = op === 'add'
-    ? (change.length > 0 ? [{ operation: 'addLabelsToContent', method: 'POST', path, body: change.map(name => ({ prefix: 'global', name })) }] : [])
-    : change.map(name => ({ operation: 'removeLabelFromContentUsingQueryParameter', method: 'DELETE', path, query: { name } }))
-  const after = op === 'add' ? [...had, ...change] : [...had].filter(l => !change.includes(l))
-  const out = { contentId: input.contentId, spaceId: current.spaceId, [op === 'add' ? 'added' : 'removed']: change, labels: after.sort(), changed: change.length > 0 }
-  if (input.dryRun === true) return { ...out, dryRun: true, requests: requests.map(preview) }
-  for (const r of requests) await send(ctx, r)
-  if (change.length > 0) ctx.audit?.(op === 'add' ? 'labels added' : 'labels removed', { space: current.spaceId, contentId: input.contentId, labels: change })
-  return { ...out, dryRun: false }
+  const dryRun = input.dryRun === true
+  const o = await changeContentLabels(ctx, { contentId: input.contentId, kind: input.contentType ?? 'page', add: op === 'add' ? input.labels : [], remove: op === 'remove' ? input.labels : [], dryRun })
+  const out = { contentId: input.contentId, spaceId: o.spaceId, [op === 'add' ? 'added' : 'removed']: op === 'add' ? o.added : o.removed, labels: o.labels, changed: o.changed }
+  return dryRun ? { ...out, dryRun: true, requests: o.requests.map(preview) } : { ...out, dryRun: false }
 }
 
 // ---- the handler modules ----

@@ -3,6 +3,7 @@
 import { groupMembership } from './group-membership'
 import { groupMembersBulk } from './group-members-bulk'
 import { commentCreate, contentCreate, contentDelete, contentUpdate, labelChange } from './content-write'
+import { contentRelabel } from './content-relabel'
 import { contentCrawl } from '../../crawl/run'
 import { checkUsageInput, licenceUsage } from '../../licence/usage'
 import { checkReclaimInput, licenceReclaim } from '../../licence/reclaim'
@@ -22,5 +23,6 @@ export const HANDLERS: Readonly<Record<string, HandlerModule>> = {
   'content-update': contentUpdate,
   'content-delete': contentDelete,
   'comment-create': commentCreate,
-  'label-change': labelChange
+  'label-change': labelChange,
+  'content-relabel': contentRelabel
 }
