@@ -73,7 +73,8 @@ const contentWrites: Case[] = [
   { action: 'confluence.page.delete', operations: ['getPageById', 'deletePage'], input: fc.record({ pageId: fc.constant('900'), purge: fc.boolean(), dryRun: fc.boolean() }), adjust: inManagedSpace('getPageById') },
   { action: 'confluence.comment.create', operations: ['getPageById', 'createFooterComment'], input: fc.record({ pageId: fc.constant('900'), body: fc.constant(storage), dryRun: fc.boolean() }), adjust: inManagedSpace('getPageById') },
   { action: 'confluence.label.add', operations: ['getPageById', 'addLabelsToContent'], input: fc.record({ contentId: fc.constant('900'), labels: fc.constant(['x']), dryRun: fc.boolean() }), adjust: inManagedSpace('getPageById') },
-  { action: 'confluence.label.remove', operations: ['getPageById', 'removeLabelFromContentUsingQueryParameter'], input: fc.record({ contentId: fc.constant('900'), labels: fc.constant(['x']), dryRun: fc.boolean() }), adjust: inManagedSpace('getPageById') }
+  { action: 'confluence.label.remove', operations: ['getPageById', 'removeLabelFromContentUsingQueryParameter'], input: fc.record({ contentId: fc.constant('900'), labels: fc.constant(['x']), dryRun: fc.boolean() }), adjust: inManagedSpace('getPageById') },
+  { action: 'confluence.content.relabel', operations: ['searchByCQL', 'getPageById', 'addLabelsToContent', 'removeLabelFromContentUsingQueryParameter'], input: fc.record({ cql: fc.constant('type = page'), add: fc.constant(['x']), remove: fc.constant(['y']), maxItems: fc.constant(5), dryRun: fc.boolean() }), mode: 'sync', adjust: inManagedSpace('getPageById') }
 ]
 
 const CASES: Case[] = [
