@@ -166,3 +166,30 @@ it('the audit line names the key, the alias, the space and the content id', asyn
   const line = t.logs().split('\n').filter(Boolean).map(l => JSON.parse(l)).find(l => l.audit === 'page created' && l.contentId === created.body.id)
   expect(line).toMatchObject({ key: keyFingerprint(t.keys.invoker), alias: 'confluence_cloud', space: managed.id, contentId: created.body.id, action: 'confluence.page.create' })
 })
+
+it('a create resumed after a crash makes no second page (its intent and id are in the job checkpoint)', async () => {
+  const checkpoint = (saved: Record<string, string>): { load: () => Promise<Map<string, string>>, save: (f: string, v: string) => Promise<void>, fields: Map<string, string> } => {
+    const fields = new Map(Object.entries(saved))
+    return { fields, load: async () => new Map(fields), save: async (f, v) => { fields.set(f, v) } }
+  }
+  const input = { spaceId: managed.id, title: 'Crash-safe', body: storage('<p>c</p>') }
+  const execute = (cp: ReturnType<typeof checkpoint>): Promise<any> =>
+    t.core.engine.execute({ actionId: 'confluence.page.create', input, requestId: 'crash-test', job: { jobId: 'crash-job', finalAttempt: false, checkpoint: cp } })
+
+  // The first attempt posts the page and saves its id.
+  const first = checkpoint({})
+  const created = (await execute(first)).output
+  expect(first.fields.get('create')).toBe(created.id)
+
+  // A crash right after the POST, before the id was saved: the resumed attempt finds its own page by title.
+  sim.reset()
+  const afterPost = checkpoint({ create: 'pending' })
+  expect((await execute(afterPost)).output).toMatchObject({ id: created.id, result: 'created' })
+  expect(afterPost.fields.get('create')).toBe(created.id)
+
+  // A crash after the id was saved: the resumed attempt only reads the page.
+  const afterSave = checkpoint({ create: created.id })
+  expect((await execute(afterSave)).output).toMatchObject({ id: created.id, result: 'created' })
+  expect(sim.counters().byOperationStatus.createPage).toEqual({ 400: 1 })
+  expect([...writes.docs.values()].filter(d => d.title === 'Crash-safe')).toHaveLength(1)
+})
