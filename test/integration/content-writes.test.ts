@@ -193,3 +193,16 @@ it('a create resumed after a crash makes no second page (its intent and id are i
   expect(sim.counters().byOperationStatus.createPage).toEqual({ 400: 1 })
   expect([...writes.docs.values()].filter(d => d.title === 'Crash-safe')).toHaveLength(1)
 })
+
+it('a blog post create resumed after a crash after its POST finds its own post by title and posts nothing', async () => {
+  const fields = new Map<string, string>()
+  const checkpoint = { load: async () => new Map(fields), save: async (f: string, v: string) => { fields.set(f, v) } }
+  const input = { spaceId: managed.id, title: 'Crash-safe post', body: storage('<p>c</p>') }
+  const execute = (): Promise<any> => t.core.engine.execute({ actionId: 'confluence.blogpost.create', input, requestId: 'crash-post', job: { jobId: 'crash-post', finalAttempt: false, checkpoint } })
+  const created = (await execute()).output
+  fields.set('create', 'pending') // as if the attempt crashed before saving the id
+  sim.reset()
+  expect((await execute()).output).toMatchObject({ id: created.id, result: 'created' })
+  expect(sim.counters().byOperation.createBlogPost).toBeUndefined()
+  expect([...writes.docs.values()].filter(d => d.title === 'Crash-safe post')).toHaveLength(1)
+})

@@ -40,11 +40,11 @@ function writtenById (ctx: OpContext, d: WrittenDoc, kind: 'page' | 'blogpost'):
   return { status: 200, body: item, objects: { core: 1 } }
 }
 
-function writtenTitled (ctx: OpContext, title: string): WrittenDoc[] {
+export function writtenTitled (ctx: OpContext, title: string, kind: 'page' | 'blogpost' = 'page'): WrittenDoc[] {
   const statuses = (ctx.query.status as string[] | undefined) ?? ['current', 'archived']
   const spaceIds = (ctx.query['space-id'] as unknown[] | undefined)?.map(String)
   const reader = ctx.reader()
-  return [...writesOf(ctx.site).docs.values()].filter((d) => d.kind === 'page' && d.title === title && statuses.includes(d.status) &&
+  return [...writesOf(ctx.site).docs.values()].filter((d) => d.kind === kind && d.title === title && statuses.includes(d.status) &&
     (spaceIds === undefined || spaceIds.includes(ctx.site.spaces[d.space].id)) && (d.seeded !== -1 ? reader.canRead(d.seeded) : reader.canReadSpace(d.space)))
 }
 

@@ -107,9 +107,9 @@ function createRequest (kind: Kind, input: CreateInput, body: WriteBody): WriteR
   }
 }
 
-/** The current page of the space with this title, if any (v2 getPages by space and title). */
-async function pageTitled (ctx: HandlerContext, spaceId: string, title: string): Promise<Content | undefined> {
-  const res = await ctx.call({ method: 'GET', path: `${V2}/pages`, query: { 'space-id': spaceId, title, status: 'current', limit: 1 }, operation: 'getPages' })
+/** The current page (or blog post) of the space with this title, if any (v2 getPages / getBlogPosts by space and title). */
+async function pageTitled (ctx: HandlerContext, spaceId: string, title: string, kind: Kind = 'page'): Promise<Content | undefined> {
+  const res = await ctx.call({ method: 'GET', path: `${V2}/${COLLECTION[kind]}`, query: { 'space-id': spaceId, title, status: 'current', limit: 1 }, operation: kind === 'page' ? 'getPages' : 'getBlogPosts' })
   const first = (res.body as { results?: Content[] } | null)?.results?.[0]
   return first !== null && typeof first === 'object' ? first : undefined
 }
@@ -125,6 +125,11 @@ async function createContent (ctx: HandlerContext, kind: Kind): Promise<unknown>
   if (resumed !== undefined && resumed !== 'pending') {
     // This job created it before a crash: answer with it, create nothing.
     return await finishCreate(ctx, kind, input, await readContent(ctx, kind, resumed), 'created')
+  }
+  if (resumed === 'pending' && kind === 'blogpost') {
+    // Blog post titles need not be unique, so Confluence would take a second one: look for ours first.
+    const mine = await pageTitled(ctx, input.spaceId, input.title, 'blogpost')
+    if (mine !== undefined) return await finishCreate(ctx, kind, input, mine, 'created')
   }
   await ctx.job?.checkpoint.save('create', 'pending')
   const res = await send(ctx, req, kind === 'page' ? [400] : undefined)
