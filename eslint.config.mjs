@@ -12,6 +12,7 @@ import tseslint from 'typescript-eslint'
 //   4  actions/  crawl/  licence/        the action engine, and what its built-in handlers run (crawl, licences,
 //      privacy/                          the personal-data index, report and erasure)
 //      preflight/                        production checks at start and on /readyz (config, Redis settings, clock)
+//      content/                          content writes: managed spaces, bodies (Markdown → storage), versions
 //   5  jobs/  schedules/                 queues and workers; schedules that enqueue jobs
 //   6  routes/  plugins/  mcp/           the HTTP surface (routes and mcp/ may import the Core *type*: the shape core.ts hands them)
 //   7  app.ts  core.ts  server.ts  worker.ts   entry points and the composition root
@@ -20,7 +21,7 @@ const LAYERS = [
   ['http'],
   ['budget', 'connections'],
   ['confluence'],
-  ['actions', 'crawl', 'licence', 'privacy', 'preflight'],
+  ['actions', 'crawl', 'licence', 'privacy', 'preflight', 'content'],
   ['jobs', 'schedules'],
   ['routes', 'plugins', 'mcp'],
   ['app.ts', 'core.ts', 'server.ts', 'worker.ts']

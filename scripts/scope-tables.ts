@@ -20,12 +20,13 @@ export function readActions (dir = ACTIONS_DIR): ActionScopes[] {
 
 const code = (scopes: readonly string[]): string => scopes.length === 0 ? '—' : scopes.map(s => `\`${s}\``).join(' ')
 
-/** The purposes an admin registers an app for: every action, the crawl, licence management. */
+/** The purposes an admin registers an app for: every action, the crawl, licence management, content writes. */
 export function purposes (actions: readonly ActionScopes[]): Array<{ title: string, actions: ActionScopes[] }> {
   return [
     { title: 'Every action', actions: [...actions] },
     { title: 'The content crawl (external content connector)', actions: actions.filter(a => a.id === 'confluence.content.crawl') },
-    { title: 'Licence management (usage and reclaim)', actions: actions.filter(a => a.id.startsWith('confluence.license.')) }
+    { title: 'Licence management (usage and reclaim)', actions: actions.filter(a => a.id.startsWith('confluence.license.')) },
+    { title: 'Content writes (pages, blog posts, comments, labels)', actions: actions.filter(a => /^confluence\.(page\.(create|update|delete)|blogpost\.(create|update)|comment\.create|label\.(add|remove)|content\.relabel)$/.test(a.id)) }
   ]
 }
 

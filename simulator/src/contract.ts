@@ -67,7 +67,7 @@ export class Contract {
     this.ajv.addFormat('string', true)
     for (const spec of SPECS) {
       const doc = JSON.parse(readFileSync(path.join(specDir, spec.file), 'utf8')) as OpenApiDoc
-      this.ajv.addSchema({ ...doc, $id: spec.version })
+      this.ajv.addSchema({ ...(overlappingBodiesAsAnyOf(doc) as OpenApiDoc), $id: spec.version })
       this.documents.set(spec.version, doc)
       this.index(doc, spec.version, spec.prefix)
     }
@@ -277,7 +277,18 @@ function describe (where: string, errors: ErrorObject[] | null | undefined): str
 function bodySpec (body: RawBody, version: ApiVersion): NonNullable<Operation['body']> {
   const content = body.content ?? {}
   const json = content['application/json']?.schema
-  return { required: body.required === true, contentTypes: Object.keys(content), schema: json ? rewriteRefs(json, version) : undefined }
+  return { required: body.required === true, contentTypes: Object.keys(content), schema: json ? overlappingBodiesAsAnyOf(rewriteRefs(json, version)) : undefined }
+}
+
+/**
+ * The v2 write bodies say `body: { oneOf: [XBodyWrite, XNestedBodyWrite] }`, but neither branch requires a
+ * field or forbids extra ones, so every object matches both and a literal `oneOf` refuses every body,
+ * including the `{ representation, value }` Confluence documents and accepts. The only reading under which
+ * any request is valid is "one of these shapes": those two-way body unions are checked as `anyOf`. Nothing
+ * else in the specs is read differently.
+ */
+function overlappingBodiesAsAnyOf (schema: object): object {
+  return JSON.parse(JSON.stringify(schema).replace(/"oneOf":(\[\{"\$ref":"[^"]*#\/components\/schemas\/\w*BodyWrite"\},\{"\$ref":"[^"]*#\/components\/schemas\/\w*NestedBodyWrite"\}\])/g, '"anyOf":$1')) as object
 }
 
 /** Local `#/components/...` refs become `<version>#/components/...`, resolvable in the ajv instance. */

@@ -44,6 +44,7 @@ export type { LicenceUsageTruth, OrgAccount, ActivityBucket, AccountStatus } fro
 export { bucketOf } from './org-activity'
 export { DEFAULTS, DEFAULT_CLOUD_ID, cloudIdFor } from './state'
 export { ADMIN_ACCOUNT_ID, SERVICE_ACCOUNT_ID } from './seed'
+export { writesOf, storageProblem, type SiteWrites, type WrittenDoc, type WrittenComment } from './writes'
 export { privacyOf, type PrivacyReporting, type PrivacyStats } from './privacy-api'
 
 export interface SiteInfo { cloudId: string, name: string, url: string }

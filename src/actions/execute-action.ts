@@ -37,6 +37,8 @@ export interface ExecuteParams {
   job?: JobRun
   /** The caller's W3C traceparent (lib/trace-context.ts), sent on every upstream request of this run. */
   traceparent?: string
+  /** Who asked (the API key's fingerprint, lib/api-keys): named on the audit lines of content writes. */
+  actor?: string
 }
 
 export interface ExecuteMeta {
@@ -47,6 +49,8 @@ export interface ExecuteMeta {
   attempts: number
   durationMs: number
   requestId: string
+  /** Content writes: where the version they wrote over came from (`expectedVersion`, or read by the spoke). */
+  write?: Record<string, unknown>
 }
 
 export interface ExecuteResult { output: unknown, meta: ExecuteMeta }
@@ -151,9 +155,16 @@ export function createActionEngine (deps: EngineDeps): ActionEngine {
     const getSite = async (): Promise<ConfluenceSite> => (site ??= await deps.client.site(connection))
 
     let output: unknown
+    let write: Record<string, unknown> | undefined
     try {
       if (action.handler !== undefined) {
-        const ctx = { action: action.definition, input, params: action.handler.params, connection, call, site: getSite, signal: params.signal, onProgress: params.onProgress, job: params.job, services: params.job !== undefined ? deps.jobServices ?? deps.services : deps.services, traceparent: params.traceparent }
+        const ctx = {
+          action: action.definition, input, params: action.handler.params, connection, call, site: getSite, signal: params.signal, onProgress: params.onProgress, job: params.job, services: params.job !== undefined ? deps.jobServices ?? deps.services : deps.services, traceparent: params.traceparent,
+          setWriteMeta: (m: Record<string, unknown>) => { write = m },
+          audit: (event: string, fields: Record<string, unknown>) => {
+            deps.log?.info({ audit: event, action: action.id, key: params.actor ?? null, alias: connection.resolved, requestId: params.requestId, ...(params.job !== undefined ? { jobId: params.job.jobId } : {}), ...fields }, `audit: ${event}`)
+          }
+        }
         if (action.handler.precheck !== undefined) await action.handler.precheck(ctx)
         output = await action.handler.run(ctx)
       } else {
@@ -179,7 +190,8 @@ export function createActionEngine (deps: EngineDeps): ActionEngine {
         connection: { requested: connection.requested, resolved: connection.resolved },
         attempts,
         durationMs: Math.round((performance.now() - started) * 100) / 100,
-        requestId: params.requestId
+        requestId: params.requestId,
+        ...(write !== undefined ? { write } : {})
       }
     }
   }

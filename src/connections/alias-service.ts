@@ -7,7 +7,7 @@ import { credentialIdentity, effectiveAlias, sameClient, type AliasDefaults } fr
 import { aliasNotFound, hasChildren, invalidAlias } from './errors'
 import type { LoadedAlias } from './loader'
 import type { TokenState, TokenStore } from './token-store'
-import type { AliasDocument, AliasRecord, PublicAliasDocument, Unresolved } from './types'
+import type { AliasDocument, AliasRecord, ManagedSpace, PublicAliasDocument, Unresolved } from './types'
 import { validateAlias, type ValidationIssue } from './validate'
 
 export interface AliasServiceDeps {
@@ -62,6 +62,17 @@ export class AliasService {
     const rec = await this.deps.aliases.getRecord(id)
     if (!rec) throw aliasNotFound(id)
     rec.doc = { ...rec.doc, managedGroups: groups }
+    rec.source = 'api'
+    rec.updatedAt = new Date().toISOString()
+    await this.deps.aliases.putRecord(rec)
+    this.deps.invalidate(id)
+  }
+
+  /** Replace the managed spaces (keeps everything else, secrets included). */
+  async setManagedSpaces (id: string, spaces: ManagedSpace[]): Promise<void> {
+    const rec = await this.deps.aliases.getRecord(id)
+    if (!rec) throw aliasNotFound(id)
+    rec.doc = { ...rec.doc, managedSpaces: spaces }
     rec.source = 'api'
     rec.updatedAt = new Date().toISOString()
     await this.deps.aliases.putRecord(rec)

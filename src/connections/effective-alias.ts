@@ -1,4 +1,4 @@
-// Pure: an alias after inheritance from its parent (credential, connectionUrl, retryPolicy, managed groups,
+// Pure: an alias after inheritance from its parent (credential, connectionUrl, retryPolicy, managed groups and spaces,
 // org admin), with what an admin must still do; and the identity of a credential (tokens survive a replace
 // only while it stays the same). Secrets are opened through the function passed in (memory only).
 import type { RetryPolicy } from '../http/retry'
@@ -62,6 +62,7 @@ export function effectiveAlias (rec: AliasRecord, parent: AliasRecord | undefine
     site: d.site,
     retryPolicy: { ...DEFAULT_RETRY_POLICY, ...(p?.retryPolicy ?? {}), ...(d.retryPolicy ?? {}) },
     managedGroups: d.managedGroups ?? p?.managedGroups ?? [],
+    managedSpaces: d.managedSpaces ?? p?.managedSpaces ?? [],
     orgAdmin: orgOwner ? { orgId: orgOwner.doc.orgAdmin?.orgId, apiKey: orgApiKey } : undefined,
     problems
   }

@@ -24,8 +24,12 @@ export interface AliasDocument {
   }
   retryPolicy?: Partial<RetryPolicy>
   managedGroups?: Array<{ groupId: string, name?: string }>
+  managedSpaces?: ManagedSpace[]
   orgAdmin?: { orgId?: string, apiKey?: string }
 }
+
+/** A space an alias may write content into (picked in the console from the site's spaces). */
+export interface ManagedSpace { spaceId: string, key?: string }
 
 /** A document without its secrets (what GET shows, what the record stores in clear). */
 export type PublicAliasDocument = Omit<AliasDocument, '$schema' | 'credential' | 'orgAdmin'> & {
@@ -103,6 +107,7 @@ export interface EffectiveAlias {
   site?: { cloudId?: string, url?: string }
   retryPolicy: RetryPolicy
   managedGroups: Array<{ groupId: string, name?: string }>
+  managedSpaces: ManagedSpace[]
   orgAdmin?: { orgId?: string, apiKey?: string }
   /** What an admin must still do before the alias can work. */
   problems: string[]
@@ -116,6 +121,8 @@ export interface ResolvedConnection {
   resolved: string
   /** Managed groups of the resolved alias (membership writes are refused for any other group). */
   managedGroups: Array<{ groupId: string, name?: string }>
+  /** Managed spaces of the resolved alias (content writes are refused in any other space). */
+  managedSpaces?: ManagedSpace[]
   retryPolicy: RetryPolicy
   /** Scopes the alias asked for and, once known, the scopes granted. */
   scopes: string[]

@@ -35,7 +35,8 @@ export interface EnqueueRequest {
   requestId: string
   /** The caller's W3C traceparent, kept in the job data (nothing else of the request). */
   traceparent?: string
-  /** The submitting API key's fingerprint: its unfinished jobs are capped (jobs/key-cap.ts). Scheduled runs have none. */
+  /** The submitting API key's fingerprint: its unfinished jobs are capped (jobs/key-cap.ts) and content writes name it on
+   * their audit lines (job data `actor`). Scheduled runs have none. */
   owner?: string
 }
 
@@ -113,7 +114,7 @@ export class JobService {
     if (req.body.callbackUrl !== undefined) data.callbackUrl = req.body.callbackUrl
     if (req.traceparent !== undefined) data.traceparent = req.traceparent
     const owner = req.owner
-    if (owner !== undefined) await guard(this.keyCap.reserve(owner, id))
+    if (owner !== undefined) { data.actor = owner; await guard(this.keyCap.reserve(owner, id)) }
     await guard(Promise.all([
       this.queue.add(action.id, data, { jobId: id, attempts }),
       this.redis.zadd(this.keys.index, 0, id),

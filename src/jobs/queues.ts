@@ -24,6 +24,8 @@ export interface RunActionJobData {
   run?: number
   /** The submitter's W3C traceparent (lib/trace-context.ts): sent on the job's upstream requests, its trace id on the job's log lines. */
   traceparent?: string
+  /** The submitting API key's fingerprint (lib/api-keys), for the audit lines of content writes. */
+  actor?: string
 }
 
 /** What a completed run-action job returns (kept on the job as its returnvalue). */

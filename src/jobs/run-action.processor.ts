@@ -132,7 +132,8 @@ export function createRunActionProcessor (deps: ProcessorDeps) {
         onProgress,
         maxRetryAfterSeconds: deps.maxRetryAfterSeconds,
         job: { jobId: id, finalAttempt: job.attemptsMade + 1 >= (job.opts.attempts ?? 1), checkpoint },
-        traceparent
+        traceparent,
+        actor: data.actor
       })
       // Before the checkpoint goes: a failed index write retries the attempt, which then resumes (docs/privacy.md).
       await (deps.privacy ?? deps.jobs.privacy)?.recordValue(result.meta.connection.resolved, result.output, `job:${id}`)

@@ -48,7 +48,8 @@ const metaSchema = {
     connection: { type: 'object', required: ['requested', 'resolved'], properties: { requested: { type: 'string' }, resolved: { type: 'string' } } },
     attempts: { type: 'integer' },
     durationMs: { type: 'number' },
-    requestId: { type: 'string' }
+    requestId: { type: 'string' },
+    write: { type: 'object', additionalProperties: true, description: 'Content writes: versionFrom (expectedVersion | read) and baseVersion, the version the write replaced.' }
   }
 }
 
@@ -116,11 +117,11 @@ const actionRoutes: FastifyPluginAsync<ActionRoutesOptions> = async (app, { core
     const traceparent = traceparentOf(req)
     const run = (): Promise<StoredResponse> => mode === 'async'
       ? executeAsync({ actionId, body, requestId: req.id, traceparent, owner: req.principal?.keyId })
-      : runSync(action, body, req.id, traceparent)
+      : runSync(action, body, req.id, traceparent, req.principal?.keyId)
 
     if (key === undefined) {
       // The hot path: no idempotency record, no wrapping; the action looked up above is passed down.
-      if (mode === 'sync') return await whileCallerWaits(req, reply, (signal) => core.engine.execute({ actionId, action, connection: body.connection, input: body.input ?? {}, requestId: req.id, signal, traceparent }))
+      if (mode === 'sync') return await whileCallerWaits(req, reply, (signal) => core.engine.execute({ actionId, action, connection: body.connection, input: body.input ?? {}, requestId: req.id, signal, traceparent, actor: req.principal?.keyId }))
       return send(reply, await run())
     }
     if (typeof key !== 'string' || !IDEMPOTENCY_KEY_PATTERN.test(key)) {
@@ -154,9 +155,9 @@ const actionRoutes: FastifyPluginAsync<ActionRoutesOptions> = async (app, { core
   }
 
   /** A sync run as a storable response: final errors are kept (a repeat gets the same answer), retryable ones thrown. */
-  async function runSync (action: CompiledAction, body: ExecuteBody, requestId: string, traceparent: string | undefined): Promise<StoredResponse> {
+  async function runSync (action: CompiledAction, body: ExecuteBody, requestId: string, traceparent: string | undefined, actor?: string): Promise<StoredResponse> {
     try {
-      return { status: 200, body: await core.engine.execute({ actionId: action.id, action, connection: body.connection, input: body.input ?? {}, requestId, traceparent }) }
+      return { status: 200, body: await core.engine.execute({ actionId: action.id, action, connection: body.connection, input: body.input ?? {}, requestId, traceparent, actor }) }
     } catch (err) {
       if (err instanceof AppError && !err.retryable && err.statusCode < 500) return { status: err.statusCode, body: toProblem(err, requestId), headers: err.headers }
       throw err

@@ -13,6 +13,7 @@ import aliasForms from './admin/alias-form'
 import aliasPages from './admin/alias-page'
 import { consoleUser, frameOf } from './admin/context'
 import groupPages from './admin/groups'
+import spacePages from './admin/spaces'
 import { h, page, sendPage, withoutApiPaths } from './admin/html'
 import jobPages from './admin/jobs'
 import overview from './admin/overview'
@@ -42,6 +43,7 @@ const adminPages: FastifyPluginAsync<AdminPagesOptions> = async (app, { core, ke
   await app.register(aliasPages, { core })
   await app.register(aliasForms, { core })
   await app.register(groupPages, { core })
+  await app.register(spacePages, { core })
   await app.register(jobPages, { core })
   await app.register(sessionPages, { keys, sessions })
 }

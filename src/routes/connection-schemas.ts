@@ -53,6 +53,7 @@ export const aliasViewSchema = {
       properties: { strategy: { type: 'string' }, maxAttempts: { type: 'integer' }, maxElapsedSeconds: { type: 'integer' }, delaySeconds: { type: 'number' } }
     },
     managedGroups: { type: 'array', items: groupSchema },
+    managedSpaces: { type: 'array', items: { type: 'object', required: ['spaceId'], properties: { spaceId: { type: 'string' }, key: { type: 'string' } } } },
     orgAdmin: { type: 'object', properties: { orgId: { type: 'string' } } },
     secrets: {
       type: 'object',

@@ -26,7 +26,9 @@ describe.each([false, true])('actions catalogue (sparse simulator: %s)', (sparse
     const groups = sim.data.groups()
     managed = groups.find(g => g.members.length > 0 && g.members.length < 30)!
     unmanaged = groups.find(g => g.id !== managed.id)!
-    await connectSimulatorAlias(t, sim, { managedGroups: [{ groupId: managed.id, name: managed.name }] })
+    // Content writes may go into the first space with a homepage only (the one the cases name "$spaceId").
+    const writable = sim.data.spaces().find(s => s.homepageId !== null)!
+    await connectSimulatorAlias(t, sim, { managedGroups: [{ groupId: managed.id, name: managed.name }], doc: { managedSpaces: [{ spaceId: writable.id, key: writable.key }] } })
     siteUrl = sim.sites()[0].url
   })
   afterAll(() => closeCheckingContract(sim, t))
@@ -56,6 +58,8 @@ describe.each([false, true])('actions catalogue (sparse simulator: %s)', (sparse
     return seen
   }
   const homepage = () => sim.data.spaces().find(s => s.homepageId !== null)!
+  /** A space outside the alias's managed spaces (content writes there are SPACE_NOT_MANAGED). */
+  const otherSpace = () => sim.data.spaces().find(s => s.homepageId !== null && s.id !== homepage().id)!
   const blogPost = () => [...sim.data.content('blogpost')].find(c => c.status === 'current' && sim.data.canRead(sim.adminAccountId, c.id))!
 
   describe('confluence.page.get', () => {
@@ -315,7 +319,9 @@ describe.each([false, true])('actions catalogue (sparse simulator: %s)', (sparse
         accountId: managed.members[0],
         outsiderId: sim.data.users().find(u => !managed.members.includes(u.accountId))!.accountId,
         managedGroupId: managed.id,
-        unmanagedGroupId: unmanaged.id
+        unmanagedGroupId: unmanaged.id,
+        unmanagedSpaceId: otherSpace().id,
+        unmanagedPageId: otherSpace().homepageId!
       }
     }
 

@@ -59,7 +59,26 @@ const membership = (op: 'add' | 'remove'): Case => ({
   adjust: withManagedGroup
 })
 
+/** Content reads sometimes carry the managed space, so writes reach both the write and SPACE_NOT_MANAGED. */
+const MANAGED_SPACE = '77'
+const inManagedSpace = (...ops: string[]) => (bodies: Record<string, unknown>, _input: unknown, pick: boolean): void => {
+  for (const op of ops) { const b = bodies[op] as Record<string, unknown> | null; if (pick && b !== null && typeof b === 'object') b.spaceId = MANAGED_SPACE }
+}
+const storage = { format: 'storage', value: '<p>x</p>' }
+const contentWrites: Case[] = [
+  { action: 'confluence.page.create', operations: ['createPage', 'getPages'], input: fc.record({ spaceId: fc.constant(MANAGED_SPACE), title: fc.constant('T'), body: fc.constant({ format: 'markdown', value: '# x' }), dryRun: fc.boolean() }) },
+  { action: 'confluence.blogpost.create', operations: ['createBlogPost'], input: fc.record({ spaceId: fc.constant(MANAGED_SPACE), title: fc.constant('T'), body: fc.constant(storage), dryRun: fc.boolean() }) },
+  { action: 'confluence.page.update', operations: ['getPageById', 'updatePage'], input: fc.record({ pageId: fc.constant('900'), body: fc.constant(storage), dryRun: fc.boolean() }), adjust: inManagedSpace('getPageById') },
+  { action: 'confluence.blogpost.update', operations: ['getBlogPostById', 'updateBlogPost'], input: fc.record({ blogPostId: fc.constant('900'), title: fc.constant('T'), dryRun: fc.boolean() }), adjust: inManagedSpace('getBlogPostById') },
+  { action: 'confluence.page.delete', operations: ['getPageById', 'deletePage'], input: fc.record({ pageId: fc.constant('900'), purge: fc.boolean(), dryRun: fc.boolean() }), adjust: inManagedSpace('getPageById') },
+  { action: 'confluence.comment.create', operations: ['getPageById', 'createFooterComment'], input: fc.record({ pageId: fc.constant('900'), body: fc.constant(storage), dryRun: fc.boolean() }), adjust: inManagedSpace('getPageById') },
+  { action: 'confluence.label.add', operations: ['getPageById', 'addLabelsToContent'], input: fc.record({ contentId: fc.constant('900'), labels: fc.constant(['x']), dryRun: fc.boolean() }), adjust: inManagedSpace('getPageById') },
+  { action: 'confluence.label.remove', operations: ['getPageById', 'removeLabelFromContentUsingQueryParameter'], input: fc.record({ contentId: fc.constant('900'), labels: fc.constant(['x']), dryRun: fc.boolean() }), adjust: inManagedSpace('getPageById') },
+  { action: 'confluence.content.relabel', operations: ['searchByCQL', 'getPageById', 'addLabelsToContent', 'removeLabelFromContentUsingQueryParameter'], input: fc.record({ cql: fc.constant('type = page'), add: fc.constant(['x']), remove: fc.constant(['y']), maxItems: fc.constant(5), dryRun: fc.boolean() }), mode: 'sync', adjust: inManagedSpace('getPageById') }
+]
+
 const CASES: Case[] = [
+  ...contentWrites,
   { action: 'confluence.page.get', operations: ['getPageById'], input: fc.record({ pageId: fc.constant('123'), bodyFormat: fc.constantFrom('storage', 'atlas_doc_format', 'view') }) },
   { action: 'confluence.blogpost.get', operations: ['getBlogPostById'], input: fc.record({ blogPostId: fc.constant('456'), bodyFormat: fc.constantFrom('storage', 'atlas_doc_format', 'view') }) },
   { action: 'confluence.page.list', operations: ['getPagesInSpace'], input: fc.record({ spaceId: fc.constant('42'), bodyFormat: fc.constantFrom('storage', 'atlas_doc_format') }, { requiredKeys: ['spaceId'] }) },
@@ -143,7 +162,7 @@ beforeAll(async () => {
   sim = await startSimulator({ seed: 'spec-responses', size: { pages: 10, spaces: 1, users: 5 } })
   upstream = await startSpecUpstream(sim.url)
   t = await buildTestSpoke({ ATLASSIAN_AUTH_URL: sim.url, ATLASSIAN_API_URL: upstream.url, SPOKE_VALIDATE_OUTPUT: 'false' })
-  await connectSimulatorAlias(t, sim, { grant: 'client_credentials', managedGroups: [{ groupId: MANAGED }], doc: { connectionUrl: `${upstream.url}/` } })
+  await connectSimulatorAlias(t, sim, { grant: 'client_credentials', managedGroups: [{ groupId: MANAGED }], doc: { connectionUrl: `${upstream.url}/`, managedSpaces: [{ spaceId: MANAGED_SPACE }] } })
 })
 afterAll(async () => {
   console.log(`spec-sampled responses (seed ${SEED}, ${SAMPLES} per action):\n${report.join('\n')}`)

@@ -197,7 +197,11 @@ it('keeps job data to ids and input: no token or secret in Redis job hashes', as
   const secrets = [sim.clientSecret, tokens?.accessToken, tokens?.refreshToken].filter((s): s is string => typeof s === 'string')
   expect(secrets.length).toBeGreaterThanOrEqual(2)
   const raw = await idle.core.redis.store.hget(idle.core.jobs.queue.toKey(id), 'data')
-  expect(Object.keys(JSON.parse(raw!)).sort()).toEqual(['actionId', 'actionVersion', 'connection', 'input', 'requestId', 'schemaVersion'])
+  // actor: the submitting key's fingerprint (8 hex digits of its SHA-256, for the audit lines), never the key
+  const data = JSON.parse(raw!)
+  expect(Object.keys(data).sort()).toEqual(['actionId', 'actionVersion', 'actor', 'connection', 'input', 'requestId', 'schemaVersion'])
+  expect(data.actor).toMatch(/^[0-9a-f]{8}$/)
+  expect(raw).not.toContain(idle.keys.invoker)
   const keys = await idle.core.redis.store.keys(`*${idle.config.keyPrefix}*bull*`)
   expect(keys.length).toBeGreaterThan(0)
   for (const key of keys) {

@@ -3,6 +3,7 @@
 import { attachmentHandlers } from './attachments'
 import { blogPostHandlers } from './blogposts'
 import { commentHandlers } from './comments'
+import { contentWriteHandlers } from './content-writes'
 import { folderHandlers } from './folders'
 import type { OpHandler } from './context'
 import { groupHandlers } from './groups'
@@ -24,5 +25,6 @@ export const handlers: Record<string, OpHandler> = {
   ...userHandlers,
   ...groupHandlers,
   ...restrictionHandlers,
-  ...settingsHandlers
+  ...settingsHandlers,
+  ...contentWriteHandlers
 }

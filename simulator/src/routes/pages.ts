@@ -5,6 +5,8 @@ import { STATUSES } from '../seed'
 import type { OpContext, OpHandler } from './context'
 import { contentOfKind, cursorPage, list, listContent, range, sorted, type Candidates } from './content-lists'
 import { ancestorList, childRefs } from './folders'
+import { v2Written } from './content-writes'
+import { writesOf, type WrittenDoc } from '../writes'
 
 /** Content index of a readable page or blog post, else -1. Single reads take any status unless one is asked for. */
 export function readableContent (ctx: OpContext, id: unknown, kind: 'page' | 'blogpost', statuses?: string[]): number {
@@ -17,6 +19,9 @@ export function readableContent (ctx: OpContext, id: unknown, kind: 'page' | 'bl
 /** GET /pages/{id} and /blogposts/{id}: the same representation, told apart by kind. */
 export function getContentById (kind: 'page' | 'blogpost'): OpHandler {
   return (ctx) => {
+    // content written through the API (or seeded content changed by a write): its record wins
+    const written = writesOf(ctx.site).written(String(ctx.path.id))
+    if (written !== undefined) return writtenById(ctx, written, kind)
     const c = readableContent(ctx, ctx.path.id, kind, ctx.query.status)
     if (c === -1) return v2Error(404)
     const item = v2Page(ctx.site, c, ctx.query['body-format'] as BodyFormat | undefined, true)
@@ -25,9 +30,33 @@ export function getContentById (kind: 'page' | 'blogpost'): OpHandler {
   }
 }
 
+function writtenById (ctx: OpContext, d: WrittenDoc, kind: 'page' | 'blogpost'): OpResult {
+  const reader = ctx.reader()
+  const statuses = ctx.query.status as string[] | undefined
+  if (d.kind !== kind || d.status === 'deleted' || (statuses !== undefined && !statuses.includes(d.status))) return v2Error(404)
+  if (d.seeded !== -1 ? !reader.canRead(d.seeded) : !reader.canReadSpace(d.space)) return v2Error(404)
+  const item = v2Written(ctx.site, d, ctx.query['body-format'] as string | undefined)
+  if (ctx.query['include-labels'] === true) item.labels = labelList(ctx, d.labels)
+  return { status: 200, body: item, objects: { core: 1 } }
+}
+
+export function writtenTitled (ctx: OpContext, title: string, kind: 'page' | 'blogpost' = 'page'): WrittenDoc[] {
+  const statuses = (ctx.query.status as string[] | undefined) ?? ['current', 'archived']
+  const spaceIds = (ctx.query['space-id'] as unknown[] | undefined)?.map(String)
+  const reader = ctx.reader()
+  return [...writesOf(ctx.site).docs.values()].filter((d) => d.kind === kind && d.title === title && statuses.includes(d.status) &&
+    (spaceIds === undefined || spaceIds.includes(ctx.site.spaces[d.space].id)) && (d.seeded !== -1 ? reader.canRead(d.seeded) : reader.canReadSpace(d.space)))
+}
+
 const getPageById = getContentById('page')
 
 const getPages: OpHandler = (ctx) => {
+  // Pages written through the API are found by title (what a create checks before reusing a page); other
+  // lists show the seeded pages only.
+  if (typeof ctx.query.title === 'string') {
+    const found = writtenTitled(ctx, ctx.query.title)
+    if (found.length > 0) return { status: 200, body: { results: found.map((d) => v2Written(ctx.site, d, ctx.query['body-format'] as string | undefined, false)), _links: {} }, objects: { core: found.length } }
+  }
   const { candidates, inSpaces } = contentOfKind(ctx, 'page')
   return listPages(ctx, candidates, inSpaces)
 }
@@ -74,7 +103,11 @@ function childrenOf (shape: 'direct' | 'child'): OpHandler {
 }
 
 export function labelsOf (ctx: OpContext, c: number): Record<string, unknown> {
-  const labels = ctx.site.labels(c).map((name, i) => ({ id: String(ctx.site.idBase + c * 10 + i), name, prefix: 'global' }))
+  return labelList(ctx, writesOf(ctx.site).written(ctx.site.contentId(c))?.labels ?? ctx.site.labels(c), c)
+}
+
+function labelList (ctx: OpContext, names: string[], c = 0): Record<string, unknown> {
+  const labels = names.map((name, i) => ({ id: String(ctx.site.idBase + c * 10 + i), name, prefix: 'global' }))
   return { results: labels, meta: { hasMore: false, cursor: '' }, _links: { self: `${ctx.sitePath}/labels` } }
 }
 

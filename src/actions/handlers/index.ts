@@ -2,6 +2,8 @@
 // is a HandlerModule (types.ts): its run, the JSON Schema of its params, and optionally its precheck.
 import { groupMembership } from './group-membership'
 import { groupMembersBulk } from './group-members-bulk'
+import { commentCreate, contentCreate, contentDelete, contentUpdate, labelChange } from './content-write'
+import { contentRelabel } from './content-relabel'
 import { contentCrawl } from '../../crawl/run'
 import { checkUsageInput, licenceUsage } from '../../licence/usage'
 import { checkReclaimInput, licenceReclaim } from '../../licence/reclaim'
@@ -16,5 +18,11 @@ export const HANDLERS: Readonly<Record<string, HandlerModule>> = {
   'content-crawl': { run: contentCrawl, params: NO_PARAMS },
   'licence-usage': { run: licenceUsage, params: NO_PARAMS, precheck: (ctx) => checkUsageInput(ctx.input) },
   'licence-reclaim': { run: licenceReclaim, params: NO_PARAMS, precheck: (ctx) => checkReclaimInput(ctx.input, ctx.connection) },
-  'privacy-report': { run: privacyReport, params: NO_PARAMS }
+  'privacy-report': { run: privacyReport, params: NO_PARAMS },
+  'content-create': contentCreate,
+  'content-update': contentUpdate,
+  'content-delete': contentDelete,
+  'comment-create': commentCreate,
+  'label-change': labelChange,
+  'content-relabel': contentRelabel
 }

@@ -62,6 +62,10 @@ export interface HandlerContext {
   services?: HandlerServices
   /** The run's traceparent (the engine's span when tracing is on): what the handler's own requests go under. */
   traceparent?: string
+  /** Content writes: say in `meta.write` where the version written over came from. */
+  setWriteMeta?: (meta: Record<string, unknown>) => void
+  /** An audit line (info) naming the API key, the alias and the request, with the fields given (space, content id). */
+  audit?: (event: string, fields: Record<string, unknown>) => void
 }
 
 export type ActionHandler = (ctx: HandlerContext) => Promise<unknown>

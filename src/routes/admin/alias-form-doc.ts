@@ -36,6 +36,7 @@ export interface AliasFormValues {
   secretSet: boolean
   orgKeySet: boolean
   managedGroups: Array<{ groupId: string, name?: string }>
+  managedSpaces: Array<{ spaceId: string, key?: string }>
 }
 
 export function newAliasValues (parent = ''): AliasFormValues {
@@ -43,7 +44,7 @@ export function newAliasValues (parent = ''): AliasFormValues {
     id: '', name: '', description: '', parent, active: parent !== '', connectionUrl: '', siteUrl: '', cloudId: '',
     grant: parent ? '' : 'oauth2_authorization_code', clientId: '', scopeSet: 'seed', scopes: SEED_SCOPES.join('\n'),
     authorizeUrl: '', tokenUrl: '', strategy: 'retry_after', maxAttempts: '4', maxElapsedSeconds: '600', delaySeconds: '',
-    orgId: '', secretSet: false, orgKeySet: false, managedGroups: []
+    orgId: '', secretSet: false, orgKeySet: false, managedGroups: [], managedSpaces: []
   }
 }
 
@@ -57,7 +58,7 @@ export function valuesFromView (v: AliasView): AliasFormValues {
     grant: c?.type ?? '', clientId: c?.clientId ?? '', scopeSet: 'custom', scopes: (c?.scopes ?? []).join('\n'),
     authorizeUrl: c?.authorizeUrl ?? '', tokenUrl: c?.tokenUrl ?? '',
     strategy: v.retryPolicy?.strategy ?? '', maxAttempts: str(v.retryPolicy?.maxAttempts), maxElapsedSeconds: str(v.retryPolicy?.maxElapsedSeconds), delaySeconds: str(v.retryPolicy?.delaySeconds),
-    orgId: v.orgAdmin?.orgId ?? '', secretSet: v.secrets.clientSecret, orgKeySet: v.secrets.orgAdminApiKey, managedGroups: v.managedGroups ?? []
+    orgId: v.orgAdmin?.orgId ?? '', secretSet: v.secrets.clientSecret, orgKeySet: v.secrets.orgAdminApiKey, managedGroups: v.managedGroups ?? [], managedSpaces: v.managedSpaces ?? []
   }
 }
 
@@ -72,7 +73,7 @@ export function valuesFromForm (form: FormFields, existing?: AliasFormValues): A
     clientId: field(form, 'clientId'), scopeSet: set === 'seed' || set === 'connector' ? set : 'custom', scopes: field(form, 'scopes'),
     authorizeUrl: field(form, 'authorizeUrl'), tokenUrl: field(form, 'tokenUrl'), strategy: field(form, 'strategy'),
     maxAttempts: field(form, 'maxAttempts'), maxElapsedSeconds: field(form, 'maxElapsedSeconds'), delaySeconds: field(form, 'delaySeconds'),
-    orgId: field(form, 'orgId'), secretSet: existing?.secretSet ?? false, orgKeySet: existing?.orgKeySet ?? false, managedGroups: existing?.managedGroups ?? []
+    orgId: field(form, 'orgId'), secretSet: existing?.secretSet ?? false, orgKeySet: existing?.orgKeySet ?? false, managedGroups: existing?.managedGroups ?? [], managedSpaces: existing?.managedSpaces ?? []
   }
 }
 
@@ -109,6 +110,7 @@ export function docFromValues (v: AliasFormValues, secrets: { clientSecret?: str
   const retryPolicy = Object.fromEntries(Object.entries(retry).filter(([, x]) => x !== undefined))
   if (Object.keys(retryPolicy).length > 0) doc.retryPolicy = retryPolicy as AliasDocument['retryPolicy']
   if (v.managedGroups.length > 0) doc.managedGroups = v.managedGroups
+  if (v.managedSpaces.length > 0) doc.managedSpaces = v.managedSpaces
   if (v.orgId || secrets.orgApiKey) doc.orgAdmin = { ...(v.orgId ? { orgId: v.orgId } : {}), ...(secrets.orgApiKey ? { apiKey: secrets.orgApiKey } : {}) }
   return doc
 }

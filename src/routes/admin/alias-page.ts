@@ -40,9 +40,9 @@ function aliasPage (a: AliasView, all: AliasView[], user: ConsoleUser, tested?: 
   const actions = user.isAdmin
     ? h`<div class="actions"><a class="button" href="${aliasPath(a.id)}/edit">Edit</a>
 ${grant === 'oauth2_authorization_code' ? h`<a class="button" href="${consentLink(a.id)}">Get OAuth Token</a>` : postButton(`${aliasPath(a.id)}/token`, 'Get OAuth Token', user.csrf)}
-${postButton(`${aliasPath(a.id)}/test`, 'Test connection', user.csrf)} <a class="button" href="${aliasPath(a.id)}/groups">Confluence Groups</a>
+${postButton(`${aliasPath(a.id)}/test`, 'Test connection', user.csrf)} <a class="button" href="${aliasPath(a.id)}/groups">Confluence Groups</a> <a class="button" href="${aliasPath(a.id)}/spaces">Confluence Spaces</a>
 ${a.parent ? '' : h`<a class="button" href="/admin/aliases/new?parent=${encodeURIComponent(a.id)}">Add child alias</a>`} <a class="button" href="${aliasPath(a.id)}/delete">Delete</a></div>`
-    : h`<div class="actions"><a class="button" href="${aliasPath(a.id)}/groups">Confluence Groups</a></div>`
+    : h`<div class="actions"><a class="button" href="${aliasPath(a.id)}/groups">Confluence Groups</a> <a class="button" href="${aliasPath(a.id)}/spaces">Confluence Spaces</a></div>`
   const r = a.retryPolicy
   return h`<h1>${a.name ?? a.id} <code>${a.id}</code></h1>${actions}
 <h2>State</h2><table><tr><th>Token</th><td>${tokenState(a)}</td></tr>
@@ -62,6 +62,7 @@ ${c ? h`<tr><th>Client ID</th><td><code>${c.clientId ?? ''}</code></td></tr><tr>
 <tr><th>Site (configured)</th><td>${a.site?.url ?? ''} ${a.site?.cloudId ? h`<span class="muted">cloudId ${a.site.cloudId}</span>` : ''}</td></tr>
 <tr><th>Retry policy</th><td>${r ? `${r.strategy ?? 'default'}, at most ${r.maxAttempts ?? '?'} attempts within ${r.maxElapsedSeconds ?? '?'} s${r.delaySeconds !== undefined ? `, delay ${r.delaySeconds} s` : ''}` : 'default'}</td></tr>
 <tr><th>Managed groups</th><td>${(a.managedGroups ?? []).map(g => g.name || g.groupId).join(', ') || h`<span class="muted">none</span>`}</td></tr>
+<tr><th>Managed spaces</th><td>${(a.managedSpaces ?? []).map(s => s.key ?? s.spaceId).join(', ') || h`<span class="muted">none</span>`}</td></tr>
 <tr><th>Org admin</th><td>${a.orgAdmin?.orgId ?? h`<span class="muted">no organization</span>`} · API key ${a.secrets.orgAdminApiKey ? 'set' : 'not set'} <span class="muted">(write-only)</span></td></tr>
 <tr><th>Source</th><td>${a.source === 'file' ? `file ${a.file ?? ''}` : 'saved in the console or the API'} · updated ${when(a.updatedAt)}</td></tr></table>`
 }
