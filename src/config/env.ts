@@ -67,6 +67,9 @@ export interface Config {
   redisWaitReplicas: number
   /** OpenTelemetry tracing (lib/tracing.ts): undefined (off) unless the standard OTEL_* variables turn it on. */
   tracing?: TracingSettings
+  /** Largest file a multipart upload may carry (bytes), and largest file sent or answered as base64 JSON. */
+  attachmentMaxBytes?: number
+  attachmentJsonMaxBytes?: number
 }
 
 
@@ -116,7 +119,9 @@ export function loadConfig (env: Env = process.env): Config {
     privacyReportEverySeconds: int(env, 'SPOKE_PRIVACY_REPORT_EVERY_SECONDS', 7 * 86400, 0, 366 * 86400),
     redisWaitMs: int(env, 'SPOKE_REDIS_WAIT_MS', 250, 0, 10_000),
     redisWaitReplicas: int(env, 'SPOKE_REDIS_WAIT_REPLICAS', 1, 1, 16),
-    tracing: tracing(env)
+    tracing: tracing(env),
+    attachmentMaxBytes: int(env, 'SPOKE_ATTACHMENT_MAX_BYTES', 100 * 1024 * 1024, 1, 2 ** 40),
+    attachmentJsonMaxBytes: int(env, 'SPOKE_ATTACHMENT_JSON_MAX_BYTES', 1024 * 1024, 1, 64 * 1024 * 1024)
   }
 }
 

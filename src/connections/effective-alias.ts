@@ -62,6 +62,7 @@ export function effectiveAlias (rec: AliasRecord, parent: AliasRecord | undefine
     site: d.site,
     retryPolicy: { ...DEFAULT_RETRY_POLICY, ...(p?.retryPolicy ?? {}), ...(d.retryPolicy ?? {}) },
     managedGroups: d.managedGroups ?? p?.managedGroups ?? [],
+    managedSpaces: d.managedSpaces ?? p?.managedSpaces ?? [],
     orgAdmin: orgOwner ? { orgId: orgOwner.doc.orgAdmin?.orgId, apiKey: orgApiKey } : undefined,
     problems
   }

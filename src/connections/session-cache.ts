@@ -76,6 +76,7 @@ export class SessionCache implements ConnectionResolver, SessionProvider {
       requested,
       resolved: target.id,
       managedGroups: a.managedGroups.map(g => ({ ...g })),
+      managedSpaces: (a.managedSpaces ?? []).map(sp => ({ ...sp })),
       retryPolicy: { ...a.retryPolicy },
       scopes: [...a.scopes],
       ...(granted ? { grantedScopes: [...granted] } : {})

@@ -24,6 +24,7 @@ export interface AliasDocument {
   }
   retryPolicy?: Partial<RetryPolicy>
   managedGroups?: Array<{ groupId: string, name?: string }>
+  managedSpaces?: Array<{ spaceId: string, key?: string }>
   orgAdmin?: { orgId?: string, apiKey?: string }
 }
 
@@ -103,6 +104,7 @@ export interface EffectiveAlias {
   site?: { cloudId?: string, url?: string }
   retryPolicy: RetryPolicy
   managedGroups: Array<{ groupId: string, name?: string }>
+  managedSpaces?: Array<{ spaceId: string, key?: string }>
   orgAdmin?: { orgId?: string, apiKey?: string }
   /** What an admin must still do before the alias can work. */
   problems: string[]
@@ -116,6 +118,8 @@ export interface ResolvedConnection {
   resolved: string
   /** Managed groups of the resolved alias (membership writes are refused for any other group). */
   managedGroups: Array<{ groupId: string, name?: string }>
+  /** Managed spaces of the resolved alias (content writes are refused in any other space). */
+  managedSpaces?: Array<{ spaceId: string, key?: string }>
   retryPolicy: RetryPolicy
   /** Scopes the alias asked for and, once known, the scopes granted. */
   scopes: string[]

@@ -1,5 +1,6 @@
 // The named built-in handlers an action file may use instead of a request template (`handler.name`). Each
 // is a HandlerModule (types.ts): its run, the JSON Schema of its params, and optionally its precheck.
+import { attachmentDownload, attachmentUpload } from './attachments'
 import { groupMembership } from './group-membership'
 import { groupMembersBulk } from './group-members-bulk'
 import { contentCrawl } from '../../crawl/run'
@@ -16,5 +17,7 @@ export const HANDLERS: Readonly<Record<string, HandlerModule>> = {
   'content-crawl': { run: contentCrawl, params: NO_PARAMS },
   'licence-usage': { run: licenceUsage, params: NO_PARAMS, precheck: (ctx) => checkUsageInput(ctx.input) },
   'licence-reclaim': { run: licenceReclaim, params: NO_PARAMS, precheck: (ctx) => checkReclaimInput(ctx.input, ctx.connection) },
-  'privacy-report': { run: privacyReport, params: NO_PARAMS }
+  'privacy-report': { run: privacyReport, params: NO_PARAMS },
+  'attachment-upload': attachmentUpload,
+  'attachment-download': attachmentDownload
 }

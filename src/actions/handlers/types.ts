@@ -26,6 +26,8 @@ export interface HandlerServices {
   privacy?: import('../../privacy/services').PrivacyServices
   /** Client spans for requests that do not go through the Confluence client (webhook sink, Organizations API), when tracing is on. */
   tracing?: Tracing
+  /** Size limits of attachment uploads and downloads (config); the defaults when absent. */
+  files?: import('../file-transfer').FileLimits
 }
 
 /** An alias's org admin key, with the agent (owned by the composition root) its calls go through. */
@@ -60,6 +62,8 @@ export interface HandlerContext {
   services?: HandlerServices
   /** The run's traceparent (the engine's span when tracing is on): what the handler's own requests go under. */
   traceparent?: string
+  /** The caller's file (a multipart execute request), or a wish for raw bytes back (Accept: application/octet-stream). */
+  transfer?: import('../file-transfer').Transfer
 }
 
 export type ActionHandler = (ctx: HandlerContext) => Promise<unknown>
