@@ -18,7 +18,7 @@ export interface Exchange {
 export interface ActionCase {
   name: string
   input: unknown
-  connection?: { managedGroups?: Array<{ groupId: string, name?: string }>, grantedScopes?: string[] }
+  connection?: { managedGroups?: Array<{ groupId: string, name?: string }>, managedSpaces?: Array<{ spaceId: string, key?: string }>, grantedScopes?: string[] }
   upstream?: Exchange[]
   output?: unknown
   error?: { code: string, paths?: string[] }

@@ -25,6 +25,7 @@ describe.each(catalogue)('%s', (actionId, cases) => {
         requested,
         resolved: requested,
         managedGroups: c.connection?.managedGroups ?? [{ groupId: 'g-managed', name: 'confluence-users' }],
+        managedSpaces: c.connection?.managedSpaces ?? [],
         retryPolicy: { strategy: 'retry_after', maxAttempts: 3, maxElapsedSeconds: 60 },
         scopes: [],
         ...(c.connection?.grantedScopes !== undefined ? { grantedScopes: c.connection.grantedScopes } : {})

@@ -83,13 +83,14 @@ function fileOf (ctx: HandlerContext, input: UploadInput): { part: FilePart, sou
   }
 }
 
+/** The parts of a v1 attachment the output uses; the spec types few of them, so each is checked. */
 interface V1Attachment {
-  id?: string
-  title?: string
-  version?: { number?: number }
-  extensions?: { mediaType?: string, fileSize?: number }
-  metadata?: { mediaType?: string }
-  _links?: { webui?: string, download?: string }
+  id?: unknown
+  title?: unknown
+  version?: { number?: unknown }
+  extensions?: { mediaType?: unknown, fileSize?: unknown }
+  metadata?: { mediaType?: unknown }
+  _links?: { webui?: unknown }
 }
 
 async function upload (ctx: HandlerContext): Promise<unknown> {
@@ -121,26 +122,30 @@ async function upload (ctx: HandlerContext): Promise<unknown> {
 
   const res = await ctx.call(request)
   const result = ((res.body as { results?: unknown } | null)?.results as V1Attachment[] | undefined)?.[0]
-  if (result?.id === undefined) throw new UpstreamInvalidError('Confluence answered the upload without the attachment', { retryable: false })
+  if (typeof result?.id !== 'string') throw new UpstreamInvalidError('Confluence answered the upload without the attachment', { retryable: false })
   const site = (await ctx.site()).url
+  // What the spec leaves optional falls back to what was sent.
   const out: Record<string, unknown> = {
     dryRun: false,
     attachmentId: result.id,
-    title: result.title ?? part.filename,
-    version: result.version?.number ?? 1,
-    mediaType: result.extensions?.mediaType ?? result.metadata?.mediaType ?? part.contentType,
-    fileSize: result.extensions?.fileSize ?? part.size,
+    title: str(result.title) ?? part.filename,
+    version: int(result.version?.number) ?? 1,
+    mediaType: str(result.extensions?.mediaType) ?? str(result.metadata?.mediaType) ?? part.contentType,
+    fileSize: int(result.extensions?.fileSize) ?? part.size,
     sha256: part.sha256,
     containerId: input.containerId,
     containerType,
     spaceId: input.spaceId
   }
-  const url = wikiUrl(result._links?.webui, site)
+  const url = wikiUrl(str(result._links?.webui), site)
   if (url !== undefined) out.url = url
   return out
 }
 
-interface V2Attachment { id?: string, title?: string, mediaType?: string, fileSize?: number, pageId?: string, blogPostId?: string, version?: { number?: number } }
+const str = (v: unknown): string | undefined => typeof v === 'string' ? v : undefined
+const int = (v: unknown): number | undefined => Number.isSafeInteger(v) ? v as number : undefined
+
+interface V2Attachment { id?: unknown, title?: unknown, mediaType?: unknown, fileSize?: unknown, pageId?: unknown, blogPostId?: unknown, version?: { number?: unknown } }
 
 async function download (ctx: HandlerContext): Promise<unknown> {
   const input = ctx.input as { attachmentId: string, version?: number }
@@ -148,10 +153,10 @@ async function download (ctx: HandlerContext): Promise<unknown> {
   const id = input.attachmentId.startsWith('att') ? input.attachmentId : `att${input.attachmentId}`
   const query = input.version === undefined ? undefined : { version: input.version }
   const meta = (await ctx.call({ method: 'GET', path: `/wiki/api/v2/attachments/${encodeInputComponent(id)}`, query })).body as V2Attachment | null
-  const containerId = meta?.pageId ?? meta?.blogPostId
+  const containerId = str(meta?.pageId) ?? str(meta?.blogPostId)
   if (meta === null || containerId === undefined) throw new UpstreamInvalidError('Confluence answered the attachment without its page or blog post', { retryable: false })
   const binary = ctx.transfer?.binary === true
-  if (!binary && typeof meta.fileSize === 'number' && meta.fileSize > limits.jsonMaxBytes) {
+  if (!binary && (int(meta.fileSize) ?? 0) > limits.jsonMaxBytes) {
     throw new AttachmentTooLargeForJsonError(`The attachment has ${meta.fileSize} bytes, more than ${limits.jsonMaxBytes} (SPOKE_ATTACHMENT_JSON_MAX_BYTES) in JSON: ask with Accept: application/octet-stream to get the bytes streamed`)
   }
   const res = await ctx.call({
@@ -162,7 +167,7 @@ async function download (ctx: HandlerContext): Promise<unknown> {
     download: true
   })
   const stream = asStream(res.body)
-  const mediaType = res.headers['content-type'] ?? meta.mediaType ?? 'application/octet-stream'
+  const mediaType = res.headers['content-type'] ?? str(meta.mediaType) ?? 'application/octet-stream'
   if (binary) {
     const headers: StreamedFile['headers'] = { 'content-type': mediaType }
     if (res.headers['content-disposition'] !== undefined) headers['content-disposition'] = res.headers['content-disposition']
@@ -172,13 +177,13 @@ async function download (ctx: HandlerContext): Promise<unknown> {
   const bytes = await readAtMost(stream, limits.jsonMaxBytes)
   if (bytes === undefined) throw new AttachmentTooLargeForJsonError(`The attachment is larger than ${limits.jsonMaxBytes} bytes (SPOKE_ATTACHMENT_JSON_MAX_BYTES) in JSON: ask with Accept: application/octet-stream`)
   return {
-    attachmentId: meta.id ?? id,
-    title: meta.title ?? '',
+    attachmentId: str(meta.id) ?? id,
+    title: str(meta.title) ?? '',
     mediaType,
     fileSize: bytes.length,
-    version: meta.version?.number ?? input.version ?? 1,
+    version: int(meta.version?.number) ?? input.version ?? 1,
     containerId,
-    containerType: meta.pageId !== undefined ? 'page' : 'blogpost',
+    containerType: str(meta.pageId) !== undefined ? 'page' : 'blogpost',
     sha256: createHash('sha256').update(bytes).digest('hex'),
     dataBase64: bytes.toString('base64')
   }
