@@ -11,7 +11,7 @@ import { readFileSync } from 'node:fs'
 import { Readable } from 'node:stream'
 import { request } from 'undici'
 import { startSimulator, type Simulator } from 'confluence-cloud-simulator'
-import { callApi, connectClientCredentials, newDeployment, startApiProcess, startWorkerProc, waitForJobAt, type ApiProcess, type Deployment, type WorkerProc } from '../helpers/spoke-processes'
+import { connectClientCredentials, newDeployment, startApiProcess, startWorkerProc, waitForJobAt, type ApiProcess, type Deployment, type WorkerProc } from '../helpers/spoke-processes'
 
 const MB = 1024 * 1024
 const JSON_MAX = 256 * 1024
