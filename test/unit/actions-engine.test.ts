@@ -72,7 +72,7 @@ const v2Page = (id: number) => ({
 describe('catalogue', () => {
   it('loads every action with compiled schemas', () => {
     expect(registry.list().map(a => a.id)).toEqual([
-      'confluence.blogpost.get', 'confluence.content.crawl', 'confluence.content.search', 'confluence.group.list', 'confluence.group.member.add', 'confluence.group.member.remove',
+      'confluence.attachment.download', 'confluence.attachment.upload', 'confluence.blogpost.get', 'confluence.content.crawl', 'confluence.content.search', 'confluence.group.list', 'confluence.group.member.add', 'confluence.group.member.remove',
       'confluence.group.members.bulk', 'confluence.group.members', 'confluence.license.reclaim', 'confluence.license.usage',
       'confluence.page.get', 'confluence.page.list', 'confluence.privacy.report', 'confluence.site.list', 'confluence.space.list',
       'confluence.user.current', 'confluence.user.get', 'confluence.user.groups'
