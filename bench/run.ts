@@ -23,6 +23,12 @@ const BENCHES: Bench[] = [
       ['throughput ratio (goal ≥ 75%)', pct(r.ratio)], ['added p50 / p99 ms (goal p50 ≤ 1)', `${r.addedP50Ms} / ${r.addedP99Ms}`]]
   },
   {
+    name: 'attachment upload through the spoke vs direct to the simulator',
+    module: './attachments',
+    fn: 'benchAttachmentUpload',
+    summarize: (r) => [['file MB × rounds', `${r.sizeMb} × ${r.rounds}`], ['spoke MB/s', r.spoke.mbPerSecond.toFixed(1)], ['direct MB/s', r.direct.mbPerSecond.toFixed(1)], ['spoke of direct', pct(r.ratio)]]
+  },
+  {
     name: 'refresh storm (expired token, two processes)',
     module: './refresh-storm',
     fn: 'benchRefreshStorm',
