@@ -197,7 +197,7 @@ it('an Idempotency-Key uploads once: the repeat is replayed, other bytes under t
   expect(uploads()).toBe(before + 1)
 })
 
-it('base64 JSON: sync upload, a new version under the same name, async upload as a job, download as base64', async () => {
+it('base64 JSON: sync upload, a new version under the same name, async upload as a job, download as base64 in sync and async mode', async () => {
   const v1 = Buffer.from('version one\n')
   const sync = await execute('confluence.attachment.upload', { input: { spaceId, containerId: pageId, filename: 'small.txt', mediaType: 'text/plain', dataBase64: v1.toString('base64') } })
   expect(sync.status).toBe(200)
@@ -215,6 +215,12 @@ it('base64 JSON: sync upload, a new version under the same name, async upload as
   expect(latest.json.output).toMatchObject({ version: 2, title: 'small.txt', containerId: pageId, containerType: 'page', sha256: createHash('sha256').update(v2).digest('hex') })
   const first = await execute('confluence.attachment.download', { input: { attachmentId: sync.json.output.attachmentId, version: 1 } })
   expect(Buffer.from(first.json.output.dataBase64, 'base64')).toEqual(v1)
+  // async download: the job's result carries the base64 (a job cannot stream)
+  const queuedDownload = await execute('confluence.attachment.download', { mode: 'async', input: { attachmentId: sync.json.output.attachmentId } }, { accept: 'application/octet-stream' })
+  expect(queuedDownload.status).toBe(202)
+  const downloaded = await waitForJobAt(api.base, d.keys.invoker, queuedDownload.json.jobId)
+  expect(downloaded.state).toBe('completed')
+  expect(Buffer.from(downloaded.result.dataBase64, 'base64')).toEqual(v2)
 })
 
 it('answers the size limits with their problems', async () => {
