@@ -29,7 +29,10 @@ beforeAll(async () => {
   sim = await startSimulator({ seed: 'attachments', size: { pages: 40, spaces: 3, users: 20, groups: 4 } })
   d = newDeployment(sim.url, { SPOKE_ATTACHMENT_JSON_MAX_BYTES: String(JSON_MAX) })
   // the second api process has a 1 MiB multipart limit (the 413)
-  ;[api, small, worker] = await Promise.all([startApiProcess(d), startApiProcess(d, { SPOKE_ATTACHMENT_MAX_BYTES: String(MB) }), startWorkerProc(d)])
+  // one after the other: on a loaded machine three tsx starts at once can each miss the helpers' 30 s start bound
+  api = await startApiProcess(d)
+  small = await startApiProcess(d, { SPOKE_ATTACHMENT_MAX_BYTES: String(MB) })
+  worker = await startWorkerProc(d)
   const readable = [...sim.data.content('page')].filter(p => p.status === 'current' && sim.data.canRead(sim.serviceAccountId, p.id))
   const page = readable[0]
   const other = readable.find(p => p.spaceId !== page.spaceId)
@@ -43,7 +46,7 @@ beforeAll(async () => {
     credential: { type: 'oauth2_client_credentials', clientId: sim.clientId, clientSecret: sim.clientSecret, scopes: ['write:attachment:confluence', 'read:content-details:confluence', 'read:page:confluence', 'read:attachment:confluence'], tokenUrl: `${sim.url}/oauth/token` },
     managedSpaces: [{ spaceId, key }]
   })
-}, 90_000)
+}, 150_000)
 
 afterAll(async () => {
   await Promise.all([api, small, worker].filter(p => p !== undefined).map(async p => await p.kill('SIGKILL')))
