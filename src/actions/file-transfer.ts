@@ -14,6 +14,7 @@ import { Transform, type Readable } from 'node:stream'
 import { pipeline } from 'node:stream/promises'
 import type { FastifyReply, FastifyRequest } from 'fastify'
 import type { Multipart } from '@fastify/multipart'
+import { AppError } from '../errors/app-error'
 import { AttachmentTooLargeError, RequestInvalidError } from '../errors/errors'
 
 /** A file received from the caller, on local disk until the run ends. */
@@ -70,7 +71,9 @@ export async function receiveMultipart (req: FastifyRequest, limits: FileLimits)
     const code = (err as { code?: string }).code
     if (code === 'FST_REQ_FILE_TOO_LARGE') throw new AttachmentTooLargeError(`The file is larger than ${limits.maxBytes} bytes (SPOKE_ATTACHMENT_MAX_BYTES)`)
     if (code === 'FST_FILES_LIMIT' || code === 'FST_FIELDS_LIMIT' || code === 'FST_PARTS_LIMIT') throw new RequestInvalidError('Send one file part and at most the envelope\'s fields')
-    throw err
+    if (err instanceof AppError || /^E[A-Z]+$/.test(code ?? '')) throw err // ours, or the disk's (ENOSPC…): not the caller's fault
+    // busboy's and the plugin's complaints (no boundary, a body cut short, …): the body is malformed
+    throw new RequestInvalidError(`The multipart body cannot be read: ${(err as Error).message}`)
   }
   return { body, file }
 }
