@@ -29,6 +29,12 @@ const BENCHES: Bench[] = [
     summarize: (r) => [['MCP / JSON API rps', `${Math.round(r.mcp.rps)} / ${Math.round(r.jsonApi.rps)}`], ['throughput ratio', pct(r.ratio)], ['added p50 / p99 ms', `${r.addedP50Ms} / ${r.addedP99Ms}`]]
   },
   {
+    name: 'attachment upload through the spoke vs direct to the simulator',
+    module: './attachments',
+    fn: 'benchAttachmentUpload',
+    summarize: (r) => [['file MB × rounds', `${r.sizeMb} × ${r.rounds}`], ['spoke MB/s', r.spoke.mbPerSecond.toFixed(1)], ['direct MB/s', r.direct.mbPerSecond.toFixed(1)], ['spoke of direct', pct(r.ratio)]]
+  },
+  {
     name: 'refresh storm (expired token, two processes)',
     module: './refresh-storm',
     fn: 'benchRefreshStorm',

@@ -18,6 +18,7 @@ import { SpokeConfluenceClient } from './confluence/client'
 import { loadActions } from './actions/load-actions'
 import { createActionRegistry, type ActionRegistry } from './actions/action-registry'
 import { createActionEngine, type ActionEngine } from './actions/execute-action'
+import { DEFAULT_FILE_LIMITS } from './actions/file-transfer'
 import type { HandlerServices, OrgAdminAccess } from './actions/handlers/types'
 import { callbackPolicy } from './http/signed-post'
 import { createIdempotencyStore, type IdempotencyStore } from './actions/idempotency'
@@ -143,6 +144,7 @@ export async function createCore (config: Config, log: Logger, opts: CoreOptions
     orgAdmin,
     metrics,
     tracing,
+    files: { maxBytes: config.attachmentMaxBytes ?? DEFAULT_FILE_LIMITS.maxBytes, jsonMaxBytes: config.attachmentJsonMaxBytes ?? DEFAULT_FILE_LIMITS.jsonMaxBytes },
     privacy: { index, erasure: erasureKeys(config.keyPrefix), grantOf, metrics: metrics.privacy, onCycle: (alias, period) => privacyHooks.current?.onCycle(alias, period) }
   })
   const services = servicesOn(store, privacy)

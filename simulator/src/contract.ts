@@ -28,8 +28,8 @@ export interface Operation {
   scopeSets: string[][]
   pathParams: ParamSpec[]
   queryParams: Map<string, ParamSpec>
-  body?: { required: boolean, contentTypes: string[], schema?: object }
-  validators?: { path: ValidateFunction, query: ValidateFunction, body?: ValidateFunction }
+  body?: { required: boolean, contentTypes: string[], schema?: object, multipartSchema?: object }
+  validators?: { path: ValidateFunction, query: ValidateFunction, body?: ValidateFunction, multipart?: ValidateFunction }
   responses: Map<string, object | undefined>
   responseValidators?: Map<string, ValidateFunction | undefined>
 }
@@ -140,6 +140,13 @@ export class Contract {
     }
     const validate = op.validators?.body
     if (type === 'application/json' && validate && !validate(body)) return describe('request body', validate.errors)
+    // a multipart body arrives parsed (uploads.ts): each part name with one string, checked like a JSON body
+    const multipart = op.validators?.multipart
+    if (type === 'multipart/form-data' && multipart) {
+      const parts = body as { specView?: () => Record<string, string> }
+      if (typeof parts.specView !== 'function') return 'request body is not a multipart/form-data body'
+      if (!multipart(parts.specView())) return describe('request body', multipart.errors)
+    }
     return undefined
   }
 
@@ -153,7 +160,8 @@ export class Contract {
     return {
       path: this.ajv.compile(schemaOf(op.pathParams, schemas)),
       query: this.ajv.compile(schemaOf([...op.queryParams.values()], schemas)),
-      body: op.body?.schema ? this.ajv.compile(op.body.schema) : undefined
+      body: op.body?.schema ? this.ajv.compile(op.body.schema) : undefined,
+      multipart: op.body?.multipartSchema ? this.ajv.compile(op.body.multipartSchema) : undefined
     }
   }
 
@@ -277,7 +285,13 @@ function describe (where: string, errors: ErrorObject[] | null | undefined): str
 function bodySpec (body: RawBody, version: ApiVersion): NonNullable<Operation['body']> {
   const content = body.content ?? {}
   const json = content['application/json']?.schema
-  return { required: body.required === true, contentTypes: Object.keys(content), schema: json ? overlappingBodiesAsAnyOf(rewriteRefs(json, version)) : undefined }
+  const multipart = content['multipart/form-data']?.schema
+  return {
+    required: body.required === true,
+    contentTypes: Object.keys(content),
+    schema: json ? overlappingBodiesAsAnyOf(rewriteRefs(json, version)) : undefined,
+    multipartSchema: multipart ? rewriteRefs(multipart, version) : undefined
+  }
 }
 
 /**

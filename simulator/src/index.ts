@@ -29,6 +29,7 @@ import { registerGateway } from './gateway'
 import { GroundTruth } from './ground-truth'
 import { registerOAuthServer } from './oauth-server'
 import { registerPrivacyApi } from './privacy-api'
+import { registerUploads } from './uploads'
 import { OrgActivity, type LicenceUsageTruth, type OrgAccount } from './org-activity'
 import type { RateLimitOptions } from './rate-limit'
 import { ADMIN_ACCOUNT_ID, SERVICE_ACCOUNT_ID, type SizeOption } from './seed'
@@ -208,6 +209,7 @@ function buildApp (state: SimState, activity: OrgActivity): FastifyInstance {
   })
   registerOAuthServer(app, state)
   registerAdminApi(app, state, activity)
+  registerUploads(app, state)
   registerGateway(app, state)
   registerPrivacyApi(app, state)
   return app

@@ -13,6 +13,7 @@ import { ChildCache, type UpstreamMetrics } from '../lib/metrics-spoke'
 import type { TraceSpan, Tracing } from '../lib/tracing'
 import { abortableSleep, withRetries, type RetryDeps, type RetryOptions } from '../http/retry'
 import type { ActionRegistry } from './action-registry'
+import { StreamedFile, type Transfer } from './file-transfer'
 import { toSchemaErrors } from './ajv'
 import type { HandlerServices, JobRun, ProgressUpdate } from './handlers/types'
 import type { CompiledAction, CompiledRequest } from './load-actions'
@@ -39,6 +40,8 @@ export interface ExecuteParams {
   traceparent?: string
   /** Who asked (the API key's fingerprint, lib/api-keys): named on the audit lines of content writes. */
   actor?: string
+  /** A file the caller sent (multipart), or a wish for raw bytes back: for handlers that take or give files. */
+  transfer?: Transfer
 }
 
 export interface ExecuteMeta {
@@ -159,7 +162,7 @@ export function createActionEngine (deps: EngineDeps): ActionEngine {
     try {
       if (action.handler !== undefined) {
         const ctx = {
-          action: action.definition, input, params: action.handler.params, connection, call, site: getSite, signal: params.signal, onProgress: params.onProgress, job: params.job, services: params.job !== undefined ? deps.jobServices ?? deps.services : deps.services, traceparent: params.traceparent,
+          action: action.definition, input, params: action.handler.params, connection, call, site: getSite, signal: params.signal, onProgress: params.onProgress, job: params.job, services: params.job !== undefined ? deps.jobServices ?? deps.services : deps.services, traceparent: params.traceparent, transfer: params.transfer,
           setWriteMeta: (m: Record<string, unknown>) => { write = m },
           audit: (event: string, fields: Record<string, unknown>) => {
             deps.log?.info({ audit: event, action: action.id, key: params.actor ?? null, alias: connection.resolved, requestId: params.requestId, ...(params.job !== undefined ? { jobId: params.job.jobId } : {}), ...fields }, `audit: ${event}`)
@@ -178,7 +181,8 @@ export function createActionEngine (deps: EngineDeps): ActionEngine {
       throw translate(err)
     }
 
-    if (deps.config.validateOutput && !action.validateOutput(output)) {
+    // (bytes streamed to the caller have no JSON to check)
+    if (deps.config.validateOutput && !(output instanceof StreamedFile) && !action.validateOutput(output)) {
       deps.log?.error({ action: action.id, errors: action.validateOutput.errors }, 'action output does not match its schema')
       throw new InternalError(`The output of ${action.id} does not match its schema`, { errors: toSchemaErrors(action.validateOutput.errors, '/output') })
     }

@@ -77,6 +77,9 @@ export interface Config {
   /** A down webhook receiver: retried inline this long before the job gives its worker slot back, and failed after this long in all. */
   webhookHoldMs?: number
   webhookGiveUpSeconds?: number
+  /** Largest file a multipart upload may carry (bytes), and largest file sent or answered as base64 JSON. */
+  attachmentMaxBytes?: number
+  attachmentJsonMaxBytes?: number
 }
 
 
@@ -133,7 +136,9 @@ export function loadConfig (env: Env = process.env): Config {
     mcpTools: parseToolAllowlists(optional(env, 'SPOKE_MCP_TOOLS')),
     maxJobsPerKey: int(env, 'SPOKE_MAX_JOBS_PER_KEY', 100, 0, 1_000_000),
     webhookHoldMs: int(env, 'SPOKE_WEBHOOK_HOLD_MS', 5_000, 0, 600_000),
-    webhookGiveUpSeconds: int(env, 'SPOKE_WEBHOOK_GIVE_UP_SECONDS', 3_600, 1, 30 * 86_400)
+    webhookGiveUpSeconds: int(env, 'SPOKE_WEBHOOK_GIVE_UP_SECONDS', 3_600, 1, 30 * 86_400),
+    attachmentMaxBytes: int(env, 'SPOKE_ATTACHMENT_MAX_BYTES', 100 * 1024 * 1024, 1, 2 ** 40),
+    attachmentJsonMaxBytes: int(env, 'SPOKE_ATTACHMENT_JSON_MAX_BYTES', 1024 * 1024, 1, 64 * 1024 * 1024)
   }
 }
 

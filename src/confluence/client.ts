@@ -13,6 +13,8 @@ import type { RateBudget, SiteKey } from '../budget/rate-budget'
 import type { ConnectionResolver, Session, SessionProvider } from '../connections/types'
 import { parseRetryAfter, retryAfterMs } from '../http/rate-limit-headers'
 import { send, type RawResponse } from '../http/send'
+import type { Readable } from 'node:stream'
+import { MultipartUpload } from './multipart'
 import { encodeInputComponent } from '../lib/uri'
 import { ChildCache, statusClass, type StatusClass, type UpstreamMetrics } from '../lib/metrics-spoke'
 import { httpClientAttributes, type TraceSpan, type Tracing } from '../lib/tracing'
@@ -93,8 +95,13 @@ export class SpokeConfluenceClient implements ConfluenceClient {
     const url = buildUrl(s, req)
     const headers: Record<string, string> = { accept: 'application/json', 'user-agent': this.userAgent }
     if (req.headers) for (const k in req.headers) headers[k.toLowerCase()] = req.headers[k]
-    let body: string | undefined
-    if (req.body !== undefined && req.body !== null) {
+    let body: string | Readable | undefined
+    if (req.body instanceof MultipartUpload) {
+      // opened per send: a retry or a re-send after a token renew reads the file again
+      body = req.body.open()
+      headers['content-type'] = req.body.contentType
+      headers['content-length'] = String(req.body.length)
+    } else if (req.body !== undefined && req.body !== null) {
       if (typeof req.body === 'string' && headers['content-type'] !== undefined) body = req.body
       else { body = JSON.stringify(req.body); headers['content-type'] = 'application/json' }
     }
@@ -108,8 +115,9 @@ export class SpokeConfluenceClient implements ConfluenceClient {
     const started = performance.now()
     let raw: RawResponse
     try {
-      raw = await send(this.agent, { method: req.method, url, origin: s.origin, headers, body, timeoutMs: req.timeoutMs ?? this.timeoutMs, signal: req.signal })
+      raw = await send(this.agent, { method: req.method, url, origin: s.origin, headers, body, timeoutMs: req.timeoutMs ?? this.timeoutMs, signal: req.signal, stream: req.download })
     } catch (err) {
+      if (typeof body === 'object') body.destroy()
       span?.end(err)
       if (this.counted !== undefined && req.signal?.aborted !== true) {
         this.counted.get(op, (err as AppError).code === 'UPSTREAM_TIMEOUT' ? 'timeout' : 'network').inc()
@@ -119,7 +127,23 @@ export class SpokeConfluenceClient implements ConfluenceClient {
     if (this.counted !== undefined) this.observe(op, s, raw, performance.now() - started)
     if (span !== undefined) endClientSpan(span, raw)
     if (budget.afterResponse) budget.afterResponse(key as SiteKey, raw.status, raw.headers)
+    if (req.download === true && raw.status >= 300 && raw.status < 400) return await this.followToMedia(s, req, url, raw)
     return { status: raw.status, headers: raw.headers, body: raw.body, url }
+  }
+
+  /**
+   * The redirect of a download to the file's media host (api.media.atlassian.com in production): followed
+   * once, without the bearer token (the URL carries its own short-lived one), only to the site's own gateway
+   * origin or an https Atlassian host. The answer's URL names no query (the media token stays out of errors).
+   */
+  private async followToMedia (s: Session, req: ConfluenceRequest, from: string, raw: RawResponse): Promise<ConfluenceResponse> {
+    let target: URL
+    try { target = new URL(raw.headers.location ?? '', from) } catch { throw new UpstreamInvalidError('Confluence answered a download with an unusable redirect', { retryable: false }) }
+    if (raw.headers.location === undefined || !mediaHostAllowed(target, s.origin)) {
+      throw new UpstreamInvalidError(`Refusing to follow a download redirect to ${target.origin}: only the site's gateway or an https Atlassian host`, { retryable: false })
+    }
+    const media = await send(this.agent, { method: 'GET', url: target, headers: { 'user-agent': this.userAgent }, timeoutMs: req.timeoutMs ?? this.timeoutMs, signal: req.signal, stream: true })
+    return { status: media.status, headers: media.headers, body: media.body, url: `${target.origin}${target.pathname}` }
   }
 
   private clientSpan (s: Session, req: ConfluenceRequest, operation: string | undefined, headers: Record<string, string>, resent: boolean): TraceSpan {
@@ -171,6 +195,12 @@ export function routeTemplate (req: Pick<ConfluenceRequest, 'method' | 'path'>):
   const parts = path.split('/')
   for (let i = 0; i < parts.length; i++) if (parts[i] !== '' && !/^(?:[a-z][a-z_.-]{0,40}|v\d)$/.test(parts[i])) parts[i] = '{id}'
   return `${req.method} ${parts.join('/')}`
+}
+
+/** Where a download may be redirected: the gateway's own origin, or https on an Atlassian domain. */
+export function mediaHostAllowed (target: URL, gatewayOrigin: string): boolean {
+  if (target.origin === gatewayOrigin) return true
+  return target.protocol === 'https:' && /(^|\.)(atlassian\.com|atlassian\.net)$/i.test(target.hostname)
 }
 
 function siteKey (s: Session): SiteKey {

@@ -13,6 +13,7 @@ export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE'
 
 export type QueryValue = string | number | boolean | Array<string | number | boolean>
 
+/** A request body is JSON (any value), a string with its own content-type header, or a multipart upload (./multipart.ts). */
 export interface ConfluenceRequest {
   method: HttpMethod
   /**
@@ -34,6 +35,11 @@ export interface ConfluenceRequest {
   paced?: boolean
   /** The metrics label of this request (overrides `call`'s `operation`, the action id); else a route template of the path. */
   operation?: string
+  /**
+   * A file download: a redirect to the file's media URL is followed (without the bearer token: that URL carries
+   * its own), and the 2xx answer's body comes back unread, a stream for the caller to consume or destroy.
+   */
+  download?: boolean
 }
 
 export interface ConfluenceResponse {

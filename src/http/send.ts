@@ -3,6 +3,7 @@
 // Network failures come back as UpstreamTimeoutError / UpstreamUnavailableError (both retryable).
 import { Agent } from 'undici'
 import type { IncomingHttpHeaders } from 'node:http'
+import type { Readable } from 'node:stream'
 import { UpstreamTimeoutError, UpstreamUnavailableError } from '../errors/errors'
 
 export interface HttpOptions {
@@ -26,7 +27,7 @@ export function createAgent (opts: HttpOptions): Agent {
 export interface RawResponse {
   status: number
   headers: Record<string, string>
-  /** Parsed JSON when the answer is JSON, the text otherwise, null when empty. */
+  /** Parsed JSON when the answer is JSON, the text otherwise, null when empty; the unread stream when `stream` was asked and the answer is a 2xx. */
   body: unknown
 }
 
@@ -36,9 +37,12 @@ export interface RawRequest {
   /** The origin of `url` when the caller knows it already (saves parsing on the hot path). */
   origin?: string
   headers?: Record<string, string>
-  body?: string
+  /** A string, or a stream (an upload: sent as read, never buffered here). */
+  body?: string | Readable
   timeoutMs?: number
   signal?: AbortSignal
+  /** Hand a 2xx answer's body back unread (a file download); other answers are read as usual. */
+  stream?: boolean
 }
 
 const TIMEOUT_CODES = new Set(['UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT', 'UND_ERR_CONNECT_TIMEOUT'])
@@ -80,6 +84,7 @@ export async function send (agent: Agent, req: RawRequest): Promise<RawResponse>
       ...(req.timeoutMs !== undefined ? { headersTimeout: req.timeoutMs, bodyTimeout: req.timeoutMs } : {})
     })
     const headers = flattenHeaders(res.headers)
+    if (req.stream === true && res.statusCode >= 200 && res.statusCode < 300) return { status: res.statusCode, headers, body: res.body }
     const text = await res.body.text()
     let body: unknown = null
     if (text.length > 0) {

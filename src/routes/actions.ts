@@ -3,6 +3,7 @@
 // parametric route behind them answers unknown ids with 404 ACTION_NOT_FOUND.
 // Bodies are checked here with the actions' own ajv (no type coercion), not by Fastify's validator.
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest, RouteShorthandOptions } from 'fastify'
+import multipart from '@fastify/multipart'
 import type { Core } from '../core'
 import { ANY_ROLE, RUNNERS } from '../config/roles'
 import { ALIAS_ID_PATTERN, DEFAULT_ALIAS } from '../connections/alias-id'
@@ -11,6 +12,9 @@ import { RequestInvalidError } from '../errors/errors'
 import { createInputAjv, toSchemaErrors } from '../actions/ajv'
 import { fingerprint, IDEMPOTENCY_KEY_PATTERN, type StoredResponse } from '../actions/idempotency'
 import type { CompiledAction } from '../actions/load-actions'
+import {
+  acceptsBinary, DEFAULT_FILE_LIMITS, receiveMultipart, removeSpooled, sendStreamedFile, StreamedFile, type Transfer
+} from '../actions/file-transfer'
 import { PROBLEM_CONTENT_TYPE, problemResponses, toProblem } from '../lib/problem'
 import { traceparentOf } from '../plugins/tracing'
 
@@ -92,6 +96,12 @@ const actionRoutes: FastifyPluginAsync<ActionRoutesOptions> = async (app, { core
   const checkEnvelope = createInputAjv().compile(envelopeSchema())
   // Bodies are validated in the handler (so unknown ids answer 404 first, and nothing is coerced).
   const noFastifyValidation = (): ((data: unknown) => boolean) => () => true
+  // Files (actions/file-transfer.ts): multipart execute requests for actions that take a file; a JSON body
+  // large enough for the configured base64 limit (4/3 of it, and room for the rest of the envelope).
+  const fileLimits = { maxBytes: core.config.attachmentMaxBytes ?? DEFAULT_FILE_LIMITS.maxBytes, jsonMaxBytes: core.config.attachmentJsonMaxBytes ?? DEFAULT_FILE_LIMITS.jsonMaxBytes }
+  const base64BodyLimit = Math.ceil(fileLimits.jsonMaxBytes * 4 / 3) + 256 * 1024
+  const bodyLimit = base64BodyLimit > (app.initialConfig.bodyLimit ?? 1024 * 1024) ? { bodyLimit: base64BodyLimit } : {}
+  await app.register(multipart, { limits: { fileSize: fileLimits.maxBytes, files: 1 } })
 
   app.get('/v1/actions', {
     config: { access: ANY_ROLE },
@@ -105,29 +115,49 @@ const actionRoutes: FastifyPluginAsync<ActionRoutesOptions> = async (app, { core
 
   async function execute (actionId: string, req: FastifyRequest, reply: FastifyReply): Promise<unknown> {
     const action = core.actions.get(actionId)
-    const body = (req.body ?? {}) as ExecuteBody
+    if (!req.isMultipart()) return await executeBody(action, actionId, (req.body ?? {}) as ExecuteBody, {}, req, reply)
+    if (action.definition.handler?.name !== 'attachment-upload') throw new RequestInvalidError(`${actionId} takes no file: send application/json`)
+    const received = await receiveMultipart(req, fileLimits)
+    const transfer: Transfer = { file: received.file }
+    try {
+      return await executeBody(action, actionId, received.body as ExecuteBody, transfer, req, reply)
+    } finally {
+      if (received.file !== undefined) await removeSpooled(received.file)
+    }
+  }
+
+  async function executeBody (action: CompiledAction, actionId: string, body: ExecuteBody, transfer: Transfer, req: FastifyRequest, reply: FastifyReply): Promise<unknown> {
     if (!checkEnvelope(body)) {
       throw new RequestInvalidError('The request body is not a valid execute request', { errors: toSchemaErrors(checkEnvelope.errors).map(e => ({ in: 'body', ...e })) })
     }
     const mode = body.mode ?? action.definition.mode
     if (mode === 'sync' && body.callbackUrl !== undefined) throw new RequestInvalidError('callbackUrl is only used with mode "async"')
-    const key = req.headers['idempotency-key']
+    if (mode === 'async' && transfer.file !== undefined) throw new RequestInvalidError('A multipart file runs in mode "sync" only (a job cannot read this request\'s file): send a small file as dataBase64 JSON for async mode')
+    // Raw bytes back only in sync mode (a job's result is JSON); read-only, so an Idempotency-Key adds nothing.
+    if (mode === 'sync' && acceptsBinary(req)) transfer.binary = true
+    const key = transfer.binary === true && action.definition.annotations.readOnly ? undefined : req.headers['idempotency-key']
     // Continued into the engine or the job (lib/trace-context.ts): the server span's when tracing is on, else
     // the caller's; undefined when there is neither.
     const traceparent = traceparentOf(req)
     const run = (): Promise<StoredResponse> => mode === 'async'
       ? executeAsync({ actionId, body, requestId: req.id, traceparent, owner: req.principal?.keyId })
-      : runSync(action, body, req.id, traceparent, req.principal?.keyId)
+      : runSync(action, body, req.id, traceparent, req.principal?.keyId, transfer)
 
     if (key === undefined) {
       // The hot path: no idempotency record, no wrapping; the action looked up above is passed down.
-      if (mode === 'sync') return await whileCallerWaits(req, reply, (signal) => core.engine.execute({ actionId, action, connection: body.connection, input: body.input ?? {}, requestId: req.id, signal, traceparent, actor: req.principal?.keyId }))
+      if (mode === 'sync') {
+        const result = await whileCallerWaits(req, reply, (signal) => core.engine.execute({ actionId, action, connection: body.connection, input: body.input ?? {}, requestId: req.id, signal, traceparent, actor: req.principal?.keyId, transfer }))
+        return result?.output instanceof StreamedFile ? sendStreamedFile(reply, result.output) : result
+      }
       return send(reply, await run())
     }
     if (typeof key !== 'string' || !IDEMPOTENCY_KEY_PATTERN.test(key)) {
       throw new RequestInvalidError('Idempotency-Key must be 1 to 255 visible ASCII characters', { errors: [{ in: 'header', path: '/idempotency-key', message: 'invalid Idempotency-Key' }] })
     }
-    const { response, replayed } = await core.idempotency.run({ scope: actionId, key, fingerprint: fingerprint(body) }, run)
+    // A file's bytes are part of what the key stands for: its hash goes into the fingerprint.
+    const f = transfer.file
+    const fingerprinted = f === undefined ? body : { ...body, file: { sha256: f.sha256, size: f.size, filename: f.filename, mediaType: f.mediaType } }
+    const { response, replayed } = await core.idempotency.run({ scope: actionId, key, fingerprint: fingerprint(fingerprinted) }, run)
     if (replayed) reply.header('idempotent-replayed', 'true')
     else await core.privacy.recordReplay(actionId, key, response).catch((err) => req.log.error({ err }, 'personal-data index write failed'))
     return send(reply, response)
@@ -155,9 +185,9 @@ const actionRoutes: FastifyPluginAsync<ActionRoutesOptions> = async (app, { core
   }
 
   /** A sync run as a storable response: final errors are kept (a repeat gets the same answer), retryable ones thrown. */
-  async function runSync (action: CompiledAction, body: ExecuteBody, requestId: string, traceparent: string | undefined, actor?: string): Promise<StoredResponse> {
+  async function runSync (action: CompiledAction, body: ExecuteBody, requestId: string, traceparent: string | undefined, actor?: string, transfer?: Transfer): Promise<StoredResponse> {
     try {
-      return { status: 200, body: await core.engine.execute({ actionId: action.id, action, connection: body.connection, input: body.input ?? {}, requestId, traceparent, actor }) }
+      return { status: 200, body: await core.engine.execute({ actionId: action.id, action, connection: body.connection, input: body.input ?? {}, requestId, traceparent, actor, transfer }) }
     } catch (err) {
       if (err instanceof AppError && !err.retryable && err.statusCode < 500) return { status: err.statusCode, body: toProblem(err, requestId), headers: err.headers }
       throw err
@@ -173,6 +203,7 @@ const actionRoutes: FastifyPluginAsync<ActionRoutesOptions> = async (app, { core
 
   for (const summary of core.actions.list()) {
     const opts: RouteShorthandOptions = {
+      ...bodyLimit,
       config: { access: RUNNERS },
       validatorCompiler: noFastifyValidation,
       schema: {
@@ -193,6 +224,7 @@ const actionRoutes: FastifyPluginAsync<ActionRoutesOptions> = async (app, { core
   }
 
   app.post<{ Params: { id: string } }>('/v1/actions/:id/execute', {
+    ...bodyLimit,
     config: { access: RUNNERS },
     validatorCompiler: noFastifyValidation,
     schema: {

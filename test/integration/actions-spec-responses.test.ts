@@ -20,6 +20,7 @@ import { startSpecUpstream, type SpecUpstream, type UpstreamRequest } from '../h
 const SAMPLES = Number(process.env.SPEC_SAMPLES ?? 120)
 const SEED = Number(process.env.SPEC_SEED ?? Date.now() % 2 ** 31)
 const MANAGED = 'managed-group-1'
+const MANAGED_SPACE = '42'
 const ACCESSIBLE_RESOURCES = '/oauth/token/accessible-resources'
 /** Not in the Confluence specs: the shape Atlassian documents for accessible-resources (developer.atlassian.com, OAuth 2.0 3LO). */
 const ACCESSIBLE_RESOURCES_SCHEMA: Schema = {
@@ -60,7 +61,6 @@ const membership = (op: 'add' | 'remove'): Case => ({
 })
 
 /** Content reads sometimes carry the managed space, so writes reach both the write and SPACE_NOT_MANAGED. */
-const MANAGED_SPACE = '77'
 const inManagedSpace = (...ops: string[]) => (bodies: Record<string, unknown>, _input: unknown, pick: boolean): void => {
   for (const op of ops) { const b = bodies[op] as Record<string, unknown> | null; if (pick && b !== null && typeof b === 'object') b.spaceId = MANAGED_SPACE }
 }
@@ -98,7 +98,14 @@ const CASES: Case[] = [
     mode: 'sync',
     adjust: withManagedGroup
   },
-  { action: 'confluence.site.list', operations: [ACCESSIBLE_RESOURCES], input: fc.constant({}) }
+  { action: 'confluence.site.list', operations: [ACCESSIBLE_RESOURCES], input: fc.constant({}) },
+  {
+    // the page read first, then the upload; the page is sometimes in the managed space (else SPACE_NOT_MANAGED)
+    action: 'confluence.attachment.upload',
+    operations: ['getPageById', 'createOrUpdateAttachments'],
+    input: fc.record({ spaceId: fc.constant(MANAGED_SPACE), containerId: fc.constant('123'), filename: fc.constant('a.txt'), dataBase64: fc.constant('aGVsbG8='), ifExists: fc.constant('newVersion') }),
+    adjust: (bodies, _input, pick) => { if (pick && bodies.getPageById !== null && typeof bodies.getPageById === 'object') (bodies.getPageById as Record<string, unknown>).spaceId = MANAGED_SPACE }
+  }
 ]
 
 /**
@@ -109,7 +116,8 @@ const CASES: Case[] = [
 const NOT_SAMPLED: Record<string, string> = {
   'confluence.license.usage': 'reads the Organizations API, not in the vendored Confluence specs (covered by licence-usage.test.ts)',
   'confluence.license.reclaim': 'reads the Organizations API, not in the vendored Confluence specs (covered by licence-reclaim.test.ts)',
-  'confluence.privacy.report': 'calls the Personal Data Reporting API, not in the vendored Confluence specs (covered by privacy-*.test.ts)'
+  'confluence.privacy.report': 'calls the Personal Data Reporting API, not in the vendored Confluence specs (covered by privacy-*.test.ts)',
+  'confluence.attachment.download': 'its download operation documents only a 302 (no 2xx body to sample), and the bytes come from the media host, outside the specs (covered by attachments.test.ts and its cases)'
 }
 
 const contract = loadContract()

@@ -1,11 +1,18 @@
-// v2 attachments: get by id, list, attachments of a page or a blog post.
+// v2 attachments: get by id (seeded or uploaded: attachment-writes.ts), list, attachments of a page or a blog post.
 import { v2Error } from '../errors'
 import { v2Attachment } from '../representations'
+import { uploadsOf } from '../uploads'
+import { v2Upload } from './attachment-writes'
 import type { OpContext, OpHandler } from './context'
 import { cursorPage, list, range, sorted, statusFilter, type Candidates } from './content-lists'
 import { readableContent } from './pages'
 
 const getAttachmentById: OpHandler = (ctx) => {
+  const uploaded = uploadsOf(ctx.state).of(ctx.site).get(String(ctx.path.id))
+  if (uploaded !== undefined) {
+    const body = ctx.reader().canRead(uploaded.container) ? v2Upload(ctx.site, uploaded, ctx.query.version as number | undefined, true) : undefined
+    return body === undefined ? v2Error(404) : { status: 200, body, objects: { core: 1 } }
+  }
   const c = ctx.site.contentIndex(String(ctx.path.id), 'attachment')
   if (c === -1 || !ctx.reader().canRead(c)) return v2Error(404)
   return { status: 200, body: v2Attachment(ctx.site, c, true), objects: { core: 1 } }

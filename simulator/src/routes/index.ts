@@ -1,6 +1,7 @@
 // Confluence operations the simulator implements, by operationId. Valid requests to any other operation of
 // the specs get 501.
 import { attachmentHandlers } from './attachments'
+import { attachmentWriteHandlers } from './attachment-writes'
 import { blogPostHandlers } from './blogposts'
 import { commentHandlers } from './comments'
 import { contentWriteHandlers } from './content-writes'
@@ -20,6 +21,7 @@ export const handlers: Record<string, OpHandler> = {
   ...folderHandlers,
   ...blogPostHandlers,
   ...attachmentHandlers,
+  ...attachmentWriteHandlers,
   ...commentHandlers,
   ...spaceHandlers,
   ...userHandlers,

@@ -1,5 +1,6 @@
 // The named built-in handlers an action file may use instead of a request template (`handler.name`). Each
 // is a HandlerModule (types.ts): its run, the JSON Schema of its params, and optionally its precheck.
+import { attachmentDownload, attachmentUpload } from './attachments'
 import { groupMembership } from './group-membership'
 import { groupMembersBulk } from './group-members-bulk'
 import { commentCreate, contentCreate, contentDelete, contentUpdate, labelChange } from './content-write'
@@ -24,5 +25,7 @@ export const HANDLERS: Readonly<Record<string, HandlerModule>> = {
   'content-delete': contentDelete,
   'comment-create': commentCreate,
   'label-change': labelChange,
-  'content-relabel': contentRelabel
+  'content-relabel': contentRelabel,
+  'attachment-upload': attachmentUpload,
+  'attachment-download': attachmentDownload
 }

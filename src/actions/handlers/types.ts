@@ -28,6 +28,8 @@ export interface HandlerServices {
   privacy?: import('../../privacy/services').PrivacyServices
   /** Client spans for requests that do not go through the Confluence client (webhook sink, Organizations API), when tracing is on. */
   tracing?: Tracing
+  /** Size limits of attachment uploads and downloads (config); the defaults when absent. */
+  files?: import('../file-transfer').FileLimits
 }
 
 /** An alias's org admin key, with the agent (owned by the composition root) its calls go through. */
@@ -66,6 +68,8 @@ export interface HandlerContext {
   setWriteMeta?: (meta: Record<string, unknown>) => void
   /** An audit line (info) naming the API key, the alias and the request, with the fields given (space, content id). */
   audit?: (event: string, fields: Record<string, unknown>) => void
+  /** The caller's file (a multipart execute request), or a wish for raw bytes back (Accept: application/octet-stream). */
+  transfer?: import('../file-transfer').Transfer
 }
 
 export type ActionHandler = (ctx: HandlerContext) => Promise<unknown>
