@@ -18,11 +18,12 @@ const common = {
 
 // Two tiers. `npm test` is the fast tier a contributor runs (unit, integration on the one Redis of REDIS_URL,
 // browser, simulator); `npm run test:ha` runs the files that start Sentinel and Cluster groups of their own
-// (test/helpers/redis-ha.ts), kill primaries, or run a deployment of many OS processes. test/unit/test-tiers.test.ts
+// (test/helpers/redis-ha.ts), kill primaries, or run the spoke as OS processes of its own (many-process deployments, the upload test that
+// measures the api process's memory). test/unit/test-tiers.test.ts
 // keeps this list whole. The scripts pick a tier with SPOKE_TEST_TIER=fast|ha (not --selectProjects, whose
 // list would swallow a file given after it: `npm test -- <file>` must run that file); `npx jest <file>` runs a
 // file of either tier.
-const haTier = ['redis-ha', 'redis-failover', 'redis-cluster-failover', 'redis-replication', 'redis-replication-cluster', 'many-processes']
+const haTier = ['redis-ha', 'redis-failover', 'redis-cluster-failover', 'redis-replication', 'redis-replication-cluster', 'many-processes', 'attachments']
 const haFiles = haTier.map(name => `<rootDir>/test/integration/${name}.test.ts`)
 const integration = {
   ...common,

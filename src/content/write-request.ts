@@ -5,6 +5,7 @@ import Ajv, { type ValidateFunction } from 'ajv'
 import { InternalError } from '../errors/errors'
 import type { ConfluenceRequest } from '../confluence/types'
 import spec from './write-requests.json'
+import { SCHEMA_FILES } from '../lib/ajv-options'
 
 export type WriteOperation = keyof typeof spec.operations
 
@@ -19,7 +20,8 @@ export interface WriteRequest {
 
 interface OperationSpec { method: string, path: string, query: Record<string, unknown>, body?: unknown }
 
-const ajv = new Ajv({ strict: false, allErrors: true, validateFormats: false })
+// Atlassian's own schemas, not ours: not strict, and their formats are not checked (as the simulator reads them).
+const ajv = new Ajv({ ...SCHEMA_FILES, strict: false, validateFormats: false })
 const compiled = new Map<WriteOperation, { spec: OperationSpec, pathPattern: RegExp, body?: ValidateFunction, query: ValidateFunction }>()
 
 function entry (operation: WriteOperation): NonNullable<ReturnType<typeof compiled.get>> {
