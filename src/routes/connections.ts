@@ -11,6 +11,7 @@ import { aliasBodySchema } from '../connections/alias-body-schema'
 import { aliasParams, aliasViewSchema, errors, groupSchema, nullableString, problem, tokenViewSchema } from './connection-schemas'
 import { siteGroups } from '../actions/connection-checks'
 import { availableGroups, testConnection } from './connection-checks'
+import { browserErrorHandler } from './admin/errors'
 
 // Params and querystrings: a small Ajv that coerces (query values are strings). Bodies: validated by the
 // connection layer itself (same schema as the files, plus the SSRF guard), so every error is listed once.
@@ -66,6 +67,7 @@ const connectionRoutes: FastifyPluginAsync<{ core: Core }> = async (app, { core 
 
   app.get<{ Params: { alias: string }, Querystring: { site?: string, redirect?: boolean } }>('/v1/connections/:alias/authorize', {
     config: { access: ADMIN_ONLY, browser: true },
+    errorHandler: browserErrorHandler, // the console's "Get OAuth Token" link: a refusal is a page to a person
     schema: {
       tags: ['connections'],
       summary: 'Get OAuth Token (authorization code): redirect to Atlassian\'s consent page',

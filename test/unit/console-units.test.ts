@@ -44,7 +44,7 @@ it('maps the form to an alias document; secrets only when typed', () => {
   })
   expect(docFromValues(v, { clientSecret: 's3cr3t', orgApiKey: 'k' }).credential?.clientSecret).toBe('s3cr3t')
   expect(docFromValues({ ...v, scopeSet: 'connector' }).credential?.scopes).toEqual(CONNECTOR_SCOPES)
-  expect(docFromValues({ ...newAliasValues('confluence_cloud'), name: 'Child' })).toMatchObject({ parent: 'confluence_cloud', active: true })
+  expect(docFromValues({ ...newAliasValues('confluence_cloud'), name: 'Child' })).toMatchObject({ parent: 'confluence_cloud', active: false }) // a child starts inactive
   expect(docFromValues({ ...newAliasValues('confluence_cloud'), name: 'Child' }).credential).toBeUndefined()
 })
 
