@@ -19,7 +19,8 @@ import { docFromValues, newAliasValues, resolveScopes, scopesOf, valuesFromForm,
 import { aliasForm, type FormConfirm, type FormIssue } from './alias-form-view'
 import { formIssues, localIssues, predictClears } from './alias-checks'
 import { catalogueScopes, flagScopes } from './console-scopes'
-import type { DraftStore } from './drafts'
+import { DRAFT_COOKIE, type DraftStore } from './drafts'
+import { readCookie } from '../../lib/sessions'
 import { h, page, postButton, sendPage } from './html'
 
 const change = { config: { access: ADMIN_ONLY, browser: true }, schema: { hide: true } }
@@ -45,7 +46,7 @@ const aliasForms: FastifyPluginAsync<{ core: Core, drafts: DraftStore }> = async
   /** A form kept in a draft (sign-in after the session ended, see admin-pages.ts): its values, secrets held back. */
   async function fromDraft (req: FastifyRequest, base: AliasFormValues | undefined): Promise<{ v: AliasFormValues, extra: ShowExtra } | undefined> {
     const id = (req.query as Record<string, unknown>).draft
-    const form = await drafts.load(id)
+    const form = await drafts.load(id, readCookie(req.headers.cookie, DRAFT_COOKIE))
     if (form === undefined) return undefined
     return {
       v: valuesFromForm(form, base),
@@ -55,7 +56,7 @@ const aliasForms: FastifyPluginAsync<{ core: Core, drafts: DraftStore }> = async
 
   async function save (req: FastifyRequest, reply: FastifyReply, form: FormFields, isNew: boolean, before?: AliasView): Promise<FastifyReply> {
     const existing = before ? valuesFromView(before) : undefined
-    const draft = await drafts.load(field(form, 'draft'))
+    const draft = await drafts.load(field(form, 'draft'), readCookie(req.headers.cookie, DRAFT_COOKIE))
     const secrets = {
       clientSecret: field(form, 'clientSecret') || text(draft?.clientSecret),
       orgApiKey: field(form, 'orgApiKey') || text(draft?.orgApiKey)

@@ -58,6 +58,11 @@ export function nextStep (a: AliasView, user: ConsoleUser, all: AliasView[] = []
   const grant = effectiveGrant(a, all)
   const problems = configProblems(a)
   const say = (admin: Html, viewer: string): Html => user.isAdmin ? admin : h`<span class="muted">${viewer}</span>`
+  // Requests naming a parent run as its active child: a child without a working token is what to fix first.
+  const child = a.resolvesTo !== a.id ? all.find(x => x.id === a.resolvesTo) : undefined
+  if (child && child.token.status !== 'active' && child.token.status !== 'expired') {
+    return say(h`<a class="button" href="${aliasPath(child.id)}">Fix the active child ${child.id}</a>`, `The active child ${child.id} has no working token.`)
+  }
   if (problems.length > 0) {
     return h`<ul class="bad">${problems.map(p => h`<li>${p}</li>`)}</ul>${say(h`<a class="button" href="${aliasPath(id)}/edit">Edit alias</a>`, 'An admin must complete the configuration.')}`
   }

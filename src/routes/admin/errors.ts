@@ -6,7 +6,9 @@ import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify'
 import { sendProblem, toAppError } from '../../plugins/error-handler'
 import type { AppError } from '../../errors/app-error'
 import { consoleUser, formOf, frameOf } from './context'
-import type { DraftStore } from './drafts'
+import { DRAFT_COOKIE, DraftStore } from './drafts'
+import { SESSION_COOKIE, readCookie } from '../../lib/sessions'
+import { sameOrigin } from '../../plugins/auth'
 import { h, page, sendPage, withoutApiPaths, type Html } from './html'
 
 export const wantsHtml = (req: FastifyRequest): boolean => /text\/html/.test(req.headers.accept ?? '')
@@ -26,11 +28,15 @@ function signInForm (next: string, said: Html): Html {
 <input type="hidden" name="next" value="${next}"><p><button type="submit">Sign in</button></p></form>`
 }
 
-async function wayOn (e: AppError, req: FastifyRequest, drafts: DraftStore | undefined): Promise<Html> {
+async function wayOn (e: AppError, req: FastifyRequest, reply: FastifyReply, drafts: DraftStore | undefined): Promise<Html> {
   if (e.statusCode === 401) {
-    const formPage = req.method === 'POST' ? formPageOf(req.url) : undefined
-    if (formPage && drafts) {
-      const id = await drafts.save(formOf(req))
+    // Kept only for a browser that had a session (its cookie is still sent) posting from our own pages.
+    const hadSession = readCookie(req.headers.cookie, SESSION_COOKIE) !== undefined && sameOrigin(req)
+    const formPage = req.method === 'POST' && hadSession ? formPageOf(req.url) : undefined
+    const owner = DraftStore.newOwner()
+    const id = formPage && drafts ? await drafts.save(formOf(req), undefined, owner) : undefined
+    if (formPage && id) {
+      reply.header('set-cookie', `${DRAFT_COOKIE}=${owner}; Path=/admin; HttpOnly; SameSite=Strict; Max-Age=1800${req.protocol === 'https' ? '; Secure' : ''}`)
       return signInForm(`${formPage}?draft=${id}`, h`<p>Your session ended before the form was saved. Nothing was saved, and nothing you typed is lost: sign in and you are back on the form with every value (secrets are kept on the server for 30 minutes, never in this page).</p>`)
     }
     const back = req.method === 'GET' ? req.url : (req.headers.referer ? new URL(req.headers.referer, 'http://x').pathname : '/admin')
@@ -51,7 +57,7 @@ export async function sendConsoleError (err: FastifyError | Error, req: FastifyR
   if (e.retryAfter !== undefined) reply.header('retry-after', String(Math.ceil(e.retryAfter)))
   reply.header('x-request-id', String(req.id))
   return sendPage(reply, e.statusCode, page(`${e.statusCode} · Confluence spoke`, h`<h1>${TITLES[e.statusCode] ?? 'That did not work'}</h1>
-<p class="error" role="alert"><code>${e.code}</code> ${withoutApiPaths(e.message)}</p>${await wayOn(e, req, drafts)}<p class="muted">Request id ${String(req.id)}</p>`, user ? frameOf(user) : {}))
+<p class="error" role="alert"><code>${e.code}</code> ${withoutApiPaths(e.message)}</p>${await wayOn(e, req, reply, drafts)}<p class="muted">Request id ${String(req.id)}</p>`, user ? frameOf(user) : {}))
 }
 
 /** An error handler for a route a browser opens (the consent link): HTML to a person. */

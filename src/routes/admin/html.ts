@@ -50,7 +50,7 @@ textarea{height:9rem}.hint{font-weight:normal;color:#6b778c}fieldset{border:1px 
 .picker{display:flex;gap:1rem;align-items:center}.picker select{width:20rem;height:14rem}
 .actions{display:flex;gap:.5rem;flex-wrap:wrap;margin:.6rem 0}button,.button{font:inherit;padding:.25rem .7rem;cursor:pointer}
 a.button{border:1px solid #8993a4;border-radius:3px;text-decoration:none;color:inherit;background:#f4f5f7}
-pre{background:#f4f5f7;padding:.5rem;overflow:auto;max-height:30rem}fieldset{min-width:0}td,th,li,p,code,label{overflow-wrap:anywhere}
+pre{background:#f4f5f7;padding:.5rem;overflow:auto;max-height:30rem}fieldset{min-width:0}td,li,p,code,label{overflow-wrap:anywhere}
 .req{color:#bf2600;font-weight:normal}.notice{background:#fffae6;padding:.5rem .75rem;margin:.6rem 0}input.copy{width:32rem;max-width:100%;font-family:monospace}
 @media (max-width:48rem){body{margin:.75rem auto;padding:0 .5rem}table,thead,tbody,tr,th,td{display:block;width:auto}thead{display:none}
 tr{border-bottom:2px solid #dfe1e6;padding:.3rem 0}th,td{border:0;padding:.15rem .3rem}.picker{flex-direction:column;align-items:stretch}.picker select{width:100%;height:10rem}}`

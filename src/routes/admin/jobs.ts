@@ -55,9 +55,10 @@ function attemptsSection (j: JobView, runs: EarlierRun[], stacks: string[]): Htm
   const total = runs.reduce((n, r) => n + r.attempts, 0) + j.attemptsMade
   const rows = [
     ...runs.map((r, i) => h`<tr><td>Run ${i + 1}</td><td>${r.attempts}</td><td>${r.state}</td><td>${r.error ? h`<code>${r.error.code}</code> ${r.error.message}` : '—'}</td></tr>`),
-    h`<tr><td>Run ${runs.length + 1}${runs.length > 0 ? ' (after Retry)' : ''}</td><td>${j.attemptsMade}</td><td>${j.state}</td><td>${j.error ? h`<code>${j.error.code}</code> ${j.error.message}` : '—'}${stacks.length > 1 ? h`<ul>${stacks.map((st, i) => h`<li>attempt ${i + 1}: ${attemptError(st)}</li>`)}</ul>` : ''}</td></tr>`
+    h`<tr><td>Run ${runs.length + 1}${runs.length > 0 ? ' (after Retry)' : ''}</td><td>${j.attemptsMade}</td><td>${j.state}</td><td>${j.error ? h`<code>${j.error.code}</code> ${j.error.message}` : '—'}</td></tr>`
   ]
-  return h`<h2>Attempts: ${total}${runs.length > 0 ? ` over ${runs.length + 1} runs` : ''}</h2><table><thead><tr><th>Run</th><th>Attempts</th><th>Ended</th><th>Error</th></tr></thead><tbody>${rows}</tbody></table>`
+  const failed = stacks.length > 0 ? h`<h3>Every failed attempt, oldest first</h3><ol>${stacks.map(st => h`<li>${attemptError(st)}</li>`)}</ol>` : ''
+  return h`<h2>Attempts: ${total}${runs.length > 0 ? ` over ${runs.length + 1} runs` : ''}</h2><table><thead><tr><th>Run</th><th>Attempts</th><th>Ended</th><th>Error</th></tr></thead><tbody>${rows}</tbody></table>${failed}`
 }
 
 function jobPage (j: JobView, user: ConsoleUser, more: { input: unknown, runs: EarlierRun[], stacks: string[] }): Html {
