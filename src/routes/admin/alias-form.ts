@@ -111,6 +111,8 @@ const aliasForms: FastifyPluginAsync<{ core: Core, drafts: DraftStore }> = async
     await drafts.drop(field(form, 'draft'))
     if (then !== 'token') return reply.redirect(`${aliasPath(v.id)}?done=saved`, 303)
     const view = await aliases.get(v.id)
+    // Incomplete (no client id or secret yet): Atlassian would refuse; the alias page says what is missing.
+    if (view.token.status === 'needs_configuration') return reply.redirect(`${aliasPath(v.id)}?done=incomplete`, 303)
     if (effectiveGrant(view, await aliases.list()) === 'oauth2_client_credentials') {
       // Client credentials: no consent; the token is asked for now, and a refusal shows on the alias page.
       try {
