@@ -48,7 +48,8 @@ const EXPECTED: Array<[string, string | RegExp, Expected]> = [
   // The console (routes/admin/): pages for admins and viewers, forms and their changes for admins.
   ['GET', /^\/admin\/(continue|jobs|crawls|schedules|jobs\/:id|aliases\/:id|aliases\/:id\/groups)$/, OBSERVE],
   ['GET', /^\/admin\/aliases\/(new|:id\/edit|:id\/delete)$/, ADMIN],
-  ['POST', /^\/admin\/(aliases|aliases\/:id\/(edit|delete|test|token|site|groups)|jobs\/:id\/(retry|cancel))$/, ADMIN],
+  ['POST', /^\/admin\/(aliases|aliases\/:id\/(edit|delete|test|token|site|groups|activate)|jobs\/:id\/(retry|cancel))$/, ADMIN],
+  ['GET', '/favicon.ico', 'public'],
   ['GET', /^\/admin\/queues(\/.*)?$/, OBSERVE],
   ['POST', /^\/admin\/queues\/api\/.*$/, ADMIN],
   ['PUT', /^\/admin\/queues\/api\/.*$/, ADMIN],
