@@ -1,8 +1,9 @@
 // The admin console (docs/api.md#operations, routes in routes/admin/): sign-in with an admin or viewer key, then
 // everything the seed's setup guide does in forms — aliases, "Get OAuth Token", Test connection, Confluence Groups,
-// jobs, crawl runs and schedules. Server-rendered and script-free; viewers see it all read-only; every change
-// carries the session's CSRF token and writes an audit line. Errors a person meets in the console are HTML pages
-// (with the problem's code); programs still get problem+json.
+// jobs, crawl runs and schedules. Server-rendered and usable without JavaScript (one script, allowed by its hash:
+// the copy buttons); viewers see it all read-only; every change carries the session's CSRF token and writes an
+// audit line. Errors a person meets in the console are HTML pages (with the problem's code, admin/errors.ts),
+// unknown /admin/* paths included; programs still get problem+json.
 import type { FastifyError, FastifyPluginAsync } from 'fastify'
 import formbody from '@fastify/formbody'
 import type { Core } from '../core'
