@@ -302,6 +302,8 @@ describeWithBrowser('the admin\'s first hour in headless chromium', () => {
       expect(page.url()).toMatch(new RegExp(`/admin/aliases/${CC}\\?done=token-refused`))
       const text = await html(page)
       expect(text).toContain('Atlassian gave no token')
+      expect(text).toContain('Token refused')
+      expect(text).toContain('Atlassian refused this alias\'s client id or client secret')
       expect(text).not.toContain('refused the refresh token')
       expect(text).not.toContain(WRONG_SECRET)
     })
