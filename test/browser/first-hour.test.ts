@@ -400,6 +400,9 @@ describeWithBrowser('the admin\'s first hour in headless chromium', () => {
       expect(text.match(/GROUP_NOT_MANAGED/g)?.length).toBeGreaterThanOrEqual(2) // each run with its error
       if (cfg.tag === 'dj') await docsShot(page, 'job-page')
       await shot(page, `first-hour-job-${cfg.tag}`)
+      // A self-refresh of the running job's page cut short by this walk's own next navigation is no fault of the page.
+      const cut = `request failed: GET ${base}/admin/jobs/${id} (net::ERR_ABORTED)`
+      for (let i = w.problems.length - 1; i >= 0; i--) if (w.problems[i] === cut) w.problems.splice(i, 1)
     })
 
     it('(4) shows a viewer a page, not JSON, where only an admin may go', async () => {
