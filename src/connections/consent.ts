@@ -38,6 +38,7 @@ export interface ConsentDeps {
   log: Logger
 }
 
+export const INVALID_SCOPE = 'Atlassian refused the requested scopes (invalid_scope): remove the scopes the app was not given from the alias, or add them to the app in the developer console (Permissions), then Get OAuth Token again'
 export const CLIENT_REFUSED = 'the token endpoint refused the client id or client secret: check the client secret of the alias, save it, then Get OAuth Token again'
 
 /** A 401, or an OAuth error naming the client: the client id/secret pair is wrong, not the user's consent. */
@@ -82,6 +83,11 @@ export class ConsentFlow {
     const id = st.alias
     if (q.error) {
       log.info({ alias: id, error: q.error }, 'consent declined')
+      if (q.error === 'invalid_scope') {
+        // Kept for the alias's status: the console names the refusal and the next step on the alias's page.
+        const prev = await tokens.readTokens(id).catch(() => undefined)
+        if (prev) await tokens.writeMeta(id, { ...prev.meta, consentError: `${INVALID_SCOPE}${q.error_description ? ` (${q.error_description})` : ''}` })
+      }
       return { kind: 'declined', alias: id, error: q.error, ...(q.error_description ? { description: q.error_description } : {}) }
     }
     if (!q.code) return { kind: 'no_code', alias: id }

@@ -60,6 +60,9 @@ export interface JobServiceDeps {
 const QUEUE_TIMEOUT_MS = 800
 const LIST_SCAN_MAX = 1_000
 
+/** A run of a job that ended before a retry: how many attempts it made and how it ended. */
+export interface EarlierRun { run: number, attempts: number, state: string, error?: JobError, finishedAt?: string }
+
 export class JobService {
   readonly queue: Queue<RunActionJobData, RunActionResult>
   readonly callbackQueue: Queue<CallbackJobData>
@@ -173,8 +176,10 @@ export class JobService {
     if (view.state !== 'failed' && view.state !== 'cancelled') {
       throw new JobStateConflictError(`Job ${id} is ${view.state}; only failed or cancelled jobs can be retried`)
     }
+    // The run that ends here is kept (attempts and error) for the console's job page: a retry starts attempts at 0.
+    const runs = [...await this.runs(id), { run: job.data.run ?? 0, attempts: view.attemptsMade, state: view.state, ...(view.error ? { error: view.error } : {}), ...(view.finishedAt ? { finishedAt: view.finishedAt } : {}) }]
     // A retry also gets a fresh give-up window for a webhook receiver that was down (crawl/webhook-sink.ts).
-    await guard(this.redis.multi().del(this.keys.cancel(id)).hdel(this.keys.extra(id), 'error', 'callback').hdel(this.keys.checkpoint(id), OUTAGE_FIELD).exec())
+    await guard(this.redis.multi().del(this.keys.cancel(id)).hdel(this.keys.extra(id), 'error', 'callback').hset(this.keys.extra(id), 'runs', JSON.stringify(runs.slice(-20))).expire(this.keys.extra(id), EXTRA_TTL_SECONDS).hdel(this.keys.checkpoint(id), OUTAGE_FIELD).exec())
     // A new run: no cancel flag, and its own callback delivery.
     const { cancelRequested, ...data } = job.data
     await guard(job.updateData({ ...data, run: (data.run ?? 0) + 1 }))
@@ -183,6 +188,13 @@ export class JobService {
     if (bullState === 'failed') await guard(job.retry('failed', { resetAttemptsMade: true, resetAttemptsStarted: true }))
     this.deps.log.info({ jobId: id }, 'job retried')
     return await this.get(id)
+  }
+
+  /** The earlier runs of a retried job, oldest first (empty when it never was retried). */
+  async runs (id: string): Promise<EarlierRun[]> {
+    const raw = await guard(this.redis.hget(this.keys.extra(id), 'runs'))
+    if (raw === null) return []
+    try { const list: unknown = JSON.parse(raw); return Array.isArray(list) ? list as EarlierRun[] : [] } catch { return [] }
   }
 
   /** Stop a waiting, delayed or active job. An active one stops at its next safe point (its AbortSignal). */

@@ -16,7 +16,11 @@ export type RouteAccess = 'public' | readonly ApiKeyRole[]
 declare module 'fastify' {
   interface FastifyContextConfig { access?: RouteAccess, browser?: boolean }
   /** Who is asking: the key's role and its fingerprint (lib/api-keys keyFingerprint), for audit lines. */
-  interface FastifyRequest { principal?: { role: ApiKeyRole, keyId?: string } }
+  interface FastifyRequest {
+    principal?: { role: ApiKeyRole, keyId?: string }
+    /** A browser's form post without a live session: refused once its body is read (the console keeps the form). */
+    signInAgain?: boolean
+  }
 }
 
 export { ADMIN_ONLY }
@@ -95,11 +99,20 @@ export default fp<{ keys: ApiKeyRing, sessions?: SessionStore, keyThrottle?: Api
         if (req.routeOptions.config.browser && req.method === 'GET' && /text\/html/.test(req.headers.accept ?? '')) {
           return reply.redirect(`/admin/login?next=${encodeURIComponent(req.url)}`, 303)
         }
+        // A form posted after the session ended: refused in preValidation below, once the body is parsed, so the
+        // console's error page can keep what was typed (routes/admin/errors.ts). The handler never runs.
+        if (req.routeOptions.config.browser && req.method === 'POST' && /text\/html/.test(req.headers.accept ?? '')) {
+          req.signInAgain = true
+          return
+        }
         throw new UnauthenticatedError('Send an API key as "Authorization: Bearer <key>"', { headers: { 'www-authenticate': 'Bearer' } })
       }
     }
     req.principal = principal
     const role = principal.role
     if (!access.includes(role)) throw new ForbiddenError(`This route needs one of the roles: ${access.join(', ')} (your key is ${role})`)
+  })
+  app.addHook('preValidation', async (req) => {
+    if (req.signInAgain === true) throw new UnauthenticatedError('Your session has ended: sign in again', { headers: { 'www-authenticate': 'Bearer' } })
   })
 }, { name: 'auth' })

@@ -12,6 +12,7 @@ import { aliasParams, aliasViewSchema, errors, groupSchema, nullableString, prob
 import { siteGroups } from '../actions/connection-checks'
 import { availableGroups, testConnection } from './connection-checks'
 import { HTTP } from '../lib/ajv-options'
+import { browserErrorHandler } from './admin/errors'
 
 // Params and querystrings: the HTTP options every route validates with (lib/ajv-options.ts; query values are
 // strings). Bodies: validated by the connection layer itself (same schema as the files, plus the SSRF
@@ -68,6 +69,7 @@ const connectionRoutes: FastifyPluginAsync<{ core: Core }> = async (app, { core 
 
   app.get<{ Params: { alias: string }, Querystring: { site?: string, redirect?: boolean } }>('/v1/connections/:alias/authorize', {
     config: { access: ADMIN_ONLY, browser: true },
+    errorHandler: browserErrorHandler, // the console's "Get OAuth Token" link: a refusal is a page to a person
     schema: {
       tags: ['connections'],
       summary: 'Get OAuth Token (authorization code): redirect to Atlassian\'s consent page',

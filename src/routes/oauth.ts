@@ -51,6 +51,9 @@ export function consentPage (o: ConsentOutcome): ConsentPage {
     case 'state_used_or_expired':
       return { ok: false, status: 400, title: 'Sign-in link already used or expired', message: 'This consent was already completed, or it is older than 10 minutes. Start again from "Get OAuth Token" on the alias\'s page in the admin console.' }
     case 'declined':
+      if (o.error === 'invalid_scope') {
+        return { ok: false, status: 400, alias: o.alias, title: 'Scopes refused (invalid_scope)', message: `Atlassian refused the scopes this alias asks for${o.description ? `: ${o.description}` : ''}. The app in the Atlassian developer console must have every scope the alias requests. Either remove the refused scopes from the alias (Edit), or add them to the app (developer console → your app → Permissions), then Get OAuth Token again. The alias's page lists the scopes to tick.` }
+      }
       return { ok: false, status: 400, alias: o.alias, title: 'Consent not given', message: `Atlassian answered "${o.error}"${o.description ? `: ${o.description}` : ''}. Nothing was changed.` }
     case 'no_code':
       return { ok: false, status: 400, alias: o.alias, title: 'No authorization code', message: 'The callback carries no code. Start again.' }
@@ -84,9 +87,9 @@ function page (r: ConsentPage): string {
     ? `<ul>${r.choices.map(c => `<li><code>${escapeHtml(c.url)}</code> — cloudId <code>${escapeHtml(c.cloudId)}</code>${c.name ? ` (${escapeHtml(c.name)})` : ''}${r.alias ? ` — <a href="/v1/connections/${encodeURIComponent(r.alias)}/authorize?site=${encodeURIComponent(c.url)}">authorize for this site</a>` : ''}</li>`).join('')}</ul>`
     : ''
   return `<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>${escapeHtml(r.title)}</title>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1"><title>${escapeHtml(r.title)}</title>
 <style>body{font-family:system-ui,sans-serif;max-width:42rem;margin:3rem auto;padding:0 1rem;line-height:1.5}
-h1{font-size:1.4rem}.ok{color:#216e39}.fail{color:#b42318}code{background:#f3f3f3;padding:0 .2rem}</style></head>
+h1{font-size:1.4rem}p,li,code{overflow-wrap:anywhere}.ok{color:#216e39}.fail{color:#b42318}code{background:#f3f3f3;padding:0 .2rem}</style></head>
 <body><h1 class="${r.ok ? 'ok' : 'fail'}">${escapeHtml(r.title)}</h1>
 ${r.alias ? `<p>Alias: <code>${escapeHtml(r.alias)}</code></p>` : ''}
 <p>${escapeHtml(r.message)}</p>${choices}

@@ -16,6 +16,12 @@ export interface Watched {
   problems: string[]
   /** Allow error answers (and the console line Chromium writes for them) from URLs matching this, for a refusal step. */
   expectRefusal: (pattern: RegExp | undefined) => void
+  /** Navigations answered with JSON (a person should always get a page). */
+  jsonNavigations: string[]
+  /** Pages of `layoutOrigin` laid out wider than the viewport, measured at each load ("url: scrollWidth > innerWidth"). */
+  tooWide: string[]
+  /** Waits for the layout measurements still running. */
+  measured: () => Promise<void>
 }
 
 export class ConsoleBrowser {
@@ -36,10 +42,24 @@ export class ConsoleBrowser {
   }
 
   /** A fresh incognito context (its own cookies), optionally with JavaScript off. */
-  async open (opts: { javaScript: boolean }): Promise<Watched & { context: BrowserContext }> {
+  async open (opts: { javaScript: boolean, viewport?: { width: number, height: number }, layoutOrigin?: string }): Promise<Watched & { context: BrowserContext }> {
     const context = await this.browser.createBrowserContext()
     const page = await context.newPage()
     await page.setJavaScriptEnabled(opts.javaScript)
+    if (opts.viewport) await page.setViewport(opts.viewport)
+    const jsonNavigations: string[] = []
+    const tooWide: string[] = []
+    const measuring: Array<Promise<void>> = []
+    if (opts.layoutOrigin !== undefined) {
+      const origin = opts.layoutOrigin
+      page.on('load', () => {
+        const url = page.url()
+        if (!url.startsWith(origin)) return
+        // page.evaluate runs with the page's JavaScript off too (it is the DevTools protocol's, not the page's).
+        measuring.push(page.evaluate(() => { const g = globalThis as any; return [g.document.documentElement.scrollWidth, g.innerWidth] as [number, number] })
+          .then(([scroll, inner]) => { if (scroll > inner) tooWide.push(`${url}: ${scroll} > ${inner}`) }, () => {}))
+      })
+    }
     page.setDefaultTimeout(15_000)
     const problems: string[] = []
     let allowed: RegExp | undefined
@@ -60,12 +80,13 @@ export class ConsoleBrowser {
       const url = res.url()
       if (res.status() >= 400 && !isAllowed(url) && !/favicon\.ico/.test(url)) problems.push(`error answer: ${res.status()} ${res.request().method()} ${url}`)
       const type = res.headers()['content-type'] ?? ''
+      if (res.request().isNavigationRequest() && /json/.test(type)) jsonNavigations.push(`${res.status()} ${url}`)
       if (res.status() >= 300 && res.status() < 400) return
       if (/text\/html|json/.test(type)) this.pending.push(res.text().then(body => { this.html.push({ url, body }) }, () => {}).finally(() => { this.settled++ }))
       const location = res.headers().location
       if (location) this.urls.push(location)
     })
-    return { page, context, problems, expectRefusal: (p) => { allowed = p } }
+    return { page, context, problems, expectRefusal: (p) => { allowed = p }, jsonNavigations, tooWide, measured: async () => { await Promise.all(measuring) } }
   }
 
   /** Every answer body captured so far (waits for the ones still being read). */

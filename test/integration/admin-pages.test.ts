@@ -105,3 +105,49 @@ it('sign-ins that succeed do not fill the throttle window: a person may sign in 
     expect(res.headers['set-cookie']).toBeDefined()
   }
 })
+
+// ---- issue 26: HTML for every console error, and a form kept through a session that ended ----
+it('answers unknown console paths and the consent link\'s refusals with a page to a person, JSON to a program', async () => {
+  const page = await spoke.app.inject({ method: 'GET', url: '/admin/no-such-page', headers: HTML })
+  expect(page.statusCode).toBe(404)
+  expect(page.headers['content-type']).toMatch(/^text\/html/)
+  expect(page.body).toContain('Back to the console')
+  const program = await spoke.app.inject({ method: 'GET', url: '/admin/no-such-page' })
+  expect(program.statusCode).toBe(404)
+  expect(program.headers['content-type']).toMatch(/problem\+json/)
+  const { cookie } = await signIn(spoke.keys.viewer)
+  const refused = await spoke.app.inject({ method: 'GET', url: '/v1/connections/confluence_cloud/authorize', headers: { ...HTML, cookie: cookieOf(cookie!) } })
+  expect(refused.statusCode).toBe(403)
+  expect(refused.headers['content-type']).toMatch(/^text\/html/)
+  expect(refused.body).toContain('Not allowed')
+  const icon = await spoke.app.inject({ method: 'GET', url: '/favicon.ico' })
+  expect(icon.statusCode).toBe(200)
+})
+
+it('keeps a form posted after the session ended, secrets sealed, and signs in back to it', async () => {
+  const payload = new URLSearchParams({ _csrf: 'stale', id: 'kept_alias', name: 'Kept', clientSecret: 'typed-secret-9f1c', then: 'view' }).toString()
+  const res = await spoke.app.inject({ method: 'POST', url: '/admin/aliases', headers: { ...HTML, 'content-type': 'application/x-www-form-urlencoded', cookie: 'spoke_session=AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA' }, payload })
+  expect(res.statusCode).toBe(401)
+  expect(res.body).toContain('nothing you typed is lost')
+  expect(res.body).not.toContain('typed-secret-9f1c')
+  const next = /name="next" value="([^"]+)"/.exec(res.body)![1].replace(/&#38;/g, '&')
+  expect(next).toMatch(/^\/admin\/aliases\/new\?draft=[A-Za-z0-9_-]{43}$/)
+  const keys = await spoke.core.redis.store.keys(`${spoke.config.keyPrefix}:console:draft:*`)
+  expect(keys.length).toBeGreaterThan(0)
+  for (const k of keys) expect(await spoke.core.redis.store.get(k)).not.toContain('typed-secret-9f1c') // sealed
+  const draftCookie = cookieOf(String(res.headers['set-cookie']))
+  expect(draftCookie).toMatch(/^spoke_draft=/)
+  const { cookie } = await signIn(spoke.keys.admin, next)
+  // Bound to the browser it was kept for: the same link in another browser opens an empty form.
+  const elsewhere = await spoke.app.inject({ method: 'GET', url: next, headers: { ...HTML, cookie: cookieOf(cookie!) } })
+  expect(elsewhere.body).not.toContain('value="kept_alias"')
+  const form = await spoke.app.inject({ method: 'GET', url: next, headers: { ...HTML, cookie: `${cookieOf(cookie!)}; ${draftCookie}` } })
+  expect(form.statusCode).toBe(200)
+  expect(form.body).toContain('value="kept_alias"')
+  expect(form.body).toContain('the value you typed is kept')
+  expect(form.body).toContain(`value="${csrfToken(cookieOf(cookie!).split('=')[1])}"`) // the new session's token
+  // A program without a session still gets the 401 problem at once.
+  const program = await spoke.app.inject({ method: 'POST', url: '/admin/aliases', headers: { 'content-type': 'application/x-www-form-urlencoded' }, payload })
+  expect(program.statusCode).toBe(401)
+  expect(program.headers['content-type']).toMatch(/problem\+json/)
+})

@@ -52,9 +52,10 @@ const EXPECTED: Array<[string, string | RegExp, Expected]> = [
   // The console (routes/admin/): pages for admins and viewers, forms and their changes for admins.
   ['GET', /^\/admin\/(continue|jobs|crawls|schedules|jobs\/:id|aliases\/:id|aliases\/:id\/groups|aliases\/:id\/spaces)$/, OBSERVE],
   ['GET', /^\/admin\/aliases\/(new|:id\/edit|:id\/delete)$/, ADMIN],
-  ['POST', /^\/admin\/(aliases|aliases\/:id\/(edit|delete|test|token|site|groups|spaces)|jobs\/:id\/(retry|cancel))$/, ADMIN],
+  ['POST', /^\/admin\/(aliases|aliases\/:id\/(edit|delete|test|token|site|groups|spaces|activate)|jobs\/:id\/(retry|cancel))$/, ADMIN],
   ['GET', '/admin/sessions', ADMIN],
   ['POST', '/admin/sessions/sign-out', ADMIN],
+  ['GET', '/favicon.ico', 'public'],
   ['GET', /^\/admin\/queues(\/.*)?$/, OBSERVE],
   ['POST', /^\/admin\/queues\/api\/.*$/, ADMIN],
   ['PUT', /^\/admin\/queues\/api\/.*$/, ADMIN],

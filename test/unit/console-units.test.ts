@@ -44,7 +44,7 @@ it('maps the form to an alias document; secrets only when typed', () => {
   })
   expect(docFromValues(v, { clientSecret: 's3cr3t', orgApiKey: 'k' }).credential?.clientSecret).toBe('s3cr3t')
   expect(docFromValues({ ...v, scopeSet: 'connector' }).credential?.scopes).toEqual(CONNECTOR_SCOPES)
-  expect(docFromValues({ ...newAliasValues('confluence_cloud'), name: 'Child' })).toMatchObject({ parent: 'confluence_cloud', active: true })
+  expect(docFromValues({ ...newAliasValues('confluence_cloud'), name: 'Child' })).toMatchObject({ parent: 'confluence_cloud', active: false }) // a child starts inactive
   expect(docFromValues({ ...newAliasValues('confluence_cloud'), name: 'Child' }).credential).toBeUndefined()
 })
 
@@ -69,4 +69,62 @@ it('never shows a future "until" for a refused token, nor for one that needs con
   expect(tokenState(alias('refresh_failed', { error: 'invalid_grant' })).text).not.toContain('until')
   expect(tokenState(alias('refresh_failed', { error: 'invalid_grant' })).text).toContain('Refresh refused')
   expect(tokenState(alias('needs_consent', { consentError: 'the token endpoint refused the client id or client secret' })).text).toContain('Last "Get OAuth Token" failed')
+})
+
+// ---- issue 26: the admin's first hour ----------------------------------------------------------------------
+import { catalogueScopes, flagScopes } from '../../src/routes/admin/console-scopes'
+import { resolveScopes } from '../../src/routes/admin/alias-form-doc'
+import { formIssues, inWords, predictClears } from '../../src/routes/admin/alias-checks'
+import { hiddenSecrets } from '../../src/routes/admin/jobs'
+import { formPageOf } from '../../src/routes/admin/errors'
+
+const ACTIONS = [
+  { id: 'group.add', scopes: [['write:confluence-groups', 'read:confluence-user'], ['write:group:confluence', 'read:user:confluence']] },
+  { id: 'crawl', scopes: [['read:space:confluence', 'read:page:confluence']] },
+  { id: 'site.list', scopes: [] }
+]
+
+it('computes the default scopes from the catalogue and flags the ones no action uses', () => {
+  expect(catalogueScopes(ACTIONS, 'classic')).toEqual(['read:confluence-user', 'read:page:confluence', 'read:space:confluence', 'write:confluence-groups', 'offline_access'])
+  expect(catalogueScopes(ACTIONS, 'granular', false)).toEqual(['read:page:confluence', 'read:space:confluence', 'read:user:confluence', 'write:group:confluence'])
+  expect(flagScopes(['ace:confluence', 'read:me', 'offline_access', 'not a scope', 'read:page:confluence'], ACTIONS).map(f => f.scope)).toEqual(['ace:confluence', 'not a scope'])
+  expect(flagScopes(['offline_access'], ACTIONS, 'oauth2_client_credentials').map(f => f.scope)).toEqual(['offline_access'])
+})
+
+it('uses the scope list as typed when it was edited under a preset (the scope box trap), the preset otherwise', () => {
+  const presets = { actions: ['a:confluence', 'offline_access'], granular: ['b:c:confluence'] }
+  const v = { ...newAliasValues('', presets.actions), scopeSet: 'seed' as const }
+  expect(resolveScopes({ ...v, scopes: presets.actions.join('\n') }, presets)).toMatchObject({ scopeSet: 'custom', scopes: SEED_SCOPES.join('\n'), scopesTypedOverPreset: false })
+  expect(resolveScopes({ ...v, scopes: 'read:me x:confluence' }, presets)).toMatchObject({ scopeSet: 'custom', scopes: 'read:me\nx:confluence', scopesTypedOverPreset: true })
+  expect(resolveScopes({ ...v, scopeSet: 'actions', grant: 'oauth2_client_credentials', scopes: presets.actions.join(' ') }, presets).scopes).toBe('a:confluence')
+})
+
+it('names validation problems in words, by field label', () => {
+  expect(inWords('must NOT have fewer than 1 characters')).toBe('is required: fill it in')
+  expect(inWords('must be integer')).toBe('must be a whole number')
+  expect(inWords('must be <= 20')).toBe('must be at most 20')
+  expect(formIssues([{ path: '/retryPolicy/maxAttempts', message: 'must be <= 20' }, { path: '/credential/scopes/0', message: 'must match pattern "^x"' }]))
+    .toEqual([{ path: '/retryPolicy/maxAttempts', field: 'maxAttempts', label: 'Max attempts', message: 'must be at most 20' },
+      { path: '/credential/scopes/0', field: 'scopes', label: 'Scopes', message: 'has characters that are not allowed here' }])
+})
+
+it('predicts what an edit clears: the secret for another client or token URL, the token when the credential changes', () => {
+  const before: any = {
+    id: 'x', credential: { type: 'oauth2_client_credentials', clientId: 'cid', scopes: ['s'] }, secrets: { clientSecret: true, orgAdminApiKey: false },
+    token: { status: 'active', lastRefreshAt: '2026-01-01T00:00:00Z', grantedScopes: [] }, boundSite: null
+  }
+  const same = { ...newAliasValues(), grant: 'oauth2_client_credentials' as const, clientId: 'cid' }
+  expect(predictClears(before, same, {})).toEqual([])
+  const clears = predictClears(before, { ...same, tokenUrl: 'https://auth.example/oauth/token' }, {})
+  expect(clears).toHaveLength(2)
+  expect(clears[0]).toMatch(/^the stored client secret: the token URL changed/)
+  expect(clears[1]).toMatch(/^the stored token and the consent/)
+  expect(predictClears(before, { ...same, tokenUrl: 'https://auth.example/oauth/token' }, { clientSecret: 'typed' })).toHaveLength(1) // the token only
+})
+
+it('hides secret-looking job inputs, and keeps drafts only of the alias forms', () => {
+  expect(hiddenSecrets({ a: 1, clientSecret: 's', nested: [{ apiKey: 'k', token: 't', name: 'n' }] })).toEqual({ a: 1, clientSecret: '(hidden)', nested: [{ apiKey: '(hidden)', token: '(hidden)', name: 'n' }] })
+  expect(formPageOf('/admin/aliases')).toBe('/admin/aliases/new')
+  expect(formPageOf('/admin/aliases/acme/edit?x=1')).toBe('/admin/aliases/acme/edit')
+  expect(formPageOf('/admin/aliases/acme/test')).toBeUndefined()
 })

@@ -9,7 +9,9 @@ export const SEED_SCOPES = ['ace:confluence', 'read:page:confluence', 'search:co
 /** The connector's granular read scopes (the shipped connections/confluence_crawl.json; a unit test keeps them equal). */
 export const CONNECTOR_SCOPES = ['read:space:confluence', 'read:space.permission:confluence', 'read:page:confluence', 'read:attachment:confluence', 'read:comment:confluence', 'read:folder:confluence', 'read:content.metadata:confluence', 'read:content-details:confluence', 'read:configuration:confluence', 'read:group:confluence', 'read:user:confluence', 'offline_access']
 
-export type ScopeSet = 'seed' | 'connector' | 'custom'
+/** `actions` / `granular`: computed from the catalogue (console-scopes.ts); `seed`: the setup guide's set. */
+export type ScopeSet = 'actions' | 'granular' | 'seed' | 'connector' | 'custom'
+const SCOPE_SETS: readonly ScopeSet[] = ['actions', 'granular', 'seed', 'connector', 'custom']
 
 export interface AliasFormValues {
   id: string
@@ -39,10 +41,14 @@ export interface AliasFormValues {
   managedSpaces: Array<{ spaceId: string, key?: string }>
 }
 
-export function newAliasValues (parent = ''): AliasFormValues {
+/**
+ * A new alias: a child starts inactive (activating one without a token would break every request naming its
+ * parent); scopes start from `defaults`, the catalogue's (console-scopes.ts), else the guide's set.
+ */
+export function newAliasValues (parent = '', defaults?: readonly string[]): AliasFormValues {
   return {
-    id: '', name: '', description: '', parent, active: parent !== '', connectionUrl: '', siteUrl: '', cloudId: '',
-    grant: parent ? '' : 'oauth2_authorization_code', clientId: '', scopeSet: 'seed', scopes: SEED_SCOPES.join('\n'),
+    id: '', name: '', description: '', parent, active: false, connectionUrl: '', siteUrl: '', cloudId: '',
+    grant: parent ? '' : 'oauth2_authorization_code', clientId: '', scopeSet: defaults ? 'actions' : 'seed', scopes: (defaults ?? SEED_SCOPES).join('\n'),
     authorizeUrl: '', tokenUrl: '', strategy: 'retry_after', maxAttempts: '4', maxElapsedSeconds: '600', delaySeconds: '',
     orgId: '', secretSet: false, orgKeySet: false, managedGroups: [], managedSpaces: []
   }
@@ -70,7 +76,7 @@ export function valuesFromForm (form: FormFields, existing?: AliasFormValues): A
     id: existing?.id ?? field(form, 'id'), name: field(form, 'name'), description: field(form, 'description'), parent: field(form, 'parent'),
     active: field(form, 'active') === 'on', connectionUrl: field(form, 'connectionUrl'), siteUrl: field(form, 'siteUrl'), cloudId: field(form, 'cloudId'),
     grant: grant === 'oauth2_authorization_code' || grant === 'oauth2_client_credentials' ? grant : '',
-    clientId: field(form, 'clientId'), scopeSet: set === 'seed' || set === 'connector' ? set : 'custom', scopes: field(form, 'scopes'),
+    clientId: field(form, 'clientId'), scopeSet: SCOPE_SETS.find(x => x === set) ?? 'custom', scopes: field(form, 'scopes'),
     authorizeUrl: field(form, 'authorizeUrl'), tokenUrl: field(form, 'tokenUrl'), strategy: field(form, 'strategy'),
     maxAttempts: field(form, 'maxAttempts'), maxElapsedSeconds: field(form, 'maxElapsedSeconds'), delaySeconds: field(form, 'delaySeconds'),
     orgId: field(form, 'orgId'), secretSet: existing?.secretSet ?? false, orgKeySet: existing?.orgKeySet ?? false, managedGroups: existing?.managedGroups ?? [], managedSpaces: existing?.managedSpaces ?? []
@@ -80,7 +86,24 @@ export function valuesFromForm (form: FormFields, existing?: AliasFormValues): A
 export function scopesOf (v: AliasFormValues): string[] {
   if (v.scopeSet === 'seed') return SEED_SCOPES
   if (v.scopeSet === 'connector') return CONNECTOR_SCOPES
-  return [...new Set(v.scopes.split(/[\s,]+/).filter(Boolean))]
+  return listOf(v.scopes)
+}
+
+const listOf = (text: string): string[] => [...new Set(text.split(/[\s,]+/).filter(Boolean))]
+const sameList = (a: readonly string[], b: readonly string[]): boolean => a.length === b.length && [...a].sort().join(' ') === [...b].sort().join(' ')
+
+/**
+ * The scope list a submitted form means, as a `custom` list. A preset wins unless the list box was edited by
+ * hand (it holds none of the presets): then the typed list is what the admin meant, whatever radio stayed on.
+ */
+export function resolveScopes (v: AliasFormValues, presets: { actions: readonly string[], granular: readonly string[] }): AliasFormValues & { scopesTypedOverPreset: boolean } {
+  const lists: Record<Exclude<ScopeSet, 'custom'>, readonly string[]> = { ...presets, seed: SEED_SCOPES, connector: CONNECTOR_SCOPES }
+  const typed = listOf(v.scopes)
+  if (v.scopeSet === 'custom') return { ...v, scopesTypedOverPreset: false }
+  const edited = typed.length > 0 && !Object.values(lists).some(l => sameList(l, typed))
+  // A client-credentials token has no refresh token: Atlassian refuses offline_access in that grant.
+  const scopes = edited ? typed : lists[v.scopeSet].filter(s => v.grant !== 'oauth2_client_credentials' || s !== 'offline_access')
+  return { ...v, scopeSet: 'custom', scopes: scopes.join('\n'), scopesTypedOverPreset: edited }
 }
 
 /** A number field: the number, the text itself when it is not one (so validation names it), or undefined when empty. */

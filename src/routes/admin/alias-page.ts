@@ -7,7 +7,9 @@ import type { AliasView } from '../../connections'
 import { ADMIN_ONLY, OBSERVERS } from '../../config/roles'
 import { AppError } from '../../errors/app-error'
 import { testConnection, type ConnectionTest } from '../connection-checks'
-import { aliasPath, consentLink, effectiveGrant, grantLabel, nextStep, tokenState } from './alias-status'
+import { aliasPath, consentLink, effectiveGrant, grantLabel, nextStep, servingState } from './alias-status'
+import { checklist } from './checklist'
+import { LastTested, type LastTest } from './last-tested'
 import { audit, consoleUser, field, frameOf, requireCsrf, type ConsoleUser } from './context'
 import { valuesFromView, docFromValues } from './alias-form-doc'
 import { h, page, postButton, sendPage, when, withoutApiPaths, type Html } from './html'
@@ -21,9 +23,20 @@ function family (a: AliasView): Html {
   return h`Children: ${a.children.map((c, i) => h`${i > 0 ? ', ' : ''}<a href="${aliasPath(c)}">${c}</a>`)} — requests naming <code>${a.id}</code> run as <strong>${a.resolvesTo}</strong>${a.resolvesTo === a.id ? ' (no active child)' : ''}`
 }
 
-function testResult (t: ConnectionTest): Html {
+/** After a green test of an inactive child, the next step: make it the one requests naming its parent run as. */
+function makeActive (a: AliasView, user: ConsoleUser): Html {
+  if (!user.isAdmin || !a.parent || a.active === true) return h``
+  return h`<p class="notice">Connected and tested: make <code>${a.id}</code> the active child, so requests naming <code>${a.parent}</code> run as it. ${postButton(`${aliasPath(a.id)}/activate`, 'Make active', user.csrf)}</p>`
+}
+
+function lastTestedLine (t: LastTest | undefined): Html {
+  if (!t) return h`<span class="muted">never (from the console)</span>`
+  return h`${when(t.at)} — <span class="${t.ok ? 'ok' : 'bad'}">${t.ok ? 'OK' : `failed${t.code ? ` (${t.code})` : ''}`}</span>`
+}
+
+function testResult (t: ConnectionTest, a: AliasView, user: ConsoleUser): Html {
   const missing = Object.entries(t.missingScopes)
-  return h`<section id="test-result"><h2>Test connection: <span class="${t.ok ? 'ok' : 'bad'}">${t.ok ? 'OK' : 'failed'}</span></h2><table>
+  return h`<section id="test-result"><h2>Test connection: <span class="${t.ok ? 'ok' : 'bad'}">${t.ok ? 'OK' : 'failed'}</span></h2>${t.ok ? makeActive(a, user) : ''}<table>
 <tr><th>Ran as</th><td>${t.connection.resolved}${t.connection.resolved !== t.connection.requested ? ` (requested ${t.connection.requested})` : ''}</td></tr>
 <tr><th>Site</th><td>${t.site ? h`${t.site.url} <span class="muted">cloudId ${t.site.cloudId}</span>` : '—'}</td></tr>
 <tr><th>Account</th><td>${t.account ? h`${t.account.displayName ?? ''} <span class="muted">${t.account.accountType ?? ''} · ${t.account.accountId}</span>` : '—'}</td></tr>
@@ -32,7 +45,10 @@ function testResult (t: ConnectionTest): Html {
 ${t.error ? h`<tr><th>Error</th><td class="bad"><code>${t.error.code}</code> ${withoutApiPaths(t.error.message)}</td></tr>` : ''}</table></section>`
 }
 
-function aliasPage (a: AliasView, all: AliasView[], user: ConsoleUser, tested?: ConnectionTest): Html {
+interface PageExtras { tested?: ConnectionTest, last?: LastTest, publicUrl: string, actions: Parameters<typeof checklist>[3], refused?: string }
+
+function aliasPage (a: AliasView, all: AliasView[], user: ConsoleUser, x: PageExtras): Html {
+  const tested = x.tested
   const c = a.credential
   const grant = effectiveGrant(a, all)
   const choices = a.siteChoices && a.siteChoices.length > 0
@@ -45,13 +61,15 @@ ${a.parent ? '' : h`<a class="button" href="/admin/aliases/new?parent=${encodeUR
     : h`<div class="actions"><a class="button" href="${aliasPath(a.id)}/groups">Confluence Groups</a> <a class="button" href="${aliasPath(a.id)}/spaces">Confluence Spaces</a></div>`
   const r = a.retryPolicy
   return h`<h1>${a.name ?? a.id} <code>${a.id}</code></h1>${actions}
-<h2>State</h2><table><tr><th>Token</th><td>${tokenState(a)}</td></tr>
+${x.refused ? h`<p class="error" role="alert">Atlassian gave no token: <code>${x.refused}</code></p>` : ''}
+<h2>State</h2><table><tr><th>Token</th><td>${servingState(a, all)}</td></tr>
 <tr><th>Next step</th><td>${nextStep(a, user, all)}</td></tr>
 <tr><th>Granted scopes</th><td>${a.token.grantedScopes.length > 0 ? a.token.grantedScopes.map(s => h`<code>${s}</code> `) : '—'}</td></tr>
 <tr><th>Last token</th><td>${when(a.token.lastRefreshAt)}</td></tr>
 <tr id="site"><th>Site</th><td>${a.boundSite ? h`${a.boundSite.url} <span class="muted">cloudId ${a.boundSite.cloudId}</span>` : h`<span class="muted">not bound yet</span>`}${choices}</td></tr>
-<tr><th>Family</th><td>${family(a)}</td></tr></table>
-${tested ? testResult(tested) : ''}
+<tr><th>Family</th><td>${family(a)}</td></tr>
+<tr><th>Last tested</th><td>${lastTestedLine(x.last)}</td></tr></table>
+${tested ? testResult(tested, a, user) : x.last?.ok === true ? makeActive(a, user) : ''}
 <h2>Configuration</h2><table>
 <tr><th>Description</th><td>${a.description ?? ''}</td></tr>
 <tr><th>Grant type</th><td>${c ? grantLabel(c.type) : h`${grantLabel(grant)} <span class="muted">(the parent's credential)</span>`}</td></tr>
@@ -64,20 +82,25 @@ ${c ? h`<tr><th>Client ID</th><td><code>${c.clientId ?? ''}</code></td></tr><tr>
 <tr><th>Managed groups</th><td>${(a.managedGroups ?? []).map(g => g.name || g.groupId).join(', ') || h`<span class="muted">none</span>`}</td></tr>
 <tr><th>Managed spaces</th><td>${(a.managedSpaces ?? []).map(s => s.key ?? s.spaceId).join(', ') || h`<span class="muted">none</span>`}</td></tr>
 <tr><th>Org admin</th><td>${a.orgAdmin?.orgId ?? h`<span class="muted">no organization</span>`} · API key ${a.secrets.orgAdminApiKey ? 'set' : 'not set'} <span class="muted">(write-only)</span></td></tr>
-<tr><th>Source</th><td>${a.source === 'file' ? `file ${a.file ?? ''}` : 'saved in the console or the API'} · updated ${when(a.updatedAt)}</td></tr></table>`
+<tr><th>Source</th><td>${a.source === 'file' ? `file ${a.file ?? ''}` : 'saved in the console or the API'} · updated ${when(a.updatedAt)}</td></tr></table>
+${checklist(a, all, x.publicUrl, x.actions)}`
 }
 
 const aliasPages: FastifyPluginAsync<{ core: Core }> = async (app, { core }) => {
   const aliases = core.connections.aliases
-  const render = async (id: string, user: ConsoleUser, tested?: ConnectionTest): Promise<Html> => {
+  const lastTested = new LastTested(core.redis.store, core.config.keyPrefix)
+  const render = async (id: string, user: ConsoleUser, tested?: ConnectionTest, refused?: string): Promise<Html> => {
     const all = await aliases.list()
     const a = all.find(x => x.id === id) ?? await aliases.get(id) // the latter throws CONNECTION_NOT_FOUND
-    return aliasPage(a, all, user, tested)
+    const last = (await lastTested.all()).get(id)
+    return aliasPage(a, all, user, { tested, last, refused, publicUrl: core.config.publicUrl, actions: core.actions.list() })
   }
 
   app.get<{ Params: { id: string } }>('/admin/aliases/:id', read, async (req, reply) => {
     const user = consoleUser(req)
-    return sendPage(reply, 200, page(`${req.params.id} · Confluence spoke`, await render(req.params.id, user), frameOf(user, req)))
+    const q = req.query as Record<string, unknown>
+    const refused = q.done === 'token-refused' && typeof q.code === 'string' && /^[A-Z_]{1,64}$/.test(q.code) ? q.code : undefined
+    return sendPage(reply, 200, page(`${req.params.id} · Confluence spoke`, await render(req.params.id, user, undefined, refused), frameOf(user, req)))
   })
 
   app.post<{ Params: { id: string } }>('/admin/aliases/:id/test', change, async (req, reply) => {
@@ -85,6 +108,7 @@ const aliasPages: FastifyPluginAsync<{ core: Core }> = async (app, { core }) => 
     const user = consoleUser(req)
     const tested = await testConnection(core, req.params.id, String(req.id), traceparentOf(req))
     audit(req, 'connection tested', { alias: req.params.id, ok: tested.ok })
+    await lastTested.record(req.params.id, { at: new Date().toISOString(), ok: tested.ok, ...(tested.error ? { code: tested.error.code } : {}) })
     return sendPage(reply, 200, page(`${req.params.id} · Confluence spoke`, await render(req.params.id, user, tested), frameOf(user)))
   })
 

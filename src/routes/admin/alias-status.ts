@@ -23,19 +23,25 @@ export function grantLabel (type: string | undefined): string {
   return type ? GRANTS[type] ?? type : 'inherited'
 }
 
-const isAuthCode = (a: AliasView): boolean => effectiveGrant(a) === 'oauth2_authorization_code'
 
 /** A child without its own credential uses its parent's grant; the view carries only its own document. */
 export function effectiveGrant (a: AliasView, all: AliasView[] = []): string | undefined {
   return a.credential?.type ?? all.find(p => p.id === a.parent)?.credential?.type
 }
 
-/** Status label, with the expiry only when a token is usable (never a future "until" on a refused token). */
-export function tokenState (a: AliasView, now = Date.now()): Html {
-  const [label, cls] = LABELS[a.token.status] ?? [a.token.status, 'muted']
+/**
+ * Status label, with the expiry only when a token is usable (never a future "until" on a refused token), in the
+ * grant's words: a client-credentials alias without a token yet has "No token yet" (not "expired"), and its
+ * refusal names the client id and secret (it has no refresh token).
+ */
+export function tokenState (a: AliasView, now = Date.now(), all: AliasView[] = []): Html {
   const t = a.token
+  const cc = effectiveGrant(a, all) === 'oauth2_client_credentials'
+  if (cc && t.status === 'expired' && !t.lastRefreshAt) return h`<span class="warn">No token yet</span><br><span class="muted">run "Get OAuth Token" (client credentials: no consent page)</span>`
+  if (cc && t.status === 'refresh_failed') return h`<span class="bad">Token refused</span><br><span class="muted">Atlassian refused this alias's client id or client secret${t.error ? ` (${t.error})` : ''}: check both against the service account's OAuth 2.0 credentials</span>`
+  const [label, cls] = LABELS[t.status] ?? [t.status, 'muted']
   const detail = t.status === 'active' ? h`<br><span class="muted">token valid until</span> ${when(t.expiresAt, now)}`
-    : t.status === 'expired' && isAuthCode(a) ? h`<br><span class="muted">renewed with the refresh token on the next call</span>`
+    : t.status === 'expired' && !cc ? h`<br><span class="muted">renewed with the refresh token on the next call</span>`
       : t.status === 'refresh_failed' ? h`<br><span class="muted">Atlassian refused the refresh token${t.error ? ` (${t.error})` : ''}; the last token is unusable</span>`
         : t.status === 'needs_consent' && t.consentError ? h`<br><span class="bad">Last "Get OAuth Token" failed: ${t.consentError}</span>`
           : ''
@@ -52,6 +58,11 @@ export function nextStep (a: AliasView, user: ConsoleUser, all: AliasView[] = []
   const grant = effectiveGrant(a, all)
   const problems = configProblems(a)
   const say = (admin: Html, viewer: string): Html => user.isAdmin ? admin : h`<span class="muted">${viewer}</span>`
+  // Requests naming a parent run as its active child: a child without a working token is what to fix first.
+  const child = a.resolvesTo !== a.id ? all.find(x => x.id === a.resolvesTo) : undefined
+  if (child && child.token.status !== 'active' && child.token.status !== 'expired') {
+    return say(h`<a class="button" href="${aliasPath(child.id)}">Fix the active child ${child.id}</a>`, `The active child ${child.id} has no working token.`)
+  }
   if (problems.length > 0) {
     return h`<ul class="bad">${problems.map(p => h`<li>${p}</li>`)}</ul>${say(h`<a class="button" href="${aliasPath(id)}/edit">Edit alias</a>`, 'An admin must complete the configuration.')}`
   }
@@ -75,4 +86,14 @@ export function nextStep (a: AliasView, user: ConsoleUser, all: AliasView[] = []
     ? say(h` <a class="button" href="${aliasPath(id)}/groups">Pick Confluence Groups</a>`, ' No managed groups yet.')
     : ''
   return h`${say(postButton(`${aliasPath(id)}/test`, 'Test connection', user.csrf), 'Ready.')}${groups}`
+}
+
+/**
+ * The state requests naming `a` really meet: a parent with an active child runs as that child, so its state is
+ * the child's (a green parent over a child without a token would be a lie).
+ */
+export function servingState (a: AliasView, all: AliasView[], now = Date.now()): Html {
+  const child = a.resolvesTo !== a.id ? all.find(x => x.id === a.resolvesTo) : undefined
+  if (!child) return tokenState(a, now, all)
+  return h`${tokenState(child, now, all)}<br><span class="muted">requests run as the active child <a href="${aliasPath(child.id)}">${child.id}</a>; this alias's own token: ${a.token.status.replace(/_/g, ' ')}</span>`
 }

@@ -30,13 +30,18 @@ const DONE: Record<string, string> = {
   retried: 'Job queued again.',
   cancelled: 'Cancel requested.',
   site: 'Site chosen.',
-  signedout: 'Every session of that key is signed out.'
+  signedout: 'Every session of that key is signed out.',
+  activated: 'Made active: requests naming the parent now run as this alias.',
+  incomplete: 'Saved, but the alias is not complete yet: the Next step below says what is missing before "Get OAuth Token".',
+  'token-refused': 'Saved, but Atlassian gave no token: see the State below for which credential was refused.',
+  'nothing-selected': 'Nothing selected: choose one or more groups in the list first (Ctrl/Cmd-click for several). Nothing was changed.'
 }
+const BAD = new Set(['token-refused', 'nothing-selected', 'incomplete'])
 
 export function frameOf (user: ConsoleUser, req?: FastifyRequest): PageFrame {
   const done = (req?.query as Record<string, unknown> | undefined)?.done
   const flash = typeof done === 'string' ? DONE[done] : undefined
-  return { role: user.role, csrf: user.csrf, ...(flash ? { flash } : {}) }
+  return { role: user.role, csrf: user.csrf, ...(flash ? { flash, flashBad: BAD.has(String(done)) } : {}) }
 }
 
 /** The form fields of a console POST (formbody), as strings or string lists. */

@@ -11,6 +11,12 @@ import { aliasPath } from './alias-status'
 import { audit, consoleUser, field, fieldList, frameOf, requireCsrf, type ConsoleUser } from './context'
 import { csrfField, h, page, sendPage, withoutApiPaths, type Html } from './html'
 
+/**
+ * Groups that carry administration rights: once managed, any invoker key may add anyone to them, so the console
+ * asks first. Atlassian's default admin groups and anything named like one.
+ */
+export const PRIVILEGED_GROUP = /admin|trusted-users/i
+
 const read = { config: { access: OBSERVERS, browser: true }, schema: { hide: true } }
 const change = { config: { access: ADMIN_ONLY, browser: true }, schema: { hide: true } }
 
@@ -53,6 +59,16 @@ const groupPages: FastifyPluginAsync<{ core: Core }> = async (app, { core }) => 
     const site = await availableGroups(core, id, String(req.id), traceparentOf(req))
     const op = field(form, 'op')
     const picked = new Set(fieldList(form, op === 'remove' ? 'remove' : 'add'))
+    if (picked.size === 0) return reply.redirect(`${aliasPath(id)}/groups?done=nothing-selected`, 303)
+    const privileged = op === 'remove' ? [] : site.filter(g => picked.has(g.groupId) && !g.managed && PRIVILEGED_GROUP.test(g.name))
+    if (privileged.length > 0 && field(form, 'confirm') !== 'privileged') {
+      const user = consoleUser(req)
+      return sendPage(reply, 200, page(`Confluence Groups · ${id}`, h`<h1>Manage an administrators' group?</h1>
+<div class="notice" role="alert"><p>${privileged.map(g => h`<strong>${g.name}</strong> `)}grants administration rights. Once it is managed, <strong>any invoker key</strong> can add anyone to it through the membership actions — that is, make anyone an administrator.</p>
+<p>Manage it only if that is what this alias is for.</p></div>
+<form method="post" action="${aliasPath(id)}/groups">${csrfField(user.csrf)}<input type="hidden" name="op" value="add"><input type="hidden" name="confirm" value="privileged">
+${[...picked].map(g => h`<input type="hidden" name="add" value="${g}">`)}<div class="actions"><button type="submit">Manage it anyway</button> <a href="${aliasPath(id)}/groups">Cancel</a></div></form>`, frameOf(user)))
+    }
     const managed = new Set(site.filter(g => g.managed).map(g => g.groupId))
     for (const g of picked) { if (op === 'remove') managed.delete(g); else if (site.some(s => s.groupId === g)) managed.add(g) }
     const groups = site.filter(g => managed.has(g.groupId)).map(g => ({ groupId: g.groupId, name: g.name }))

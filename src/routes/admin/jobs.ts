@@ -4,6 +4,7 @@ import type { FastifyPluginAsync, FastifyRequest } from 'fastify'
 import type { Core } from '../../core'
 import { ADMIN_ONLY, OBSERVERS } from '../../config/roles'
 import { PUBLIC_JOB_STATES, type JobView, type PublicJobState } from '../../jobs/job-view'
+import type { EarlierRun } from '../../jobs/job-service'
 import { audit, consoleUser, frameOf, requireCsrf, type ConsoleUser } from './context'
 import { h, page, postButton, sendPage, when, type Html } from './html'
 import { CRAWL_ACTION, jobPath, jobTable, progressText, scheduleTable } from './job-views'
@@ -33,17 +34,46 @@ function jobActions (j: JobView, user: ConsoleUser): Html {
 ${j.state === 'waiting' || j.state === 'delayed' || j.state === 'active' ? postButton(`${path}/cancel`, 'Cancel', user.csrf) : ''}</div>`
 }
 
-function jobPage (j: JobView, user: ConsoleUser): Html {
+/** Input fields whose value is never shown (credentials a caller may pass to an action). */
+const SECRET_FIELD = /secret|password|token|api.?key|credential|authorization/i
+
+/** The job's input for the page: values of secret-looking fields replaced, at any depth. */
+export function hiddenSecrets (v: unknown, depth = 0): unknown {
+  if (depth > 20 || v === null || typeof v !== 'object') return v
+  if (Array.isArray(v)) return v.map(x => hiddenSecrets(x, depth + 1))
+  return Object.fromEntries(Object.entries(v as Record<string, unknown>).map(([k, x]) => [k, SECRET_FIELD.test(k) ? '(hidden)' : hiddenSecrets(x, depth + 1)]))
+}
+
+/** A failed attempt's error from BullMQ's record of it: its first line only (never the stack's file paths). */
+function attemptError (stack: string): string {
+  return (stack.split('\n')[0] ?? '').replace(/\s+at\s.*$/, '').slice(0, 500)
+}
+
+const RUNNING = new Set(['waiting', 'active', 'delayed'])
+
+function attemptsSection (j: JobView, runs: EarlierRun[], stacks: string[]): Html {
+  const total = runs.reduce((n, r) => n + r.attempts, 0) + j.attemptsMade
+  const rows = [
+    ...runs.map((r, i) => h`<tr><td>Run ${i + 1}</td><td>${r.attempts}</td><td>${r.state}</td><td>${r.error ? h`<code>${r.error.code}</code> ${r.error.message}` : '—'}</td></tr>`),
+    h`<tr><td>Run ${runs.length + 1}${runs.length > 0 ? ' (after Retry)' : ''}</td><td>${j.attemptsMade}</td><td>${j.state}</td><td>${j.error ? h`<code>${j.error.code}</code> ${j.error.message}` : '—'}</td></tr>`
+  ]
+  const failed = stacks.length > 0 ? h`<h3>Every failed attempt, oldest first</h3><ol>${stacks.map(st => h`<li>${attemptError(st)}</li>`)}</ol>` : ''
+  return h`<h2>Attempts: ${total}${runs.length > 0 ? ` over ${runs.length + 1} runs` : ''}</h2><table><thead><tr><th>Run</th><th>Attempts</th><th>Ended</th><th>Error</th></tr></thead><tbody>${rows}</tbody></table>${failed}`
+}
+
+function jobPage (j: JobView, user: ConsoleUser, more: { input: unknown, runs: EarlierRun[], stacks: string[] }): Html {
   const result = j.result === undefined ? '' : JSON.stringify(j.result, null, 2)
-  return h`<h1>Job <code>${j.id}</code></h1>${jobActions(j, user)}<table>
+  const input = JSON.stringify(hiddenSecrets(more.input ?? {}), null, 2)
+  return h`<h1>Job <code>${j.id}</code></h1>${RUNNING.has(j.state) ? h`<p class="muted" role="status">Running: this page refreshes itself every 2 seconds.</p>` : ''}${jobActions(j, user)}<table>
 <tr><th>Action</th><td>${j.action}</td></tr><tr><th>Connection</th><td>${j.connection.requested}${j.connection.resolved && j.connection.resolved !== j.connection.requested ? ` → ${j.connection.resolved}` : ''}</td></tr>
-<tr><th>State</th><td>${j.state}</td></tr><tr><th>Progress</th><td>${progressText(j.progress) || '—'}</td></tr><tr><th>Attempts</th><td>${j.attemptsMade}</td></tr>
+<tr><th>State</th><td>${j.state}</td></tr><tr><th>Progress</th><td>${progressText(j.progress) || '—'}</td></tr><tr><th>Attempts (this run)</th><td>${j.attemptsMade}</td></tr>
 <tr><th>Created</th><td>${when(j.createdAt)}</td></tr><tr><th>Started</th><td>${when(j.startedAt)}</td></tr><tr><th>Finished</th><td>${when(j.finishedAt)}</td></tr>
 ${j.worker ? h`<tr><th>Worker</th><td><code>${j.worker}</code></td></tr>` : ''}
 ${j.nextAttemptAt ? h`<tr><th>Next attempt</th><td>${when(j.nextAttemptAt)}</td></tr>` : ''}
 ${j.error ? h`<tr><th>Error</th><td class="bad"><code>${j.error.code}</code> ${j.error.message}${j.error.retryable ? ' (retryable)' : ''}</td></tr>` : ''}
 ${j.callback ? h`<tr><th>Callback</th><td>${j.callback.state} after ${j.callback.attempts} attempt(s)${j.callback.lastError ? ` — ${j.callback.lastError}` : ''}</td></tr>` : ''}
-</table>${result ? h`<h2>Result</h2><pre>${result.length > MAX_RESULT_CHARS ? `${result.slice(0, MAX_RESULT_CHARS)}\n… (truncated)` : result}</pre>` : ''}
+</table><h2>Input</h2><pre>${input.length > MAX_RESULT_CHARS ? `${input.slice(0, MAX_RESULT_CHARS)}\n… (truncated)` : input}</pre>
+${attemptsSection(j, more.runs, more.stacks)}${result ? h`<h2>Result</h2><pre>${result.length > MAX_RESULT_CHARS ? `${result.slice(0, MAX_RESULT_CHARS)}\n… (truncated)` : result}</pre>` : ''}
 <p><a href="/admin/jobs">All jobs</a> · <a href="/admin/queues">Queue dashboard</a></p>`
 }
 
@@ -63,8 +93,13 @@ const jobPages: FastifyPluginAsync<{ core: Core }> = async (app, { core }) => {
 
   app.get<{ Params: { id: string } }>('/admin/jobs/:id', read, async (req, reply) => {
     const user = consoleUser(req)
-    const job = await core.jobs.get(JOB_ID.test(req.params.id) ? req.params.id : '-')
-    return sendPage(reply, 200, page(`Job ${job.id} · Confluence spoke`, jobPage(job, user), frameOf(user, req)))
+    const id = JOB_ID.test(req.params.id) ? req.params.id : '-'
+    const job = await core.jobs.get(id)
+    const [loaded, runs] = await Promise.all([core.jobs.load(id), core.jobs.runs(id)])
+    const more = { input: (loaded?.job.data as { input?: unknown } | undefined)?.input, runs, stacks: loaded?.job.stacktrace ?? [] }
+    // While it runs the page refreshes itself (a meta refresh: no script needed).
+    const head = RUNNING.has(job.state) ? h`<meta http-equiv="refresh" content="2">` : undefined
+    return sendPage(reply, 200, page(`Job ${job.id} · Confluence spoke`, jobPage(job, user, more), { ...frameOf(user, req), ...(head ? { head } : {}) }))
   })
 
   for (const op of ['retry', 'cancel'] as const) {
