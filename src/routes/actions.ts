@@ -8,7 +8,7 @@ import type { Core } from '../core'
 import { ANY_ROLE, RUNNERS } from '../config/roles'
 import { ALIAS_ID_PATTERN, DEFAULT_ALIAS } from '../connections/alias-id'
 import { AppError } from '../errors/app-error'
-import { RequestInvalidError } from '../errors/errors'
+import { RequestInvalidError, UnsupportedMediaTypeError } from '../errors/errors'
 import { createInputAjv, toSchemaErrors } from '../actions/ajv'
 import { fingerprint, IDEMPOTENCY_KEY_PATTERN, type StoredResponse } from '../actions/idempotency'
 import type { CompiledAction } from '../actions/load-actions'
@@ -116,7 +116,8 @@ const actionRoutes: FastifyPluginAsync<ActionRoutesOptions> = async (app, { core
   async function execute (actionId: string, req: FastifyRequest, reply: FastifyReply): Promise<unknown> {
     const action = core.actions.get(actionId)
     if (!req.isMultipart()) return await executeBody(action, actionId, (req.body ?? {}) as ExecuteBody, {}, req, reply)
-    if (action.definition.handler?.name !== 'attachment-upload') throw new RequestInvalidError(`${actionId} takes no file: send application/json`)
+    // Only an action that takes a file reads multipart; every other one answers like any non-JSON body (415).
+    if (action.definition.handler?.name !== 'attachment-upload') throw new UnsupportedMediaTypeError(`${actionId} takes no file: send application/json`)
     const received = await receiveMultipart(req, fileLimits)
     const transfer: Transfer = { file: received.file }
     try {

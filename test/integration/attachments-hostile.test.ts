@@ -39,6 +39,6 @@ it.each([
   expect(spooled().length).toBeLessThanOrEqual(before)
 })
 
-it('a file to an action that takes none: 400 REQUEST_INVALID', async () => {
-  expect(await send(input + file() + end, undefined, 'confluence.page.get')).toEqual({ status: 400, code: 'REQUEST_INVALID' })
+it('a file to an action that takes none: 415 UNSUPPORTED_MEDIA_TYPE, like any body that is not JSON', async () => {
+  expect(await send(input + file() + end, undefined, 'confluence.page.get')).toEqual({ status: 415, code: 'UNSUPPORTED_MEDIA_TYPE' })
 })
