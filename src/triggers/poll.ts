@@ -77,7 +77,9 @@ export async function pollSite (store: TriggerStore, alias: string, subs: Subscr
     if (before !== undefined && before >= item.version) continue
     const modified = item.when === undefined ? Number.POSITIVE_INFINITY : Date.parse(item.when)
     if (before === undefined && baseline && modified < sinceMs) continue // changed before we started: its version is the baseline
-    const createdAfter = item.created !== undefined && Date.parse(item.created) >= sinceMs
+    // Not seen by an earlier poll and created since (or in the overlap, as a publication Confluence's index
+    // showed late): new to every subscription.
+    const createdAfter = item.created !== undefined && Date.parse(item.created) >= (baseline ? sinceMs : sinceMs - OVERLAP_MS)
     // Never seen: created since we started → created, then each later version; else only its current version
     // (the versions between are not listed without a version history).
     const from = before !== undefined ? before + 1 : createdAfter ? 1 : item.version
@@ -153,7 +155,8 @@ export function wants (sub: Subscription, e: TriggerEvent): boolean {
   if (sub.filter?.types !== undefined && !sub.filter.types.includes(e.content.kind)) return false
   const spaces = sub.filter?.spaces
   if (spaces !== undefined && !spaces.includes(e.content.spaceKey ?? '') && !spaces.includes(e.content.spaceId ?? '')) return false
-  return Date.parse(e.occurredAt) >= Date.parse(sub.startAt)
+  // To the second: the simulator (and some Confluence fields) keep whole seconds.
+  return Date.parse(e.occurredAt) >= Math.floor(Date.parse(sub.startAt) / 1000) * 1000
 }
 
 /** Pages, blog posts and attachments modified in the window (all up to `until` without `since`), oldest first (v1 CQL search, one cursor). */
@@ -162,9 +165,10 @@ async function listWindow (call: Call, since: string | undefined, until: string,
   const lower = since === undefined ? '' : ` and lastmodified >= "${cqlTime(new Date(Date.parse(since) - OVERLAP_MS), timeZone)}"`
   const cql = `type in (page, blogpost, attachment)${lower} and lastmodified <= "${to}" order by lastmodified asc`
   const out: Found[] = []
-  let page = await listPage(call, '/wiki/rest/api/content/search', { cql, limit: LIST_LIMIT, expand: 'space,version,history' }, signal)
+  // `/rest/api/search` (searchByCQL): its cursor links are in the v1 spec (content/search's `next=true` is not).
+  let page = await listPage(call, '/wiki/rest/api/search', { cql, limit: LIST_LIMIT, expand: 'content.space,content.version,content.history', excerpt: 'none' }, signal)
   for (let n = 0; ; n++) {
-    for (const r of page.results) { const f = fromV1(r); if (f !== undefined) out.push(f) }
+    for (const r of page.results) { const f = fromV1((r as { content?: unknown }).content); if (f !== undefined) out.push(f) }
     if (page.next === undefined || n >= MAX_PAGES) break
     page = await listPage(call, page.next, undefined, signal)
   }

@@ -52,6 +52,8 @@ export interface TriggerDeps {
 }
 
 const DELIVERY_TIMEOUT_MS = 10_000
+/** How long a poll holds its site (a worker killed mid-poll frees it after this; the window stays frozen). */
+const POLL_LEASE_MS = 120_000
 
 export class TriggerService {
   readonly queue: Queue<TriggerJob>
@@ -169,10 +171,21 @@ export class TriggerService {
     return n
   }
 
-  /** The worker's poll of one site; then a delivery run for every subscription with events waiting. */
+  /** The worker's poll of one site (undefined: no active subscription, or another poll of the site is under way); then a delivery run for every subscription with events waiting. */
   async poll (alias: string, signal?: AbortSignal): Promise<PollResult | undefined> {
     const subs = (await this.store.list()).filter((s) => s.connection === alias && s.state === 'active')
     if (subs.length === 0) { await this.reschedule(alias); return undefined }
+    // One poll of a site at a time (a scheduled tick may meet a slow poll): a second one has nothing to add.
+    const token = randomUUID()
+    if (!await this.store.lock(`site.${alias}`, token, POLL_LEASE_MS)) return undefined
+    try {
+      return await this.pollLocked(alias, subs, signal)
+    } finally {
+      await this.store.unlock(`site.${alias}`, token).catch(() => {})
+    }
+  }
+
+  private async pollLocked (alias: string, subs: Subscription[], signal?: AbortSignal): Promise<PollResult> {
     const resolved = await this.deps.connections.resolve(alias)
     // `paced`: a background request waits for the site budget's tokens, so interactive calls keep their room.
     const call: Parameters<typeof pollSite>[3] = async (req, opts) => await this.deps.confluence.call(resolved, { ...req, paced: true, operation: 'trigger.poll' }, opts)
