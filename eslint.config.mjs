@@ -13,6 +13,7 @@ import tseslint from 'typescript-eslint'
 //      privacy/                          the personal-data index, report and erasure)
 //      preflight/                        production checks at start and on /readyz (config, Redis settings, clock)
 //   5  jobs/  schedules/                 queues and workers; schedules that enqueue jobs
+//      triggers/                         change polls per site and signed deliveries per subscription
 //   6  routes/  plugins/                 the HTTP surface (routes may import the Core *type*: the shape core.ts hands them)
 //   7  app.ts  core.ts  server.ts  worker.ts   entry points and the composition root
 const LAYERS = [
@@ -21,7 +22,7 @@ const LAYERS = [
   ['budget', 'connections'],
   ['confluence'],
   ['actions', 'crawl', 'licence', 'privacy', 'preflight'],
-  ['jobs', 'schedules'],
+  ['jobs', 'schedules', 'triggers'],
   ['routes', 'plugins'],
   ['app.ts', 'core.ts', 'server.ts', 'worker.ts']
 ]

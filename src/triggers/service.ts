@@ -85,7 +85,6 @@ export class TriggerService {
       dead: new Counter({ name: 'spoke_trigger_dead_letters_total', help: 'Trigger events moved to dead letters', labelNames: label, registers: r })
     }
     const store = this.store
-    // eslint-disable-next-line no-new
     new Gauge({
       name: 'spoke_trigger_lag_seconds',
       help: 'Now minus the detection time of the oldest event not yet acknowledged, per subscription',
