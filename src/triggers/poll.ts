@@ -42,7 +42,7 @@ interface Found {
 }
 
 /** Detects the site's changes since its watermark and queues each subscription's events. */
-export async function pollSite (store: TriggerStore, alias: string, subs: Subscription[], call: Call, signal?: AbortSignal): Promise<PollResult> {
+export async function pollSite (store: TriggerStore, alias: string, subs: Subscription[], call: Call, signal?: AbortSignal, beforeCommit?: () => Promise<void>): Promise<PollResult> {
   const redis = store.redis
   const site = await redis.hgetall(store.siteKey(alias))
   const baseline = site.since === undefined
@@ -110,6 +110,7 @@ export async function pollSite (store: TriggerStore, alias: string, subs: Subscr
     perSub.set(sub.id, events)
   }
 
+  await beforeCommit?.()
   const m = redis.multi()
   for (const [id, v] of versions) m.hset(store.seenKey(alias), id, String(v))
   if (nowTrashed.size > 0) m.sadd(store.trashedKey(alias), ...nowTrashed)

@@ -176,19 +176,30 @@ export class TriggerService {
     if (subs.length === 0) { await this.reschedule(alias); return undefined }
     // One poll of a site at a time (a scheduled tick may meet a slow poll): a second one has nothing to add.
     const token = randomUUID()
-    if (!await this.store.lock(`site.${alias}`, token, POLL_LEASE_MS)) return undefined
+    if (!await this.store.lock(`site:${alias}`, token, POLL_LEASE_MS)) return undefined
     try {
-      return await this.pollLocked(alias, subs, signal)
+      return await this.pollLocked(alias, subs, token, signal)
     } finally {
-      await this.store.unlock(`site.${alias}`, token).catch(() => {})
+      await this.store.unlock(`site:${alias}`, token).catch(() => {})
     }
   }
 
-  private async pollLocked (alias: string, subs: Subscription[], signal?: AbortSignal): Promise<PollResult> {
+  private async pollLocked (alias: string, subs: Subscription[], token: string, signal?: AbortSignal): Promise<PollResult> {
     const resolved = await this.deps.connections.resolve(alias)
+    // A long poll (a large site's baseline) keeps its lease: renewed between requests, and a poll that lost
+    // it (it lapsed, another poll may have begun) stops before it commits anything.
+    let renewedAt = Date.now()
+    const keepLease = async (): Promise<void> => {
+      if (Date.now() - renewedAt < POLL_LEASE_MS / 4) return
+      if (!await this.store.renew(`site:${alias}`, token, POLL_LEASE_MS)) throw new Error(`the poll of ${alias} lost its lease`)
+      renewedAt = Date.now()
+    }
     // `paced`: a background request waits for the site budget's tokens, so interactive calls keep their room.
-    const call: Parameters<typeof pollSite>[3] = async (req, opts) => await this.deps.confluence.call(resolved, { ...req, paced: true, operation: 'trigger.poll' }, opts)
-    const result = await pollSite(this.store, alias, subs, call, signal)
+    const call: Parameters<typeof pollSite>[3] = async (req, opts) => {
+      await keepLease()
+      return await this.deps.confluence.call(resolved, { ...req, paced: true, operation: 'trigger.poll' }, opts)
+    }
+    const result = await pollSite(this.store, alias, subs, call, signal, keepLease)
     for (const [id, events] of result.events) if (events.length > 0) this.m.detected.labels(id).inc(events.length)
     // Every subscription with something pending (also what a killed run left): its own delivery run.
     for (const sub of subs) if ((await this.store.pending(sub.id)).count > 0) await this.kick(sub.id)
@@ -201,9 +212,13 @@ export class TriggerService {
    */
   async deliverPending (id: string): Promise<void> {
     const token = randomUUID()
-    if (!await this.store.lock(id, token, this.timeoutMs * 3 + 30_000)) return // another run is delivering
+    const lease = this.timeoutMs * 3 + 30_000
+    if (!await this.store.lock(id, token, lease)) return // another run is delivering
+    const started = Date.now()
     try {
       for (;;) {
+        // A bounded run (well inside its lease): a long backlog continues in a fresh run, behind other work.
+        if (Date.now() - started > lease / 3) { await this.kick(id); return }
         const sub = await this.store.get(id)
         if (sub === undefined || sub.state !== 'active') return
         const size = Math.max(1, sub.delivery.batch ?? 1)

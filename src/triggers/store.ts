@@ -114,6 +114,11 @@ export class TriggerStore {
     return await this.redis.set(this.lockKey(id), token, 'PX', ms, 'NX') === 'OK'
   }
 
+  /** Extends a lease still held with `token`; false when it lapsed (another run may hold it now). */
+  async renew (id: string, token: string, ms: number): Promise<boolean> {
+    return await this.redis.eval("if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) end return 0", 1, this.lockKey(id), token, String(ms)) === 1
+  }
+
   async unlock (id: string, token: string): Promise<void> {
     await this.redis.eval("if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0", 1, this.lockKey(id), token)
   }
