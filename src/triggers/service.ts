@@ -40,7 +40,7 @@ export interface TriggerView extends Subscription {
 }
 
 export interface TriggerDeps {
-  config: Pick<Config, 'keyPrefix' | 'callbackSecret' | 'callbackAllowPrivate' | 'callbackAllowLinkLocal' | 'callbackAllowedCidrs' | 'webhookGiveUpSeconds'>
+  config: Pick<Config, 'keyPrefix' | 'callbackSecret' | 'callbackAllowPrivate' | 'callbackAllowLinkLocal' | 'callbackAllowedCidrs' | 'webhookGiveUpSeconds' | 'jobLockMs'>
   store: Redis
   producer: Redis
   log: Logger
@@ -52,8 +52,8 @@ export interface TriggerDeps {
 }
 
 const DELIVERY_TIMEOUT_MS = 10_000
-/** How long a poll holds its site (a worker killed mid-poll frees it after this; the window stays frozen). */
-const POLL_LEASE_MS = 120_000
+/** How long a poll holds its site, in job locks (a worker killed mid-poll frees it after this; the window stays frozen). */
+const POLL_LEASE_LOCKS = 4
 
 export class TriggerService {
   readonly queue: Queue<TriggerJob>
@@ -65,6 +65,7 @@ export class TriggerService {
   private readonly maxDelayMs: number
   private readonly giveUpMs: number
   private readonly timeoutMs: number
+  private readonly pollLeaseMs: number
 
   constructor (private readonly deps: TriggerDeps) {
     this.queue = new Queue<TriggerJob>(TRIGGER_QUEUE, { connection: deps.producer, prefix: bullPrefix(deps.config.keyPrefix), defaultJobOptions: { removeOnComplete: 100, removeOnFail: 100 } })
@@ -76,6 +77,7 @@ export class TriggerService {
     this.maxDelayMs = deps.retry?.maxDelayMs ?? 300_000
     this.giveUpMs = deps.retry?.giveUpMs ?? (deps.config.webhookGiveUpSeconds ?? 3_600) * 1000
     this.timeoutMs = deps.retry?.timeoutMs ?? DELIVERY_TIMEOUT_MS
+    this.pollLeaseMs = POLL_LEASE_LOCKS * deps.config.jobLockMs
     const r = [deps.registry]
     const label = ['subscription'] as const
     this.m = {
@@ -176,7 +178,7 @@ export class TriggerService {
     if (subs.length === 0) { await this.reschedule(alias); return undefined }
     // One poll of a site at a time (a scheduled tick may meet a slow poll): a second one has nothing to add.
     const token = randomUUID()
-    if (!await this.store.lock(`site:${alias}`, token, POLL_LEASE_MS)) return undefined
+    if (!await this.store.lock(`site:${alias}`, token, this.pollLeaseMs)) return undefined
     try {
       return await this.pollLocked(alias, subs, token, signal)
     } finally {
@@ -190,8 +192,8 @@ export class TriggerService {
     // it (it lapsed, another poll may have begun) stops before it commits anything.
     let renewedAt = Date.now()
     const keepLease = async (): Promise<void> => {
-      if (Date.now() - renewedAt < POLL_LEASE_MS / 4) return
-      if (!await this.store.renew(`site:${alias}`, token, POLL_LEASE_MS)) throw new Error(`the poll of ${alias} lost its lease`)
+      if (Date.now() - renewedAt < this.pollLeaseMs / 4) return
+      if (!await this.store.renew(`site:${alias}`, token, this.pollLeaseMs)) throw new Error(`the poll of ${alias} lost its lease`)
       renewedAt = Date.now()
     }
     // `paced`: a background request waits for the site budget's tokens, so interactive calls keep their room.
