@@ -6,6 +6,7 @@
 // folder or the space's root), a restriction change, a trash (delete) or a purge; a page moves into a folder
 // the same way it moves under a page (`parentId` is the folder's id). A footer or inline comment takes a
 // trash (delete) or a purge, which takes its replies (at any depth) with it; so does a comment on an attachment.
+// Tests create a comment by turning a seeded one into a draft before anything reads it, then publishing it.
 import { folderOfRef, folderRef, isFolderRef } from './folders'
 import { STATUSES, type ContentStatus, type Principals, type SiteData, type User } from './seed'
 
@@ -27,7 +28,17 @@ export function applyMutation (site: SiteData, users: (accountId: string) => Use
   for (const comments of [site.comments, site.inlineComments, site.attachmentComments]) {
     const k = comments.index(m.id)
     if (k === -1) continue
-    if (m.op !== 'delete' && m.op !== 'purge') throw new MutationError('comments are only deleted or purged')
+    if (m.op === 'draft') { comments.status[k] = STATUSES.indexOf('draft'); site.revision++; return }
+    if (m.op === 'publish') {
+      // a new comment: created now, version 1 (`draft` first turns a seeded comment into one never posted)
+      if (comments.status[k] !== STATUSES.indexOf('draft')) throw new MutationError('only drafts are published')
+      comments.status[k] = STATUSES.indexOf('current')
+      comments.created[k] = comments.modified[k] = nowSeconds
+      comments.version[k] = 1
+      site.revision++
+      return
+    }
+    if (m.op !== 'delete' && m.op !== 'purge') throw new MutationError('comments are only deleted, purged, or (tests) drafted and published')
     comments.remove(k, STATUSES.indexOf(STATUS_OF[m.op]))
     site.revision++
     return

@@ -2,7 +2,8 @@
 // - `triggers` hash: subscription id → definition (JSON);
 // - per site (connection alias) `triggers:site:<alias>`: the poll's watermark `since`, the frozen upper bound
 //   `until` of a poll under way, the site's time zone; `triggers:seen:<alias>`: content id → last version
-//   seen; `triggers:trashed:<alias>`: ids seen in the trash;
+//   seen (`c:<comment id>` → its container, for comments); `triggers:trashed:<alias>`: ids seen in the trash;
+//   `triggers:spaces:<alias>` space id → key, `triggers:space-of:<alias>` content id → space id;
 // - per subscription `triggers:out:<id>` (events detected, not yet acknowledged: the head is the watermark),
 //   `triggers:dead:<id>` (dead letters), `triggers:stats:<id>` (counters, outage clock), `triggers:log:<id>`
 //   (the last deliveries).
@@ -19,6 +20,8 @@ export class TriggerStore {
   seenKey (alias: string): string { return `${this.defsKey}:seen:${alias}` }
   trashedKey (alias: string): string { return `${this.defsKey}:trashed:${alias}` }
   spacesKey (alias: string): string { return `${this.defsKey}:spaces:${alias}` }
+  /** content id → space id (learned from the window's results; comments name their container only). */
+  spaceOfKey (alias: string): string { return `${this.defsKey}:space-of:${alias}` }
   outKey (id: string): string { return `${this.defsKey}:out:${id}` }
   deadKey (id: string): string { return `${this.defsKey}:dead:${id}` }
   statsKey (id: string): string { return `${this.defsKey}:stats:${id}` }

@@ -59,13 +59,20 @@ class Receiver {
 const receiver = new Receiver()
 /** A page made a never-published draft before any poll, published by a test (a page created). */
 let drafted: ReturnType<Simulator['data']['mutate']>
+let draftedComments: Array<ReturnType<Simulator['data']['mutate']>>
 
 beforeAll(async () => {
-  sim = await startSimulator({ seed: 'triggers', size: { pages: 120, spaces: 3, users: 20, groups: 3, blogposts: 15, attachments: 20, comments: 10, inlineComments: 0 } })
+  sim = await startSimulator({ seed: 'triggers', size: { pages: 120, spaces: 3, users: 20, groups: 3, blogposts: 15, attachments: 20, comments: 40, inlineComments: 20 } })
   t = await buildTestSpoke({ ...simulatorEnv(sim), LOG_LEVEL: 'warn', SPOKE_CALLBACK_SECRET: SECRET, SPOKE_CALLBACK_ALLOW_PRIVATE: 'true', SPOKE_SITE_RATE_PER_SECOND: '1000', SPOKE_SITE_BURST: '200' }, { workers: true })
   ;({ alias } = await connectSimulatorAlias(t, sim, { grant: 'client_credentials' }))
   await receiver.start()
   drafted = sim.data.mutate({ op: 'draft', id: [...sim.data.content('page')].filter((p) => p.status === 'current')[8].id })
+  // comments posted later by a test: a footer comment, a reply, an inline comment (on current pages)
+  const onCurrent = (c: any): boolean => c.status === 'current' && c.containerType === undefined && sim.data.contentById(c.parentId)?.status === 'current' && c.parentId !== drafted.id
+  const all = [...sim.data.comments()].filter(onCurrent)
+  const pick = [all.find((c) => c.commentType === 'footer' && c.parentCommentId === undefined), all.find((c) => c.commentType === 'footer' && c.parentCommentId !== undefined), all.find((c) => c.commentType === 'inline' && c.parentCommentId === undefined)]
+  if (pick.some((c) => c === undefined)) throw new Error('the seed has no comment of each kind')
+  draftedComments = pick.map((c) => sim.data.mutate({ op: 'draft', id: c!.id }))
 }, 30_000)
 afterAll(async () => {
   await new Promise((resolve) => receiver.server?.close(resolve))
@@ -95,7 +102,7 @@ async function settled (): Promise<void> {
   })
 }
 
-const ALL_EVENTS = ['page.created', 'page.updated', 'page.trashed', 'page.restored', 'blogpost.created', 'blogpost.updated', 'attachment.created', 'attachment.updated']
+const ALL_EVENTS = ['page.created', 'page.updated', 'page.trashed', 'page.restored', 'blogpost.created', 'blogpost.updated', 'comment.created', 'attachment.created', 'attachment.updated']
 
 async function putTrigger (id: string, body: Record<string, unknown>): Promise<any> {
   const res = await http(t, 'PUT', `/v1/triggers/${id}`, { key: t.keys.admin, body: { connection: alias, every: 30, ...body } })
@@ -161,6 +168,7 @@ it('delivers exactly the expected events, in version order per item, signed, fil
   sim.data.mutate({ op: 'edit', id: attachment.id })
   sim.data.mutate({ op: 'delete', id: trashed.id })
   sim.data.mutate({ op: 'publish', id: drafted.id })
+  for (const c of draftedComments) sim.data.mutate({ op: 'publish', id: c.id })
   await poll()
   sim.data.mutate({ op: 'restore', id: trashed.id })
   await poll()
@@ -175,7 +183,8 @@ it('delivers exactly the expected events, in version order per item, signed, fil
     `${attachment.id.replace(/^att/, '')}.${attachment.version + 1}.attachment.updated`,
     `${trashed.id}.${trashed.version}.page.trashed`,
     `${drafted.id}.1.page.created`,
-    `${trashed.id}.${trashed.version}.page.restored`
+    `${trashed.id}.${trashed.version}.page.restored`,
+    ...draftedComments.map((c) => `${c.id}.1.comment.created`)
   ]
   await until('all events', () => receiver.events('/all').length >= expected.length).catch((err) => { throw new Error(`${String(err)}: got ${JSON.stringify(receiver.events('/all').map((e) => e.id))}, expected ${JSON.stringify(expected)}`) })
   const got = receiver.events('/all')
@@ -189,6 +198,10 @@ it('delivers exactly the expected events, in version order per item, signed, fil
   const created = got.find((e) => e.type === 'page.created')
   expect(created).toMatchObject({ subscription: 'all', content: { kind: 'page', id: drafted.id, spaceKey: drafted.spaceKey, title: drafted.title, version: 1 } })
   expect(typeof created.occurredAt).toBe('string')
+  // comments: footer, reply, inline — each once; a root comment carries its page's space
+  const root = got.find((e) => e.content.id === draftedComments[0].id)
+  const container = sim.data.contentById(draftedComments[0].parentId as string)!
+  expect(root).toMatchObject({ type: 'comment.created', content: { kind: 'comment', version: 1, spaceId: container.spaceId, spaceKey: container.spaceKey } })
   expect(typeof created.detectedAt).toBe('string')
 
   // the filtered subscription: page.updated in one space only, batched
