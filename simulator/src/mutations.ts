@@ -38,7 +38,7 @@ export function applyMutation (site: SiteData, users: (accountId: string) => Use
       site.revision++
       return
     }
-    if (m.op !== 'delete' && m.op !== 'purge') throw new MutationError('comments are only deleted, purged, or (tests) drafted and published')
+    if (m.op !== 'delete' && m.op !== 'purge') throw new MutationError('comments are only deleted or purged (or, in tests, drafted and published)')
     comments.remove(k, STATUSES.indexOf(STATUS_OF[m.op]))
     site.revision++
     return
