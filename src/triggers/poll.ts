@@ -120,11 +120,13 @@ export async function pollSite (store: TriggerStore, alias: string, subs: Subscr
   const containerIds = [...new Set([...commentContainers.values()].filter((id) => id !== '' && !spaceOf.has(id)))]
   const spaceRaw = containerIds.length === 0 ? [] : await redis.hmget(store.spaceOfKey(alias), ...containerIds)
   containerIds.forEach((id, i) => { if (spaceRaw[i] !== null) spaceOf.set(id, spaceRaw[i] as string) })
-  if (!baseline) {
+  {
     for (const c of newComments) {
       // Only a first version tells its creation: an unseen comment at version 2+ may be an old one edited now
       // (remembered, not reported; a comment created and edited between two polls is missed: docs/triggers.md).
       if (c.version !== 1) continue
+      // The baseline reports only what was posted since the start (a backfill, or the moments before it ran).
+      if (baseline && Date.parse(c.created) < sinceMs) continue
       const spaceId = spaceOf.get(commentContainers.get(c.id) ?? '')
       found.push({ item: { kind: 'comment', id: c.id, version: c.version, status: 'current', when: c.created, created: c.created, title: c.title, spaceId, spaceKey: spaceId === undefined ? undefined : spaceKeys[spaceId], url: c.url, authorId: c.authorId }, type: 'comment.created', version: c.version })
     }

@@ -2,7 +2,8 @@
 // - a poll that fails midway (the trash listing answers 500 after the window was read) commits nothing; the
 //   next poll, over the same frozen window, delivers every event once;
 // - a receiver down past the give-up time (2 s here): the events become dead letters (listed by the API,
-//   counted), and a replay delivers them, in order, before anything newer.
+//   counted), and a replay delivers them, in order, before anything newer;
+// - a `start` in the past on a site never polled: exactly the changes since then.
 import { createServer, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { startSimulator, type Simulator } from 'confluence-cloud-simulator'
@@ -111,3 +112,21 @@ it('past the give-up time events become dead letters; a replay delivers them in 
   expect(ids[3]).toBe(`${later.id}.${later.version + 1}.page.updated`)
   expect((await http(t, 'GET', '/v1/triggers/dl/dead-letters', { key: t.keys.admin })).json().deadLetters).toEqual([])
 }, 40_000)
+
+it('start: a time in the past backfills on the site\'s first poll: changes since then, nothing before', async () => {
+  // a second alias on the same simulator: a site the triggers have never polled
+  const { alias: fresh } = await connectSimulatorAlias(t, sim, { grant: 'client_credentials', alias: 'backfill' })
+  const pages = [...sim.data.content('page')].filter((p) => p.status === 'current').slice(40, 42)
+  const edited = pages.map((p) => sim.data.mutate({ op: 'edit', id: p.id }))
+  const start = new Date(Date.parse(edited[0].modifiedAt) - 1000).toISOString()
+  const put = await http(t, 'PUT', '/v1/triggers/back', { key: t.keys.admin, body: { connection: fresh, events: ['page.updated'], delivery: { url: `${url}/back` }, every: 30, start } })
+  expect(put.json().startAt).toBe(start)
+  await until('a poll of the fresh site', async () => await t.core.triggers.poll(fresh))
+  // exactly the pages modified since `start` (these two, and any an earlier test edited within that second)
+  const expected = [...sim.data.content('page')].filter((p) => p.status === 'current' && Date.parse(p.modifiedAt) >= Date.parse(start)).map((p) => `${p.id}.${p.version}.page.updated`).sort()
+  expect(expected).toEqual(expect.arrayContaining(edited.map((p) => `${p.id}.${p.version}.page.updated`)))
+  await until('the backfilled events', () => got.length >= expected.length)
+  await until('a second poll', async () => await t.core.triggers.poll(fresh))
+  expect(got.map((e) => e.id).sort()).toEqual(expected)
+  await http(t, 'DELETE', '/v1/triggers/back', { key: t.keys.admin })
+})
