@@ -137,7 +137,9 @@ export class TriggerService {
 
   async setState (id: string, state: 'active' | 'paused'): Promise<TriggerView> {
     const sub = await this.must(id)
-    await guard(this.store.put({ ...sub, state, updatedAt: new Date().toISOString() }))
+    const now = new Date().toISOString()
+    // Resumed: it starts again from now (what changed while it was paused is not sent).
+    await guard(this.store.put({ ...sub, state, updatedAt: now, ...(state === 'active' && sub.state === 'paused' ? { startAt: now } : {}) }))
     await this.reschedule(sub.connection)
     if (state === 'active') await this.kick(id)
     return await this.get(id)
