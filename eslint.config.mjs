@@ -14,6 +14,7 @@ import tseslint from 'typescript-eslint'
 //      preflight/                        production checks at start and on /readyz (config, Redis settings, clock)
 //      content/                          content writes: managed spaces, bodies (Markdown → storage), versions
 //   5  jobs/  schedules/                 queues and workers; schedules that enqueue jobs
+//      triggers/                         change polls per site and signed deliveries per subscription
 //   6  routes/  plugins/  mcp/           the HTTP surface (routes and mcp/ may import the Core *type*: the shape core.ts hands them)
 //   7  app.ts  core.ts  server.ts  worker.ts   entry points and the composition root
 const LAYERS = [
@@ -22,7 +23,7 @@ const LAYERS = [
   ['budget', 'connections'],
   ['confluence'],
   ['actions', 'crawl', 'licence', 'privacy', 'preflight', 'content'],
-  ['jobs', 'schedules'],
+  ['jobs', 'schedules', 'triggers'],
   ['routes', 'plugins', 'mcp'],
   ['app.ts', 'core.ts', 'server.ts', 'worker.ts']
 ]

@@ -23,6 +23,7 @@ import connectionSetupRoutes from './routes/connection-setup'
 import oauthRoutes from './routes/oauth'
 import jobRoutes from './routes/jobs'
 import scheduleRoutes from './routes/schedules'
+import triggerRoutes from './routes/triggers'
 import queuesDashboard from './routes/queues-dashboard'
 import mcpRoutes from './routes/mcp'
 import { parseTraceparent, traceIdOf } from './lib/trace-context'
@@ -123,6 +124,7 @@ export async function buildApp (opts: BuildAppOptions): Promise<FastifyInstance>
   await app.register(oauthRoutes, { core: opts.core })
   await app.register(jobRoutes, { core: opts.core })
   await app.register(scheduleRoutes, { core: opts.core })
+  await app.register(triggerRoutes, { core: opts.core })
   await app.register(queuesDashboard, { core: opts.core })
   await app.register(mcpRoutes, { core: opts.core })
   await app.register(adminPages, { core: opts.core, keys, sessions })

@@ -24,6 +24,7 @@ import { callbackPolicy } from './http/signed-post'
 import { createIdempotencyStore, type IdempotencyStore } from './actions/idempotency'
 import { JobService } from './jobs/job-service'
 import { ScheduleService } from './schedules/schedule-service'
+import { TriggerService } from './triggers/service'
 import { Preflight } from './preflight/preflight'
 import { privacySchedules } from './schedules/privacy-schedule'
 import { PersonalDataIndex } from './privacy/personal-data-index'
@@ -65,6 +66,8 @@ export interface Core {
   jobs: JobService
   /** Schedules of any action (BullMQ job schedulers); their ticks are dispatched by the worker. */
   schedules: ScheduleService
+  /** Triggers: subscriptions to changes in Confluence, polled per site and delivered signed (docs/triggers.md). */
+  triggers: TriggerService
   /** Production checks: run at start by server.ts, reported on /readyz and the console (`current()`). */
   preflight: Preflight
   /** An alias's Organizations API key with the process's agent for that API (licences, crawl emails, setup checks). */
@@ -152,6 +155,7 @@ export async function createCore (config: Config, log: Logger, opts: CoreOptions
   const engine = createActionEngine({ registry: actions, client: confluence, connections: connections.sessions, config, log, services, jobServices, metrics: metrics.upstream, tracing })
   const jobs = new JobService({ config, log, producer, actions, engine, connections: connections.sessions, metrics, privacy, replication })
   const schedules = new ScheduleService({ actions, engine, connections: connections.sessions, jobs, log, store, producer, keyPrefix: config.keyPrefix, tracing, replication })
+  const triggers = new TriggerService({ config, store, producer, log, connections: connections.sessions, confluence, registry: metrics.registry })
   privacyHooks.current = privacySchedules({ schedules, grantOf, everySeconds: config.privacyReportEverySeconds, log })
   const core: Core = {
     config,
@@ -166,6 +170,7 @@ export async function createCore (config: Config, log: Logger, opts: CoreOptions
     idempotency: createIdempotencyStore(store, { keyPrefix: config.keyPrefix, replication }),
     jobs,
     schedules,
+    triggers,
     privacy,
     jobServices,
     preflight: new Preflight({ config, redis: store }),
@@ -190,6 +195,7 @@ export async function createCore (config: Config, log: Logger, opts: CoreOptions
   core.onClose(async () => { await connections.close(); await agent.close(); await orgAgent.close() })
   core.onClose(() => core.jobs.close())
   core.onClose(() => core.schedules.close())
+  core.onClose(() => core.triggers.close())
   // A command on a key of the spoke, not PING: on a Cluster PING goes to any node, while the spoke needs the
   // primary serving its one hash slot (the key names the slot, so this reaches that primary in every mode).
   core.addReadinessCheck('redis', async () => typeof await store.exists(`${config.keyPrefix}:readyz`) === 'number')

@@ -7,6 +7,7 @@ import { startRunActionWorker } from './jobs/run-action.worker'
 import { startCallbackWorker } from './jobs/callback.worker'
 import { callbackPolicy } from './jobs/callbacks'
 import { startScheduleWorker } from './schedules/dispatch.worker'
+import { startTriggerWorker } from './triggers/worker'
 import { settledWithin } from './lib/settled-within'
 
 export interface WorkerOptions {
@@ -54,15 +55,16 @@ export async function startWorkers (core: Core, opts: WorkerOptions = {}): Promi
     ? undefined
     : startCallbackWorker({ jobs: core.jobs, connection, log }, { keyPrefix: config.keyPrefix, secret: config.callbackSecret, policy: callbackPolicy(config), tracing: core.tracing })
   const schedules = startScheduleWorker(core.schedules, { connection, keyPrefix: config.keyPrefix, log })
+  const triggers = startTriggerWorker(core.triggers, { connection, keyPrefix: config.keyPrefix, log })
   core.onClose(async () => {
     // BullMQ does not silence the start-up of a worker on a shared connection that is closed under it (its
     // error would have no listener left): a process stopped just after it started lets the start-up finish
     // first, for at most a couple of seconds.
-    await settledWithin([runAction.waitUntilReady(), callbacks?.waitUntilReady(), schedules.waitUntilReady()], CLOSE_READY_WAIT_MS)
+    await settledWithin([runAction.waitUntilReady(), callbacks?.waitUntilReady(), schedules.waitUntilReady(), triggers.waitUntilReady()], CLOSE_READY_WAIT_MS)
     // With Redis away, running jobs can neither finish nor let go: waiting for them would wait for Redis.
     // Their locks lapse and another worker takes them up as stalled (BullMQ), so close without waiting.
     const force = connection.status !== 'ready'
-    await Promise.all([runAction.close(force), callbacks?.close(force), schedules.close(force)])
+    await Promise.all([runAction.close(force), callbacks?.close(force), schedules.close(force), triggers.close(force)])
     subscriber.disconnect()
   })
   // Not awaited: with Redis away the process still starts (and serves /healthz); BullMQ's workers pick up

@@ -1,10 +1,12 @@
 // Changes to a site between crawl runs, as people make them in Confluence: an edit (new version, modified
 // now), a move (same version: Confluence does not bump it), a restriction change (no version bump either),
-// archive, trash (delete), purge, and publishing a draft (a new page). The ground truth follows at once:
+// archive, trash (delete), restore (trashed → current), purge, and publishing a draft (a new page, version 1,
+// created now; `draft` turns content into a never-published draft first, for tests of creation). The ground truth follows at once:
 // the read chains are recomputed after a move or a restriction change. Folders take a move (into a page, a
 // folder or the space's root), a restriction change, a trash (delete) or a purge; a page moves into a folder
 // the same way it moves under a page (`parentId` is the folder's id). A footer or inline comment takes a
 // trash (delete) or a purge, which takes its replies (at any depth) with it; so does a comment on an attachment.
+// Tests create a comment by turning a seeded one into a draft before anything reads it, then publishing it.
 import { folderOfRef, folderRef, isFolderRef } from './folders'
 import { STATUSES, type ContentStatus, type Principals, type SiteData, type User } from './seed'
 
@@ -12,12 +14,12 @@ export type Mutation =
   | { op: 'edit', id: string }
   | { op: 'move', id: string, parentId: string | null }
   | { op: 'restrict', id: string, read: { users?: string[], groups?: string[] } | null }
-  | { op: 'archive' | 'delete' | 'purge' | 'publish', id: string }
+  | { op: 'archive' | 'delete' | 'purge' | 'publish' | 'restore' | 'draft', id: string }
 
 export class MutationError extends Error {}
 
-const STATUS_OF: Record<'archive' | 'delete' | 'purge' | 'publish', ContentStatus> = {
-  archive: 'archived', delete: 'trashed', purge: 'deleted', publish: 'current'
+const STATUS_OF: Record<'archive' | 'delete' | 'purge' | 'publish' | 'restore' | 'draft', ContentStatus> = {
+  archive: 'archived', delete: 'trashed', purge: 'deleted', publish: 'current', restore: 'current', draft: 'draft'
 }
 
 export function applyMutation (site: SiteData, users: (accountId: string) => User | undefined, m: Mutation, nowSeconds = Math.floor(Date.now() / 1000)): void {
@@ -26,7 +28,17 @@ export function applyMutation (site: SiteData, users: (accountId: string) => Use
   for (const comments of [site.comments, site.inlineComments, site.attachmentComments]) {
     const k = comments.index(m.id)
     if (k === -1) continue
-    if (m.op !== 'delete' && m.op !== 'purge') throw new MutationError('comments are only deleted or purged')
+    if (m.op === 'draft') { comments.status[k] = STATUSES.indexOf('draft'); site.revision++; return }
+    if (m.op === 'publish') {
+      // a new comment: created now, version 1 (`draft` first turns a seeded comment into one never posted)
+      if (comments.status[k] !== STATUSES.indexOf('draft')) throw new MutationError('only drafts are published')
+      comments.status[k] = STATUSES.indexOf('current')
+      comments.created[k] = comments.modified[k] = nowSeconds
+      comments.version[k] = 1
+      site.revision++
+      return
+    }
+    if (m.op !== 'delete' && m.op !== 'purge') throw new MutationError('comments are only deleted or purged (or, in tests, drafted and published)')
     comments.remove(k, STATUSES.indexOf(STATUS_OF[m.op]))
     site.revision++
     return
@@ -59,8 +71,11 @@ export function applyMutation (site: SiteData, users: (accountId: string) => Use
       const status = STATUS_OF[m.op]
       if (status === undefined) throw new MutationError(`unknown op ${String((m as { op: unknown }).op)}`)
       if (m.op === 'publish' && site.statusOf(c) !== 'draft') throw new MutationError('only drafts are published')
+      if (m.op === 'restore' && site.statusOf(c) !== 'trashed') throw new MutationError('only trashed content is restored')
       site.status[c] = STATUSES.indexOf(status)
-      if (m.op === 'publish') site.touch(c, nowSeconds)
+      // A first publication: created now, version 1. A restore keeps the version (Confluence does not bump it).
+      // `draft` is a test set-up: the content becomes a draft never published, so `publish` then creates it.
+      if (m.op === 'publish') { site.version[c] = 0; site.touch(c, nowSeconds); site.created[c] = nowSeconds }
     }
   }
   site.revision++

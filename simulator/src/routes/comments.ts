@@ -106,7 +106,22 @@ function childrenOf (inline: boolean): OpHandler {
   }
 }
 
+/** Every current footer (or inline) comment of the site, roots and replies, that the caller may read (`sort` by created or modified date). */
+function siteComments (inline: boolean): OpHandler {
+  return (ctx) => {
+    const site = ctx.site
+    const comments = inline ? site.inlineComments : site.comments
+    const reader = ctx.reader()
+    const format = ctx.query['body-format'] as string | undefined
+    const all = Array.from({ length: comments.count }, (_, k) => k)
+    return cursorPage(ctx, list(ordered(ctx, comments, all)), (k) => comments.status[k] === 0 && site.status[comments.container[k]] === 0 && reader.canRead(comments.container[k]),
+      (k) => inline ? v2InlineComment(site, k, format) : v2FooterComment(site, k, format))
+  }
+}
+
 export const commentHandlers: Record<string, OpHandler> = {
+  getFooterComments: siteComments(false),
+  getInlineComments: siteComments(true),
   getPageFooterComments: footerCommentsOf('page'),
   getBlogPostFooterComments: footerCommentsOf('blogpost'),
   getPageInlineComments: inlineCommentsOf('page'),
