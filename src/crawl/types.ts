@@ -10,7 +10,7 @@ export interface CrawlInput {
   mode: 'full' | 'incremental'
   since?: string
   bodies: boolean
-  /** archived pages: `delete` (default: a complete listing emits them as deleted) or `mark` (exported with `status: "archived"`) */
+  /** archived pages: `mark` (default: exported with `status: "archived"`) or `delete` (a complete listing emits them as deleted) */
   archived?: 'mark' | 'delete'
   /** besides storage XHTML: `text` and/or `markdown`, converted by the crawl */
   bodyFormats?: Array<'text' | 'markdown'>
@@ -39,7 +39,7 @@ export type ContentRecord = Base & {
   ancestorIds: string[]
   version: number
   updatedAt: string
-  /** with `archived: "mark"`: `current` or `archived` */
+  /** unless `archived: "delete"`: `current` or `archived` */
   status?: 'current' | 'archived'
   /** who created it and when (v2 authorId, createdAt), when the answer says */
   authorId?: string
@@ -108,4 +108,6 @@ export interface CrawlResult {
   failed: Array<{ id: string, kind: string, spaceId: string, code: string }>
   /** spaces whose records were deleted (or marked) because the crawl no longer sees them */
   removedSpaces: string[]
+  /** the alias no longer reaches the site: every space this scope held records of was removed (present only then) */
+  siteLost?: true
 }

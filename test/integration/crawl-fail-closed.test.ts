@@ -220,16 +220,18 @@ it('records an index can use without a second read: attachments placed, authors 
   expect(comments.every((r) => typeof r.authorId === 'string' && typeof r.text === 'string')).toBe(true)
 }, 120_000)
 
-it('an archived page is marked status archived when asked (and deleted by default)', async () => {
+it('an archived page is marked status archived by default (and deleted only when asked)', async () => {
   const page = pages().find((p) => p.status === 'current' && subtree(p.id).length === 1 && sim.data.effectiveReadAccess(p.id)?.source === 'space') as ContentSummary
-  let state = reduce((await crawl({ archived: 'mark', sink: { type: 'file', path: 'fc/archived-0.ndjson' } })).records)
+  let state = reduce((await crawl({ sink: { type: 'file', path: 'fc/archived-0.ndjson' } })).records)
   expect(state.get(`page:${page.id}`)?.status).toBe('current')
   sim.data.mutate({ op: 'archive', id: page.id })
-  const marked = await crawl({ archived: 'mark', sink: { type: 'file', path: 'fc/archived-1.ndjson' } })
+  // no `archived` option: the default marks (before: the default deleted it)
+  const marked = await crawl({ sink: { type: 'file', path: 'fc/archived-1.ndjson' } })
   state = reduce(marked.records, state)
   expect(marked.records.filter((r) => r.id === page.id).map((r) => [r.kind, r.status])).toEqual([['page', 'archived']])
+  expect(marked.records.filter((r) => r.kind === 'deleted')).toEqual([])
   expect(exactness(state, [state.get(`page:${page.id}`) as Rec])).toMatchObject({ grants: 0, denials: 0 })
-  const deleted = await crawl({ sink: { type: 'file', path: 'fc/archived-2.ndjson' } })
+  const deleted = await crawl({ archived: 'delete', sink: { type: 'file', path: 'fc/archived-2.ndjson' } })
   expect(deleted.records.filter((r) => r.id === page.id).map((r) => r.kind)).toEqual(['deleted'])
 }, 120_000)
 
