@@ -9,6 +9,7 @@ import { InputInvalidError, InternalError } from '../errors/errors'
 import { loadCheckpoint, saveCheckpoint, tally, type CrawlCheckpoint, type SpaceRef } from './checkpoint'
 import { fetchSpaceClause, RestrictionReader, segment } from './layers'
 import { listPage, type ListPage } from './listing'
+import { attachLabels } from './labels'
 import { processPage, propagatesFrom, type PageOutcome, type V2Content } from './items'
 import { exportGroups, exportUsers, stageOrgEmails } from './principals'
 import { openFileSink, openWebhookSink, type Sink } from './sink'
@@ -322,6 +323,8 @@ async function processItems (ctx: HandlerContext, input: CrawlInput, cp: CrawlCh
     known: input.bodies ? undefined : async (ids) => await deps.state.known(space.id, ids)
   }, kept)
   if (!input.permissions) for (const r of outcome.records) delete (r as { acl?: unknown }).acl
+  const unlabelled = await attachLabels(ctx.call, ctx.signal, outcome.records)
+  for (let n = 0; n < unlabelled; n++) crawlError(ctx, cp, 'LABELS_UNREADABLE')
   await deps.emit(outcome.records)
   await deps.state.markSeen(space.id, outcome.seen, outcome.accounts)
   await deps.state.forget(space.id, outcome.gone)

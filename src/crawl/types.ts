@@ -39,6 +39,8 @@ export type ContentRecord = Base & {
   ancestorIds: string[]
   version: number
   updatedAt: string
+  /** label names, sorted; `null` when they could not be read completely (counted LABELS_UNREADABLE) */
+  labels?: string[] | null
   /** unless `archived: "delete"`: `current` or `archived` */
   status?: 'current' | 'archived'
   /** who created it and when (v2 authorId, createdAt), when the answer says */

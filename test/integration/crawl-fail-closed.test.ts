@@ -37,11 +37,11 @@ async function crawl (input: Record<string, unknown>): Promise<{ result: any, re
 
 const pages = (): ContentSummary[] => [...sim.data.content('page')]
 const current = (id: string): boolean => sim.data.contentById(id)?.status === 'current'
-/** Current pages at or below `id` (the chain through folders too). */
+/** Exported pages (current, and archived ones: marked by default) at or below `id` (the chain through folders too). */
 function subtree (id: string): string[] {
   const nodes = [...pages(), ...sim.data.folders()]
   const below = (x: string): string[] => [x, ...nodes.filter((k) => k.parentId === x).flatMap((k) => below(k.id))]
-  return below(id).filter((x) => sim.data.contentById(x)?.kind === 'page' && current(x))
+  return below(id).filter((x) => sim.data.contentById(x)?.kind === 'page' && (current(x) || sim.data.contentById(x)?.status === 'archived'))
 }
 /** Records of the page ids given and of everything hanging off them. */
 function hangingOff (items: Rec[], ids: Set<string>): Rec[] {
