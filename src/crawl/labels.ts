@@ -1,7 +1,8 @@
-// Labels on page and blog post records, at the fewest requests: one v1 CQL search per 100 records
-// (`id in (...)`, `expand=metadata.labels`) gives the labels of every item it finds; an item it does not
-// return (search index lag, archived pages, which search does not show) or whose label list is cut short is
-// read on its own (v2 `GET /pages/{id}/labels`, paged). Labels widen no access, so an item whose labels
+// Labels on page, blog post and attachment records, at the fewest requests: one v1 CQL search per 100
+// records (`id in (...)`, `expand=metadata.labels`) gives the labels of every item it finds; an item it does
+// not return (search index lag, archived pages, which search does not show) or whose label list is cut short
+// is read on its own (v2 `GET /pages|blogposts|attachments/{id}/labels`, paged). Attachment ids are numeric
+// there and in CQL (the `att` prefix of v2 attachment ids left off). Labels widen no access, so an item whose labels
 // cannot be read completely is still exported, with `labels: null`, and counted LABELS_UNREADABLE.
 import type { HandlerContext } from '../actions/handlers/types'
 import { AppError } from '../errors/app-error'
@@ -32,13 +33,16 @@ function names (results: unknown[]): string[] | undefined {
   return out
 }
 
-/** Sets `labels` on the page and blog post records given; returns how many could not be read (then `labels: null`). */
+/** An id as CQL and the v2 label reads take it (an attachment's without its `att` prefix). */
+const plain = (id: string): string => id.replace(/^att/, '')
+
+/** Sets `labels` on the page, blog post and attachment records given; returns how many could not be read (then `labels: null`). */
 export async function attachLabels (call: Call, signal: AbortSignal | undefined, records: CrawlRecord[]): Promise<number> {
-  const targets = records.filter((r): r is CrawlRecord & { id: string, labels?: string[] | null } => r.kind === 'page' || r.kind === 'blogpost')
+  const targets = records.filter((r): r is CrawlRecord & { kind: 'page' | 'blogpost' | 'attachment', id: string, labels?: string[] | null } => r.kind === 'page' || r.kind === 'blogpost' || r.kind === 'attachment')
   if (targets.length === 0) return 0
   const found = new Map<string, string[]>()
   for (let i = 0; i < targets.length; i += CHUNK) {
-    const ids = targets.slice(i, i + CHUNK).map((r) => r.id).filter((id) => /^[0-9]+$/.test(id))
+    const ids = targets.slice(i, i + CHUNK).map((r) => plain(r.id)).filter((id) => /^[0-9]+$/.test(id))
     if (ids.length === 0) continue
     try {
       let page: ListPage | undefined = await listPage(call, '/wiki/rest/api/content/search', { cql: `id in (${ids.join(',')})`, expand: ['metadata.labels'], limit: CHUNK }, signal)
@@ -46,7 +50,7 @@ export async function attachLabels (call: Call, signal: AbortSignal | undefined,
         for (const c of page.results) {
           const id = c !== null && typeof c === 'object' ? (c as { id?: unknown }).id : undefined
           const labels = v1Labels((c as { metadata?: unknown } | null)?.metadata)
-          if ((typeof id === 'string' || typeof id === 'number') && labels !== undefined) found.set(String(id), labels)
+          if ((typeof id === 'string' || typeof id === 'number') && labels !== undefined) found.set(plain(String(id)), labels)
         }
         page = page.next === undefined ? undefined : await listPage(call, page.next, undefined, signal)
       }
@@ -57,8 +61,8 @@ export async function attachLabels (call: Call, signal: AbortSignal | undefined,
   }
   let unreadable = 0
   for (const r of targets) {
-    let labels = found.get(r.id)
-    if (labels === undefined) labels = await readLabels(call, signal, r.kind === 'page' ? 'pages' : 'blogposts', r.id)
+    let labels = found.get(plain(r.id))
+    if (labels === undefined) labels = await readLabels(call, signal, `${r.kind === 'blogpost' ? 'blogposts' : `${r.kind}s`}`, plain(r.id))
     if (labels === undefined) unreadable++
     r.labels = labels === undefined ? null : [...new Set(labels)].sort()
   }
@@ -66,7 +70,7 @@ export async function attachLabels (call: Call, signal: AbortSignal | undefined,
 }
 
 /** One item's labels, every page of them; undefined when any answer fails or is not exact. */
-async function readLabels (call: Call, signal: AbortSignal | undefined, collection: 'pages' | 'blogposts', id: string): Promise<string[] | undefined> {
+async function readLabels (call: Call, signal: AbortSignal | undefined, collection: string, id: string): Promise<string[] | undefined> {
   const out: string[] = []
   let complete = true
   try {

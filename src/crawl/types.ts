@@ -68,6 +68,8 @@ export type CommentRecord = Omit<ContentRecord, 'kind' | 'parentType' | 'parentI
 export type AttachmentRecord = Base & {
   kind: 'attachment'
   id: string
+  /** label names, sorted; `null` when they could not be read completely (counted LABELS_UNREADABLE) */
+  labels?: string[] | null
   containerId: string
   /** what containerId is: `page` or `blogpost` */
   containerType: 'page' | 'blogpost'

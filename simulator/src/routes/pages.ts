@@ -106,7 +106,7 @@ export function labelsOf (ctx: OpContext, c: number): Record<string, unknown> {
   return labelList(ctx, writesOf(ctx.site).written(ctx.site.contentId(c))?.labels ?? ctx.site.labels(c), c)
 }
 
-function labelList (ctx: OpContext, names: string[], c = 0): Record<string, unknown> {
+export function labelList (ctx: OpContext, names: string[], c = 0): Record<string, unknown> {
   const labels = names.map((name, i) => ({ id: String(ctx.site.idBase + c * 10 + i), name, prefix: 'global' }))
   return { results: labels, meta: { hasMore: false, cursor: '' }, _links: { self: `${ctx.sitePath}/labels` } }
 }
