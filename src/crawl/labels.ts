@@ -62,7 +62,8 @@ export async function attachLabels (call: Call, signal: AbortSignal | undefined,
   let unreadable = 0
   for (const r of targets) {
     let labels = found.get(plain(r.id))
-    if (labels === undefined) labels = await readLabels(call, signal, `${r.kind === 'blogpost' ? 'blogposts' : `${r.kind}s`}`, plain(r.id))
+    // (the label reads take numeric ids only: an item with another id cannot have its labels read)
+    if (labels === undefined && /^[0-9]+$/.test(plain(r.id))) labels = await readLabels(call, signal, `${r.kind === 'blogpost' ? 'blogposts' : `${r.kind}s`}`, plain(r.id))
     if (labels === undefined) unreadable++
     r.labels = labels === undefined ? null : [...new Set(labels)].sort()
   }
