@@ -39,6 +39,15 @@ it('a site the alias lost: a failed check deletes nothing; a proven loss removes
   expect(stored.length).toBeGreaterThan(20)
   expect(spaces.length).toBe(2)
 
+  // a listing that fails while the site is still listed: accessible-resources is asked, and nothing is removed
+  sim.reset()
+  sim.faults.set({ errorRate: 1, errorStatus: 403, operations: ['getSpaces'] })
+  const refused = await crawl({ sink: { type: 'file', path: 'lost/0b.ndjson' } })
+  sim.faults.clear()
+  expect(refused.job.state).toBe('failed')
+  expect(sim.counters().byOperation['oauth.accessibleResources']).toBeGreaterThan(0)
+  expect(refused.records.filter((r) => r.kind === 'deleted' || r.kind === 'unavailable')).toEqual([])
+
   sim.setSiteReachable(sim.defaultCloudId, false)
   // not proven: accessible-resources cannot be read, so the run fails as before and nothing is removed
   sim.faults.set({ errorRate: 1, errorStatus: 500, targets: ['oauth'], operations: ['oauth.accessibleResources'] })
