@@ -145,6 +145,7 @@ export async function createCore (config: Config, log: Logger, opts: CoreOptions
     callbackPolicy: callbackPolicy(config),
     webhook: { holdMs: config.webhookHoldMs ?? 5_000, giveUpMs: (config.webhookGiveUpSeconds ?? 3_600) * 1000 },
     orgAdmin,
+    siteReached: async (alias) => await connections.sessions.reachesSite(alias),
     metrics,
     tracing,
     files: { maxBytes: config.attachmentMaxBytes ?? DEFAULT_FILE_LIMITS.maxBytes, jsonMaxBytes: config.attachmentJsonMaxBytes ?? DEFAULT_FILE_LIMITS.jsonMaxBytes },

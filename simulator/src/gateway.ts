@@ -84,7 +84,7 @@ async function handle (state: SimState, request: FastifyRequest, reply: FastifyR
   }
   const site = state.sites.get(cloudId)
   if (!site) { send(reply, gatewayError(404, 'Site not found')); return }
-  if (!auth.token.cloudIds.includes(cloudId)) { send(reply, UNAUTHORIZED); return }
+  if (!auth.token.cloudIds.includes(cloudId) || state.lostSites.has(cloudId)) { send(reply, UNAUTHORIZED); return }
   if (!scopesAllow(op, auth.token)) { send(reply, SCOPE_MISMATCH); return }
 
   const admission = state.rateLimiter.admit(auth.token.clientId, cloudId)

@@ -104,6 +104,8 @@ export interface Simulator {
   setRateLimits: (options: RateLimitOptions) => void
   issueToken: (options?: IssueTokenOptions) => IssuedToken
   addSite: (options?: { size?: SizeOption }) => SiteInfo
+  /** The app loses a site (uninstalled, or the grant no longer reaches it): accessible-resources stops listing it and its gateway answers 401 (`true` gives it back) */
+  setSiteReachable: (cloudId: string, reachable: boolean) => void
   sites: () => SiteInfo[]
   info: () => Record<string, unknown>
   close: () => Promise<void>
@@ -165,6 +167,7 @@ export async function startSimulator (options: SimulatorOptions = {}): Promise<S
       }
     },
     addSite: (opts = {}) => siteInfo(state.addSite(opts.size).cloudId),
+    setSiteReachable: (cloudId, reachable) => { if (reachable) state.lostSites.delete(cloudId); else state.lostSites.add(data.site(cloudId).cloudId) },
     sites: () => [...state.sites.keys()].map(siteInfo),
     info: () => ({
       url: sim.url,

@@ -66,7 +66,7 @@ export function registerOAuthServer (app: FastifyInstance, state: SimState): voi
     const scopes = auth.token.scopes.filter((s) => s !== 'offline_access' && s !== 'read:me' && s !== 'read:account')
     const body = auth.token.cloudIds.flatMap((cloudId) => {
       const site = state.sites.get(cloudId)
-      return site ? [{ id: site.cloudId, name: site.name, url: site.url, scopes, avatarUrl: 'https://site-admin-avatar-cdn.prod.public.atl-paas.net/avatars/240/rocket.png' }] : []
+      return site !== undefined && !state.lostSites.has(cloudId) ? [{ id: site.cloudId, name: site.name, url: site.url, scopes, avatarUrl: 'https://site-admin-avatar-cdn.prod.public.atl-paas.net/avatars/240/rocket.png' }] : []
     })
     return send(reply, { status: 200, body })
   })

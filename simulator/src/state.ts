@@ -88,6 +88,8 @@ export class SimState {
   readonly seed: number
   readonly users: User[]
   readonly sites = new Map<string, SiteData>()
+  /** Sites the app lost (uninstalled, access revoked): accessible-resources no longer lists them, the gateway answers 401. */
+  readonly lostSites = new Set<string>()
   readonly tokens: TokenStore
   readonly counters = new Counters()
   readonly faults: Faults

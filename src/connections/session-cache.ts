@@ -116,6 +116,16 @@ export class SessionCache implements ConnectionResolver, SessionProvider {
     return this.prepare(e, traceparent === undefined ? {} : { traceparent })
   }
 
+  /**
+   * Whether the alias's token still reaches its bound site, as accessible-resources answers now: `false` only on
+   * a complete answer that does not list the site (proof the app lost it); any failure throws (not proven).
+   */
+  async reachesSite (resolvedAlias: string, traceparent?: string): Promise<boolean> {
+    const s = await this.get(resolvedAlias, traceparent)
+    const sites = await this.deps.endpoint.accessibleResources(s.connectionUrl, s.accessToken, traceparent)
+    return sites.some((site) => site.cloudId === s.site.cloudId)
+  }
+
   async renew (resolvedAlias: string, staleToken: string, traceparent?: string): Promise<Session> {
     const e = await this.served(resolvedAlias)
     if (e.session && e.session.accessToken !== staleToken && e.session.freshUntil > Date.now()) return e.session

@@ -29,6 +29,8 @@ export interface CrawlCheckpoint {
   users?: { unresolved: number, unresolvedIds: string[] }
   /** stored spaces the run's space listing no longer shows, still to delete (or mark) */
   removedSpaces?: string[]
+  /** the alias no longer reaches the site (accessible-resources proved it): every stored space is removed, nothing crawled */
+  siteLost?: boolean
   /** those already deleted (or marked) */
   removed?: string[]
   /** items that failed (the first 1,000) and how many per space */

@@ -34,7 +34,7 @@ export interface PageContext {
   siteUrl: string
   restrictions: RestrictionReader
   bodies: boolean
-  /** `mark`: archived pages are exported with `status: "archived"` (the records then all carry `status`) */
+  /** `mark` (the default): archived pages are exported with `status: "archived"` (the records then all carry `status`) */
   archived?: 'mark' | 'delete'
   /** besides storage: plain text and/or Markdown, converted here */
   bodyFormats?: BodyFormat[]
@@ -193,7 +193,7 @@ function contentRecord (ctx: PageContext, item: V2Content, at: { ancestors: stri
     ...(ctx.kind === 'page' ? { parentId } : {}),
     ...(ctx.kind === 'page' && parentId !== null && parentType !== undefined ? { parentType } : {}),
     ancestorIds: at.ancestors,
-    ...(ctx.archived === 'mark' ? { status: item.status === 'archived' ? 'archived' as const : 'current' as const } : {}),
+    ...(ctx.archived !== 'delete' ? { status: item.status === 'archived' ? 'archived' as const : 'current' as const } : {}),
     version: typeof item.version?.number === 'number' ? item.version.number : 0,
     updatedAt: typeof item.version?.createdAt === 'string' ? item.version.createdAt : '',
     ...(typeof item.authorId === 'string' ? { authorId: item.authorId } : {}),

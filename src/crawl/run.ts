@@ -9,6 +9,7 @@ import { InputInvalidError, InternalError } from '../errors/errors'
 import { loadCheckpoint, saveCheckpoint, tally, type CrawlCheckpoint, type SpaceRef } from './checkpoint'
 import { fetchSpaceClause, RestrictionReader, segment } from './layers'
 import { listPage, type ListPage } from './listing'
+import { attachLabels } from './labels'
 import { processPage, propagatesFrom, type PageOutcome, type V2Content } from './items'
 import { exportGroups, exportUsers, stageOrgEmails } from './principals'
 import { openFileSink, openWebhookSink, type Sink } from './sink'
@@ -34,7 +35,7 @@ export const contentCrawl: ActionHandler = async (given) => {
   const site = await ctx.site()
   const runId = ctx.job?.jobId ?? randomUUID()
   const state = new CrawlState(services.redis, services.keyPrefix, scopeOf(alias, input), runId, async (ids) => { await services.privacy?.index.record(alias, ids, `crawl:${runId}`) })
-  const cp = await loadCheckpoint(ctx.job?.checkpoint) ?? await startRun(ctx, input, state, site.url)
+  const cp = await loadCheckpoint(ctx.job?.checkpoint) ?? await startOrLost(ctx, input, state, site.url, alias)
   const sink: Sink = input.sink.type === 'file'
     ? await openFileSink(services.dataDir, input.sink.path, cp.sink)
     : openWebhookSink({
@@ -68,10 +69,11 @@ export const contentCrawl: ActionHandler = async (given) => {
       await emit(cp.since === undefined ? records : changed as CrawlRecord[])
       await state.savePrincipals(hashes)
     }
-    if (input.principals) await crawlPrincipals(ctx, services, alias, cp, state, emitPrincipals, save)
+    if (input.principals && cp.siteLost !== true) await crawlPrincipals(ctx, services, alias, cp, state, emitPrincipals, save)
     const complete = cp.incomplete.length === 0
     // a permissions pass exports no bodies: it must not move the watermark past edits it did not export
-    if (complete && input.bodies) {
+    if (cp.siteLost === true) await state.forgetSite()
+    else if (complete && input.bodies) {
       await state.setWatermark(cp.startedAt, alias)
       m?.watermark.labels(alias).set(Date.parse(cp.startedAt) / 1000)
     }
@@ -89,7 +91,8 @@ export const contentCrawl: ActionHandler = async (given) => {
       incompleteSpaces: cp.incomplete,
       spaces: cp.spaces.map((sp) => ({ id: sp.id, key: sp.key, complete: !cp.incomplete.includes(sp.id), failed: cp.failedBySpace?.[sp.id] ?? 0 })),
       failed: cp.failed ?? [],
-      removedSpaces: cp.removed ?? []
+      removedSpaces: cp.removed ?? [],
+      ...(cp.siteLost === true ? { siteLost: true as const } : {})
     }
     return result
   } finally {
@@ -144,6 +147,26 @@ function withBacklog (ctx: HandlerContext, backlog: Backlog): HandlerContext {
     onProgress: (update) => {
       report?.(update)
       if (update.total !== undefined) backlog.set(Math.max(0, update.total - (update.done ?? 0)))
+    }
+  }
+}
+
+/**
+ * A new run; when its space listing fails, whether the alias lost the site: only an answer of accessible-resources
+ * that no longer lists it proves that (then every space this scope holds is removed, like a lost space). Anything
+ * else — a transient error, an answer that cannot be read, the site still listed — fails the run as before.
+ */
+async function startOrLost (ctx: HandlerContext, input: CrawlInput, state: CrawlState, siteUrl: string, alias: string): Promise<CrawlCheckpoint> {
+  try {
+    return await startRun(ctx, input, state, siteUrl)
+  } catch (err) {
+    const reached = ctx.services?.siteReached
+    if (!(err instanceof AppError) || err.code === 'UPSTREAM_RATE_LIMITED' || ctx.signal?.aborted === true || reached === undefined) throw err
+    if (await reached(alias).catch(() => true)) throw err
+    ctx.services?.metrics?.crawl?.errors.labels('SITE_LOST').inc()
+    return {
+      v: 1, startedAt: new Date().toISOString(), since: undefined, timeZone: 'UTC', spaces: [], spaceIndex: 0, typeIndex: 0, phase: 'space', groupStart: 0, sink: 0, counts: {}, errors: { SITE_LOST: 1 },
+      deletions: 0, incomplete: [], processed: 0, listed: 0, removedSpaces: (await state.storedSpaces()).sort(), removed: [], failed: [], failedBySpace: {}, siteLost: true
     }
   }
 }
@@ -264,7 +287,7 @@ async function fetchListing (ctx: HandlerContext, cp: CrawlCheckpoint, space: Sp
   }
   const path = `/wiki/api/v2/spaces/${segment(space.id)}/${kind === 'page' ? 'pages' : 'blogposts'}`
   // archived pages are listed too when they are to be marked (blog posts cannot be archived)
-  const status = archived === 'mark' && kind === 'page' ? ['current', 'archived'] : 'current'
+  const status = archived !== 'delete' && kind === 'page' ? ['current', 'archived'] : 'current'
   return await listPage(ctx.call, path, { status, limit: LIST_LIMIT, ...(bodies ? { 'body-format': 'storage' } : {}) }, ctx.signal)
 }
 
@@ -292,13 +315,16 @@ async function fetchChanged (ctx: HandlerContext, cp: CrawlCheckpoint, state: Cr
 
 /** One listing page's items (or an incremental run's changed ones) → records in the sink, state, tallies. */
 async function processItems (ctx: HandlerContext, input: CrawlInput, cp: CrawlCheckpoint, space: SpaceRef, kind: 'page' | 'blogpost', clause: AclClause, deps: SpaceDeps, items: V2Content[]): Promise<void> {
+  const kept = items.filter((i) => i !== null && typeof i === 'object' && (i.status === undefined || i.status === 'current' || (i.status === 'archived' && input.archived !== 'delete')))
   const outcome: PageOutcome = await processPage({
     call: ctx.call, signal: ctx.signal, kind, space: { id: space.id, key: space.key, clause }, siteUrl: deps.siteUrl, restrictions: deps.restrictions,
     bodies: input.bodies, bodyFormats: input.bodyFormats, archived: input.archived, attachments: input.types.includes('attachment'), comments: input.types.includes('comment'),
     attachmentComments: attachmentComments(input),
     known: input.bodies ? undefined : async (ids) => await deps.state.known(space.id, ids)
-  }, items.filter((i) => i !== null && typeof i === 'object' && (i.status === undefined || i.status === 'current' || (i.status === 'archived' && input.archived === 'mark'))))
+  }, kept)
   if (!input.permissions) for (const r of outcome.records) delete (r as { acl?: unknown }).acl
+  const unlabelled = await attachLabels(ctx.call, ctx.signal, outcome.records)
+  for (let n = 0; n < unlabelled; n++) crawlError(ctx, cp, 'LABELS_UNREADABLE')
   await deps.emit(outcome.records)
   await deps.state.markSeen(space.id, outcome.seen, outcome.accounts)
   await deps.state.forget(space.id, outcome.gone)
@@ -307,7 +333,9 @@ async function processItems (ctx: HandlerContext, input: CrawlInput, cp: CrawlCh
   for (const code of outcome.errors) crawlError(ctx, cp, code)
   if (outcome.failed.length > 0) await recordFailures(ctx, cp, deps.state, space, outcome.failed, false)
   cp.processed += outcome.seen.length
-  cp.listed = (cp.listed ?? 0) + (outcome.processed.page ?? 0) + (outcome.processed.blogpost ?? 0)
+  // progress counts current items (the total is a CQL count, which sees no archived page)
+  const archived = kept.filter((i) => i.status === 'archived').length
+  cp.listed = (cp.listed ?? 0) + Math.max(0, (outcome.processed.page ?? 0) + (outcome.processed.blogpost ?? 0) - archived)
 }
 
 const FAILED_LISTED = 1000

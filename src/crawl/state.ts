@@ -58,6 +58,9 @@ export class CrawlState {
     await this.redis.eval(HSET_IF_LATER, 1, this.aliasWatermarks, alias, String(Date.parse(value) / 1000))
   }
 
+  /** After the site was lost: the next run is a full one, and exports every principal again. */
+  async forgetSite (): Promise<void> { await this.redis.del(`${this.base}:wm`, `${this.base}:principals`) }
+
   private items (spaceId: string): string { return `${this.base}:items:${spaceId}` }
   private seen (spaceId: string): string { return `${this.run}:seen:${spaceId}` }
   /** Spaces this scope holds items of (so a space that leaves the crawl's view is noticed). */

@@ -10,7 +10,7 @@ export interface CrawlInput {
   mode: 'full' | 'incremental'
   since?: string
   bodies: boolean
-  /** archived pages: `delete` (default: a complete listing emits them as deleted) or `mark` (exported with `status: "archived"`) */
+  /** archived pages: `mark` (default: exported with `status: "archived"`) or `delete` (a complete listing emits them as deleted) */
   archived?: 'mark' | 'delete'
   /** besides storage XHTML: `text` and/or `markdown`, converted by the crawl */
   bodyFormats?: Array<'text' | 'markdown'>
@@ -39,7 +39,9 @@ export type ContentRecord = Base & {
   ancestorIds: string[]
   version: number
   updatedAt: string
-  /** with `archived: "mark"`: `current` or `archived` */
+  /** label names, sorted; `null` when they could not be read completely (counted LABELS_UNREADABLE) */
+  labels?: string[] | null
+  /** unless `archived: "delete"`: `current` or `archived` */
   status?: 'current' | 'archived'
   /** who created it and when (v2 authorId, createdAt), when the answer says */
   authorId?: string
@@ -66,6 +68,8 @@ export type CommentRecord = Omit<ContentRecord, 'kind' | 'parentType' | 'parentI
 export type AttachmentRecord = Base & {
   kind: 'attachment'
   id: string
+  /** label names, sorted; `null` when they could not be read completely (counted LABELS_UNREADABLE) */
+  labels?: string[] | null
   containerId: string
   /** what containerId is: `page` or `blogpost` */
   containerType: 'page' | 'blogpost'
@@ -108,4 +112,6 @@ export interface CrawlResult {
   failed: Array<{ id: string, kind: string, spaceId: string, code: string }>
   /** spaces whose records were deleted (or marked) because the crawl no longer sees them */
   removedSpaces: string[]
+  /** the alias no longer reaches the site: every space this scope held records of was removed (present only then) */
+  siteLost?: true
 }

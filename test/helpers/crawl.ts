@@ -63,13 +63,14 @@ export function containerPageOf (sim: Simulator, c: ContentSummary): string {
   return c.containerType === 'attachment' ? sim.data.contentById(c.parentId as string)?.parentId as string : c.parentId as string
 }
 
-/** Current, and so is every container above it (an attachment's page; a comment's page, or attachment and its page). */
-export function exportable (sim: Simulator, c: ContentSummary): boolean {
-  const current = (id: string): boolean => sim.data.contentById(id)?.status === 'current'
-  return c.status === 'current' && current(containerPageOf(sim, c)) && (c.containerType !== 'attachment' || current(c.parentId as string))
+/** Current (or an archived page: marked by default), and so is every container above it (an attachment's page; a comment's page, or attachment and its page). */
+export function exportable (sim: Simulator, c: ContentSummary, archived = true): boolean {
+  // (archived pages, exported marked by default, hold their attachments and comments like current ones)
+  const current = (id: string): boolean => { const item = sim.data.contentById(id); return item?.status === 'current' || (archived && item?.status === 'archived' && item.kind === 'page') }
+  return (c.status === 'current' || (archived && c.kind === 'page' && c.status === 'archived')) && current(containerPageOf(sim, c)) && (c.containerType !== 'attachment' || current(c.parentId as string))
 }
 
 /** Every item a full crawl of every type should export (content and comments of current containers). */
-export function expectedItems (sim: Simulator): ContentSummary[] {
-  return [...sim.data.content(), ...sim.data.comments()].filter((c) => exportable(sim, c))
+export function expectedItems (sim: Simulator, archived = true): ContentSummary[] {
+  return [...sim.data.content(), ...sim.data.comments()].filter((c) => exportable(sim, c, archived))
 }

@@ -30,15 +30,17 @@ export async function expectAliasAndJobsWork (t: TestSpoke, alias: string): Prom
 
 /**
  * A crawl's file sink against the simulator: its records, the record ids written twice, and the current
- * pages, blog posts and attachments (of current containers, in current spaces: the crawl lists only those)
- * missing. Asserts both lists are empty.
+ * (and archived) pages, blog posts and attachments (of such containers, in current spaces: the crawl lists
+ * only those) missing. Asserts both lists are empty.
  */
 export function expectCrawlExact (t: TestSpoke, sim: Simulator, path: string): { records: number, duplicates: number, missing: number } {
   const records = readSink(t.config.dataDir, path)
   const ids = records.map(r => r.recordId)
   const duplicates = ids.filter((r, i) => ids.indexOf(r) !== i)
   const spaces = new Set(sim.data.spaces().filter(s => s.status === 'current').map(s => s.id))
-  const expected = [...sim.data.content()].filter(c => c.status === 'current' && spaces.has(c.spaceId) && (c.kind !== 'attachment' || sim.data.contentById(c.parentId as string)?.status === 'current')).map(c => c.id)
+  // (archived pages are exported too, marked: the crawl's default)
+  const exported = (c: { kind: string, status: string } | undefined): boolean => c?.status === 'current' || (c?.kind === 'page' && c.status === 'archived')
+  const expected = [...sim.data.content()].filter(c => exported(c) && spaces.has(c.spaceId) && (c.kind !== 'attachment' || exported(sim.data.contentById(c.parentId as string)))).map(c => c.id)
   const content = records.filter(r => ['page', 'blogpost', 'attachment'].includes(r.kind)).map(r => String(r.id).replace(/^att/, ''))
   const missing = expected.filter(id => !content.includes(id))
   expect(duplicates).toEqual([])

@@ -42,8 +42,9 @@ it('exports ACLs that give exactly the simulator\'s read decision for every (use
   const state = reduce(readSink(t.config.dataDir, 'exact/full.ndjson'))
   const who = subjects(state)
   const items = [...state.values()].filter((r) => contentKinds.has(r.kind))
-  // every current item of the site is exported, and nothing else
-  const expected = expectedItems(sim)
+  // every current item of the site is exported, the archived pages (marked, the default) with theirs, and nothing else
+  const expected = expectedItems(sim, true)
+  expect(items.filter((r) => r.status === 'archived').length).toBeGreaterThan(0)
   expect(items.filter((r) => r.kind === 'comment').length).toBeGreaterThan(40)
   // folders: pages sit in them, restricted ones add clauses, trashed ones are in chains but add none
   const folders = [...sim.data.folders()]
@@ -90,7 +91,8 @@ it('exports ACLs that give exactly the simulator\'s read decision for every (use
   expect(folderStats.onAttachmentsReplies).toBeGreaterThan(0)
   expect(items.filter((r) => r.commentType === 'footer').length).toBeGreaterThan(40)
   // progress on the job: done of a total counted per space before its listing
-  const listed = items.filter((r) => r.kind === 'page' || r.kind === 'blogpost').length
+  // (current ones: the archived pages exported beside them are not in the count)
+  const listed = items.filter((r) => (r.kind === 'page' || r.kind === 'blogpost') && r.status !== 'archived').length
   expect(lastJob.progress).toMatchObject({ done: listed, total: listed })
   expect(items.map((r) => r.id.replace(/^att/, '')).sort()).toEqual(expected.map((c) => c.id).sort())
   const users = sim.data.users()
@@ -193,15 +195,15 @@ it('incremental run + permissions pass after mutations leaves the sink equal to 
     { op: 'delete', id: onFile.id }
   ] as const) sim.data.mutate(m as any)
   // what the permissions pass must emit: every current item of the moved and the restricted subtrees, with
-  // their attachments and comments (none of them bumped a version); what it must delete: the archived and
-  // the trashed page with theirs
+  // their attachments and comments (none of them bumped a version), and the archived page marked (the
+  // default; its attachments and comments stay as they were); what it must delete: the trashed page with theirs
   const withChildren = (ids: Set<string>): string[] => [
     ...[...ids].filter(current).map((id) => `page:${id}`),
     ...[...sim.data.content('attachment')].filter((a) => a.status === 'current' && ids.has(a.parentId as string) && current(a.parentId as string)).map((a) => `attachment:att${a.id}`),
     ...[...sim.data.comments()].filter((c) => exportable(sim, c) && ids.has(containerPageOf(sim, c)) && current(containerPageOf(sim, c))).map((c) => `comment:${c.id}`)
   ].sort()
-  const changed = withChildren(new Set([...subtree(mover.id), ...subtree(restricted.id), ...subtree(intoFolder.id), ...subtree(openFolder.id)]))
-  const gone = new Set([archived.id, trashed.id])
+  const changed = [...withChildren(new Set([...subtree(mover.id), ...subtree(restricted.id), ...subtree(intoFolder.id), ...subtree(openFolder.id)])), `page:${archived.id}`].sort()
+  const gone = new Set([trashed.id])
   const goneIds = [
     ...[...gone].map((id) => `page:${id}`),
     ...[...sim.data.content('attachment')].filter((a) => a.status === 'current' && gone.has(a.parentId as string)).map((a) => `attachment:att${a.id}`),
@@ -217,6 +219,7 @@ it('incremental run + permissions pass after mutations leaves the sink equal to 
   const permsRecords = readSink(t.config.dataDir, 'inc/b.ndjson')
   expect(permsRecords.filter((r) => contentKinds.has(r.kind)).map((r) => r.recordId).sort()).toEqual(changed)
   expect(permsRecords.filter((r) => r.kind === 'deleted').map((r) => r.recordId).sort()).toEqual(goneIds)
+  expect(permsRecords.find((r) => r.recordId === `page:${archived.id}`)?.status).toBe('archived')
   expect(permsRecords.filter((r) => contentKinds.has(r.kind)).every((r) => r.body === undefined)).toBe(true)
   const merged = reduce(readSink(t.config.dataDir, 'inc/b.ndjson'), reduce(readSink(t.config.dataDir, 'inc/a2.ndjson'), reduce(readSink(t.config.dataDir, 'inc/a.ndjson'))))
   await crawl({ ...base, sink: { type: 'file', path: 'inc/fresh.ndjson' } })

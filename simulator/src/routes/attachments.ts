@@ -5,7 +5,7 @@ import { uploadsOf } from '../uploads'
 import { v2Upload } from './attachment-writes'
 import type { OpContext, OpHandler } from './context'
 import { cursorPage, list, range, sorted, statusFilter, type Candidates } from './content-lists'
-import { readableContent } from './pages'
+import { labelList, labelsOf, readableContent } from './pages'
 
 const getAttachmentById: OpHandler = (ctx) => {
   const uploaded = uploadsOf(ctx.state).of(ctx.site).get(String(ctx.path.id))
@@ -16,6 +16,16 @@ const getAttachmentById: OpHandler = (ctx) => {
   const c = ctx.site.contentIndex(String(ctx.path.id), 'attachment')
   if (c === -1 || !ctx.reader().canRead(c)) return v2Error(404)
   return { status: 200, body: v2Attachment(ctx.site, c, true), objects: { core: 1 } }
+}
+
+/** GET /attachments/{id}/labels: a seeded attachment's labels (written ones win); an uploaded one has none. */
+const getAttachmentLabels: OpHandler = (ctx) => {
+  const uploaded = uploadsOf(ctx.state).of(ctx.site).get(String(ctx.path.id))
+  if (uploaded !== undefined) return ctx.reader().canRead(uploaded.container) ? { status: 200, body: labelList(ctx, []), objects: { core: 0 } } : v2Error(404)
+  const c = ctx.site.contentIndex(String(ctx.path.id), 'attachment')
+  if (c === -1 || !ctx.reader().canRead(c)) return v2Error(404)
+  const body = labelsOf(ctx, c)
+  return { status: 200, body, objects: { core: (body.results as unknown[]).length } }
 }
 
 const getAttachments: OpHandler = (ctx) =>
@@ -44,6 +54,7 @@ function listAttachments (ctx: OpContext, candidates: Candidates): ReturnType<Op
 
 export const attachmentHandlers: Record<string, OpHandler> = {
   getAttachmentById,
+  getAttachmentLabels,
   getAttachments,
   getPageAttachments: attachmentsOf('page'),
   getBlogpostAttachments: attachmentsOf('blogpost')

@@ -106,12 +106,29 @@ export function labelsOf (ctx: OpContext, c: number): Record<string, unknown> {
   return labelList(ctx, writesOf(ctx.site).written(ctx.site.contentId(c))?.labels ?? ctx.site.labels(c), c)
 }
 
-function labelList (ctx: OpContext, names: string[], c = 0): Record<string, unknown> {
+export function labelList (ctx: OpContext, names: string[], c = 0): Record<string, unknown> {
   const labels = names.map((name, i) => ({ id: String(ctx.site.idBase + c * 10 + i), name, prefix: 'global' }))
   return { results: labels, meta: { hasMore: false, cursor: '' }, _links: { self: `${ctx.sitePath}/labels` } }
 }
 
+/** GET /pages/{id}/labels and /blogposts/{id}/labels: the item's labels (written ones win), one page of them. */
+function labelsOfContent (kind: 'page' | 'blogpost'): OpHandler {
+  return (ctx) => {
+    const written = writesOf(ctx.site).written(String(ctx.path.id))
+    if (written !== undefined && written.seeded === -1) {
+      if (written.kind !== kind || written.status === 'deleted' || !ctx.reader().canReadSpace(written.space)) return v2Error(404)
+      return { status: 200, body: labelList(ctx, written.labels), objects: { core: written.labels.length } }
+    }
+    const c = readableContent(ctx, ctx.path.id, kind, ['current', 'archived'])
+    if (c === -1) return v2Error(404)
+    const body = labelsOf(ctx, c)
+    return { status: 200, body, objects: { core: (body.results as unknown[]).length } }
+  }
+}
+
 export const pageHandlers: Record<string, OpHandler> = {
+  getPageLabels: labelsOfContent('page'),
+  getBlogPostLabels: labelsOfContent('blogpost'),
   getPageById,
   getPages,
   getPagesInSpace,

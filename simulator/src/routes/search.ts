@@ -8,6 +8,7 @@ import { decodeCursor, encodeCursor, nextUrl } from '../pagination'
 import { iso, profileWebui, spaceWebui, v1Content, v1Space, v1User, webui } from '../representations'
 import { STATUSES, type SiteData } from '../seed'
 import type { OpContext, OpHandler } from './context'
+import { writesOf } from '../writes'
 
 /** Confluence caps search pages at an undocumented "fixed system limit"; the simulator uses 100. */
 export const SEARCH_MAX_LIMIT = 100
@@ -139,12 +140,21 @@ const searchContentByCQL: OpHandler = (ctx) => {
   const result = page(ctx, true)
   if (typeof result === 'string') return v1Error(400, result, false)
   const expand = expansions(ctx.query.expand, '')
-  const results = result.items.map((c) => v1Content(ctx.site, c, expand))
+  const results = result.items.map((c) => withLabels(ctx, c, v1Content(ctx.site, c, expand), expand.has('metadata.labels')))
   return {
     status: 200,
     body: { results, start: result.position, limit: result.limit, size: results.length, _links: links(ctx, result.next) },
     objects: { core: results.length }
   }
+}
+
+/** `expand=metadata.labels`: the item's labels (written ones win) as a v1 LabelArray. */
+function withLabels (ctx: OpContext, c: number, content: Record<string, unknown>, wanted: boolean): Record<string, unknown> {
+  if (!wanted) return content
+  const names = writesOf(ctx.site).written(ctx.site.contentId(c))?.labels ?? ctx.site.labels(c)
+  const results = names.map((name, i) => ({ prefix: 'global', name, id: String(ctx.site.idBase + c * 10 + i), label: name }))
+  content.metadata = { ...(content.metadata as Record<string, unknown> | undefined), labels: { results, start: 0, limit: 200, size: results.length, _links: {} } }
+  return content
 }
 
 export const searchHandlers: Record<string, OpHandler> = { searchByCQL, searchContentByCQL }

@@ -20,6 +20,8 @@ export interface HandlerServices {
   callbackPolicy: AddressPolicy
   /** how long a job retries a down webhook receiver inline before giving its slot back, and in all before it fails */
   webhook?: { holdMs: number, giveUpMs: number }
+  /** whether the alias's token still reaches its bound site (accessible-resources); throws when that cannot be told */
+  siteReached?: (alias: string) => Promise<boolean>
   /** the Organizations API key of an alias, when it has one, and the process's agent for that API */
   orgAdmin: (alias: string) => Promise<OrgAdminAccess | undefined>
   /** the licence gauges and counters (seats in use, seats reclaimed), and the crawl's counters */
