@@ -70,6 +70,8 @@ async function authorizeDefaultAlias (base: string, adminKey: string, sim: Simul
     site: { cloudId: sim.defaultCloudId },
     retryPolicy: current.retryPolicy ?? { strategy: 'retry_after', maxAttempts: 4, maxElapsedSeconds: 600 },
     managedGroups: groups,
+    // Content writes go only into managed spaces: the first space, where the printed write examples go.
+    managedSpaces: sim.data.spaces().slice(0, 1).map(sp => ({ spaceId: sp.id, key: sp.key })),
     // The simulator's Organizations API key, for the licence actions (docs/licences.md).
     orgAdmin: { orgId: sim.orgId, apiKey: sim.adminApiKey }
   }
@@ -151,6 +153,12 @@ function printExamples (base: string, invoker: string, admin: string, sim: Simul
     '# A bulk membership change as a job (202 + job id), then the jobs API',
     run('confluence.group.members.bulk', { groupId: group.id, add: others }),
     `curl -s "${base}/v1/jobs?limit=5" -H "Authorization: Bearer ${invoker}"`,
+    '# Write a page into the managed space, the body in Markdown (dry run first: the exact request, nothing sent)',
+    run('confluence.page.create', { spaceId: space.id, title: 'Release notes from the spoke', body: { format: 'markdown', value: '# Release notes\n\n- streamed uploads\n- *safe* retries' }, dryRun: true }),
+    run('confluence.page.create', { spaceId: space.id, title: 'Release notes from the spoke', body: { format: 'markdown', value: '# Release notes\n\n- streamed uploads\n- *safe* retries' } }),
+    '# Upload a file to the space\'s home page (multipart, streamed), then list what a label adds',
+    `curl -s -X POST ${base}/v1/actions/confluence.attachment.upload/execute -H "Authorization: Bearer ${invoker}" -F 'input=${JSON.stringify({ spaceId: space.id, containerId: space.homepageId ?? '1' })}' -F 'file=@package.json'`,
+    run('confluence.label.add', { contentId: space.homepageId ?? '1', labels: ['from-the-spoke'] }),
     '# Licences (docs/licences.md): seats in use, then what reclaiming 30-day-inactive seats would do (dry run)',
     run('confluence.license.usage', {}),
     run('confluence.license.reclaim', { inactiveDays: 30, groups: [group.id] }),
