@@ -4,8 +4,18 @@ import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import type { ContentSummary, Simulator } from 'confluence-cloud-simulator'
 import { canRead, type Acl, type Subject } from '../../src/crawl/acl'
+import { submitJob, waitForJob } from './jobs'
+import type { TestSpoke } from './spoke'
 
 export type Rec = Record<string, any> & { recordId: string, kind: string }
+
+/** Runs a crawl of `types` into the file sink `input.sink` names, waits for it to complete, and reads what it wrote. */
+export async function crawlToSink (t: TestSpoke, types: string[], input: Record<string, unknown>, timeoutMs = 90_000): Promise<{ result: any, records: Rec[] }> {
+  const id = await submitJob(t, 'confluence.content.crawl', { input: { types, ...input } })
+  const job = await waitForJob(t, id, undefined, timeoutMs)
+  if (job.state !== 'completed') throw new Error(`crawl ${id}: ${JSON.stringify(job).slice(0, 800)}`)
+  return { result: job.result, records: readSink(t.config.dataDir, (input.sink as { path: string }).path) }
+}
 
 export function readSink (dataDir: string, path: string): Rec[] {
   const text = readFileSync(join(dataDir, 'crawls', path), 'utf8')

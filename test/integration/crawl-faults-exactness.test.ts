@@ -9,8 +9,7 @@ import { startSimulator, type Simulator } from 'confluence-cloud-simulator'
 import { buildTestSpoke, type TestSpoke } from '../helpers/spoke'
 import { connectSimulatorAlias, simulatorEnv } from '../helpers/connect'
 import { closeCheckingContract } from '../helpers/contract-check'
-import { submitJob, waitForJob } from '../helpers/jobs'
-import { canRead, expectedItems, readSink, reduce, subjects, type Rec } from '../helpers/crawl'
+import { canRead, crawlToSink, expectedItems, reduce, subjects, type Rec } from '../helpers/crawl'
 
 const TYPES = ['page', 'blogpost', 'attachment', 'comment']
 const contentKinds = new Set(TYPES)
@@ -18,12 +17,7 @@ const SIZE = { pages: 160, spaces: 3, users: 40, groups: 5, blogposts: 10, attac
 const FAULTED = ['getRestrictionsForOperation', 'getPageAncestors', 'getFolderAncestors', 'getPagesInSpace', 'getBlogPostsInSpace',
   'getPageAttachments', 'getBlogpostAttachments', 'getPageFooterComments', 'getPageInlineComments', 'getFooterCommentChildren', 'getInlineCommentChildren']
 
-async function crawl (t: TestSpoke, input: Record<string, unknown>): Promise<{ result: any, records: Rec[] }> {
-  const id = await submitJob(t, 'confluence.content.crawl', { input: { types: TYPES, ...input } })
-  const job = await waitForJob(t, id, undefined, 120_000)
-  if (job.state !== 'completed') throw new Error(`crawl ${id}: ${JSON.stringify(job).slice(0, 800)}`)
-  return { result: job.result, records: readSink(t.config.dataDir, (input.sink as { path: string }).path) }
-}
+const crawl = async (t: TestSpoke, input: Record<string, unknown>): Promise<{ result: any, records: Rec[] }> => await crawlToSink(t, TYPES, input, 120_000)
 
 interface Tally { items: number, pairs: number, grants: number, denials: number, failedClosed: number }
 

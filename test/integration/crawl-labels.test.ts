@@ -7,8 +7,7 @@ import { startSimulator, type ContentSummary, type Simulator } from 'confluence-
 import { buildTestSpoke, type TestSpoke } from '../helpers/spoke'
 import { connectSimulatorAlias, simulatorEnv } from '../helpers/connect'
 import { closeCheckingContract } from '../helpers/contract-check'
-import { submitJob, waitForJob } from '../helpers/jobs'
-import { canRead, readSink, reduce, subjects, type Rec } from '../helpers/crawl'
+import { canRead, crawlToSink, reduce, subjects, type Rec } from '../helpers/crawl'
 
 let sim: Simulator
 let t: TestSpoke
@@ -21,12 +20,7 @@ beforeAll(async () => {
 }, 30_000)
 afterAll(() => closeCheckingContract(sim, t))
 
-async function crawl (input: Record<string, unknown>): Promise<{ result: any, records: Rec[] }> {
-  const id = await submitJob(t, 'confluence.content.crawl', { input: { types: TYPES, ...input } })
-  const job = await waitForJob(t, id, undefined, 90_000)
-  if (job.state !== 'completed') throw new Error(`crawl ${id}: ${JSON.stringify(job).slice(0, 800)}`)
-  return { result: job.result, records: readSink(t.config.dataDir, (input.sink as { path: string }).path) }
-}
+const crawl = async (input: Record<string, unknown>): Promise<{ result: any, records: Rec[] }> => await crawlToSink(t, TYPES, input)
 
 /** The labels Confluence holds for an item: seeded ones, unless a write changed them. */
 const written = new Map<string, string[]>()
