@@ -1,9 +1,9 @@
 // A crawl's Redis writes go through the job connection, which waits for Redis, not through the fail-fast
 // `store` connection of the HTTP path. Redis itself cuts the spoke's store connection again and again
-// (CLIENT KILL of its address, every 30 ms for ~1.5 s) while a crawl runs: store commands fail meanwhile,
+// (CLIENT KILL of its address, every 30 ms, at least 8 times) while a crawl runs: store commands fail meanwhile,
 // yet the crawl completes in its first attempt, its sink exact. Before, its run state and personal-data
-// index writes went through `store` and the attempt failed. The kills end within 3.5 s of the alias being
-// loaded, so its cached copy (re-read every 5 s, through `store`) is not re-read during them.
+// index writes went through `store` and the attempt failed. The alias's cached copy is re-read every 5 s
+// through `store`; a re-read that fails during the kills keeps serving the cached copy (connections/session-cache.ts).
 import { Redis } from 'ioredis'
 import { startSimulator, type Simulator } from 'confluence-cloud-simulator'
 import { buildTestSpoke, type TestSpoke } from '../helpers/spoke'
@@ -36,15 +36,16 @@ async function killStore (): Promise<boolean> {
 
 it('a crawl completes in its first attempt while the fail-fast store connection is cut again and again', async () => {
   await connectSimulatorAlias(t, sim, { alias: 'crawler', grant: 'client_credentials' })
-  const loadedAt = Date.now()
   sim.reset()
   sim.faults.set({ latencyMs: 10 }) // the crawl outlasts the kills
   const crawl = await submitJob(t, 'confluence.content.crawl', { connection: 'crawler', input: { sink: { type: 'file', path: 'loss/run.ndjson' } } })
-  await waitForJob(t, crawl, j => j.state === 'active' && (j.progress?.done ?? 0) >= 30, 3_000)
+  // Running (a loaded machine may take seconds to start it): the kills then overlap it, checked below.
+  await waitForJob(t, crawl, j => j.state === 'active', 30_000)
   let kills = 0
   let storeFailures = 0
-  const until = Math.min(Date.now() + 1_500, loadedAt + 3_500)
-  while (Date.now() < until) {
+  // Counted, not timed: a kill lands only while the store is connected, and it reconnects at its own pace.
+  const until = Date.now() + 20_000
+  while (kills < 8 && Date.now() < until) {
     if (await killStore()) kills++
     // what the HTTP path meets meanwhile: the store connection fails fast
     await t.core.redis.store.exists(`${t.config.keyPrefix}:probe`).catch(() => { storeFailures++ })
