@@ -180,7 +180,7 @@ it('dead letters are listed with a Replay button that delivers them in order; ed
   expect(got.every((g) => g.signed)).toBe(true)
   const after = await get('/admin/triggers/ui')
   expect(after.body).toContain('Dead letters (0)')
-  expect(after.body).toMatch(/<span class="ok">delivered \(204\)<\/span><\/td><td>1<\/td>/)
+  expect(after.body).toMatch(/<span class="ok">delivered \(204\)<\/span><\/td><td>1 event<\/td>/)
 
   // edit: the id stays, a problem is named, then a save changes what the JSON API shows
   const bad = await post('/admin/triggers/ui/edit', [['connection', alias], ['url', `${url}/ui2`], ['every', 'soon']])
@@ -191,7 +191,12 @@ it('dead letters are listed with a Replay button that delivers them in order; ed
   expect(edited.location).toBe('/admin/triggers/ui?done=trigger-saved')
   expect(await trigger('ui')).toMatchObject({ events: ['page.trashed'], delivery: { url: `${url}/ui2`, batch: 5 }, every: 60, filter: { spaces: ['ABC', 'DEF'] } })
 
-  const deleted = await post('/admin/triggers/ui/delete')
+  const asked = await post('/admin/triggers/ui/delete')
+  expect(asked.status).toBe(200)
+  expect(asked.body).toContain('Delete trigger <code>ui</code>?')
+  expect(asked.body).toContain('name="confirm" value="delete"')
+  expect((await trigger('ui')).id).toBe('ui') // not yet
+  const deleted = await post('/admin/triggers/ui/delete', [['confirm', 'delete']])
   expect(deleted.location).toBe('/admin/triggers?done=trigger-deleted')
   expect((await http(t, 'GET', '/v1/triggers/ui', { key: t.keys.admin })).status).toBe(404)
 }, 40_000)

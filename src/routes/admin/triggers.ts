@@ -151,7 +151,7 @@ function detailsTable (t: TriggerView): Html {
 
 function deliveriesTable (list: DeliveryRecord[]): Html {
   if (list.length === 0) return h`<p class="muted">No delivery yet.</p>`
-  return h`<table><thead><tr><th>When</th><th>Outcome</th><th>Events</th><th>First event</th></tr></thead><tbody>${list.map(d => h`<tr><td>${when(d.at)}</td><td>${outcome(d)}</td><td>${d.events}</td><td>${d.firstEventId ? h`<code>${d.firstEventId}</code>` : '—'}</td></tr>`)}</tbody></table>`
+  return h`<table><thead><tr><th>When</th><th>Outcome</th><th>Events</th><th>First event</th></tr></thead><tbody>${list.map(d => h`<tr><td>${when(d.at)}</td><td>${outcome(d)}</td><td>${d.events === 1 ? '1 event' : `${d.events} events`}</td><td>${d.firstEventId ? h`<code>${d.firstEventId}</code>` : '—'}</td></tr>`)}</tbody></table>`
 }
 
 const triggerPages: FastifyPluginAsync<{ core: Core }> = async (app, { core }) => {
@@ -257,7 +257,15 @@ ${postButton(`${path}/test`, 'Send a test event', user.csrf)}${postButton(`${pat
   })
 
   app.post<{ Params: { id: string } }>('/admin/triggers/:id/delete', change, async (req, reply) => {
-    requireCsrf(req)
+    const form = requireCsrf(req)
+    const t = await triggers.get(req.params.id)
+    if (field(form, 'confirm') !== 'delete') {
+      // What goes with it is said first (no script: a page with the confirming button, not a dialog).
+      const user = consoleUser(req)
+      return sendPage(reply, 200, page(`Delete trigger ${t.id} · Confluence spoke`, h`<h1>Delete trigger <code>${t.id}</code>?</h1>
+<div class="notice" role="alert"><p>Its receiver gets nothing more from it. ${t.pending} pending event(s) and ${t.deadLetters} dead letter(s) are deleted with it.</p></div>
+<div class="actions">${postButton(`${triggerPath(t.id)}/delete`, 'Delete it', user.csrf, { confirm: 'delete' })} <a href="${triggerPath(t.id)}">Cancel</a></div>`, frameOf(user)))
+    }
     await triggers.delete(req.params.id)
     audit(req, 'trigger deleted', { trigger: req.params.id })
     return reply.redirect('/admin/triggers?done=trigger-deleted', 303)
