@@ -6,6 +6,7 @@ import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify'
 import type { Core } from '../../core'
 import { ADMIN_ONLY, OBSERVERS } from '../../config/roles'
 import { AppError } from '../../errors/app-error'
+import { NotFoundError } from '../../errors/errors'
 import type { TriggerView } from '../../triggers/service'
 import { CONTENT_KINDS, MIN_EVERY_SECONDS, TRIGGER_EVENTS, type ContentKind, type DeliveryRecord, type TriggerBody, type TriggerEventType } from '../../triggers/types'
 import type { FormIssue } from './alias-form-view'
@@ -211,7 +212,8 @@ ${postButton(`${path}/test`, 'Send a test event', user.csrf)}${postButton(`${pat
     const values = valuesOf(form)
     const { body, issues } = triggerBodyOf(values, true)
     if (body === undefined) return await listPage(req, reply, 400, { values, issues })
-    if (await triggers.store.get(values.id) !== undefined) return await listPage(req, reply, 400, { values, issues: [issue('id', `a trigger "${values.id}" exists already: open it to change it`)] })
+    // The form creates; an existing trigger is changed on its own page (a PUT here would silently replace it).
+    if (await triggers.get(values.id).then(() => true, (err: unknown) => { if (err instanceof NotFoundError) return false; throw err })) return await listPage(req, reply, 400, { values, issues: [issue('id', `a trigger "${values.id}" exists already: open it to change it`)] })
     const saved = await save(values.id, body)
     if (saved.issues.length > 0) return await listPage(req, reply, 400, { values, issues: saved.issues })
     audit(req, 'trigger created', { trigger: values.id, connection: body.connection })
