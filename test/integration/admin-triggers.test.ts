@@ -120,7 +120,7 @@ it('an admin creates a trigger through the form, after every problem is named at
 
   const list = await get('/admin/triggers')
   expect(list.body).toContain('<a href="/admin/triggers/ui"><code>ui</code></a>')
-  expect(list.body).toMatch(/<td class="ok">active<\/td><td>none<\/td><td><span class="muted">none yet<\/span><\/td>/)
+  expect(list.body).toMatch(/<td class="ok">active<\/td><td>none pending<\/td><td><span class="muted">none yet<\/span><\/td>/)
   const detail = await get(created.location!)
   expect(detail.status).toBe(200)
   expect(detail.body).toContain('Trigger saved.')

@@ -123,12 +123,12 @@ function outcome (d: DeliveryRecord | undefined): Html {
   return h`${what}${d.test ? ' · test event' : ''}`
 }
 
-const lag = (t: TriggerView): string => t.pending === 0 ? 'none' : `${t.lagSeconds} s (${t.pending} pending)`
+const lag = (t: TriggerView): string => t.pending === 0 ? 'none pending' : `${t.lagSeconds} s (${t.pending} pending)`
 
 function listTable (triggers: TriggerView[]): Html {
   if (triggers.length === 0) return h`<p class="muted">No trigger yet.</p>`
   const rows = [...triggers].sort((a, b) => a.id.localeCompare(b.id)).map(t => h`<tr><td><a href="${triggerPath(t.id)}"><code>${t.id}</code></a></td><td>${t.connection}</td>
-<td>${t.events.join(', ')}</td><td>${t.every} s</td><td class="${t.state === 'paused' ? 'warn' : 'ok'}">${t.state}</td><td>${lag(t)}</td><td>${outcome(t.lastDeliveries[0])}</td></tr>`)
+<td>${t.events.join(', ')}</td><td>every ${t.every} s</td><td class="${t.state === 'paused' ? 'warn' : 'ok'}">${t.state}</td><td>${lag(t)}</td><td>${outcome(t.lastDeliveries[0])}</td></tr>`)
   return h`<table><thead><tr><th>Id</th><th>Connection</th><th>Events</th><th>Every</th><th>State</th><th>Lag</th><th>Last delivery</th></tr></thead><tbody>${rows}</tbody></table>`
 }
 
