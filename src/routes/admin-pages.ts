@@ -22,6 +22,7 @@ import jobPages from './admin/jobs'
 import overview from './admin/overview'
 import sessionPages from './admin/sessions'
 import signIn from './admin/sign-in'
+import triggerPages from './admin/triggers'
 
 export { safeNext } from './admin/sign-in'
 
@@ -50,6 +51,7 @@ const adminPages: FastifyPluginAsync<AdminPagesOptions> = async (app, { core, ke
   await app.register(groupPages, { core })
   await app.register(spacePages, { core })
   await app.register(jobPages, { core })
+  await app.register(triggerPages, { core })
   await app.register(sessionPages, { keys, sessions })
 }
 

@@ -59,6 +59,8 @@ const EXPECTED: Array<[string, string | RegExp, Expected]> = [
   ['GET', /^\/admin\/(continue|jobs|crawls|schedules|jobs\/:id|aliases\/:id|aliases\/:id\/groups|aliases\/:id\/spaces)$/, OBSERVE],
   ['GET', /^\/admin\/aliases\/(new|:id\/edit|:id\/delete)$/, ADMIN],
   ['POST', /^\/admin\/(aliases|aliases\/:id\/(edit|delete|test|token|site|groups|spaces|activate)|jobs\/:id\/(retry|cancel))$/, ADMIN],
+  ['GET', /^\/admin\/triggers(\/:id)?$/, OBSERVE],
+  ['POST', /^\/admin\/triggers(\/:id\/(edit|pause|resume|test|replay|delete))?$/, ADMIN],
   ['GET', '/admin/sessions', ADMIN],
   ['POST', '/admin/sessions/sign-out', ADMIN],
   ['GET', '/favicon.ico', 'public'],

@@ -34,9 +34,16 @@ const DONE: Record<string, string> = {
   activated: 'Made active: requests naming the parent now run as this alias.',
   incomplete: 'Saved, but the alias is not complete yet: the Next step below says what is missing before "Get OAuth Token".',
   'token-refused': 'Saved, but Atlassian gave no token: see the State below for which credential was refused.',
-  'nothing-selected': 'Nothing selected: choose one or more groups in the list first (Ctrl/Cmd-click for several). Nothing was changed.'
+  'nothing-selected': 'Nothing selected: choose one or more groups in the list first (Ctrl/Cmd-click for several). Nothing was changed.',
+  'trigger-saved': 'Trigger saved.',
+  'trigger-paused': 'Trigger paused: changes made while it is paused are not sent.',
+  'trigger-resumed': 'Trigger resumed: it sends what changes from now on.',
+  'trigger-deleted': 'Trigger deleted, with its pending events and dead letters.',
+  'test-delivered': 'Test event delivered: the receiver answered 2xx (see Last deliveries).',
+  'test-failed': 'The test event was not accepted: Last deliveries below says why.',
+  replayed: 'Dead letters queued again, before any newer event.'
 }
-const BAD = new Set(['token-refused', 'nothing-selected', 'incomplete'])
+const BAD = new Set(['token-refused', 'nothing-selected', 'incomplete', 'test-failed'])
 
 export function frameOf (user: ConsoleUser, req?: FastifyRequest): PageFrame {
   const done = (req?.query as Record<string, unknown> | undefined)?.done

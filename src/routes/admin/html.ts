@@ -68,7 +68,7 @@ export interface PageFrame {
 
 export function page (title: string, body: Html, frame: PageFrame = {}): Html {
   const nav = frame.role === undefined ? h`` : h`<nav><strong>Confluence spoke</strong><a href="/admin">Connections</a><a href="/admin/jobs">Jobs</a>
-<a href="/admin/crawls">Crawl runs</a><a href="/admin/schedules">Schedules</a><a href="/admin/queues">Queue dashboard</a>${frame.role === 'admin' ? h`<a href="/admin/sessions">Sessions</a>` : ''}<a href="/docs">API docs</a>
+<a href="/admin/crawls">Crawl runs</a><a href="/admin/schedules">Schedules</a><a href="/admin/triggers">Triggers</a><a href="/admin/queues">Queue dashboard</a>${frame.role === 'admin' ? h`<a href="/admin/sessions">Sessions</a>` : ''}<a href="/docs">API docs</a>
 <span class="who">Signed in as ${frame.role}${frame.role === 'viewer' ? ' (read-only)' : ''}</span>${postButton('/admin/logout', 'Sign out', frame.csrf)}</nav>`
   return h`<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
 <title>${title}</title><link rel="icon" href="/favicon.ico" type="image/svg+xml">${frame.head}<style>${new Html(STYLE)}</style></head><body>${nav}
