@@ -3,7 +3,7 @@
 // (CLIENT KILL of its address, every 30 ms, at least 8 times) while a crawl runs: store commands fail meanwhile,
 // yet the crawl completes in its first attempt, its sink exact. Before, its run state and personal-data
 // index writes went through `store` and the attempt failed. The alias's cached copy is re-read every 5 s
-// through `store`; a re-read that fails during the kills keeps serving the cached copy (connections/session-cache.ts).
+// through `store`; a re-read that fails during the kills keeps serving the cached copy (src/connections/session-cache.ts).
 import { Redis } from 'ioredis'
 import { startSimulator, type Simulator } from 'confluence-cloud-simulator'
 import { buildTestSpoke, type TestSpoke } from '../helpers/spoke'
