@@ -7,7 +7,8 @@
 //   any other item, signed; a trigger filtered by space and type gets its share only; a trigger that does not
 //   ask for the type gets nothing;
 // - a second pass with no change queues nothing;
-// - a restriction put back and found by a full run (bodies) is new events with new ids (not repeats).
+// - a restriction put back and found by a full run (bodies) is new events with new ids (not repeats);
+// - the same change told twice is queued once (the site remembers the last change queued per item).
 import { createServer, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { startSimulator, type Simulator } from 'confluence-cloud-simulator'
@@ -126,9 +127,11 @@ it('a permissions pass sends one content.permissions.changed per item whose ACL 
   // exactly these: the three subtrees, with the attachments and comments of their pages
   const affected = new Map([...under(locked!.id), ...under(lifted.id), ...under(mover!.id)].map((r) => [`${r.kind}:${eventIdOf(r)}`, r]))
 
+  const passStarted = Date.now()
   const pass = await crawl({ bodies: false, sink: { type: 'file', path: 'perm/pass.ndjson' } })
   expect(pass.complete).toBe(true)
   const counts = await delivered(['perm', 'edits'])
+  const passMs = Date.now() - passStarted // (reported, not asserted)
   const sent = events('/perm')
   expect(got.filter((g) => g.path === '/perm').every((g) => g.signed)).toBe(true)
   expect(sent.map((e) => `${String(e.content.kind)}:${String(e.content.id)}`).sort()).toEqual([...affected.keys()].sort())
@@ -166,7 +169,8 @@ it('a permissions pass sends one content.permissions.changed per item whose ACL 
     expect(e.acl).toEqual((affected.get(`${String(e.content.kind)}:${String(e.content.id)}`) as Rec).acl)
   }
   console.log(`permission events: ${sent.length} after the pass (${under(locked!.id).length} under the restricted ancestor, ${under(lifted.id).length} under the lifted restriction, ` +
-    `${under(mover!.id).length} moved under a restricted parent; kinds ${[...kinds].join(', ')}), ${back.length} after the restriction was put back`)
+    `${under(mover!.id).length} moved under a restricted parent; kinds ${[...kinds].join(', ')}), ${back.length} after the restriction was put back; ` +
+    `pass started → last event acknowledged: ${passMs} ms (${records.length} items on the site)`)
 }, 120_000)
 
 it('a trigger filtered by space and type gets only its share', async () => {
@@ -187,3 +191,15 @@ it('a trigger filtered by space and type gets only its share', async () => {
   const expected = records.filter((r) => r.kind === 'page' && (r.id === target.id || r.ancestorIds.includes(target.id))).map((r) => r.id).sort()
   expect(events('/perm-eng').map((e) => e.content.id).sort()).toEqual(expected)
 }, 60_000)
+
+it('the same change told twice (a resumed crawl, a second run) is queued once; another change of the item is a new id', async () => {
+  await putTrigger('perm-once', { events: [TYPE], delivery: { url: `${url}/perm-once` } })
+  const site = { alias, cloudId: sim.defaultCloudId }
+  const acl = { allOf: [{ source: 'space' as const, sourceId: '1', anyOf: [] }] }
+  const change = { kind: 'page' as const, id: '990001', spaceId: '1', spaceKey: 'X', title: 'T', url: '/x', version: 3, acl, digests: { before: 'aaaa', after: 'bbbb' } }
+  await t.core.triggers.aclChanges.publish(site, [change])
+  await t.core.triggers.aclChanges.publish(site, [change])
+  await t.core.triggers.aclChanges.publish(site, [{ ...change, digests: { before: 'bbbb', after: 'aaaa' } }])
+  await delivered(['perm-once'])
+  expect(events('/perm-once').map((e) => e.id)).toEqual([`990001.acl1.bbbb.${TYPE}`, `990001.acl2.aaaa.${TYPE}`])
+})
