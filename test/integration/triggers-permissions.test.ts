@@ -1,8 +1,8 @@
 // `content.permissions.changed` against the simulator (nested permission profile: restricted pages and
 // folders, comments, attachments), on a real Redis, real BullMQ workers, real crawl jobs and real HTTP:
 // - a first crawl of the scope (nothing stored) queues no permission event;
-// - after an ancestor is restricted, a restriction is lifted and a page is moved under a restricted parent,
-//   a permissions pass (`bodies: false`) gives the receiver exactly one event per affected item — the
+// - after an ancestor is restricted, a restriction is lifted, a page is moved under a restricted parent and
+//   another between unrestricted parents (a new chain, the same ACL), a permissions pass (`bodies: false`) gives the receiver exactly one event per affected item — the
 //   subtrees with their attachments and comments — with the new ACL in the crawl's conjunctive form, none for
 //   any other item, signed; a trigger filtered by space and type gets its share only; a trigger that does not
 //   ask for the type gets nothing;
@@ -116,13 +116,20 @@ it('a permissions pass sends one content.permissions.changed per item whose ACL 
   const mover = pages.find((p) => p.parentId !== null && p.spaceId === parent!.spaceId && apart(p, lifted) && apart(p, parent!) && apart(p, locked!) &&
     !under(p.id).some((r) => r.id === parent!.id))
   expect([locked, mover].every((p) => p !== undefined)).toBe(true)
+  // and a page moved between two parents with no restriction anywhere above: a new chain, the same ACL (no event)
+  const open = (p: Rec): boolean => !p.acl.allOf.some((c: any) => c.source === 'restriction')
+  const busy = [lifted, parent!, locked!, mover!]
+  const stray = pages.find((p) => p.parentId !== null && open(p) && busy.every((b) => apart(p, b)))
+  const host = pages.find((p) => stray !== undefined && p.spaceId === stray.spaceId && p.id !== stray.parentId && open(p) && apart(p, stray) && busy.every((b) => apart(p, b)))
+  expect([stray, host].every((p) => p !== undefined)).toBe(true)
   const alice = sim.data.users()[7].accountId
   const siteAdmins = sim.data.groups().find((g) => g.name === 'site-admins')?.id as string
   const liftedRead = { users: ownClause(lifted).anyOf.filter((p: any) => p.type === 'user').map((p: any) => p.accountId), groups: ownClause(lifted).anyOf.filter((p: any) => p.type === 'group').map((p: any) => p.groupId) }
   for (const m of [
     { op: 'restrict', id: locked!.id, read: { users: [alice], groups: [siteAdmins] } },
     { op: 'restrict', id: lifted.id, read: null },
-    { op: 'move', id: mover!.id, parentId: parent!.id }
+    { op: 'move', id: mover!.id, parentId: parent!.id },
+    { op: 'move', id: stray!.id, parentId: host!.id }
   ]) sim.data.mutate(m as any)
   // exactly these: the three subtrees, with the attachments and comments of their pages
   const affected = new Map([...under(locked!.id), ...under(lifted.id), ...under(mover!.id)].map((r) => [`${r.kind}:${eventIdOf(r)}`, r]))
@@ -130,6 +137,8 @@ it('a permissions pass sends one content.permissions.changed per item whose ACL 
   const passStarted = Date.now()
   const pass = await crawl({ bodies: false, sink: { type: 'file', path: 'perm/pass.ndjson' } })
   expect(pass.complete).toBe(true)
+  // (the pass exports the moved page, whose chain changed, but its ACL did not)
+  expect(readSink(t.config.dataDir, 'perm/pass.ndjson').some((r) => r.recordId === `page:${stray!.id}`)).toBe(true)
   const counts = await delivered(['perm', 'edits'])
   const passMs = Date.now() - passStarted // (reported, not asserted)
   const sent = events('/perm')
