@@ -149,7 +149,9 @@ export async function createCore (config: Config, log: Logger, opts: CoreOptions
     metrics,
     tracing,
     files: { maxBytes: config.attachmentMaxBytes ?? DEFAULT_FILE_LIMITS.maxBytes, jsonMaxBytes: config.attachmentJsonMaxBytes ?? DEFAULT_FILE_LIMITS.jsonMaxBytes },
-    privacy: { index, erasure: erasureKeys(config.keyPrefix), grantOf, metrics: metrics.privacy, onCycle: (alias, period) => privacyHooks.current?.onCycle(alias, period) }
+    privacy: { index, erasure: erasureKeys(config.keyPrefix), grantOf, metrics: metrics.privacy, onCycle: (alias, period) => privacyHooks.current?.onCycle(alias, period) },
+    // a crawl tells the triggers of items whose ACL changed (content.permissions.changed)
+    aclChanges: { wanted: async (site) => await triggers.aclChanges.wanted(site), publish: async (site, changes) => { await triggers.aclChanges.publish(site, changes) } }
   })
   const services = servicesOn(store, privacy)
   const jobServices = servicesOn(job, new PersonalDataIndex(job, config.keyPrefix, onNewAlias))

@@ -3,7 +3,7 @@
 // its own on any of them; whoever may read the page or blog post may read them).
 import { createHash } from 'node:crypto'
 import { AppError } from '../errors/app-error'
-import type { Acl } from './acl'
+import { aclHash, type Acl } from './acl'
 import { eachPage } from './listing'
 import { segment } from './layers'
 import { bodyFields } from './convert'
@@ -12,10 +12,29 @@ import type { AttachmentRecord, CommentRecord, CrawlRecord } from './types'
 
 export interface Hashed { record: CrawlRecord, hash: string }
 
-/** What the permissions pass compares: the ACL and the chain it came from (a move changes both). */
+/**
+ * What the permissions pass compares: the ACL and the chain it came from (a move changes both) — `<kind>|<digest>`
+ * — then `|<digest of the ACL alone>`, so a run can tell an effective ACL change (triggers'
+ * `content.permissions.changed`) from a move that kept the ACL. Values stored before the third part existed
+ * compare equal on the first two (no run re-emits everything for it).
+ */
 export function stateHash (kind: string, acl: Acl, ancestorIds: string[]): string {
-  return `${kind}|${createHash('sha1').update(JSON.stringify([acl, ancestorIds])).digest('base64url').slice(0, 16)}`
+  return `${kind}|${createHash('sha1').update(JSON.stringify([acl, ancestorIds])).digest('base64url').slice(0, 16)}|${aclHash(acl)}`
 }
+
+/** Whether a stored value and a new one say the same state (kind and ACL+chain digest; the ACL digest follows from them). */
+export function sameState (stored: string | null | undefined, hash: string): boolean {
+  if (stored === null || stored === undefined) return false
+  return stored === hash || withoutAcl(stored) === withoutAcl(hash)
+}
+
+/** The ACL digest of a stored value (undefined: stored before it existed, or an item that failed with no earlier one). */
+export function aclPartOf (value: string | null | undefined): string | undefined {
+  const part = value?.split('|')[2]
+  return part === undefined || part === '' ? undefined : part
+}
+
+const withoutAcl = (value: string): string => value.split('|').slice(0, 2).join('|')
 
 const base = (kind: 'page' | 'blogpost', id: string): string => `/wiki/api/v2/${kind === 'page' ? 'pages' : 'blogposts'}/${segment(id)}`
 

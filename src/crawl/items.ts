@@ -6,8 +6,8 @@ import type { HandlerContext } from '../actions/handlers/types'
 import { AppError } from '../errors/app-error'
 import { composeAcl, namedAccounts, nobody, type Acl, type AclClause, type Layer } from './acl'
 import { field, segment, type RestrictionReader } from './layers'
-import { attachmentsOf, commentsOf, stateHash, type Hashed } from './children'
-import type { CommentRecord, ContentRecord, CrawlRecord } from './types'
+import { aclPartOf, attachmentsOf, commentsOf, sameState, stateHash, type Hashed } from './children'
+import type { AttachmentRecord, CommentRecord, ContentRecord, CrawlRecord } from './types'
 import { bodyFields, type BodyFormat } from './convert'
 
 const CONCURRENCY = 8
@@ -44,7 +44,12 @@ export interface PageContext {
   attachmentComments: boolean
   /** permissions pass: emit only items whose stored hash differs */
   known?: (ids: string[]) => Promise<Array<string | null>>
+  /** any run: the stored values, read only to tell whose effective ACL changed (`aclChanged`); `known` serves for both */
+  previous?: (ids: string[]) => Promise<Array<string | null>>
 }
+
+/** An exported item whose effective ACL differs from the one this scope stored (a restriction edited, a move). */
+export interface AclChanged { record: ContentRecord | AttachmentRecord | CommentRecord, acl: Acl, digests: { before: string, after: string } }
 
 export interface PageOutcome {
   records: CrawlRecord[]
@@ -57,6 +62,8 @@ export interface PageOutcome {
   failed: Array<{ id: string, kind: string, code: string }>
   /** items processed (emitted or not) by kind */
   processed: Record<string, number>
+  /** with `known` or `previous`: items stored with another ACL (never on a scope's first run: nothing stored) */
+  aclChanged: AclChanged[]
 }
 
 /** What one listed item came to: its records, or gone (its own restriction and a read of it said so). */
@@ -69,7 +76,7 @@ export function propagatesFrom (err: unknown, signal?: AbortSignal): boolean {
 }
 
 export async function processPage (ctx: PageContext, items: V2Content[]): Promise<PageOutcome> {
-  const out: PageOutcome = { records: [], seen: [], gone: [], accounts: [], errors: [], failed: [], processed: {} }
+  const out: PageOutcome = { records: [], seen: [], gone: [], accounts: [], errors: [], failed: [], processed: {}, aclChanged: [] }
   const perItem: ItemOutcome[] = new Array(items.length)
   let next = 0
   await Promise.all(Array.from({ length: Math.min(CONCURRENCY, items.length) }, async () => {
@@ -80,13 +87,20 @@ export async function processPage (ctx: PageContext, items: V2Content[]): Promis
     if ('gone' in p) { gone.push({ recordId: `${ctx.kind}:${items[i].id}`, kind: 'deleted', id: String(items[i].id), contentKind: ctx.kind }); out.gone.push(String(items[i].id)) }
   })
   const flat = perItem.flatMap((p) => 'records' in p ? p.records : [])
-  const known = ctx.known === undefined ? undefined : await ctx.known(flat.map((r) => (r.record as { id: string }).id))
+  const stored = ctx.known ?? ctx.previous
+  const before = stored === undefined ? undefined : await stored(flat.map((r) => (r.record as { id: string }).id))
+  const known = ctx.known === undefined ? undefined : before
   const unknown: ContentRecord[] = []
   flat.forEach(({ record, hash }, i) => {
     const id = (record as { id: string }).id
-    out.seen.push([id, hash])
+    const was = aclPartOf(before?.[i])
+    const now = aclPartOf(hash)
+    // an item that failed (exported readable by nobody for now) keeps the ACL digest it had: its next good
+    // read is compared with the last ACL known, not with a read error
+    out.seen.push([id, now === undefined && was !== undefined ? `${hash}|${was}` : hash])
+    if (was !== undefined && now !== undefined && was !== now && 'acl' in record && record.acl !== undefined) out.aclChanged.push({ record: record as AclChanged['record'], acl: record.acl, digests: { before: was, after: now } })
     out.processed[record.kind] = (out.processed[record.kind] ?? 0) + 1
-    if (known === undefined || known[i] !== hash) out.records.push(record)
+    if (known === undefined || !sameState(known[i], hash)) out.records.push(record)
     // new to the stored state in a pass without bodies (restored, or a restriction lifted: no version bump, so
     // no incremental run saw it): it arrives with its body all the same
     if (known !== undefined && known[i] === null && (record.kind === 'page' || record.kind === 'blogpost' || record.kind === 'comment')) unknown.push(record as ContentRecord)

@@ -10,13 +10,13 @@ import { loadCheckpoint, saveCheckpoint, tally, type CrawlCheckpoint, type Space
 import { fetchSpaceClause, RestrictionReader, segment } from './layers'
 import { listPage, type ListPage } from './listing'
 import { attachLabels } from './labels'
-import { processPage, propagatesFrom, type PageOutcome, type V2Content } from './items'
+import { processPage, propagatesFrom, type AclChanged, type PageOutcome, type V2Content } from './items'
 import { exportGroups, exportUsers, stageOrgEmails } from './principals'
 import { openFileSink, openWebhookSink, type Sink } from './sink'
 import { OUTAGE_FIELD, type OutageClock } from './webhook-sink'
 import { attachmentComments, CrawlState, scopeOf } from './state'
 import { spaceClause, type AclClause } from './acl'
-import type { CrawlInput, CrawlRecord, CrawlResult } from './types'
+import type { AclChange, CrawlInput, CrawlRecord, CrawlResult } from './types'
 import { siteTimeZone, windowCql } from './window'
 import { countSpace, progressOf } from './progress'
 import type { CrawlMetrics } from '../lib/metrics-spoke'
@@ -51,6 +51,7 @@ export const contentCrawl: ActionHandler = async (given) => {
     }
   }
   const save = async (): Promise<void> => { cp.sink = sink.position(); await saveCheckpoint(ctx.job?.checkpoint, cp) }
+  const aclChanged = await aclListener(services, { alias, cloudId: site.cloudId }, site.url)
   m?.running.labels(alias).inc()
   m?.lastProgress.labels(alias).setToCurrentTime()
   try {
@@ -60,7 +61,7 @@ export const contentCrawl: ActionHandler = async (given) => {
       // a page's ancestors are in its own space: each space starts with an empty restriction cache, so the
       // cache holds at most one space's layers, never the whole site's
       const restrictions = new RestrictionReader(ctx.call, ctx.signal)
-      await crawlSpace(ctx, input, cp, cp.spaces[cp.spaceIndex], { state, restrictions, emit, save, siteUrl: site.url })
+      await crawlSpace(ctx, input, cp, cp.spaces[cp.spaceIndex], { state, restrictions, emit, save, siteUrl: site.url, aclChanged })
     }
     ctx.onProgress?.(progressOf(cp, 'principals'))
     // an incremental run emits only the groups and users that changed since this scope last exported them
@@ -211,6 +212,32 @@ interface SpaceDeps {
   emit: (records: CrawlRecord[]) => Promise<void>
   save: () => Promise<void>
   siteUrl: string
+  /** when something listens (triggers): items whose effective ACL differs from the stored one */
+  aclChanged?: (changed: AclChanged[]) => Promise<void>
+}
+
+/**
+ * Items found with another ACL than the scope stored go to the handler services' port (triggers), when
+ * anything listens on the site; the stored values are then read by every run, not only by a permissions pass.
+ */
+async function aclListener (services: NonNullable<HandlerContext['services']>, site: { alias: string, cloudId: string }, siteUrl: string): Promise<SpaceDeps['aclChanged']> {
+  const port = services.aclChanges
+  if (port === undefined || !await port.wanted(site)) return undefined
+  const prefix = `${siteUrl}/wiki`
+  return async (changed) => {
+    await port.publish(site, changed.map(({ record, acl, digests }): AclChange => ({
+      kind: record.kind,
+      id: record.id,
+      spaceId: record.spaceId,
+      spaceKey: record.spaceKey,
+      title: record.title,
+      url: record.url.startsWith(prefix) ? record.url.slice(prefix.length) : record.url,
+      version: record.version,
+      ...(record.authorId !== undefined ? { authorId: record.authorId } : {}),
+      acl,
+      digests
+    })))
+  }
 }
 
 /** A failure that should pause or stop the run rather than be counted. */
@@ -320,12 +347,15 @@ async function processItems (ctx: HandlerContext, input: CrawlInput, cp: CrawlCh
     call: ctx.call, signal: ctx.signal, kind, space: { id: space.id, key: space.key, clause }, siteUrl: deps.siteUrl, restrictions: deps.restrictions,
     bodies: input.bodies, bodyFormats: input.bodyFormats, archived: input.archived, attachments: input.types.includes('attachment'), comments: input.types.includes('comment'),
     attachmentComments: attachmentComments(input),
-    known: input.bodies ? undefined : async (ids) => await deps.state.known(space.id, ids)
+    known: input.bodies ? undefined : async (ids) => await deps.state.known(space.id, ids),
+    previous: deps.aclChanged === undefined ? undefined : async (ids) => await deps.state.known(space.id, ids)
   }, kept)
   if (!input.permissions) for (const r of outcome.records) delete (r as { acl?: unknown }).acl
   const unlabelled = await attachLabels(ctx.call, ctx.signal, outcome.records)
   for (let n = 0; n < unlabelled; n++) crawlError(ctx, cp, 'LABELS_UNREADABLE')
   await deps.emit(outcome.records)
+  // (before the position is saved: a run that fails here repeats this page, and the listener drops what it had)
+  if (deps.aclChanged !== undefined && outcome.aclChanged.length > 0) await deps.aclChanged(outcome.aclChanged)
   await deps.state.markSeen(space.id, outcome.seen, outcome.accounts)
   await deps.state.forget(space.id, outcome.gone)
   cp.deletions += outcome.gone.length

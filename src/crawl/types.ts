@@ -115,3 +115,36 @@ export interface CrawlResult {
   /** the alias no longer reaches the site: every space this scope held records of was removed (present only then) */
   siteLost?: true
 }
+
+/**
+ * An item a crawl run found readable by another set of people than its scope had stored: a restriction edited
+ * on it or an ancestor, a move under a restricted parent (neither bumps a version). `acl` is the new one.
+ */
+export interface AclChange {
+  kind: 'page' | 'blogpost' | 'attachment' | 'comment'
+  id: string
+  spaceId: string
+  spaceKey: string
+  title: string
+  /** relative to the site's `/wiki` */
+  url: string
+  version: number
+  authorId?: string
+  acl: Acl
+  /** short digests of the ACL the scope had stored and of the new one (the same change always has the same pair) */
+  digests: { before: string, after: string }
+}
+
+/** The site a run crawls: its alias and the site's cloudId (other aliases may be bound to the same site). */
+export interface CrawlSite { alias: string, cloudId: string }
+
+/**
+ * Where a crawl run tells of ACL changes (triggers' `content.permissions.changed`). Handed in by the
+ * composition root through the handler services: the crawl imports nothing of the layers above it.
+ */
+export interface AclChangePort {
+  /** Whether anything listens for ACL changes on the site (read once per run). */
+  wanted: (site: CrawlSite) => Promise<boolean>
+  /** One listing page's changes, before the run records its position: a failure fails the run, which repeats the page. */
+  publish: (site: CrawlSite, changes: AclChange[]) => Promise<void>
+}

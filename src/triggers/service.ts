@@ -18,6 +18,8 @@ import { bullPrefix } from '../jobs/queues'
 import { guard } from '../jobs/job-service'
 import type { AddressPolicy } from '../lib/address-policy'
 import { pollSite, type PollResult } from './poll'
+import { PERMISSIONS_CHANGED, queueAclChanges } from './permissions'
+import type { AclChangePort, CrawlSite } from '../crawl/types'
 import { TriggerStore } from './store'
 import { MIN_EVERY_SECONDS, type DeadLetter, type DeliveryRecord, type Subscription, type TriggerBody, type TriggerEvent } from './types'
 
@@ -208,6 +210,40 @@ export class TriggerService {
     // Every subscription with something pending (also what a killed run left): its own delivery run.
     for (const sub of subs) if ((await this.store.pending(sub.id)).count > 0) await this.kick(sub.id)
     return result
+  }
+
+  /**
+   * What a crawl run tells of items whose effective ACL changed (handed to the crawl through the handler
+   * services, core.ts): `content.permissions.changed` for the active triggers of the crawled site that ask for it.
+   */
+  readonly aclChanges: AclChangePort = {
+    wanted: async (site) => (await this.aclSubscribers(site)).length > 0,
+    publish: async (site, changes) => {
+      const subs = await this.aclSubscribers(site)
+      if (subs.length === 0 || changes.length === 0) return
+      const queued = await queueAclChanges(this.store, site.cloudId, subs, changes)
+      for (const [id, events] of queued) {
+        if (events.length === 0) continue
+        this.m.detected.labels(id).inc(events.length)
+        await this.kick(id)
+      }
+    }
+  }
+
+  /** Active triggers asking for permission changes whose connection is the crawled alias or reaches the same site. */
+  private async aclSubscribers (site: CrawlSite): Promise<Subscription[]> {
+    const out: Subscription[] = []
+    for (const sub of await this.store.list()) {
+      if (sub.state !== 'active' || !sub.events.includes(PERMISSIONS_CHANGED)) continue
+      try {
+        const resolved = await this.deps.connections.resolve(sub.connection)
+        if (resolved.resolved === site.alias || (await this.deps.confluence.site(resolved)).cloudId === site.cloudId) out.push(sub)
+      } catch (err) {
+        // (an alias deleted or not connected: its trigger hears nothing from this crawl)
+        this.log.debug({ trigger: sub.id, err }, 'trigger connection not resolved for permission changes')
+      }
+    }
+    return out
   }
 
   /**

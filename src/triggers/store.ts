@@ -4,6 +4,7 @@
 //   `until` of a poll under way, the site's time zone; `triggers:seen:<alias>`: content id → last version
 //   seen (`c:<comment id>` → its container, for comments); `triggers:trashed:<alias>`: ids seen in the trash;
 //   `triggers:spaces:<alias>` space id → key, `triggers:space-of:<alias>` content id → space id;
+// - per site (cloudId) `triggers:acl:<cloudId>`: content id → the last ACL change queued (permissions.ts);
 // - per subscription `triggers:out:<id>` (events detected, not yet acknowledged: the head is the watermark),
 //   `triggers:dead:<id>` (dead letters), `triggers:stats:<id>` (counters, outage clock), `triggers:log:<id>`
 //   (the last deliveries).
@@ -22,6 +23,8 @@ export class TriggerStore {
   spacesKey (alias: string): string { return `${this.defsKey}:spaces:${alias}` }
   /** content id → space id (learned from the window's results; comments name their container only). */
   spaceOfKey (alias: string): string { return `${this.defsKey}:space-of:${alias}` }
+  /** content id → `<n>|<before>|<after>`: the last ACL change queued for the item (by any crawl of the site). */
+  aclKey (cloudId: string): string { return `${this.defsKey}:acl:${cloudId}` }
   outKey (id: string): string { return `${this.defsKey}:out:${id}` }
   deadKey (id: string): string { return `${this.defsKey}:dead:${id}` }
   statsKey (id: string): string { return `${this.defsKey}:stats:${id}` }

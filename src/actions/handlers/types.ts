@@ -32,6 +32,8 @@ export interface HandlerServices {
   tracing?: Tracing
   /** Size limits of attachment uploads and downloads (config); the defaults when absent. */
   files?: import('../file-transfer').FileLimits
+  /** Where a crawl run tells of items whose effective ACL changed (triggers: content.permissions.changed). */
+  aclChanges?: import('../../crawl/types').AclChangePort
 }
 
 /** An alias's org admin key, with the agent (owned by the composition root) its calls go through. */
