@@ -5,7 +5,7 @@
 import type { Logger } from 'pino'
 import type { Redis } from 'ioredis'
 import type { Config } from './config/env'
-import { createRedis, RedisWatch } from './lib/redis'
+import { createRedis, RedisWatch, retryWhileDisconnected } from './lib/redis'
 import { closeRedis } from './lib/redis-close'
 import { createMetrics, type Metrics } from './lib/metrics'
 import { createReplicationWait } from './lib/replication'
@@ -150,8 +150,13 @@ export async function createCore (config: Config, log: Logger, opts: CoreOptions
     tracing,
     files: { maxBytes: config.attachmentMaxBytes ?? DEFAULT_FILE_LIMITS.maxBytes, jsonMaxBytes: config.attachmentJsonMaxBytes ?? DEFAULT_FILE_LIMITS.jsonMaxBytes },
     privacy: { index, erasure: erasureKeys(config.keyPrefix), grantOf, metrics: metrics.privacy, onCycle: (alias, period) => privacyHooks.current?.onCycle(alias, period) },
-    // a crawl tells the triggers of items whose ACL changed (content.permissions.changed)
-    aclChanges: { wanted: async (site) => await triggers.aclChanges.wanted(site), publish: async (site, changes) => { await triggers.aclChanges.publish(site, changes) } }
+    // A crawl tells the triggers of items whose ACL changed (content.permissions.changed). The trigger service
+    // works through the fail-fast connections of the HTTP path, so inside a job a Redis blip is waited out
+    // (bounded) rather than failing the crawl's attempt.
+    aclChanges: {
+      wanted: async (site) => await retryWhileDisconnected(async () => await triggers.aclChanges.wanted(site)),
+      publish: async (site, changes) => { await retryWhileDisconnected(async () => { await triggers.aclChanges.publish(site, changes) }) }
+    }
   })
   const services = servicesOn(store, privacy)
   const jobServices = servicesOn(job, new PersonalDataIndex(job, config.keyPrefix, onNewAlias))

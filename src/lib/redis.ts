@@ -97,6 +97,23 @@ export function isConnectionError (err: unknown): boolean {
 }
 
 /**
+ * Runs `fn` again while it fails for want of a Redis connection (a fail-fast client reconnecting, a failover),
+ * backing off to 1 s, for at most `boundMs`; any other error, or the bound, is thrown. For work inside a job
+ * that must go through a fail-fast connection: the job rides out a blip instead of failing its attempt.
+ */
+export async function retryWhileDisconnected<T> (fn: () => Promise<T>, boundMs = 15_000): Promise<T> {
+  const deadline = Date.now() + boundMs
+  for (let delay = 50; ; delay = Math.min(delay * 2, 1_000)) {
+    try {
+      return await fn()
+    } catch (err) {
+      if (!isConnectionError(err) || Date.now() + delay > deadline) throw err
+      await new Promise(resolve => setTimeout(resolve, delay))
+    }
+  }
+}
+
+/**
  * The process's view of Redis across all its clients: one warn line when it becomes unreachable and one
  * info line when it is back, with how many connection errors were swallowed in between — not a line per
  * reconnect attempt of every client.
