@@ -12,6 +12,7 @@ import { csrfToken } from '../../src/lib/sessions'
 import { webhookHeaders } from '../../src/http/signed-post'
 import { buildTestSpoke, type TestSpoke } from '../helpers/spoke'
 import { connectSimulatorAlias, http, simulatorEnv } from '../helpers/connect'
+import { until } from '../helpers/until'
 
 const SECRET = 'admin-triggers-secret'
 const HTML = { accept: 'text/html,application/xhtml+xml' }
@@ -59,16 +60,6 @@ afterAll(async () => {
   await t?.close()
   await sim?.close()
 })
-
-async function until<T> (what: string, probe: () => T | Promise<T>, ms = 15_000): Promise<T> {
-  const deadline = Date.now() + ms
-  for (;;) {
-    const v = await probe()
-    if (v !== undefined && v !== false) return v
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
-    await new Promise((resolve) => setTimeout(resolve, 50))
-  }
-}
 
 const get = async (path: string, who = admin): Promise<{ status: number, body: string, location?: string }> => {
   const res = await t.app.inject({ method: 'GET', url: path, headers: { ...HTML, cookie: who.cookie } })

@@ -9,6 +9,7 @@
 // - a second pass with no change queues nothing;
 // - a restriction put back and found by a full run (bodies) is new events with new ids (not repeats);
 // - the same change told twice is queued once (the site remembers the last change queued per item).
+import { until as untilBounded } from '../helpers/until'
 import { createServer, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { startSimulator, type Simulator } from 'confluence-cloud-simulator'
@@ -18,6 +19,8 @@ import { closeCheckingContract } from '../helpers/contract-check'
 import { submitJob, waitForJob } from '../helpers/jobs'
 import { readSink, type Rec } from '../helpers/crawl'
 import { webhookHeaders } from '../../src/http/signed-post'
+
+const until = async <T>(what: string, probe: () => T | Promise<T>, ms = 20_000): Promise<Exclude<T, undefined | false>> => await untilBounded(what, probe, ms)
 
 const SECRET = 'triggers-permissions-secret'
 const TYPE = 'content.permissions.changed'
@@ -55,16 +58,6 @@ afterAll(async () => {
 })
 
 const events = (path: string): any[] => got.filter((g) => g.path === path).flatMap((g) => Array.isArray(g.body.events) ? g.body.events : [g.body])
-
-async function until<T> (what: string, probe: () => T | Promise<T>, ms = 20_000): Promise<T> {
-  const deadline = Date.now() + ms
-  for (;;) {
-    const v = await probe()
-    if (v !== undefined && v !== false) return v
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
-    await new Promise((resolve) => setTimeout(resolve, 50))
-  }
-}
 
 async function crawl (input: Record<string, unknown>): Promise<any> {
   const id = await submitJob(t, 'confluence.content.crawl', { input: { types: ALL_TYPES, principals: false, ...input } })

@@ -9,6 +9,7 @@ import type { AddressInfo } from 'node:net'
 import { startSimulator, type Simulator } from 'confluence-cloud-simulator'
 import { buildTestSpoke, type TestSpoke } from '../helpers/spoke'
 import { connectSimulatorAlias, http, simulatorEnv } from '../helpers/connect'
+import { until } from '../helpers/until'
 
 let sim: Simulator
 let t: TestSpoke
@@ -42,15 +43,6 @@ afterAll(async () => {
 })
 afterEach(() => { sim.faults.clear(); got.length = 0; down = false })
 
-async function until<T> (what: string, probe: () => T | Promise<T>, ms = 15_000): Promise<T> {
-  const deadline = Date.now() + ms
-  for (;;) {
-    const v = await probe()
-    if (v !== undefined && v !== false) return v
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
-    await new Promise((resolve) => setTimeout(resolve, 50))
-  }
-}
 const poll = async (): Promise<any> => await until('a poll of the site', async () => await t.core.triggers.poll(alias))
 
 it('a poll that fails midway commits nothing; the next one delivers every event once', async () => {

@@ -15,6 +15,7 @@ import { buildTestSpoke, type TestSpoke } from '../helpers/spoke'
 import { connectSimulatorAlias, http, simulatorEnv } from '../helpers/connect'
 import { closeCheckingContract } from '../helpers/contract-check'
 import { webhookHeaders } from '../../src/http/signed-post'
+import { until } from '../helpers/until'
 
 const SECRET = 'triggers-secret'
 let sim: Simulator
@@ -78,16 +79,6 @@ afterAll(async () => {
   await new Promise((resolve) => receiver.server?.close(resolve))
   await closeCheckingContract(sim, t)
 })
-
-async function until<T> (what: string, probe: () => T | Promise<T>, ms = 15_000): Promise<T> {
-  const deadline = Date.now() + ms
-  for (;;) {
-    const v = await probe()
-    if (v !== undefined && v !== false) return v
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
-    await new Promise((resolve) => setTimeout(resolve, 50))
-  }
-}
 
 /** A poll of the site now (what its scheduled job runs), once any poll under way has finished. */
 async function poll (): Promise<any> {
